@@ -1,0 +1,279 @@
+// Package config turns the AUTH_* environment into a typed, validated Config.
+package config
+
+import (
+	"fmt"
+	"net/netip"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Config is Portcullis's whole configuration. See README.md for each variable.
+type Config struct {
+	Addr        string
+	DatabaseURL string
+	// SessionKeys is the raw AUTH_SESSION_KEYS value; package session parses it.
+	SessionKeys string
+	Production  bool
+
+	AllowedOrigins []string
+	CookieSecure   bool
+	CookieSameSite string // "lax", "strict" or "none"
+	CookieDomain   string
+
+	AccessTTL            time.Duration
+	SessionTTL           time.Duration
+	RememberTTL          time.Duration
+	SessionMaxAge        time.Duration
+	RefreshReuseInterval time.Duration
+
+	RateLimitIP       Rate
+	LockoutThreshold  int
+	LockoutDuration   time.Duration
+	TrustedProxies    []netip.Prefix
+	IntrospectClients map[string]string
+
+	BootstrapAdminEmail    string
+	BootstrapAdminPassword string
+
+	RateLimitStore string // "memory", "database" or "redis"
+	RedisURL       string
+
+	ShutdownDrain time.Duration
+	LogLevel      string
+}
+
+// Rate is a number of events per period, written like "60/m".
+type Rate struct {
+	Events int
+	Per    time.Duration
+}
+
+func (r Rate) String() string { return fmt.Sprintf("%d/%s", r.Events, r.Per) }
+
+// Error is a configuration error naming the offending variable.
+type Error struct {
+	Var, Msg string
+}
+
+func (e *Error) Error() string { return e.Var + ": " + e.Msg }
+
+// Load reads and validates the configuration through getenv.
+func Load(getenv func(string) string) (Config, error) {
+	p := parser{getenv: getenv}
+	c := Config{
+		Addr:                 p.str("AUTH_ADDR", ":8080"),
+		DatabaseURL:          p.str("AUTH_DATABASE_URL", "sqlite:auth.db"),
+		SessionKeys:          p.str("AUTH_SESSION_KEYS", ""),
+		Production:           p.oneOf("AUTH_ENV", "development", "development", "production") == "production",
+		AllowedOrigins:       p.origins("AUTH_ALLOWED_ORIGINS"),
+		CookieSecure:         p.boolean("AUTH_COOKIE_SECURE", true),
+		CookieSameSite:       p.oneOf("AUTH_COOKIE_SAMESITE", "lax", "lax", "strict", "none"),
+		CookieDomain:         p.str("AUTH_COOKIE_DOMAIN", ""),
+		AccessTTL:            p.duration("AUTH_ACCESS_TTL", 15*time.Minute),
+		SessionTTL:           p.duration("AUTH_SESSION_TTL", 168*time.Hour),
+		RememberTTL:          p.duration("AUTH_REMEMBER_TTL", 720*time.Hour),
+		SessionMaxAge:        p.duration("AUTH_SESSION_MAX_AGE", 2160*time.Hour),
+		RefreshReuseInterval: p.durationZeroOK("AUTH_REFRESH_REUSE_INTERVAL", 10*time.Second),
+		RateLimitIP:          p.rate("AUTH_RATE_LIMIT_IP", "60/m"),
+		LockoutThreshold:     p.positiveInt("AUTH_LOCKOUT_THRESHOLD", 10),
+		LockoutDuration:      p.duration("AUTH_LOCKOUT_DURATION", 15*time.Minute),
+		TrustedProxies:       p.prefixes("AUTH_TRUSTED_PROXIES"),
+		IntrospectClients:    p.clients("AUTH_INTROSPECT_CLIENTS"),
+		BootstrapAdminEmail:  p.str("AUTH_BOOTSTRAP_ADMIN_EMAIL", ""),
+		// The password is read but never printed, not even in errors.
+		BootstrapAdminPassword: p.str("AUTH_BOOTSTRAP_ADMIN_PASSWORD", ""),
+		RateLimitStore:         p.oneOf("AUTH_RATE_LIMIT_STORE", "memory", "memory", "database", "redis"),
+		RedisURL:               p.str("AUTH_REDIS_URL", ""),
+		ShutdownDrain:          p.durationZeroOK("AUTH_SHUTDOWN_DRAIN", 2*time.Second),
+		LogLevel:               p.oneOf("AUTH_LOG_LEVEL", "info", "debug", "info", "warn", "error"),
+	}
+	if p.err != nil {
+		return Config{}, p.err
+	}
+	return c, c.validate()
+}
+
+func (c Config) validate() error {
+	scheme, _, _ := strings.Cut(c.DatabaseURL, ":")
+	switch {
+	case scheme == "sqlite" && len(c.DatabaseURL) > len("sqlite:"):
+	case scheme == "postgres" || scheme == "postgresql":
+	default:
+		return &Error{"AUTH_DATABASE_URL", "must be sqlite:PATH, sqlite::memory: or postgres://…"}
+	}
+	if c.CookieSameSite == "none" && !c.CookieSecure {
+		return &Error{"AUTH_COOKIE_SAMESITE", "none requires AUTH_COOKIE_SECURE=true (browsers drop such cookies otherwise)"}
+	}
+	if c.SessionTTL < c.AccessTTL {
+		return &Error{"AUTH_SESSION_TTL", "must not be shorter than AUTH_ACCESS_TTL"}
+	}
+	if c.SessionMaxAge < c.SessionTTL || c.SessionMaxAge < c.RememberTTL {
+		return &Error{"AUTH_SESSION_MAX_AGE", "must not be shorter than AUTH_SESSION_TTL or AUTH_REMEMBER_TTL"}
+	}
+	if (c.BootstrapAdminEmail == "") != (c.BootstrapAdminPassword == "") {
+		return &Error{"AUTH_BOOTSTRAP_ADMIN_EMAIL", "AUTH_BOOTSTRAP_ADMIN_EMAIL and AUTH_BOOTSTRAP_ADMIN_PASSWORD must be set together"}
+	}
+	if c.RateLimitStore == "redis" && c.RedisURL == "" {
+		return &Error{"AUTH_REDIS_URL", "is required when AUTH_RATE_LIMIT_STORE=redis"}
+	}
+	if c.Production {
+		switch {
+		case c.SessionKeys == "":
+			return &Error{"AUTH_SESSION_KEYS", "is required when AUTH_ENV=production"}
+		case !c.CookieSecure:
+			return &Error{"AUTH_COOKIE_SECURE", "must be true when AUTH_ENV=production"}
+		}
+	}
+	return nil
+}
+
+// parser reads variables, keeping the first error so Load can report one line.
+type parser struct {
+	getenv func(string) string
+	err    error
+}
+
+func (p *parser) fail(name, msg string) {
+	if p.err == nil {
+		p.err = &Error{name, msg}
+	}
+}
+
+func (p *parser) str(name, def string) string {
+	if v := strings.TrimSpace(p.getenv(name)); v != "" {
+		return v
+	}
+	return def
+}
+
+func (p *parser) oneOf(name, def string, allowed ...string) string {
+	v := strings.ToLower(p.str(name, def))
+	for _, a := range allowed {
+		if v == a {
+			return v
+		}
+	}
+	p.fail(name, fmt.Sprintf("must be one of %s, not %q", strings.Join(allowed, ", "), v))
+	return def
+}
+
+func (p *parser) boolean(name string, def bool) bool {
+	v := p.str(name, "")
+	if v == "" {
+		return def
+	}
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		p.fail(name, fmt.Sprintf("must be true or false, not %q", v))
+		return def
+	}
+	return b
+}
+
+func (p *parser) durationZeroOK(name string, def time.Duration) time.Duration {
+	v := p.str(name, "")
+	if v == "" {
+		return def
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d < 0 {
+		p.fail(name, fmt.Sprintf("must be a duration such as 15m or 168h, not %q", v))
+		return def
+	}
+	return d
+}
+
+func (p *parser) duration(name string, def time.Duration) time.Duration {
+	d := p.durationZeroOK(name, def)
+	if d <= 0 {
+		p.fail(name, "must be a positive duration")
+	}
+	return d
+}
+
+func (p *parser) positiveInt(name string, def int) int {
+	v := p.str(name, "")
+	if v == "" {
+		return def
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n <= 0 {
+		p.fail(name, fmt.Sprintf("must be a positive whole number, not %q", v))
+		return def
+	}
+	return n
+}
+
+func (p *parser) rate(name, def string) Rate {
+	v := p.str(name, def)
+	n, unit, ok := strings.Cut(v, "/")
+	events, err := strconv.Atoi(strings.TrimSpace(n))
+	per := map[string]time.Duration{"s": time.Second, "m": time.Minute, "h": time.Hour}[strings.TrimSpace(unit)]
+	if !ok || err != nil || events <= 0 || per == 0 {
+		p.fail(name, fmt.Sprintf("must be COUNT/UNIT with UNIT s, m or h (e.g. 60/m), not %q", v))
+		return Rate{Events: 60, Per: time.Minute}
+	}
+	return Rate{Events: events, Per: per}
+}
+
+func (p *parser) list(name string) []string {
+	var out []string
+	for _, item := range strings.Split(p.str(name, ""), ",") {
+		if item = strings.TrimSpace(item); item != "" {
+			out = append(out, item)
+		}
+	}
+	return out
+}
+
+func (p *parser) origins(name string) []string {
+	var out []string
+	for _, o := range p.list(name) {
+		if strings.Contains(o, "*") || o == "null" {
+			p.fail(name, fmt.Sprintf("wildcard and null origins are not allowed (%q); list each origin exactly", o))
+			return nil
+		}
+		u, err := url.Parse(o)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" ||
+			(u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
+			p.fail(name, fmt.Sprintf("%q is not an origin such as https://app.example.com", o))
+			return nil
+		}
+		out = append(out, strings.ToLower(u.Scheme+"://"+u.Host))
+	}
+	return out
+}
+
+func (p *parser) prefixes(name string) []netip.Prefix {
+	var out []netip.Prefix
+	for _, s := range p.list(name) {
+		pfx, err := netip.ParsePrefix(s)
+		if err != nil {
+			addr, aerr := netip.ParseAddr(s)
+			if aerr != nil {
+				p.fail(name, fmt.Sprintf("%q is not a CIDR such as 10.0.0.0/8", s))
+				return nil
+			}
+			pfx = netip.PrefixFrom(addr, addr.BitLen())
+		}
+		out = append(out, pfx.Masked())
+	}
+	return out
+}
+
+func (p *parser) clients(name string) map[string]string {
+	out := map[string]string{}
+	for _, s := range p.list(name) {
+		id, secret, ok := strings.Cut(s, ":")
+		if !ok || id == "" || len(secret) < 16 {
+			// The entry is not echoed: it holds a secret.
+			p.fail(name, "each entry must be name:secret with a secret of at least 16 characters")
+			return nil
+		}
+		out[id] = secret
+	}
+	return out
+}

@@ -1,0 +1,73 @@
+package config
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+)
+
+func env(m map[string]string) func(string) string {
+	return func(k string) string { return m[k] }
+}
+
+func TestDefaults(t *testing.T) {
+	c, err := Load(env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Addr != ":8080" || c.DatabaseURL != "sqlite:auth.db" || !c.CookieSecure || c.CookieSameSite != "lax" ||
+		c.AccessTTL != 15*time.Minute || c.SessionTTL != 168*time.Hour || c.RateLimitIP != (Rate{60, time.Minute}) ||
+		c.LockoutThreshold != 10 || c.RefreshReuseInterval != 10*time.Second || c.Production {
+		t.Errorf("unexpected defaults: %+v", c)
+	}
+}
+
+func TestBadValuesNameTheVariable(t *testing.T) {
+	tests := []struct {
+		vars map[string]string
+		want string
+	}{
+		{map[string]string{"AUTH_ACCESS_TTL": "soon"}, "AUTH_ACCESS_TTL"},
+		{map[string]string{"AUTH_DATABASE_URL": "mysql://x"}, "AUTH_DATABASE_URL"},
+		{map[string]string{"AUTH_COOKIE_SECURE": "maybe"}, "AUTH_COOKIE_SECURE"},
+		{map[string]string{"AUTH_COOKIE_SAMESITE": "none", "AUTH_COOKIE_SECURE": "false"}, "AUTH_COOKIE_SAMESITE"},
+		{map[string]string{"AUTH_RATE_LIMIT_IP": "60 per minute"}, "AUTH_RATE_LIMIT_IP"},
+		{map[string]string{"AUTH_LOCKOUT_THRESHOLD": "-1"}, "AUTH_LOCKOUT_THRESHOLD"},
+		{map[string]string{"AUTH_TRUSTED_PROXIES": "10.0.0.0/33"}, "AUTH_TRUSTED_PROXIES"},
+		{map[string]string{"AUTH_ALLOWED_ORIGINS": "https://app.example.com/path"}, "AUTH_ALLOWED_ORIGINS"},
+		{map[string]string{"AUTH_ENV": "production"}, "AUTH_SESSION_KEYS"},
+		{map[string]string{"AUTH_ENV": "production", "AUTH_SESSION_KEYS": "k:x", "AUTH_COOKIE_SECURE": "false"}, "AUTH_COOKIE_SECURE"},
+		{map[string]string{"AUTH_ALLOWED_ORIGINS": "*"}, "AUTH_ALLOWED_ORIGINS"},
+		{map[string]string{"AUTH_INTROSPECT_CLIENTS": "svc:short"}, "AUTH_INTROSPECT_CLIENTS"},
+		{map[string]string{"AUTH_LOG_LEVEL": "loud"}, "AUTH_LOG_LEVEL"},
+	}
+	for _, tt := range tests {
+		_, err := Load(env(tt.vars))
+		var ce *Error
+		if !errors.As(err, &ce) || ce.Var != tt.want {
+			t.Errorf("Load(%v) = %v, want an error naming %s", tt.vars, err, tt.want)
+			continue
+		}
+		if strings.Contains(err.Error(), "\n") {
+			t.Errorf("error spans lines: %q", err)
+		}
+	}
+}
+
+func TestSecretsAreNotEchoed(t *testing.T) {
+	_, err := Load(env(map[string]string{"AUTH_INTROSPECT_CLIENTS": "svc:hunter2"}))
+	if err == nil || strings.Contains(err.Error(), "hunter2") {
+		t.Errorf("error = %v; want one that does not echo the secret", err)
+	}
+}
+
+func TestOriginsAreNormalised(t *testing.T) {
+	c, err := Load(env(map[string]string{"AUTH_ALLOWED_ORIGINS": " https://App.Example.com , http://localhost:5173"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(c.AllowedOrigins, ","); got != "https://app.example.com,http://localhost:5173" {
+		t.Errorf("origins = %q", got)
+	}
+}

@@ -1,0 +1,32 @@
+package models
+
+import "time"
+
+// Role is a user's authorisation role.
+type Role string
+
+// The roles Portcullis knows.
+const (
+	RoleUser  Role = "user"
+	RoleAdmin Role = "admin"
+)
+
+// Valid reports whether r is a known role.
+func (r Role) Valid() bool { return r == RoleUser || r == RoleAdmin }
+
+// User is an account. Email is stored normalised (trimmed, lower-cased) and is
+// unique. PasswordHash is a PHC-format argon2id string (or a legacy bcrypt hash)
+// and never leaves the service: wire types live in package handlers.
+type User struct {
+	ID           string `gorm:"primaryKey"`
+	Email        string
+	Name         string
+	PasswordHash string
+	Role         Role
+	DisabledAt   *time.Time
+	CreatedAt    time.Time
+	UpdatedAt    time.Time
+}
+
+// Disabled reports whether an administrator has disabled the account.
+func (u User) Disabled() bool { return u.DisabledAt != nil }

@@ -1,0 +1,101 @@
+package session
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"strings"
+	"sync/atomic"
+
+	"github.com/alexedwards/argon2id"
+	"golang.org/x/crypto/bcrypt"
+)
+
+// Argon2Params are the argon2id parameters for new hashes: 19 MiB, t=2, p=1
+// (OWASP's recommended minimum).
+var Argon2Params = &argon2id.Params{Memory: 19 * 1024, Iterations: 2, Parallelism: 1, SaltLength: 16, KeyLength: 32}
+
+// ErrBusy is returned when the hashing queue is full; callers answer 503.
+var ErrBusy = errors.New("password hashing queue is full")
+
+// Hasher hashes and verifies passwords on a bounded number of workers with a
+// bounded wait queue, so a login flood queues and then sheds instead of
+// allocating 19 MiB per request without limit.
+type Hasher struct {
+	slots   chan struct{}
+	waiting atomic.Int64
+	queue   int64
+	params  *argon2id.Params
+	dummy   string
+}
+
+// NewHasher returns a Hasher running at most workers hashes at once with at
+// most queue callers waiting. params nil means Argon2Params.
+func NewHasher(workers, queue int, params *argon2id.Params) *Hasher {
+	if params == nil {
+		params = Argon2Params
+	}
+	h := &Hasher{slots: make(chan struct{}, max(workers, 1)), queue: int64(max(queue, 0)), params: params}
+	secret := make([]byte, 16)
+	_, _ = rand.Read(secret)
+	// The dummy hash gives unknown emails the same cost as wrong passwords.
+	h.dummy, _ = argon2id.CreateHash(hex.EncodeToString(secret), params)
+	return h
+}
+
+// Waiting returns how many callers are queued for a worker.
+func (h *Hasher) Waiting() int64 { return h.waiting.Load() }
+
+func (h *Hasher) acquire(ctx context.Context) (release func(), err error) {
+	select {
+	case h.slots <- struct{}{}:
+		return func() { <-h.slots }, nil
+	default:
+	}
+	if h.waiting.Add(1) > h.queue {
+		h.waiting.Add(-1)
+		return nil, ErrBusy
+	}
+	defer h.waiting.Add(-1)
+	select {
+	case h.slots <- struct{}{}:
+		return func() { <-h.slots }, nil
+	case <-ctx.Done():
+		return nil, ErrBusy
+	}
+}
+
+// Hash returns a PHC-format argon2id hash of password.
+func (h *Hasher) Hash(ctx context.Context, password string) (string, error) {
+	release, err := h.acquire(ctx)
+	if err != nil {
+		return "", err
+	}
+	defer release()
+	return argon2id.CreateHash(password, h.params)
+}
+
+// Verify reports whether password matches hash, and whether hash should be
+// replaced by a new one (a bcrypt hash, or argon2id with other parameters).
+// An empty hash is checked against a dummy so it costs the same as a real one
+// and always fails.
+func (h *Hasher) Verify(ctx context.Context, password, hash string) (ok, rehash bool, err error) {
+	release, err := h.acquire(ctx)
+	if err != nil {
+		return false, false, err
+	}
+	defer release()
+	if hash == "" {
+		_, _ = argon2id.ComparePasswordAndHash(password, h.dummy)
+		return false, false, nil
+	}
+	if strings.HasPrefix(hash, "$2a$") || strings.HasPrefix(hash, "$2b$") || strings.HasPrefix(hash, "$2y$") {
+		return bcrypt.CompareHashAndPassword([]byte(hash), []byte(password)) == nil, true, nil
+	}
+	match, params, err := argon2id.CheckHash(password, hash)
+	if err != nil {
+		return false, false, err
+	}
+	return match, *params != *h.params, nil
+}

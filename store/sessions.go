@@ -1,0 +1,83 @@
+package store
+
+import (
+	"context"
+	"time"
+
+	"gorm.io/gorm"
+
+	"portcullis/models"
+)
+
+// CreateSession inserts s, assigning an id when it has none.
+func (db *DB) CreateSession(ctx context.Context, s *models.Session) error {
+	if s.ID == "" {
+		s.ID = newID()
+	}
+	if err := db.with(ctx).Create(s).Error; err != nil {
+		return translate(err, "could not create the session")
+	}
+	return nil
+}
+
+// SessionByID loads a session by id.
+func (db *DB) SessionByID(ctx context.Context, id string) (models.Session, error) {
+	var s models.Session
+	err := db.with(ctx).Where("id = ?", id).Take(&s).Error
+	return s, translate(err, "could not load the session")
+}
+
+// SessionWithUser loads a session and the user it belongs to.
+func (db *DB) SessionWithUser(ctx context.Context, id string) (models.Session, models.User, error) {
+	s, err := db.SessionByID(ctx, id)
+	if err != nil {
+		return models.Session{}, models.User{}, err
+	}
+	u, err := db.UserByID(ctx, s.UserID)
+	return s, u, err
+}
+
+// RotateRefresh advances a live session's refresh generation from gen to
+// gen+1 and slides its expiry, in one conditional UPDATE so that of several
+// concurrent callers presenting the same generation exactly one wins. It
+// reports whether this call won.
+func (db *DB) RotateRefresh(ctx context.Context, id string, gen int64, now, expiresAt time.Time) (bool, error) {
+	res := db.with(ctx).Model(&models.Session{}).
+		Where("id = ? AND refresh_gen = ? AND revoked_at IS NULL", id, gen).
+		Updates(map[string]any{
+			"refresh_gen":  gorm.Expr("refresh_gen + 1"),
+			"rotated_at":   now,
+			"expires_at":   expiresAt,
+			"last_seen_at": now,
+		})
+	if res.Error != nil {
+		return false, translate(res.Error, "could not rotate the session")
+	}
+	return res.RowsAffected == 1, nil
+}
+
+// TouchSession records that a session was used at now.
+func (db *DB) TouchSession(ctx context.Context, id string, now time.Time) error {
+	err := db.with(ctx).Model(&models.Session{}).Where("id = ?", id).Update("last_seen_at", now).Error
+	return translate(err, "could not update the session")
+}
+
+// RevokeSession revokes one session. It reports whether it was live.
+func (db *DB) RevokeSession(ctx context.Context, id string, now time.Time) (bool, error) {
+	res := db.with(ctx).Model(&models.Session{}).Where("id = ? AND revoked_at IS NULL", id).Update("revoked_at", now)
+	if res.Error != nil {
+		return false, translate(res.Error, "could not revoke the session")
+	}
+	return res.RowsAffected == 1, nil
+}
+
+// RevokeUserSessions revokes every live session of a user except the one
+// with id except (which may be empty). It returns how many it revoked.
+func (db *DB) RevokeUserSessions(ctx context.Context, userID, except string, now time.Time) (int64, error) {
+	q := db.with(ctx).Model(&models.Session{}).Where("user_id = ? AND revoked_at IS NULL", userID)
+	if except != "" {
+		q = q.Where("id <> ?", except)
+	}
+	res := q.Update("revoked_at", now)
+	return res.RowsAffected, translate(res.Error, "could not revoke sessions")
+}

@@ -1,0 +1,78 @@
+// Package storetest gives tests a fresh, migrated database of each kind:
+// SQLite in memory always, and PostgreSQL when AUTH_TEST_DATABASE_URL is set
+// (each test then gets its own schema, dropped afterwards).
+package storetest
+
+import (
+	"context"
+	"database/sql"
+	"net/url"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/google/uuid"
+	_ "github.com/jackc/pgx/v5/stdlib" // database/sql driver for schema set-up
+
+	"portcullis/store"
+)
+
+// EnvVar names the PostgreSQL URL tests use.
+const EnvVar = "AUTH_TEST_DATABASE_URL"
+
+// Each runs fn as a subtest once per available database, passing a URL for a
+// fresh, empty database of that kind.
+func Each(t *testing.T, fn func(t *testing.T, dbURL string)) {
+	t.Helper()
+	t.Run("sqlite", func(t *testing.T) { fn(t, "sqlite::memory:") })
+	t.Run("postgres", func(t *testing.T) { fn(t, PostgresURL(t)) })
+}
+
+// PostgresURL returns the URL of a new, empty PostgreSQL schema, or skips the
+// test when AUTH_TEST_DATABASE_URL is not set.
+func PostgresURL(t testing.TB) string {
+	t.Helper()
+	base := os.Getenv(EnvVar)
+	if base == "" {
+		t.Skip("PostgreSQL tests skipped: set " + EnvVar + "=postgres://… to run them")
+	}
+	schema := "t_" + strings.ReplaceAll(uuid.NewString(), "-", "")
+	admin, err := sql.Open("pgx", base)
+	if err != nil {
+		t.Fatalf("storetest: %v", err)
+	}
+	defer admin.Close()
+	if _, err := admin.Exec("CREATE SCHEMA " + schema); err != nil {
+		t.Fatalf("storetest: create schema: %v", err)
+	}
+	t.Cleanup(func() {
+		admin, err := sql.Open("pgx", base)
+		if err != nil {
+			return
+		}
+		defer admin.Close()
+		_, _ = admin.Exec("DROP SCHEMA " + schema + " CASCADE")
+	})
+	u, err := url.Parse(base)
+	if err != nil {
+		t.Fatalf("storetest: bad %s: %v", EnvVar, err)
+	}
+	q := u.Query()
+	q.Set("search_path", schema)
+	u.RawQuery = q.Encode()
+	return u.String()
+}
+
+// Open opens and migrates the database at dbURL, closing it when the test ends.
+func Open(t testing.TB, dbURL string) *store.DB {
+	t.Helper()
+	db, err := store.Open(context.Background(), dbURL)
+	if err != nil {
+		t.Fatalf("storetest: open: %v", err)
+	}
+	t.Cleanup(func() { _ = db.Close() })
+	if err := db.Migrate(context.Background()); err != nil {
+		t.Fatalf("storetest: migrate: %v", err)
+	}
+	return db
+}

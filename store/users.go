@@ -1,0 +1,55 @@
+package store
+
+import (
+	"context"
+	"time"
+
+	"portcullis/models"
+)
+
+// CreateUser inserts u, assigning an id when it has none. A duplicate email is
+// a Conflict error.
+func (db *DB) CreateUser(ctx context.Context, u *models.User) error {
+	if u.ID == "" {
+		u.ID = newID()
+	}
+	u.Email = models.NormalizeEmail(u.Email)
+	if err := db.with(ctx).Create(u).Error; err != nil {
+		return translate(err, "could not create the user")
+	}
+	return nil
+}
+
+// UserByEmail finds a user by normalised email.
+func (db *DB) UserByEmail(ctx context.Context, email string) (models.User, error) {
+	var u models.User
+	err := db.with(ctx).Where("email = ?", models.NormalizeEmail(email)).Take(&u).Error
+	return u, translate(err, "could not load the user")
+}
+
+// UserByID finds a user by id.
+func (db *DB) UserByID(ctx context.Context, id string) (models.User, error) {
+	var u models.User
+	err := db.with(ctx).Where("id = ?", id).Take(&u).Error
+	return u, translate(err, "could not load the user")
+}
+
+// UpdateUserName sets a user's display name and returns the updated user.
+func (db *DB) UpdateUserName(ctx context.Context, id, name string, now time.Time) (models.User, error) {
+	res := db.with(ctx).Model(&models.User{}).Where("id = ?", id).
+		Updates(map[string]any{"name": name, "updated_at": now})
+	if err := res.Error; err != nil {
+		return models.User{}, translate(err, "could not update the user")
+	}
+	if res.RowsAffected == 0 {
+		return models.User{}, models.Errorf(models.NotFound, "not found")
+	}
+	return db.UserByID(ctx, id)
+}
+
+// SetPasswordHash replaces a user's password hash.
+func (db *DB) SetPasswordHash(ctx context.Context, id, hash string, now time.Time) error {
+	err := db.with(ctx).Model(&models.User{}).Where("id = ?", id).
+		Updates(map[string]any{"password_hash": hash, "updated_at": now}).Error
+	return translate(err, "could not update the password")
+}
