@@ -22,6 +22,9 @@ const (
 	Conflict                    // a uniqueness or state conflict (409)
 	RateLimited                 // too many attempts (429)
 	Unavailable                 // a dependency is down or overloaded (503)
+	TooLarge                    // the request body is too large (413)
+	UnsupportedMedia            // the request body has the wrong content type (415)
+	MethodNotAllowed            // the path exists but not with this method (405)
 )
 
 // Error is the error type of Portcullis. Code is the machine-readable code sent

@@ -1,0 +1,86 @@
+// Package api assembles the HTTP interface: the Gin engine, its middleware and
+// every route (in routes.go).
+package api
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"portcullis/config"
+	"portcullis/handlers"
+	"portcullis/session"
+)
+
+// Store is everything the routes need from the database.
+type Store interface {
+	handlers.UserStore
+	handlers.SessionStore
+	handlers.Auditor
+	handlers.Pinger
+}
+
+// Deps are the router's dependencies.
+type Deps struct {
+	Config config.Config
+	Store  Store
+	Keys   *session.KeyRing
+	Hasher handlers.PasswordHasher
+	Logger *slog.Logger
+	// Now is the clock; nil means the system clock.
+	Now func() time.Time
+	// Draining reports that shutdown has begun; nil means never.
+	Draining func() bool
+}
+
+// RequestTimeout bounds the work of one request, so a stalled database
+// produces a 503 instead of a hang.
+const RequestTimeout = 5 * time.Second
+
+// New returns the HTTP handler for deps.
+func New(d Deps) http.Handler {
+	gin.SetMode(gin.ReleaseMode)
+	if d.Now == nil {
+		d.Now = func() time.Time { return time.Now().UTC().Truncate(time.Millisecond) }
+	}
+	if d.Draining == nil {
+		d.Draining = func() bool { return false }
+	}
+	if d.Logger == nil {
+		d.Logger = slog.New(slog.DiscardHandler)
+	}
+	e := gin.New()
+	e.HandleMethodNotAllowed = true
+	e.ContextWithFallback = true
+	e.RemoteIPHeaders = []string{"X-Forwarded-For"}
+	proxies := make([]string, len(d.Config.TrustedProxies))
+	for i, p := range d.Config.TrustedProxies {
+		proxies[i] = p.String()
+	}
+	if err := e.SetTrustedProxies(proxies); err != nil {
+		// Config already validated the prefixes; this cannot happen.
+		panic(err)
+	}
+	routes(e, d)
+	return e
+}
+
+func sameSite(s string) http.SameSite {
+	switch s {
+	case "strict":
+		return http.SameSiteStrictMode
+	case "none":
+		return http.SameSiteNoneMode
+	}
+	return http.SameSiteLaxMode
+}
+
+func withTimeout(c *gin.Context) {
+	ctx, cancel := context.WithTimeout(c.Request.Context(), RequestTimeout)
+	defer cancel()
+	c.Request = c.Request.WithContext(ctx)
+	c.Next()
+}

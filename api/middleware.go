@@ -1,0 +1,99 @@
+package api
+
+import (
+	"fmt"
+	"log/slog"
+	"net/http"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/google/uuid"
+
+	"portcullis/handlers"
+	"portcullis/models"
+)
+
+var requestIDPattern = regexp.MustCompile(`^[A-Za-z0-9._:-]{1,128}$`)
+
+// requestContext assigns the request id (a well-formed X-Request-ID is kept),
+// attaches a logger carrying it, and logs one line when the request ends.
+func requestContext(base *slog.Logger) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		start := time.Now()
+		id := c.GetHeader("X-Request-ID")
+		if !requestIDPattern.MatchString(id) {
+			id = uuid.NewString()
+		}
+		c.Header("X-Request-ID", id)
+		handlers.SetRequestID(c, id)
+		handlers.SetLogger(c, base.With("requestId", id))
+		c.Next()
+		route := c.FullPath()
+		if route == "" {
+			route = "unmatched"
+		}
+		attrs := []any{
+			"method", c.Request.Method, "route", route, "status", c.Writer.Status(),
+			"durationMs", float64(time.Since(start).Microseconds()) / 1000, "clientIp", c.ClientIP(), "requestId", id,
+		}
+		if p := handlers.CurrentPrincipal(c); p != nil {
+			attrs = append(attrs, "userId", p.User.ID)
+		}
+		base.Info("request", attrs...)
+	}
+}
+
+// recovery turns a panic into a logged 500 envelope.
+func recovery(c *gin.Context) {
+	defer func() {
+		if r := recover(); r != nil {
+			if r == http.ErrAbortHandler {
+				panic(r)
+			}
+			handlers.WriteError(c, fmt.Errorf("panic: %v", r))
+		}
+	}()
+	c.Next()
+}
+
+// securityHeaders sets the headers every response carries. Auth responses
+// must never be cached: they hold personal data and set cookies.
+func securityHeaders(c *gin.Context) {
+	h := c.Writer.Header()
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Referrer-Policy", "no-referrer")
+	p := c.Request.URL.Path
+	if !strings.HasPrefix(p, "/swagger/") && p != "/openapi.yaml" {
+		h.Set("Cache-Control", "no-store")
+	}
+	c.Next()
+}
+
+// requireSession authenticates the request by bearer token or access cookie
+// and checks its session is live; otherwise it answers 401.
+func requireSession(s *handlers.Sessions) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		token, _ := handlers.BearerOrCookie(c, s.Cookies.AccessName())
+		if token == "" {
+			handlers.WriteError(c, &models.Error{Kind: models.Unauthenticated, Code: "unauthenticated", Message: "sign in to continue"})
+			return
+		}
+		p, err := s.Authenticate(c.Request.Context(), token)
+		if err != nil {
+			handlers.WriteError(c, err)
+			return
+		}
+		handlers.SetPrincipal(c, p)
+		c.Next()
+	}
+}
+
+func notFound(c *gin.Context) {
+	handlers.WriteError(c, models.Errorf(models.NotFound, "no such endpoint"))
+}
+
+func methodNotAllowed(c *gin.Context) {
+	handlers.WriteError(c, models.Errorf(models.MethodNotAllowed, "this endpoint does not accept %s", c.Request.Method))
+}

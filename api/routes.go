@@ -1,0 +1,43 @@
+package api
+
+import (
+	"github.com/gin-gonic/gin"
+
+	"portcullis/handlers"
+	"portcullis/session"
+)
+
+// routes lists every route of the service.
+func routes(e *gin.Engine, d Deps) {
+	cfg := d.Config
+	sessions := &handlers.Sessions{
+		Store: d.Store,
+		Audit: d.Store,
+		Keys:  d.Keys,
+		Cookies: session.CookieConfig{
+			Secure: cfg.CookieSecure, SameSite: sameSite(cfg.CookieSameSite), Domain: cfg.CookieDomain,
+		},
+		Lifetimes: handlers.Lifetimes{
+			Access: cfg.AccessTTL, Session: cfg.SessionTTL, Remember: cfg.RememberTTL,
+			MaxAge: cfg.SessionMaxAge, ReuseInterval: cfg.RefreshReuseInterval,
+		},
+		Now: d.Now,
+	}
+	creds := &handlers.Credentials{Users: d.Store, Hasher: d.Hasher, Sessions: sessions}
+	authed := requireSession(sessions)
+
+	e.Use(recovery, requestContext(d.Logger), securityHeaders, withTimeout)
+	e.NoRoute(notFound)
+	e.NoMethod(methodNotAllowed)
+
+	e.GET("/healthz", handlers.Healthz())
+	e.GET("/readyz", handlers.Readyz(d.Store, d.Draining))
+
+	auth := e.Group("/auth")
+	auth.POST("/register", handlers.Register(d.Store, d.Hasher, sessions))
+	auth.POST("/login", handlers.Login(creds))
+	auth.POST("/refresh", handlers.Refresh(sessions))
+	auth.POST("/logout", handlers.Logout(sessions))
+	auth.GET("/me", authed, handlers.Me())
+	auth.PATCH("/me", authed, handlers.UpdateMe(d.Store, d.Now))
+}

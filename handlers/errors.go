@@ -1,0 +1,107 @@
+// Package handlers holds one constructor per endpoint: each parses and
+// validates its input, calls the store and the session package, and writes
+// named response types. It also holds the one error writer every response
+// (including middleware's) goes through.
+package handlers
+
+import (
+	"errors"
+	"log/slog"
+	"net/http"
+	"strconv"
+
+	"github.com/gin-gonic/gin"
+
+	"portcullis/models"
+)
+
+// ErrorResponse is the error envelope of every endpoint except the OAuth ones.
+type ErrorResponse struct {
+	Error ErrorBody `json:"error"`
+}
+
+// ErrorBody describes one error.
+type ErrorBody struct {
+	Code      string              `json:"code" example:"validation_failed"`
+	Message   string              `json:"message" example:"some fields are invalid"`
+	Fields    map[string][]string `json:"fields,omitempty"`
+	RequestID string              `json:"requestId,omitempty"`
+}
+
+var kinds = map[models.Kind]struct {
+	status int
+	code   string
+}{
+	models.Internal:         {http.StatusInternalServerError, "internal"},
+	models.Invalid:          {http.StatusUnprocessableEntity, "validation_failed"},
+	models.BadRequest:       {http.StatusBadRequest, "bad_request"},
+	models.Unauthenticated:  {http.StatusUnauthorized, "unauthenticated"},
+	models.Forbidden:        {http.StatusForbidden, "forbidden"},
+	models.NotFound:         {http.StatusNotFound, "not_found"},
+	models.Conflict:         {http.StatusConflict, "conflict"},
+	models.RateLimited:      {http.StatusTooManyRequests, "rate_limited"},
+	models.Unavailable:      {http.StatusServiceUnavailable, "unavailable"},
+	models.TooLarge:         {http.StatusRequestEntityTooLarge, "payload_too_large"},
+	models.UnsupportedMedia: {http.StatusUnsupportedMediaType, "unsupported_media_type"},
+	models.MethodNotAllowed: {http.StatusMethodNotAllowed, "method_not_allowed"},
+}
+
+// Status returns the HTTP status and code for err.
+func Status(err error) (status int, code string) {
+	var e *models.Error
+	if !errors.As(err, &e) {
+		return http.StatusInternalServerError, "internal"
+	}
+	k := kinds[e.Kind]
+	if e.Code != "" {
+		return k.status, e.Code
+	}
+	return k.status, k.code
+}
+
+// WriteError writes err as the error envelope and aborts the chain. Internal
+// errors are logged with their cause and answered with a generic message.
+func WriteError(c *gin.Context, err error) {
+	status, code := Status(err)
+	body := ErrorBody{Code: code, RequestID: RequestID(c)}
+	var e *models.Error
+	errors.As(err, &e)
+	if status >= 500 {
+		Logger(c).Error("request failed", "status", status, "error", err.Error())
+	}
+	if status == http.StatusInternalServerError || e == nil {
+		body.Message = "internal error; quote the request id when reporting it"
+	} else {
+		body.Message = e.Message
+		body.Fields = e.Fields
+		if e.RetryAfterSeconds > 0 {
+			c.Header("Retry-After", strconv.Itoa(e.RetryAfterSeconds))
+		}
+	}
+	c.AbortWithStatusJSON(status, ErrorResponse{Error: body})
+}
+
+type ctxKey string
+
+const (
+	loggerKey    ctxKey = "portcullis.logger"
+	requestIDKey ctxKey = "portcullis.request_id"
+	principalKey ctxKey = "portcullis.principal"
+)
+
+// SetLogger stores the request's logger.
+func SetLogger(c *gin.Context, l *slog.Logger) { c.Set(string(loggerKey), l) }
+
+// Logger returns the request's logger, which carries its request id.
+func Logger(c *gin.Context) *slog.Logger {
+	if l, ok := c.Get(string(loggerKey)); ok {
+		return l.(*slog.Logger)
+	}
+	return slog.New(slog.DiscardHandler)
+}
+
+// SetRequestID stores the request's id.
+func SetRequestID(c *gin.Context, id string) { c.Set(string(requestIDKey), id) }
+
+// RequestID returns the request's id, or "".
+func RequestID(c *gin.Context) string { return c.GetString(string(requestIDKey)) }

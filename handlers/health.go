@@ -1,0 +1,57 @@
+package handlers
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"portcullis/models"
+)
+
+// StatusResponse answers the health endpoints.
+type StatusResponse struct {
+	Status string `json:"status" example:"ok"`
+}
+
+// Pinger checks the database.
+type Pinger interface {
+	Ping(ctx context.Context) error
+}
+
+// Healthz reports that the process is alive; it checks no dependency.
+//
+//	@Summary	Liveness
+//	@Tags		operations
+//	@Produce	json
+//	@Success	200	{object}	StatusResponse
+//	@Router		/healthz [get]
+func Healthz() gin.HandlerFunc {
+	return func(c *gin.Context) { c.JSON(http.StatusOK, StatusResponse{Status: "ok"}) }
+}
+
+// Readyz reports whether this instance should receive traffic: the database
+// answers within a second and the instance is not draining for shutdown.
+//
+//	@Summary	Readiness
+//	@Tags		operations
+//	@Produce	json
+//	@Success	200	{object}	StatusResponse
+//	@Failure	503	{object}	ErrorResponse	"unavailable"
+//	@Router		/readyz [get]
+func Readyz(db Pinger, draining func() bool) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		if draining() {
+			WriteError(c, &models.Error{Kind: models.Unavailable, Message: "shutting down", RetryAfterSeconds: 1})
+			return
+		}
+		ctx, cancel := context.WithTimeout(c.Request.Context(), time.Second)
+		defer cancel()
+		if err := db.Ping(ctx); err != nil {
+			WriteError(c, &models.Error{Kind: models.Unavailable, Message: "the database is unreachable", RetryAfterSeconds: 5, Err: err})
+			return
+		}
+		c.JSON(http.StatusOK, StatusResponse{Status: "ok"})
+	}
+}

@@ -1,0 +1,218 @@
+package handlers
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"portcullis/models"
+	"portcullis/session"
+)
+
+// SessionStore is what session handling needs from the store.
+type SessionStore interface {
+	CreateSession(ctx context.Context, s *models.Session) error
+	SessionWithUser(ctx context.Context, id string) (models.Session, models.User, error)
+	RotateRefresh(ctx context.Context, id string, gen int64, now, expiresAt time.Time) (bool, error)
+	RevokeSession(ctx context.Context, id string, now time.Time) (bool, error)
+	RevokeUserSessions(ctx context.Context, userID, except string, now time.Time) (int64, error)
+	TouchSession(ctx context.Context, id string, now time.Time) error
+}
+
+// Auditor records audit events.
+type Auditor interface {
+	RecordEvent(ctx context.Context, e *models.AuditEvent) error
+}
+
+// Lifetimes are the configured token and session lifetimes.
+type Lifetimes struct {
+	Access        time.Duration
+	Session       time.Duration
+	Remember      time.Duration
+	MaxAge        time.Duration
+	ReuseInterval time.Duration
+}
+
+// Sessions starts, authenticates, refreshes and ends sessions, and issues the
+// tokens and cookies that carry them.
+type Sessions struct {
+	Store     SessionStore
+	Audit     Auditor
+	Keys      *session.KeyRing
+	Cookies   session.CookieConfig
+	Lifetimes Lifetimes
+	Now       func() time.Time
+}
+
+// Tokens are a freshly issued access and refresh token pair.
+type Tokens struct {
+	Access        string
+	Refresh       string
+	AccessExpires time.Time
+}
+
+// lastSeenGranularity bounds how often last_seen_at is written.
+const lastSeenGranularity = time.Minute
+
+// Errors clients act on.
+var (
+	errUnauthenticated = &models.Error{Kind: models.Unauthenticated, Code: "unauthenticated", Message: "sign in to continue"}
+	errTokenExpired    = &models.Error{Kind: models.Unauthenticated, Code: "token_expired", Message: "the access token has expired; call /auth/refresh"}
+	errInvalidRefresh  = &models.Error{Kind: models.Unauthenticated, Code: "invalid_refresh", Message: "the refresh token is invalid, expired or already used; sign in again"}
+)
+
+// Start creates a session for u and issues its tokens.
+func (s *Sessions) Start(c *gin.Context, u models.User, remember bool) (models.Session, Tokens, error) {
+	now := s.Now()
+	lifetime := s.Lifetimes.Session
+	if remember {
+		lifetime = s.Lifetimes.Remember
+	}
+	sess := models.Session{
+		UserID:     u.ID,
+		CreatedAt:  now,
+		LastSeenAt: now,
+		ExpiresAt:  now.Add(lifetime),
+		RotatedAt:  now,
+		Remember:   remember,
+		UserAgent:  models.Sanitize(c.Request.UserAgent(), 512),
+		IP:         c.ClientIP(),
+	}
+	if err := s.Store.CreateSession(c.Request.Context(), &sess); err != nil {
+		return models.Session{}, Tokens{}, err
+	}
+	toks, err := s.issue(sess, u, now)
+	return sess, toks, err
+}
+
+func (s *Sessions) issue(sess models.Session, u models.User, now time.Time) (Tokens, error) {
+	accessExp := now.Add(s.Lifetimes.Access)
+	access, err := s.Keys.Seal(session.Claims{
+		Type: session.TypeAccess, SessionID: sess.ID, Subject: u.ID, Role: string(u.Role),
+		IssuedAt: now.Unix(), Expiry: accessExp.Unix(),
+	})
+	if err != nil {
+		return Tokens{}, err
+	}
+	refresh, err := s.Keys.Seal(session.Claims{
+		Type: session.TypeRefresh, SessionID: sess.ID, Gen: sess.RefreshGen,
+		IssuedAt: now.Unix(), Expiry: sess.ExpiresAt.Unix(),
+	})
+	if err != nil {
+		return Tokens{}, err
+	}
+	return Tokens{Access: access, Refresh: refresh, AccessExpires: time.Unix(accessExp.Unix(), 0).UTC()}, nil
+}
+
+// SetCookies sets the access and refresh cookies for a session.
+func (s *Sessions) SetCookies(c *gin.Context, sess models.Session, t Tokens) {
+	now := s.Now()
+	http := c.Writer.Header()
+	http.Add("Set-Cookie", s.Cookies.Access(t.Access, s.Lifetimes.Access).String())
+	http.Add("Set-Cookie", s.Cookies.Refresh(t.Refresh, sess.ExpiresAt.Sub(now)).String())
+}
+
+// ClearCookies deletes both cookies.
+func (s *Sessions) ClearCookies(c *gin.Context) {
+	for _, ck := range s.Cookies.Clear() {
+		c.Writer.Header().Add("Set-Cookie", ck.String())
+	}
+}
+
+// Authenticate checks an access token and the live state of its session and
+// user. Revocation, expiry, disabling and role changes take effect here.
+func (s *Sessions) Authenticate(ctx context.Context, token string) (*Principal, error) {
+	now := s.Now()
+	claims, err := s.Keys.Open(token, session.TypeAccess, now)
+	switch {
+	case errors.Is(err, session.ErrExpired):
+		return nil, errTokenExpired
+	case err != nil:
+		return nil, errUnauthenticated
+	}
+	sess, user, err := s.Store.SessionWithUser(ctx, claims.SessionID)
+	switch {
+	case models.IsKind(err, models.NotFound):
+		return nil, errUnauthenticated
+	case err != nil:
+		return nil, err
+	case sess.UserID != claims.Subject || user.ID != claims.Subject || !sess.Live(now) || user.Disabled():
+		return nil, errUnauthenticated
+	}
+	if now.Sub(sess.LastSeenAt) >= lastSeenGranularity {
+		// Best effort: a failed touch must not fail an authenticated request.
+		if err := s.Store.TouchSession(ctx, sess.ID, now); err == nil {
+			sess.LastSeenAt = now
+		}
+	}
+	return &Principal{User: user, Session: sess, Claims: claims}, nil
+}
+
+// Refresh rotates the session named by a refresh token and issues new tokens.
+// A token one generation old presented within the reuse interval of the
+// rotation gets the current tokens (tabs racing); any other reuse revokes the
+// session and is audited.
+func (s *Sessions) Refresh(c *gin.Context, token string) (models.Session, models.User, Tokens, error) {
+	ctx := c.Request.Context()
+	now := s.Now()
+	claims, err := s.Keys.Open(token, session.TypeRefresh, now)
+	if err != nil {
+		return models.Session{}, models.User{}, Tokens{}, errInvalidRefresh
+	}
+	sess, user, err := s.Store.SessionWithUser(ctx, claims.SessionID)
+	switch {
+	case models.IsKind(err, models.NotFound):
+		return models.Session{}, models.User{}, Tokens{}, errInvalidRefresh
+	case err != nil:
+		return models.Session{}, models.User{}, Tokens{}, err
+	case !sess.Live(now) || user.Disabled():
+		return models.Session{}, models.User{}, Tokens{}, errInvalidRefresh
+	}
+	lifetime := sess.Lifetime(s.Lifetimes.Session, s.Lifetimes.Remember)
+	newExpiry := sess.SlidExpiry(now, lifetime, s.Lifetimes.MaxAge)
+	if claims.Gen == sess.RefreshGen {
+		won, err := s.Store.RotateRefresh(ctx, sess.ID, claims.Gen, now, newExpiry)
+		if err != nil {
+			return models.Session{}, models.User{}, Tokens{}, err
+		}
+		if won {
+			sess.RefreshGen, sess.RotatedAt, sess.ExpiresAt, sess.LastSeenAt = claims.Gen+1, now, newExpiry, now
+			toks, err := s.issue(sess, user, now)
+			return sess, user, toks, err
+		}
+		// Another request rotated it first: judge this one against the new state.
+		if sess, user, err = s.Store.SessionWithUser(ctx, claims.SessionID); err != nil {
+			return models.Session{}, models.User{}, Tokens{}, err
+		}
+		if !sess.Live(now) {
+			return models.Session{}, models.User{}, Tokens{}, errInvalidRefresh
+		}
+	}
+	if claims.Gen == sess.RefreshGen-1 && now.Sub(sess.RotatedAt) <= s.Lifetimes.ReuseInterval {
+		toks, err := s.issue(sess, user, now)
+		return sess, user, toks, err
+	}
+	// Reuse of an older token: someone else may hold the current one.
+	if _, err := s.Store.RevokeSession(ctx, sess.ID, now); err != nil {
+		return models.Session{}, models.User{}, Tokens{}, err
+	}
+	s.Record(c, models.EventRefreshReuseDetected, &user.ID, &sess.ID, user.Email, "")
+	return models.Session{}, models.User{}, Tokens{}, errInvalidRefresh
+}
+
+// Record writes an audit event for the request. A failure is logged and never
+// fails the request.
+func (s *Sessions) Record(c *gin.Context, typ string, userID, sessionID *string, email, detail string) {
+	e := &models.AuditEvent{
+		Type: typ, UserID: userID, SessionID: sessionID, Email: email, Detail: detail,
+		IP: c.ClientIP(), UserAgent: models.Sanitize(c.Request.UserAgent(), 512), CreatedAt: s.Now(),
+	}
+	// The event is recorded even if the client has gone away.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(c.Request.Context()), 5*time.Second)
+	defer cancel()
+	if err := s.Audit.RecordEvent(ctx, e); err != nil {
+		Logger(c).Warn("audit event not recorded", "type", typ, "error", err.Error())
+	}
+}

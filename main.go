@@ -1,0 +1,144 @@
+// Portcullis is an authentication service: it signs users in and issues
+// JWE-encrypted session cookies backed by database session records, so every
+// session can be listed and revoked at once.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"runtime"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"portcullis/api"
+	"portcullis/config"
+	"portcullis/handlers"
+	"portcullis/session"
+	"portcullis/store"
+)
+
+// Compile-time checks that the store satisfies what the handlers need.
+var (
+	_ handlers.UserStore    = (*store.DB)(nil)
+	_ handlers.SessionStore = (*store.DB)(nil)
+	_ handlers.Auditor      = (*store.DB)(nil)
+	_ api.Store             = (*store.DB)(nil)
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args, os.Getenv, os.Stdout, os.Stderr)
+	stop()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "portcullis:", err)
+		var usage *usageError
+		if errors.As(err, &usage) {
+			os.Exit(2)
+		}
+		os.Exit(1)
+	}
+}
+
+// usageError marks a configuration or command-line mistake (exit status 2).
+type usageError struct{ err error }
+
+func (e *usageError) Error() string { return e.err.Error() }
+func (e *usageError) Unwrap() error { return e.err }
+
+// run is the whole program, testable: it returns when ctx is cancelled and
+// the server has drained, or on a start-up error.
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	cfg, err := config.Load(getenv)
+	if err != nil {
+		return &usageError{err}
+	}
+	return serve(ctx, cfg, newLogger(cfg.LogLevel, stderr))
+}
+
+func newLogger(level string, w io.Writer) *slog.Logger {
+	var l slog.Level
+	_ = l.UnmarshalText([]byte(level))
+	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: l}))
+}
+
+// keyRing returns the configured keys, or a random development key.
+func keyRing(cfg config.Config, log *slog.Logger) (*session.KeyRing, error) {
+	if cfg.SessionKeys == "" {
+		log.Warn("AUTH_SESSION_KEYS is not set: using a random development key; sessions will not survive a restart")
+		return session.NewKeyRing(session.GenerateKey("dev"))
+	}
+	keys, err := session.ParseKeyRing(cfg.SessionKeys)
+	if err != nil {
+		return nil, &usageError{&config.Error{Var: "AUTH_SESSION_KEYS", Msg: err.Error()}}
+	}
+	return keys, nil
+}
+
+func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
+	keys, err := keyRing(cfg, log)
+	if err != nil {
+		return err
+	}
+	openCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	db, err := store.Open(openCtx, cfg.DatabaseURL)
+	if err == nil {
+		err = db.Migrate(openCtx)
+	}
+	cancel()
+	if err != nil {
+		return fmt.Errorf("database: %w", err)
+	}
+	defer db.Close()
+
+	var draining atomic.Bool
+	handler := api.New(api.Deps{
+		Config:   cfg,
+		Store:    db,
+		Keys:     keys,
+		Hasher:   session.NewHasher(runtime.GOMAXPROCS(0), 64, nil),
+		Logger:   log,
+		Draining: draining.Load,
+	})
+	srv := &http.Server{
+		Handler:           handler,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       15 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return &usageError{&config.Error{Var: "AUTH_ADDR", Msg: err.Error()}}
+	}
+	log.Info("listening", "addr", ln.Addr().String(), "database", db.Dialect())
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	// Load balancers need a moment to see /readyz fail before the listener
+	// closes; requests are served normally meanwhile.
+	draining.Store(true)
+	log.Info("shutting down", "drain", cfg.ShutdownDrain.String())
+	time.Sleep(cfg.ShutdownDrain)
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	log.Info("stopped")
+	return nil
+}
