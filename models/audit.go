@@ -28,3 +28,10 @@ type AuditEvent struct {
 	Detail    string
 	CreatedAt time.Time
 }
+
+// EventFilter selects audit events; zero fields do not filter.
+type EventFilter struct {
+	UserID string
+	Type   string
+	Limit  int
+}

@@ -13,18 +13,18 @@ type Kind int
 // The error kinds. Their zero value is Internal so an unclassified error is
 // never mistaken for a client error.
 const (
-	Internal        Kind = iota // a bug or an unexpected failure (500)
-	Invalid                     // input failed validation (422)
-	BadRequest                  // input could not be parsed (400)
-	Unauthenticated             // no valid credentials (401)
-	Forbidden                   // authenticated but not allowed (403)
-	NotFound                    // no such resource, or not the caller's (404)
-	Conflict                    // a uniqueness or state conflict (409)
-	RateLimited                 // too many attempts (429)
-	Unavailable                 // a dependency is down or overloaded (503)
-	TooLarge                    // the request body is too large (413)
-	UnsupportedMedia            // the request body has the wrong content type (415)
-	MethodNotAllowed            // the path exists but not with this method (405)
+	Internal         Kind = iota // a bug or an unexpected failure (500)
+	Invalid                      // input failed validation (422)
+	BadRequest                   // input could not be parsed (400)
+	Unauthenticated              // no valid credentials (401)
+	Forbidden                    // authenticated but not allowed (403)
+	NotFound                     // no such resource, or not the caller's (404)
+	Conflict                     // a uniqueness or state conflict (409)
+	RateLimited                  // too many attempts (429)
+	Unavailable                  // a dependency is down or overloaded (503)
+	TooLarge                     // the request body is too large (413)
+	UnsupportedMedia             // the request body has the wrong content type (415)
+	MethodNotAllowed             // the path exists but not with this method (405)
 )
 
 // Error is the error type of Portcullis. Code is the machine-readable code sent

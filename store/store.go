@@ -178,6 +178,9 @@ func unavailable(err error) bool {
 		pgErr   *pgconn.PgError
 	)
 	switch {
+	case strings.Contains(err.Error(), "sql: database is closed"):
+		// database/sql has no sentinel for a closed pool.
+		return true
 	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled),
 		errors.Is(err, driver.ErrBadConn), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF),
 		errors.Is(err, sql.ErrConnDone), errors.Is(err, sqlite3.BUSY), errors.Is(err, sqlite3.LOCKED),

@@ -1,0 +1,22 @@
+package api_test
+
+import (
+	"context"
+	"testing"
+
+	"portcullis/models"
+)
+
+func events(t *testing.T, h *harness, typ string) []models.AuditEvent {
+	t.Helper()
+	evs, err := h.db.Events(context.Background(), models.EventFilter{Type: typ, Limit: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return evs
+}
+
+func countEvents(t *testing.T, h *harness, typ string) int {
+	t.Helper()
+	return len(events(t, h, typ))
+}
