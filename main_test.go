@@ -1,0 +1,142 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// syncBuffer is a goroutine-safe writer for captured logs.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+func envOf(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+
+func TestRunRejectsBadConfigurationWithUsageError(t *testing.T) {
+	for _, vars := range []map[string]string{
+		{"AUTH_ACCESS_TTL": "forever"},
+		{"AUTH_SESSION_KEYS": "k1:tooshort"},
+		{"AUTH_ENV": "production"},
+	} {
+		var stderr syncBuffer
+		err := run(context.Background(), []string{"portcullis"}, envOf(vars), io.Discard, &stderr)
+		var usage *usageError
+		if !errors.As(err, &usage) {
+			t.Errorf("run(%v) = %v, want a usage error (exit 2)", vars, err)
+			continue
+		}
+		if strings.Count(err.Error(), "\n") > 0 || !strings.Contains(err.Error(), "AUTH_") {
+			t.Errorf("error %q should be one line naming the variable", err)
+		}
+	}
+}
+
+// startRun starts run in the background and returns the base URL it listens on.
+func startRun(t *testing.T, ctx context.Context, vars map[string]string) (string, *syncBuffer, <-chan error) {
+	t.Helper()
+	vars["AUTH_ADDR"] = "127.0.0.1:0"
+	if vars["AUTH_DATABASE_URL"] == "" {
+		vars["AUTH_DATABASE_URL"] = "sqlite:" + t.TempDir() + "/auth.db"
+	}
+	stderr := &syncBuffer{}
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, []string{"portcullis"}, envOf(vars), io.Discard, stderr) }()
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		sc := bufio.NewScanner(strings.NewReader(stderr.String()))
+		for sc.Scan() {
+			var line struct{ Msg, Addr string }
+			if json.Unmarshal(sc.Bytes(), &line) == nil && line.Msg == "listening" {
+				return "http://" + line.Addr, stderr, done
+			}
+		}
+		select {
+		case err := <-done:
+			t.Fatalf("run exited early: %v\n%s", err, stderr.String())
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	t.Fatalf("server did not start:\n%s", stderr.String())
+	return "", nil, nil
+}
+
+func TestGracefulShutdownDrains(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	base, stderr, done := startRun(t, ctx, map[string]string{"AUTH_SHUTDOWN_DRAIN": "1s"})
+	get := func(path string) int {
+		resp, err := http.Get(base + path)
+		if err != nil {
+			return -1
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if s := get("/readyz"); s != 200 {
+		t.Fatalf("readyz before shutdown = %d", s)
+	}
+	cancel()
+	// While draining, readiness fails but requests are still served.
+	var readyz, healthz int
+	for range 50 {
+		if readyz = get("/readyz"); readyz == http.StatusServiceUnavailable {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	healthz = get("/healthz")
+	if readyz != http.StatusServiceUnavailable || healthz != http.StatusOK {
+		t.Errorf("during drain: readyz %d (want 503), healthz %d (want 200)", readyz, healthz)
+	}
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("run returned %v, want nil", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("run did not return after shutdown")
+	}
+	if get("/healthz") != -1 {
+		t.Error("server still answering after run returned")
+	}
+	if !strings.Contains(stderr.String(), `"msg":"stopped"`) {
+		t.Errorf("log lacks the stopped line:\n%s", stderr.String())
+	}
+}
+
+func TestZeroConfigurationWarnsAboutTheDevelopmentKey(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	base, stderr, done := startRun(t, ctx, map[string]string{"AUTH_SHUTDOWN_DRAIN": "0s"})
+	resp, err := http.Get(base + "/healthz")
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("healthz: %v %v", resp, err)
+	}
+	resp.Body.Close()
+	cancel()
+	<-done
+	if !strings.Contains(stderr.String(), "AUTH_SESSION_KEYS is not set") {
+		t.Errorf("no development-key warning in:\n%s", stderr.String())
+	}
+}
