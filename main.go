@@ -87,6 +87,12 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
+	// Listen first, so a taken port fails before the database is touched.
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return &usageError{&config.Error{Var: "AUTH_ADDR", Msg: err.Error()}}
+	}
+	defer ln.Close()
 	openCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	db, err := store.Open(openCtx, cfg.DatabaseURL)
 	if err == nil {
@@ -115,10 +121,6 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 		IdleTimeout:       120 * time.Second,
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-	}
-	ln, err := net.Listen("tcp", cfg.Addr)
-	if err != nil {
-		return &usageError{&config.Error{Var: "AUTH_ADDR", Msg: err.Error()}}
 	}
 	log.Info("listening", "addr", ln.Addr().String(), "database", db.Dialect())
 	errc := make(chan error, 1)

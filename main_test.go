@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"net"
 	"net/http"
 	"strings"
 	"sync"
@@ -139,4 +140,41 @@ func TestZeroConfigurationWarnsAboutTheDevelopmentKey(t *testing.T) {
 	if !strings.Contains(stderr.String(), "AUTH_SESSION_KEYS is not set") {
 		t.Errorf("no development-key warning in:\n%s", stderr.String())
 	}
+}
+
+// TestSlowHeadersAreCut checks the server's header timeout: a client that
+// trickles its request headers is disconnected instead of holding a
+// connection forever (a slowloris attack).
+func TestSlowHeadersAreCut(t *testing.T) {
+	if testing.Short() {
+		t.Skip("waits for the 5 s header timeout")
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	base, _, _ := startRun(t, ctx, map[string]string{"AUTH_SHUTDOWN_DRAIN": "0s"})
+	conn, err := net.Dial("tcp", strings.TrimPrefix(base, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if _, err := conn.Write([]byte("GET /healthz HTTP/1.1\r\nHost: x\r\n")); err != nil {
+		t.Fatal(err)
+	}
+	// Keep trickling a header byte a second; the server must hang up.
+	_ = conn.SetDeadline(time.Now().Add(15 * time.Second))
+	buf := make([]byte, 1)
+	closed := make(chan error, 1)
+	go func() { _, err := conn.Read(buf); closed <- err }()
+	for range 15 {
+		select {
+		case err := <-closed:
+			if ne, ok := err.(net.Error); ok && ne.Timeout() {
+				t.Fatal("server kept a trickling connection open for 15 s")
+			}
+			return
+		case <-time.After(time.Second):
+			_, _ = conn.Write([]byte("X"))
+		}
+	}
+	t.Fatal("server kept a trickling connection open for 15 s")
 }
