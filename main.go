@@ -106,12 +106,14 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 
 	var draining atomic.Bool
 	handler := api.New(api.Deps{
-		Config:   cfg,
-		Store:    db,
-		Keys:     keys,
-		Hasher:   session.NewHasher(runtime.GOMAXPROCS(0), 64, nil),
-		Logger:   log,
-		Draining: draining.Load,
+		Config:    cfg,
+		Store:     db,
+		Keys:      keys,
+		Hasher:    session.NewHasher(runtime.GOMAXPROCS(0), 64, nil),
+		IPLimiter: store.NewMemoryLimiter(cfg.RateLimitIP.Events, cfg.RateLimitIP.Per, time.Now),
+		Lockout:   store.NewMemoryLockout(cfg.LockoutThreshold, cfg.LockoutDuration, time.Now),
+		Logger:    log,
+		Draining:  draining.Load,
 	})
 	srv := &http.Server{
 		Handler:           handler,

@@ -21,6 +21,7 @@ type Store interface {
 	handlers.SessionStore
 	handlers.Auditor
 	handlers.Pinger
+	handlers.SessionLister
 }
 
 // Deps are the router's dependencies.
@@ -29,7 +30,11 @@ type Deps struct {
 	Store  Store
 	Keys   *session.KeyRing
 	Hasher handlers.PasswordHasher
-	Logger *slog.Logger
+	// IPLimiter limits credential attempts per client IP.
+	IPLimiter handlers.Limiter
+	// Lockout counts failed logins per email.
+	Lockout handlers.Lockout
+	Logger  *slog.Logger
 	// Now is the clock; nil means the system clock.
 	Now func() time.Time
 	// Draining reports that shutdown has begun; nil means never.

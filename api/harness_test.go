@@ -84,6 +84,12 @@ func newHarness(t *testing.T, dbURL string, opts ...option) *harness {
 	for _, o := range opts {
 		o(&cfg, &d)
 	}
+	if d.IPLimiter == nil {
+		d.IPLimiter = store.NewMemoryLimiter(cfg.RateLimitIP.Events, cfg.RateLimitIP.Per, h.clock.Now)
+	}
+	if d.Lockout == nil {
+		d.Lockout = store.NewMemoryLockout(cfg.LockoutThreshold, cfg.LockoutDuration, h.clock.Now)
+	}
 	d.Config = cfg
 	h.cfg = cfg
 	h.srv = httptest.NewTLSServer(api.New(d))

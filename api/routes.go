@@ -23,10 +23,12 @@ func routes(e *gin.Engine, d Deps) {
 		},
 		Now: d.Now,
 	}
-	creds := &handlers.Credentials{Users: d.Store, Hasher: d.Hasher, Sessions: sessions}
+	creds := &handlers.Credentials{Users: d.Store, Hasher: d.Hasher, Sessions: sessions, Lockout: d.Lockout}
 	authed := requireSession(sessions)
+	limited := handlers.LimitByIP(d.IPLimiter, handlers.WriteError)
 
-	e.Use(recovery, requestContext(d.Logger), securityHeaders, withTimeout)
+	e.Use(recovery, requestContext(d.Logger), securityHeaders, corsFor(cfg.AllowedOrigins),
+		crossOriginCheck(cfg.AllowedOrigins), withTimeout)
 	e.NoRoute(notFound)
 	e.NoMethod(methodNotAllowed)
 
@@ -34,10 +36,14 @@ func routes(e *gin.Engine, d Deps) {
 	e.GET("/readyz", handlers.Readyz(d.Store, d.Draining))
 
 	auth := e.Group("/auth")
-	auth.POST("/register", handlers.Register(d.Store, d.Hasher, sessions))
-	auth.POST("/login", handlers.Login(creds))
+	auth.POST("/register", limited, handlers.Register(d.Store, d.Hasher, sessions))
+	auth.POST("/login", limited, handlers.Login(creds))
 	auth.POST("/refresh", handlers.Refresh(sessions))
 	auth.POST("/logout", handlers.Logout(sessions))
 	auth.GET("/me", authed, handlers.Me())
 	auth.PATCH("/me", authed, handlers.UpdateMe(d.Store, d.Now))
+	auth.POST("/password", limited, authed, handlers.ChangePassword(d.Store, d.Hasher, sessions))
+	auth.GET("/sessions", authed, handlers.ListSessions(d.Store, d.Now))
+	auth.DELETE("/sessions/:id", authed, handlers.RevokeSession(sessions))
+	auth.GET("/activity", authed, handlers.Activity(d.Store))
 }

@@ -92,13 +92,21 @@ type Credentials struct {
 	Users    UserStore
 	Hasher   PasswordHasher
 	Sessions *Sessions
+	Lockout  Lockout
 }
 
 // Check returns the user whose email and password these are. Unknown emails
-// cost the same as wrong passwords and get the same error.
+// cost the same as wrong passwords and get the same error; a locked email
+// gets 429 even with the right password.
 func (cr *Credentials) Check(c *gin.Context, email, password string) (models.User, error) {
 	ctx := c.Request.Context()
 	email = models.NormalizeEmail(email)
+	lockKey := "email:" + email
+	if wait, err := cr.Lockout.Locked(ctx, lockKey); err != nil {
+		Logger(c).Warn("lockout store unavailable", "error", err.Error())
+	} else if wait > 0 {
+		return models.User{}, RateLimited(wait)
+	}
 	u, err := cr.Users.UserByEmail(ctx, email)
 	if err != nil && !models.IsKind(err, models.NotFound) {
 		return models.User{}, err
@@ -112,8 +120,18 @@ func (cr *Credentials) Check(c *gin.Context, email, password string) (models.Use
 		if u.ID != "" {
 			uid = &u.ID
 		}
-		cr.Sessions.Record(c, models.EventLoginFailed, uid, nil, models.Sanitize(email, models.MaxEmailLength), "")
+		safeEmail := models.Sanitize(email, models.MaxEmailLength)
+		cr.Sessions.Record(c, models.EventLoginFailed, uid, nil, safeEmail, "")
+		locked, err := cr.Lockout.Fail(ctx, lockKey)
+		if err != nil {
+			Logger(c).Warn("lockout store unavailable", "error", err.Error())
+		} else if locked {
+			cr.Sessions.Record(c, models.EventLockout, uid, nil, safeEmail, "")
+		}
 		return models.User{}, errInvalidCredentials
+	}
+	if err := cr.Lockout.Reset(ctx, lockKey); err != nil {
+		Logger(c).Warn("lockout store unavailable", "error", err.Error())
 	}
 	if rehash {
 		if h, err := cr.Hasher.Hash(ctx, password); err == nil {

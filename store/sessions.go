@@ -81,3 +81,12 @@ func (db *DB) RevokeUserSessions(ctx context.Context, userID, except string, now
 	res := q.Update("revoked_at", now)
 	return res.RowsAffected, translate(res.Error, "could not revoke sessions")
 }
+
+// LiveSessions lists a user's sessions that are neither revoked nor expired
+// at now, newest first.
+func (db *DB) LiveSessions(ctx context.Context, userID string, now time.Time) ([]models.Session, error) {
+	var ss []models.Session
+	err := db.with(ctx).Where("user_id = ? AND revoked_at IS NULL AND expires_at > ?", userID, now).
+		Order("created_at DESC").Order("id DESC").Find(&ss).Error
+	return ss, translate(err, "could not list sessions")
+}

@@ -1,0 +1,223 @@
+package handlers
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/google/uuid"
+
+	"portcullis/models"
+)
+
+// SessionLister lists sessions and audit events for the account endpoints.
+type SessionLister interface {
+	LiveSessions(ctx context.Context, userID string, now time.Time) ([]models.Session, error)
+	Events(ctx context.Context, f models.EventFilter) ([]models.AuditEvent, error)
+}
+
+// SessionInfo describes one of the caller's sessions.
+type SessionInfo struct {
+	ID         string    `json:"id" example:"01935a4e-7c1d-7a8e-9b0f-3c2d1e0f4a5c"`
+	CreatedAt  time.Time `json:"createdAt" example:"2026-11-23T10:00:00Z"`
+	LastSeenAt time.Time `json:"lastSeenAt" example:"2026-11-23T10:05:00Z"`
+	ExpiresAt  time.Time `json:"expiresAt" example:"2026-11-30T10:00:00Z"`
+	UserAgent  string    `json:"userAgent" example:"Mozilla/5.0"`
+	IP         string    `json:"ip" example:"203.0.113.7"`
+	Current    bool      `json:"current" example:"true"`
+}
+
+// SessionsResponse lists the caller's live sessions.
+type SessionsResponse struct {
+	Sessions []SessionInfo `json:"sessions"`
+}
+
+// ActivityEvent is one entry of the caller's activity.
+type ActivityEvent struct {
+	Type      string    `json:"type" example:"login_succeeded"`
+	At        time.Time `json:"at" example:"2026-11-23T10:00:00Z"`
+	IP        string    `json:"ip" example:"203.0.113.7"`
+	UserAgent string    `json:"userAgent" example:"Mozilla/5.0"`
+}
+
+// ActivityResponse lists the caller's recent activity, newest first.
+type ActivityResponse struct {
+	Events []ActivityEvent `json:"events"`
+}
+
+// ChangePasswordRequest changes the caller's password.
+type ChangePasswordRequest struct {
+	CurrentPassword string `json:"currentPassword" example:"correct horse battery staple"`
+	NewPassword     string `json:"newPassword" example:"another long passphrase here"`
+}
+
+// ListSessions lists the caller's live sessions.
+//
+//	@Summary	The signed-in user's sessions
+//	@Tags		sessions
+//	@Produce	json
+//	@Security	CookieAuth
+//	@Security	BearerAuth
+//	@Success	200	{object}	SessionsResponse
+//	@Failure	401	{object}	ErrorResponse	"unauthenticated or token_expired"
+//	@Failure	503	{object}	ErrorResponse	"unavailable"
+//	@Router		/auth/sessions [get]
+func ListSessions(store SessionLister, now func() time.Time) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		p := CurrentPrincipal(c)
+		ss, err := store.LiveSessions(c.Request.Context(), p.User.ID, now())
+		if err != nil {
+			WriteError(c, err)
+			return
+		}
+		out := SessionsResponse{Sessions: make([]SessionInfo, len(ss))}
+		for i, s := range ss {
+			out.Sessions[i] = SessionInfo{
+				ID: s.ID, CreatedAt: s.CreatedAt.UTC(), LastSeenAt: s.LastSeenAt.UTC(), ExpiresAt: s.ExpiresAt.UTC(),
+				UserAgent: s.UserAgent, IP: s.IP, Current: s.ID == p.Session.ID,
+			}
+		}
+		c.JSON(http.StatusOK, out)
+	}
+}
+
+// RevokeSession ends one of the caller's sessions.
+//
+//	@Summary	Sign out one device
+//	@Tags		sessions
+//	@Security	CookieAuth
+//	@Security	BearerAuth
+//	@Param		id	path	string	true	"session id"
+//	@Success	204	"the session is ended"
+//	@Failure	401	{object}	ErrorResponse	"unauthenticated or token_expired"
+//	@Failure	403	{object}	ErrorResponse	"csrf_failed"
+//	@Failure	404	{object}	ErrorResponse	"not_found: no such session of the caller's"
+//	@Failure	503	{object}	ErrorResponse	"unavailable"
+//	@Router		/auth/sessions/{id} [delete]
+func RevokeSession(sessions *Sessions) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		p := CurrentPrincipal(c)
+		id := c.Param("id")
+		notFound := models.Errorf(models.NotFound, "no such session")
+		if _, err := uuid.Parse(id); err != nil {
+			WriteError(c, notFound)
+			return
+		}
+		ctx, now := c.Request.Context(), sessions.Now()
+		s, _, err := sessions.Store.SessionWithUser(ctx, id)
+		switch {
+		case models.IsKind(err, models.NotFound) || (err == nil && (s.UserID != p.User.ID || !s.Live(now))):
+			WriteError(c, notFound)
+			return
+		case err != nil:
+			WriteError(c, err)
+			return
+		}
+		if _, err := sessions.Store.RevokeSession(ctx, id, now); err != nil {
+			WriteError(c, err)
+			return
+		}
+		sessions.Record(c, models.EventSessionRevoked, &p.User.ID, &s.ID, "", "by the user")
+		if id == p.Session.ID {
+			sessions.ClearCookies(c)
+		}
+		c.Status(http.StatusNoContent)
+	}
+}
+
+// ChangePassword replaces the caller's password and ends every other session.
+//
+//	@Summary	Change password
+//	@Description	Requires the current password. Every other session is revoked at once; this one stays.
+//	@Tags		auth
+//	@Accept		json
+//	@Security	CookieAuth
+//	@Security	BearerAuth
+//	@Param		body	body	ChangePasswordRequest	true	"current and new password"
+//	@Success	204	"password changed"
+//	@Failure	400	{object}	ErrorResponse	"bad_request"
+//	@Failure	401	{object}	ErrorResponse	"unauthenticated or token_expired"
+//	@Failure	403	{object}	ErrorResponse	"csrf_failed"
+//	@Failure	413	{object}	ErrorResponse	"payload_too_large"
+//	@Failure	415	{object}	ErrorResponse	"unsupported_media_type"
+//	@Failure	422	{object}	ErrorResponse	"validation_failed (fields.currentPassword when it is wrong)"
+//	@Failure	429	{object}	ErrorResponse	"rate_limited"
+//	@Failure	503	{object}	ErrorResponse	"unavailable"
+//	@Router		/auth/password [post]
+func ChangePassword(users UserStore, hasher PasswordHasher, sessions *Sessions) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		var req ChangePasswordRequest
+		if err := DecodeJSON(c, &req); err != nil {
+			WriteError(c, err)
+			return
+		}
+		p := CurrentPrincipal(c)
+		fields := models.FieldErrors{}
+		if req.CurrentPassword == "" {
+			fields.Add("currentPassword", "is required")
+		} else if len(req.CurrentPassword) > models.MaxPasswordBytes {
+			fields.Add("currentPassword", "is incorrect")
+		}
+		if prob := PasswordProblem(req.NewPassword, p.User.Email, p.User.Name); prob != "" {
+			fields.Add("newPassword", prob)
+		}
+		if err := fields.Err(); err != nil {
+			WriteError(c, err)
+			return
+		}
+		ctx := c.Request.Context()
+		ok, _, err := hasher.Verify(ctx, req.CurrentPassword, p.User.PasswordHash)
+		if err != nil {
+			WriteError(c, hashErr(err))
+			return
+		}
+		if !ok {
+			fields.Add("currentPassword", "is incorrect")
+			WriteError(c, fields.Err())
+			return
+		}
+		hash, err := hasher.Hash(ctx, req.NewPassword)
+		if err != nil {
+			WriteError(c, hashErr(err))
+			return
+		}
+		now := sessions.Now()
+		if err := users.SetPasswordHash(ctx, p.User.ID, hash, now); err != nil {
+			WriteError(c, err)
+			return
+		}
+		if _, err := sessions.Store.RevokeUserSessions(ctx, p.User.ID, p.Session.ID, now); err != nil {
+			WriteError(c, err)
+			return
+		}
+		sessions.Record(c, models.EventPasswordChanged, &p.User.ID, &p.Session.ID, "", "")
+		c.Status(http.StatusNoContent)
+	}
+}
+
+// Activity lists the caller's recent audit events, newest first.
+//
+//	@Summary	The signed-in user's recent activity
+//	@Tags		sessions
+//	@Produce	json
+//	@Security	CookieAuth
+//	@Security	BearerAuth
+//	@Success	200	{object}	ActivityResponse
+//	@Failure	401	{object}	ErrorResponse	"unauthenticated or token_expired"
+//	@Failure	503	{object}	ErrorResponse	"unavailable"
+//	@Router		/auth/activity [get]
+func Activity(store SessionLister) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		evs, err := store.Events(c.Request.Context(), models.EventFilter{UserID: CurrentPrincipal(c).User.ID, Limit: 100})
+		if err != nil {
+			WriteError(c, err)
+			return
+		}
+		out := ActivityResponse{Events: make([]ActivityEvent, len(evs))}
+		for i, e := range evs {
+			out.Events[i] = ActivityEvent{Type: e.Type, At: e.CreatedAt.UTC(), IP: e.IP, UserAgent: e.UserAgent}
+		}
+		c.JSON(http.StatusOK, out)
+	}
+}
