@@ -4,6 +4,8 @@ import (
 	"context"
 	"testing"
 
+	"github.com/go-jose/go-jose/v4"
+
 	"portcullis/models"
 )
 
@@ -19,4 +21,13 @@ func events(t *testing.T, h *harness, typ string) []models.AuditEvent {
 func countEvents(t *testing.T, h *harness, typ string) int {
 	t.Helper()
 	return len(events(t, h, typ))
+}
+
+func kidOf(t *testing.T, token string) string {
+	t.Helper()
+	obj, err := jose.ParseEncryptedCompact(token, []jose.KeyAlgorithm{jose.DIRECT}, []jose.ContentEncryption{jose.A256GCM})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return obj.Header.KeyID
 }
