@@ -3,6 +3,7 @@ package api_test
 import (
 	"context"
 	"testing"
+	"time"
 
 	"github.com/go-jose/go-jose/v4"
 
@@ -31,3 +32,5 @@ func kidOf(t *testing.T, token string) string {
 	}
 	return obj.Header.KeyID
 }
+
+func nowUTC() time.Time { return time.Now().UTC().Truncate(time.Millisecond) }

@@ -280,7 +280,7 @@ func UpdateMe(users UserStore, now func() time.Time) gin.HandlerFunc {
 //	@Router		/auth/refresh [post]
 func Refresh(sessions *Sessions) gin.HandlerFunc {
 	return func(c *gin.Context) {
-		token, _ := c.Cookie(sessions.Cookies.RefreshName())
+		token, _ := cookieValue(c, sessions.Cookies.RefreshName())
 		sess, u, toks, err := sessions.Refresh(c, token)
 		if err != nil {
 			if models.IsKind(err, models.Unauthenticated) {
@@ -346,7 +346,7 @@ func (s *Sessions) identify(c *gin.Context) (models.Session, bool) {
 	if tok, _ := BearerOrCookie(c, s.Cookies.AccessName()); tok != "" {
 		claims, err = s.Keys.OpenIgnoringExpiry(tok, session.TypeAccess)
 	} else {
-		tok, _ := c.Cookie(s.Cookies.RefreshName())
+		tok, _ := cookieValue(c, s.Cookies.RefreshName())
 		claims, err = s.Keys.OpenIgnoringExpiry(tok, session.TypeRefresh)
 	}
 	if err != nil {
@@ -371,7 +371,7 @@ func BearerOrCookie(c *gin.Context, cookieName string) (token string, fromHeader
 		}
 		return strings.TrimSpace(tok), true
 	}
-	tok, _ := c.Cookie(cookieName)
+	tok, _ := cookieValue(c, cookieName)
 	return tok, false
 }
 
@@ -384,4 +384,14 @@ func CurrentPrincipal(c *gin.Context) *Principal {
 	p, _ := c.Get(string(principalKey))
 	pp, _ := p.(*Principal)
 	return pp
+}
+
+// cookieValue returns a cookie's raw value. Unlike gin's Context.Cookie it
+// does not URL-unescape it: tokens are base64url and never escaped.
+func cookieValue(c *gin.Context, name string) (string, error) {
+	ck, err := c.Request.Cookie(name)
+	if err != nil {
+		return "", err
+	}
+	return ck.Value, nil
 }

@@ -1,0 +1,56 @@
+package api_test
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"portcullis/api"
+	"portcullis/config"
+	"portcullis/handlers"
+	"portcullis/session"
+	"portcullis/store"
+	"portcullis/store/storetest"
+)
+
+// FuzzJSONBodies sends arbitrary bodies through the real router to the JSON
+// endpoints: every answer is a documented client status with the error
+// envelope, never a 500.
+func FuzzJSONBodies(f *testing.F) {
+	for _, s := range []string{
+		`{"email":"ada@example.com","password":"correct horse battery staple","name":"Ada"}`,
+		`{"email":5}`, `[]`, `null`, `{"name":"\u0000"}`, `{"password":"` + strings.Repeat("x", 300) + `"}`,
+		"{\"email\":\"\xff\"}", `{"email":"a@b.c","password":"p","rememberMe":"yes"}`,
+	} {
+		f.Add(s, "/auth/register")
+		f.Add(s, "/auth/login")
+	}
+	cfg, _ := config.Load(func(k string) string { return map[string]string{"AUTH_RATE_LIMIT_IP": "1000000/s"}[k] })
+	db := storetest.Open(f, "sqlite::memory:")
+	keys, _ := session.NewKeyRing(session.GenerateKey("k"))
+	h := api.New(api.Deps{
+		Config: cfg, Store: db, Keys: keys, Hasher: session.NewHasher(2, 64, testParams),
+		IPLimiter: store.NewMemoryLimiter(1000000, 1e9, nowUTC), Lockout: store.NewMemoryLockout(1000000, 1, nowUTC),
+	})
+	allowed := map[int]bool{200: true, 201: true, 400: true, 401: true, 409: true, 413: true, 415: true, 422: true, 429: true}
+	f.Fuzz(func(t *testing.T, body, path string) {
+		if path != "/auth/register" {
+			path = "/auth/login"
+		}
+		req := httptest.NewRequest(http.MethodPost, path, strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		if !allowed[rec.Code] {
+			t.Fatalf("POST %s %q: status %d %s", path, body, rec.Code, rec.Body)
+		}
+		if rec.Code >= 400 {
+			var e handlers.ErrorResponse
+			if err := json.Unmarshal(rec.Body.Bytes(), &e); err != nil || e.Error.Code == "" || e.Error.Message == "" {
+				t.Fatalf("POST %s %q: %d body %s is not the error envelope", path, body, rec.Code, rec.Body)
+			}
+		}
+	})
+}

@@ -1,0 +1,54 @@
+package handlers
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"unicode/utf8"
+
+	"github.com/gin-gonic/gin"
+)
+
+// FuzzPasswordProblem checks the policy never panics, refuses what is too
+// long, and accepts nothing shorter than 8 characters.
+func FuzzPasswordProblem(f *testing.F) {
+	for _, s := range []string{"correct horse battery staple", "password", "", strings.Repeat("a", 300), "pässwörd-ünïcödé-42"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, pw string) {
+		p := PasswordProblem(pw, "ada@example.com", "Ada")
+		n := utf8.RuneCountInString(pw)
+		if p == "" && (n < 8 || n > 256 || len(pw) > 1024 || !utf8.ValidString(pw)) {
+			t.Fatalf("accepted %q", pw)
+		}
+	})
+}
+
+// FuzzBearerOrCookie checks token extraction from arbitrary headers: the
+// Authorization header always wins, and the token is only ever taken from a
+// Bearer header or the named cookie.
+func FuzzBearerOrCookie(f *testing.F) {
+	f.Add("Bearer abc", "session=def")
+	f.Add("", "session=def")
+	f.Add("Basic abc", "")
+	f.Add("bearer  x y ", "other=1; session=2")
+	f.Fuzz(func(t *testing.T, auth, cookie string) {
+		req := httptest.NewRequest(http.MethodGet, "/", nil)
+		req.Header.Set("Authorization", auth)
+		req.Header.Set("Cookie", cookie)
+		c, _ := gin.CreateTestContext(httptest.NewRecorder())
+		c.Request = req
+		tok, fromHeader := BearerOrCookie(c, "session")
+		hdr := req.Header.Get("Authorization")
+		if fromHeader != (hdr != "") {
+			t.Fatalf("fromHeader = %v for Authorization %q", fromHeader, hdr)
+		}
+		if fromHeader && tok != "" && !strings.Contains(hdr, tok) {
+			t.Fatalf("token %q not from header %q", tok, hdr)
+		}
+		if !fromHeader && tok != "" && !strings.Contains(req.Header.Get("Cookie"), tok) {
+			t.Fatalf("token %q not from cookie %q", tok, cookie)
+		}
+	})
+}
