@@ -22,6 +22,7 @@ type Store interface {
 	handlers.Auditor
 	handlers.Pinger
 	handlers.SessionLister
+	handlers.AdminStore
 }
 
 // Deps are the router's dependencies.

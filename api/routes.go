@@ -46,4 +46,14 @@ func routes(e *gin.Engine, d Deps) {
 	auth.GET("/sessions", authed, handlers.ListSessions(d.Store, d.Now))
 	auth.DELETE("/sessions/:id", authed, handlers.RevokeSession(sessions))
 	auth.GET("/activity", authed, handlers.Activity(d.Store))
+	auth.GET("/verify", authed, handlers.Verify())
+	auth.POST("/token", handlers.LimitByIP(d.IPLimiter, handlers.WriteOAuthError), handlers.Token(creds))
+	auth.POST("/introspect", handlers.Introspect(cfg.IntrospectClients, sessions))
+
+	admin := e.Group("/admin", authed, handlers.RequireAdmin())
+	admin.GET("/users", handlers.ListUsers(d.Store))
+	admin.GET("/users/:id", handlers.GetUser(d.Store))
+	admin.PATCH("/users/:id", handlers.UpdateUser(d.Store, sessions))
+	admin.DELETE("/users/:id/sessions", handlers.RevokeUserSessions(d.Store, sessions))
+	admin.GET("/audit", handlers.ListAudit(d.Store))
 }

@@ -75,7 +75,7 @@ func WriteError(c *gin.Context, err error) {
 		body.Message = e.Message
 		body.Fields = e.Fields
 		if e.RetryAfterSeconds > 0 {
-			c.Header("Retry-After", strconv.Itoa(e.RetryAfterSeconds))
+			c.Header("Retry-After", itoa(e.RetryAfterSeconds))
 		}
 	}
 	c.AbortWithStatusJSON(status, ErrorResponse{Error: body})
@@ -105,3 +105,5 @@ func SetRequestID(c *gin.Context, id string) { c.Set(string(requestIDKey), id) }
 
 // RequestID returns the request's id, or "".
 func RequestID(c *gin.Context) string { return c.GetString(string(requestIDKey)) }
+
+func itoa(n int) string { return strconv.Itoa(n) }

@@ -12,6 +12,7 @@ const (
 	EventPasswordChanged      = "password_changed"
 	EventSessionRevoked       = "session_revoked"
 	EventLockout              = "lockout"
+	EventUserUpdated          = "user_updated"
 )
 
 // AuditEvent records something that happened to an account. UserID is empty

@@ -30,3 +30,9 @@ type User struct {
 
 // Disabled reports whether an administrator has disabled the account.
 func (u User) Disabled() bool { return u.DisabledAt != nil }
+
+// UserChange is an administrator's change to a user; nil fields are kept.
+type UserChange struct {
+	Role     *Role
+	Disabled *bool
+}

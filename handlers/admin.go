@@ -1,0 +1,309 @@
+package handlers
+
+import (
+	"context"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/google/uuid"
+
+	"portcullis/models"
+)
+
+// AdminStore is what the admin API needs from the store.
+type AdminStore interface {
+	ListUsers(ctx context.Context, emailLike string, offset, limit int) ([]models.User, int64, error)
+	UserByID(ctx context.Context, id string) (models.User, error)
+	UpdateUser(ctx context.Context, id string, ch models.UserChange, now time.Time) (models.User, error)
+	RevokeUserSessions(ctx context.Context, userID, except string, now time.Time) (int64, error)
+	Events(ctx context.Context, f models.EventFilter) ([]models.AuditEvent, error)
+}
+
+// AdminUser is a user as administrators see it.
+type AdminUser struct {
+	User
+	Disabled bool `json:"disabled" example:"false"`
+}
+
+// AdminUserResponse wraps one user.
+type AdminUserResponse struct {
+	User AdminUser `json:"user"`
+}
+
+// UsersResponse is a page of users.
+type UsersResponse struct {
+	Users []AdminUser `json:"users"`
+	Total int64       `json:"total" example:"1"`
+}
+
+// UpdateUserRequest changes a user's role or disabled state.
+type UpdateUserRequest struct {
+	Role     *string `json:"role" enums:"user,admin" example:"admin"`
+	Disabled *bool   `json:"disabled" example:"false"`
+}
+
+// AuditEvent is an audit log entry as administrators see it.
+type AuditEvent struct {
+	ID        string    `json:"id"`
+	Type      string    `json:"type" example:"login_failed"`
+	At        time.Time `json:"at" example:"2026-11-23T10:00:00Z"`
+	UserID    string    `json:"userId,omitempty"`
+	SessionID string    `json:"sessionId,omitempty"`
+	Email     string    `json:"email,omitempty" example:"ada@example.com"`
+	IP        string    `json:"ip" example:"203.0.113.7"`
+	UserAgent string    `json:"userAgent" example:"Mozilla/5.0"`
+	Detail    string    `json:"detail,omitempty"`
+}
+
+// AuditResponse lists audit events, newest first.
+type AuditResponse struct {
+	Events []AuditEvent `json:"events"`
+}
+
+func adminUserView(u models.User) AdminUser { return AdminUser{User: userView(u), Disabled: u.Disabled()} }
+
+// intParam reads an optional positive integer query parameter, at most max.
+func intParam(c *gin.Context, name string, def, max int) (int, error) {
+	s := c.Query(name)
+	if s == "" {
+		return def, nil
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 1 {
+		return 0, models.Errorf(models.BadRequest, "%s must be a positive whole number", name)
+	}
+	return min(n, max), nil
+}
+
+func userIDParam(c *gin.Context) (string, error) {
+	id := c.Param("id")
+	if _, err := uuid.Parse(id); err != nil {
+		return "", models.Errorf(models.NotFound, "no such user")
+	}
+	return id, nil
+}
+
+func notFoundAs(err error, msg string) error {
+	if models.IsKind(err, models.NotFound) {
+		return models.Errorf(models.NotFound, "%s", msg)
+	}
+	return err
+}
+
+// ListUsers pages through users.
+//
+//	@Summary	List users
+//	@Tags		admin
+//	@Produce	json
+//	@Security	CookieAuth
+//	@Security	BearerAuth
+//	@Param		page	query		int		false	"page, from 1"	minimum(1)
+//	@Param		limit	query		int		false	"page size, at most 100"	minimum(1)	maximum(100)
+//	@Param		email	query		string	false	"only emails containing this"
+//	@Success	200		{object}	UsersResponse
+//	@Failure	400		{object}	ErrorResponse	"bad_request"
+//	@Failure	401		{object}	ErrorResponse	"unauthenticated or token_expired"
+//	@Failure	403		{object}	ErrorResponse	"forbidden"
+//	@Failure	503		{object}	ErrorResponse	"unavailable"
+//	@Router		/admin/users [get]
+func ListUsers(store AdminStore) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		page, err := intParam(c, "page", 1, 1_000_000)
+		if err != nil {
+			WriteError(c, err)
+			return
+		}
+		limit, err := intParam(c, "limit", 20, 100)
+		if err != nil {
+			WriteError(c, err)
+			return
+		}
+		us, total, err := store.ListUsers(c.Request.Context(), c.Query("email"), (page-1)*limit, limit)
+		if err != nil {
+			WriteError(c, err)
+			return
+		}
+		out := UsersResponse{Users: make([]AdminUser, len(us)), Total: total}
+		for i, u := range us {
+			out.Users[i] = adminUserView(u)
+		}
+		c.JSON(http.StatusOK, out)
+	}
+}
+
+// GetUser returns one user.
+//
+//	@Summary	Get a user
+//	@Tags		admin
+//	@Produce	json
+//	@Security	CookieAuth
+//	@Security	BearerAuth
+//	@Param		id	path		string	true	"user id"
+//	@Success	200	{object}	AdminUserResponse
+//	@Failure	401	{object}	ErrorResponse	"unauthenticated or token_expired"
+//	@Failure	403	{object}	ErrorResponse	"forbidden"
+//	@Failure	404	{object}	ErrorResponse	"not_found"
+//	@Failure	503	{object}	ErrorResponse	"unavailable"
+//	@Router		/admin/users/{id} [get]
+func GetUser(store AdminStore) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		id, err := userIDParam(c)
+		if err != nil {
+			WriteError(c, err)
+			return
+		}
+		u, err := store.UserByID(c.Request.Context(), id)
+		if err != nil {
+			WriteError(c, notFoundAs(err, "no such user"))
+			return
+		}
+		c.JSON(http.StatusOK, AdminUserResponse{User: adminUserView(u)})
+	}
+}
+
+// UpdateUser changes a user's role or disabled state.
+//
+//	@Summary	Change a user's role or disable them
+//	@Description	Disabling revokes every session of the user at once. The last active administrator cannot be demoted or disabled (409).
+//	@Tags		admin
+//	@Accept		json
+//	@Produce	json
+//	@Security	CookieAuth
+//	@Security	BearerAuth
+//	@Param		id		path		string				true	"user id"
+//	@Param		body	body		UpdateUserRequest	true	"changes"
+//	@Success	200		{object}	AdminUserResponse
+//	@Failure	400		{object}	ErrorResponse	"bad_request"
+//	@Failure	401		{object}	ErrorResponse	"unauthenticated or token_expired"
+//	@Failure	403		{object}	ErrorResponse	"forbidden or csrf_failed"
+//	@Failure	404		{object}	ErrorResponse	"not_found"
+//	@Failure	409		{object}	ErrorResponse	"last_admin"
+//	@Failure	413		{object}	ErrorResponse	"payload_too_large"
+//	@Failure	415		{object}	ErrorResponse	"unsupported_media_type"
+//	@Failure	422		{object}	ErrorResponse	"validation_failed"
+//	@Failure	503		{object}	ErrorResponse	"unavailable"
+//	@Router		/admin/users/{id} [patch]
+func UpdateUser(store AdminStore, sessions *Sessions) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		id, err := userIDParam(c)
+		if err != nil {
+			WriteError(c, err)
+			return
+		}
+		var req UpdateUserRequest
+		if err := DecodeJSON(c, &req); err != nil {
+			WriteError(c, err)
+			return
+		}
+		var ch models.UserChange
+		fields := models.FieldErrors{}
+		if req.Role != nil {
+			r := models.Role(*req.Role)
+			if !r.Valid() {
+				fields.Add("role", "must be user or admin")
+			}
+			ch.Role = &r
+		}
+		ch.Disabled = req.Disabled
+		if err := fields.Err(); err != nil {
+			WriteError(c, err)
+			return
+		}
+		u, err := store.UpdateUser(c.Request.Context(), id, ch, sessions.Now())
+		if err != nil {
+			WriteError(c, notFoundAs(err, "no such user"))
+			return
+		}
+		admin := CurrentPrincipal(c).User
+		sessions.Record(c, models.EventUserUpdated, &u.ID, nil, u.Email, "role="+string(u.Role)+" disabled="+strconv.FormatBool(u.Disabled())+" by "+admin.ID)
+		c.JSON(http.StatusOK, AdminUserResponse{User: adminUserView(u)})
+	}
+}
+
+// RevokeUserSessions signs a user out everywhere.
+//
+//	@Summary	Revoke every session of a user
+//	@Tags		admin
+//	@Security	CookieAuth
+//	@Security	BearerAuth
+//	@Param		id	path	string	true	"user id"
+//	@Success	204	"revoked"
+//	@Failure	401	{object}	ErrorResponse	"unauthenticated or token_expired"
+//	@Failure	403	{object}	ErrorResponse	"forbidden or csrf_failed"
+//	@Failure	404	{object}	ErrorResponse	"not_found"
+//	@Failure	503	{object}	ErrorResponse	"unavailable"
+//	@Router		/admin/users/{id}/sessions [delete]
+func RevokeUserSessions(store AdminStore, sessions *Sessions) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		id, err := userIDParam(c)
+		if err != nil {
+			WriteError(c, err)
+			return
+		}
+		ctx := c.Request.Context()
+		u, err := store.UserByID(ctx, id)
+		if err != nil {
+			WriteError(c, notFoundAs(err, "no such user"))
+			return
+		}
+		if _, err := store.RevokeUserSessions(ctx, u.ID, "", sessions.Now()); err != nil {
+			WriteError(c, err)
+			return
+		}
+		sessions.Record(c, models.EventSessionRevoked, &u.ID, nil, u.Email, "all, by an administrator")
+		c.Status(http.StatusNoContent)
+	}
+}
+
+// ListAudit lists audit events, newest first.
+//
+//	@Summary	Audit log
+//	@Tags		admin
+//	@Produce	json
+//	@Security	CookieAuth
+//	@Security	BearerAuth
+//	@Param		userId	query		string	false	"only this user's events"
+//	@Param		type	query		string	false	"only events of this type"
+//	@Param		limit	query		int		false	"at most this many, up to 1000"	minimum(1)	maximum(1000)
+//	@Success	200		{object}	AuditResponse
+//	@Failure	400		{object}	ErrorResponse	"bad_request"
+//	@Failure	401		{object}	ErrorResponse	"unauthenticated or token_expired"
+//	@Failure	403		{object}	ErrorResponse	"forbidden"
+//	@Failure	503		{object}	ErrorResponse	"unavailable"
+//	@Router		/admin/audit [get]
+func ListAudit(store AdminStore) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		limit, err := intParam(c, "limit", 100, 1000)
+		if err != nil {
+			WriteError(c, err)
+			return
+		}
+		f := models.EventFilter{UserID: c.Query("userId"), Type: c.Query("type"), Limit: limit}
+		if f.UserID != "" {
+			if _, err := uuid.Parse(f.UserID); err != nil {
+				WriteError(c, models.Errorf(models.BadRequest, "userId must be a user id"))
+				return
+			}
+		}
+		evs, err := store.Events(c.Request.Context(), f)
+		if err != nil {
+			WriteError(c, err)
+			return
+		}
+		out := AuditResponse{Events: make([]AuditEvent, len(evs))}
+		for i, e := range evs {
+			out.Events[i] = AuditEvent{ID: e.ID, Type: e.Type, At: e.CreatedAt.UTC(), UserID: deref(e.UserID), SessionID: deref(e.SessionID),
+				Email: e.Email, IP: e.IP, UserAgent: e.UserAgent, Detail: e.Detail}
+		}
+		c.JSON(http.StatusOK, out)
+	}
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}
