@@ -21,6 +21,7 @@ import (
 	"portcullis/api"
 	"portcullis/config"
 	"portcullis/handlers"
+	"portcullis/models"
 	"portcullis/session"
 	"portcullis/store"
 )
@@ -35,7 +36,7 @@ var (
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := run(ctx, os.Args, os.Getenv, os.Stdout, os.Stderr)
+	err := run(ctx, os.Args, os.Getenv, os.Stdin, os.Stdout, os.Stderr)
 	stop()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "portcullis:", err)
@@ -53,14 +54,11 @@ type usageError struct{ err error }
 func (e *usageError) Error() string { return e.err.Error() }
 func (e *usageError) Unwrap() error { return e.err }
 
-// run is the whole program, testable: it returns when ctx is cancelled and
-// the server has drained, or on a start-up error.
-func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	cfg, err := config.Load(getenv)
-	if err != nil {
-		return &usageError{err}
-	}
-	return serve(ctx, cfg, newLogger(cfg.LogLevel, stderr))
+// run is the whole program, testable: it runs the command in args (serve by
+// default) and returns when it is done; serve returns once ctx is cancelled
+// and the server has drained.
+func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
+	return dispatch(ctx, args[1:], getenv, stdin, stdout, stderr)
 }
 
 func newLogger(level string, w io.Writer) *slog.Logger {
@@ -104,12 +102,19 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	}
 	defer db.Close()
 
+	hasher := session.NewHasher(runtime.GOMAXPROCS(0), 64, nil)
+	if created, err := bootstrapAdmin(ctx, db, hasher, cfg); err != nil {
+		return err
+	} else if created {
+		log.Info("bootstrap administrator created", "email", models.NormalizeEmail(cfg.BootstrapAdminEmail))
+	}
+
 	var draining atomic.Bool
 	handler := api.New(api.Deps{
 		Config:    cfg,
 		Store:     db,
 		Keys:      keys,
-		Hasher:    session.NewHasher(runtime.GOMAXPROCS(0), 64, nil),
+		Hasher:    hasher,
 		IPLimiter: store.NewMemoryLimiter(cfg.RateLimitIP.Events, cfg.RateLimitIP.Per, time.Now),
 		Lockout:   store.NewMemoryLockout(cfg.LockoutThreshold, cfg.LockoutDuration, time.Now),
 		Logger:    log,

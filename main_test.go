@@ -42,7 +42,7 @@ func TestRunRejectsBadConfigurationWithUsageError(t *testing.T) {
 		{"AUTH_ENV": "production"},
 	} {
 		var stderr syncBuffer
-		err := run(context.Background(), []string{"portcullis"}, envOf(vars), io.Discard, &stderr)
+		err := run(context.Background(), []string{"portcullis"}, envOf(vars), strings.NewReader(""), io.Discard, &stderr)
 		var usage *usageError
 		if !errors.As(err, &usage) {
 			t.Errorf("run(%v) = %v, want a usage error (exit 2)", vars, err)
@@ -63,7 +63,9 @@ func startRun(t *testing.T, ctx context.Context, vars map[string]string) (string
 	}
 	stderr := &syncBuffer{}
 	done := make(chan error, 1)
-	go func() { done <- run(ctx, []string{"portcullis"}, envOf(vars), io.Discard, stderr) }()
+	go func() {
+		done <- run(ctx, []string{"portcullis"}, envOf(vars), strings.NewReader(""), io.Discard, stderr)
+	}()
 	deadline := time.Now().Add(20 * time.Second)
 	for time.Now().Before(deadline) {
 		sc := bufio.NewScanner(strings.NewReader(stderr.String()))
@@ -177,4 +179,95 @@ func TestSlowHeadersAreCut(t *testing.T) {
 		}
 	}
 	t.Fatal("server kept a trickling connection open for 15 s")
+}
+
+func runCmd(t *testing.T, vars map[string]string, stdin string, args ...string) (string, string, error) {
+	t.Helper()
+	var stdout, stderr syncBuffer
+	err := run(context.Background(), append([]string{"portcullis"}, args...), envOf(vars), strings.NewReader(stdin), &stdout, &stderr)
+	return stdout.String(), stderr.String(), err
+}
+
+func TestCLI(t *testing.T) {
+	db := "sqlite:" + t.TempDir() + "/auth.db"
+	vars := map[string]string{"AUTH_DATABASE_URL": db}
+
+	// keys generate prints an entry AUTH_SESSION_KEYS accepts.
+	out, _, err := runCmd(t, vars, "", "keys", "generate", "-kid", "2026-11")
+	if err != nil || !strings.HasPrefix(out, "2026-11:") {
+		t.Fatalf("keys generate = %q, %v", out, err)
+	}
+	vars["AUTH_SESSION_KEYS"] = strings.TrimSpace(out)
+
+	// user create reads the password from stdin and makes an admin who can log in.
+	out, _, err = runCmd(t, vars, "correct horse battery staple\n", "user", "create", "-email", "Root@Example.com", "-name", "Root", "-role", "admin")
+	if err != nil || !strings.Contains(out, "created admin root@example.com") {
+		t.Fatalf("user create = %q, %v", out, err)
+	}
+	_, _, err = runCmd(t, vars, "password\n", "user", "create", "-email", "weak@example.com", "-name", "Weak")
+	var usage *usageError
+	if !errors.As(err, &usage) || strings.Contains(err.Error(), "password\n") {
+		t.Errorf("weak password: %v, want a usage error", err)
+	}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	serveVars := map[string]string{"AUTH_DATABASE_URL": db, "AUTH_SESSION_KEYS": vars["AUTH_SESSION_KEYS"], "AUTH_SHUTDOWN_DRAIN": "0s"}
+	base, _, _ := startRun(t, ctx, serveVars)
+	resp, err := http.Post(base+"/auth/login", "application/json", strings.NewReader(`{"email":"root@example.com","password":"correct horse battery staple"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Errorf("admin login: %d", resp.StatusCode)
+	}
+
+	// healthcheck: 0 against a healthy server, an error otherwise.
+	if _, _, err := runCmd(t, nil, "", "healthcheck", "-url", base+"/healthz"); err != nil {
+		t.Errorf("healthcheck against a healthy server: %v", err)
+	}
+	if _, _, err := runCmd(t, nil, "", "healthcheck", "-url", "http://127.0.0.1:1/healthz"); err == nil {
+		t.Error("healthcheck against nothing succeeded")
+	}
+
+	// Help is not an error; misuse is a usage error (exit 2).
+	for _, args := range [][]string{{"migrate", "-h"}, {"keys", "generate", "-h"}, {"help"}} {
+		if _, _, err := runCmd(t, vars, "", args...); err != nil {
+			t.Errorf("%v: %v", args, err)
+		}
+	}
+	for _, args := range [][]string{{"frobnicate"}, {"user"}, {"user", "create", "-bogus"}, {"keys", "generate", "-kid", "bad kid"}, {"migrate", "extra"}} {
+		if _, _, err := runCmd(t, vars, "", args...); !errors.As(err, &usage) {
+			t.Errorf("%v: %v, want a usage error", args, err)
+		}
+	}
+	if out, _, err := runCmd(t, vars, "", "migrate"); err != nil || !strings.Contains(out, "migrations applied") {
+		t.Errorf("migrate = %q, %v", out, err)
+	}
+}
+
+func TestBootstrapAdmin(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	vars := map[string]string{"AUTH_BOOTSTRAP_ADMIN_EMAIL": "boss@example.com", "AUTH_BOOTSTRAP_ADMIN_PASSWORD": "a very secret bootstrap phrase", "AUTH_SHUTDOWN_DRAIN": "0s"}
+	base, stderr, _ := startRun(t, ctx, vars)
+	resp, err := http.Post(base+"/auth/login", "application/json", strings.NewReader(`{"email":"boss@example.com","password":"a very secret bootstrap phrase"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var body struct{ User struct{ Role string } }
+	_ = json.NewDecoder(resp.Body).Decode(&body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || body.User.Role != "admin" {
+		t.Errorf("bootstrap admin login: %d role %q", resp.StatusCode, body.User.Role)
+	}
+	if strings.Contains(stderr.String(), "a very secret bootstrap phrase") {
+		t.Error("the bootstrap password was logged")
+	}
+	_, _, err = runCmd(t, map[string]string{"AUTH_ADDR": "127.0.0.1:0", "AUTH_DATABASE_URL": "sqlite::memory:", "AUTH_BOOTSTRAP_ADMIN_EMAIL": "b@example.com", "AUTH_BOOTSTRAP_ADMIN_PASSWORD": "password"}, "")
+	var usage *usageError
+	if !errors.As(err, &usage) || !strings.Contains(err.Error(), "AUTH_BOOTSTRAP_ADMIN") || strings.Contains(err.Error(), `"password"`) {
+		t.Errorf("weak bootstrap password: %v, want a usage error", err)
+	}
 }

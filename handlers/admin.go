@@ -62,7 +62,9 @@ type AuditResponse struct {
 	Events []AuditEvent `json:"events"`
 }
 
-func adminUserView(u models.User) AdminUser { return AdminUser{User: userView(u), Disabled: u.Disabled()} }
+func adminUserView(u models.User) AdminUser {
+	return AdminUser{User: userView(u), Disabled: u.Disabled()}
+}
 
 // intParam reads an optional positive integer query parameter, at most max.
 func intParam(c *gin.Context, name string, def, max int) (int, error) {

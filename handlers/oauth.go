@@ -201,7 +201,9 @@ func Introspect(clients map[string]string, sessions *Sessions) gin.HandlerFunc {
 			return
 		}
 		var req IntrospectRequest
-		err := decodeOAuth(c, &req, func(v url.Values) { req = IntrospectRequest{Token: v.Get("token"), TokenTypeHint: v.Get("token_type_hint")} })
+		err := decodeOAuth(c, &req, func(v url.Values) {
+			req = IntrospectRequest{Token: v.Get("token"), TokenTypeHint: v.Get("token_type_hint")}
+		})
 		if err != nil {
 			WriteOAuthError(c, err)
 			return

@@ -1,0 +1,242 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+
+	"portcullis/config"
+	"portcullis/handlers"
+	"portcullis/models"
+	"portcullis/session"
+	"portcullis/store"
+)
+
+const usage = `usage: portcullis [command]
+
+commands:
+  serve                 run the service (the default)
+  migrate               apply database migrations and exit
+  user create           create a user; the password is read from standard input
+  keys generate         print a new AUTH_SESSION_KEYS entry
+  healthcheck           exit 0 when the local server answers /healthz
+
+Configuration comes from AUTH_* environment variables; see README.md.
+Run "portcullis COMMAND -h" for a command's flags.
+`
+
+// newFlags returns a flag set whose errors and help go to stderr.
+func newFlags(name, synopsis string, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "usage: portcullis %s\n\nflags:\n", synopsis)
+		fs.PrintDefaults()
+	}
+	return fs
+}
+
+// parseFlags parses args; -h is not an error, any other mistake is a usage error.
+func parseFlags(fs *flag.FlagSet, args []string) (help bool, err error) {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return true, nil
+		}
+		return false, &usageError{err}
+	}
+	if fs.NArg() > 0 {
+		fs.Usage()
+		return false, &usageError{fmt.Errorf("unexpected argument %q", fs.Arg(0))}
+	}
+	return false, nil
+}
+
+// dispatch runs the command named by args.
+func dispatch(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
+	cmd, rest := "serve", args
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		cmd, rest = args[0], args[1:]
+	}
+	switch cmd {
+	case "serve":
+		fs := newFlags("serve", "serve", stderr)
+		if help, err := parseFlags(fs, rest); help || err != nil {
+			return err
+		}
+		cfg, err := config.Load(getenv)
+		if err != nil {
+			return &usageError{err}
+		}
+		return serve(ctx, cfg, newLogger(cfg.LogLevel, stderr))
+	case "migrate":
+		fs := newFlags("migrate", "migrate", stderr)
+		if help, err := parseFlags(fs, rest); help || err != nil {
+			return err
+		}
+		return withStore(ctx, getenv, func(db *store.DB, _ config.Config) error {
+			fmt.Fprintln(stdout, "migrations applied")
+			return nil
+		})
+	case "user":
+		if len(rest) == 0 || rest[0] != "create" {
+			fmt.Fprint(stderr, usage)
+			return &usageError{errors.New(`"user" needs a subcommand: create`)}
+		}
+		return userCreate(ctx, rest[1:], getenv, stdin, stdout, stderr)
+	case "keys":
+		if len(rest) == 0 || rest[0] != "generate" {
+			fmt.Fprint(stderr, usage)
+			return &usageError{errors.New(`"keys" needs a subcommand: generate`)}
+		}
+		fs := newFlags("keys generate", "keys generate [-kid ID]", stderr)
+		kid := fs.String("kid", time.Now().UTC().Format("2006-01-02"), "key id (letters, digits, '.', '_', '-')")
+		if help, err := parseFlags(fs, rest[1:]); help || err != nil {
+			return err
+		}
+		k := session.GenerateKey(*kid)
+		if _, err := session.NewKeyRing(k); err != nil {
+			return &usageError{err}
+		}
+		fmt.Fprintln(stdout, k.String())
+		return nil
+	case "healthcheck":
+		fs := newFlags("healthcheck", "healthcheck [-url URL]", stderr)
+		url := fs.String("url", "", "health URL (default: /healthz on AUTH_ADDR's port on 127.0.0.1)")
+		if help, err := parseFlags(fs, rest); help || err != nil {
+			return err
+		}
+		return healthcheck(ctx, *url, getenv)
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	}
+	fmt.Fprint(stderr, usage)
+	return &usageError{fmt.Errorf("unknown command %q", cmd)}
+}
+
+// withStore loads the configuration, opens and migrates the database, and
+// calls fn with it.
+func withStore(ctx context.Context, getenv func(string) string, fn func(*store.DB, config.Config) error) error {
+	cfg, err := config.Load(getenv)
+	if err != nil {
+		return &usageError{err}
+	}
+	db, err := store.Open(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return fmt.Errorf("database: %w", err)
+	}
+	defer db.Close()
+	if err := db.Migrate(ctx); err != nil {
+		return fmt.Errorf("database: %w", err)
+	}
+	return fn(db, cfg)
+}
+
+func userCreate(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
+	fs := newFlags("user create", "user create -email EMAIL -name NAME [-role admin] < password", stderr)
+	email := fs.String("email", "", "email address (required)")
+	name := fs.String("name", "", "display name (required)")
+	role := fs.String("role", "user", "role: user or admin")
+	if help, err := parseFlags(fs, args); help || err != nil {
+		return err
+	}
+	password, err := bufio.NewReader(io.LimitReader(stdin, models.MaxPasswordBytes+2)).ReadString('\n')
+	if err != nil && !errors.Is(err, io.EOF) {
+		return err
+	}
+	password = strings.TrimRight(password, "\r\n")
+	return withStore(ctx, getenv, func(db *store.DB, _ config.Config) error {
+		u, err := createUser(ctx, db, session.NewHasher(1, 1, nil), *email, *name, password, models.Role(*role))
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "created %s %s (%s)\n", u.Role, u.Email, u.ID)
+		return nil
+	})
+}
+
+// createUser validates and creates a user; invalid input is a usage error
+// that never repeats the password.
+func createUser(ctx context.Context, db *store.DB, hasher *session.Hasher, email, name, password string, role models.Role) (models.User, error) {
+	email, name = models.NormalizeEmail(email), models.NormalizeName(name)
+	var problems []string
+	if p := models.EmailProblem(email); p != "" {
+		problems = append(problems, "email "+p)
+	}
+	if p := models.NameProblem(name); p != "" {
+		problems = append(problems, "name "+p)
+	}
+	if !role.Valid() {
+		problems = append(problems, "role must be user or admin")
+	}
+	if p := handlers.PasswordProblem(password, email, name); p != "" {
+		problems = append(problems, "password "+p)
+	}
+	if len(problems) > 0 {
+		return models.User{}, &usageError{errors.New(strings.Join(problems, "; "))}
+	}
+	hash, err := hasher.Hash(ctx, password)
+	if err != nil {
+		return models.User{}, err
+	}
+	now := time.Now().UTC().Truncate(time.Millisecond)
+	u := models.User{Email: email, Name: name, PasswordHash: hash, Role: role, CreatedAt: now, UpdatedAt: now}
+	if err := db.CreateUser(ctx, &u); err != nil {
+		if models.IsKind(err, models.Conflict) {
+			return models.User{}, fmt.Errorf("a user with email %s already exists", email)
+		}
+		return models.User{}, err
+	}
+	return u, nil
+}
+
+// bootstrapAdmin creates the configured administrator when there is none.
+func bootstrapAdmin(ctx context.Context, db *store.DB, hasher *session.Hasher, cfg config.Config) (bool, error) {
+	if cfg.BootstrapAdminEmail == "" {
+		return false, nil
+	}
+	n, err := db.CountActiveAdmins(ctx)
+	if err != nil || n > 0 {
+		return false, err
+	}
+	_, err = createUser(ctx, db, hasher, cfg.BootstrapAdminEmail, "Administrator", cfg.BootstrapAdminPassword, models.RoleAdmin)
+	var usage *usageError
+	if errors.As(err, &usage) {
+		return false, &usageError{&config.Error{Var: "AUTH_BOOTSTRAP_ADMIN_EMAIL", Msg: "bootstrap admin: " + usage.Error()}}
+	}
+	return err == nil, err
+}
+
+// healthcheck asks a local server for /healthz; it is the container's
+// HEALTHCHECK, since the image has no curl.
+func healthcheck(ctx context.Context, url string, getenv func(string) string) error {
+	if url == "" {
+		cfg, err := config.Load(getenv)
+		if err != nil {
+			return &usageError{err}
+		}
+		_, port, _ := strings.Cut(cfg.Addr, ":")
+		url = "http://127.0.0.1:" + port + "/healthz"
+	}
+	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return &usageError{err}
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("healthcheck: %w", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("healthcheck: %s answered %d", url, resp.StatusCode)
+	}
+	return nil
+}
