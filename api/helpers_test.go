@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"context"
+	"encoding/base64"
 	"testing"
 	"time"
 
@@ -34,3 +35,7 @@ func kidOf(t *testing.T, token string) string {
 }
 
 func nowUTC() time.Time { return time.Now().UTC().Truncate(time.Millisecond) }
+
+func basic(user, pass string) string {
+	return base64.StdEncoding.EncodeToString([]byte(user + ":" + pass))
+}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
@@ -173,7 +174,7 @@ func Token(creds *Credentials) gin.HandlerFunc {
 		c.Header("Pragma", "no-cache")
 		c.JSON(http.StatusOK, TokenResponse{
 			AccessToken: toks.Access, TokenType: "Bearer", RefreshToken: toks.Refresh, User: userView(u),
-			ExpiresIn: int64(toks.AccessExpires.Sub(sessions.Now()).Seconds() + 0.5),
+			ExpiresIn: int64(sessions.Lifetimes.Access / time.Second),
 		})
 	}
 }
