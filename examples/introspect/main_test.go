@@ -1,0 +1,63 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"portcullis/api"
+	"portcullis/config"
+	"portcullis/session"
+	"portcullis/store"
+	"portcullis/store/storetest"
+)
+
+// TestIntrospectAgainstTheRealRouter runs the example client against
+// Portcullis's real router and database.
+func TestIntrospectAgainstTheRealRouter(t *testing.T) {
+	env := map[string]string{"AUTH_INTROSPECT_CLIENTS": "gateway:change-me-to-a-long-secret", "AUTH_COOKIE_SECURE": "false"}
+	cfg, err := config.Load(func(k string) string { return env[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys, _ := session.NewKeyRing(session.GenerateKey("k"))
+	srv := httptest.NewServer(api.New(api.Deps{
+		Config: cfg, Store: storetest.Open(t, "sqlite::memory:"), Keys: keys, Hasher: session.NewHasher(1, 8, nil),
+		IPLimiter: store.NewMemoryLimiter(60, time.Minute, time.Now), Lockout: store.NewMemoryLockout(10, time.Minute, time.Now),
+	}))
+	defer srv.Close()
+
+	resp, err := http.Post(srv.URL+"/auth/register", "application/json",
+		strings.NewReader(`{"email":"ada@example.com","password":"correct horse battery staple","name":"Ada"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	resp, err = http.Post(srv.URL+"/auth/token", "application/x-www-form-urlencoded",
+		strings.NewReader("grant_type=password&username=ada@example.com&password=correct+horse+battery+staple"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tok struct {
+		AccessToken string `json:"access_token"`
+	}
+	_ = json.NewDecoder(resp.Body).Decode(&tok)
+	resp.Body.Close()
+
+	ctx := context.Background()
+	got, err := introspect(ctx, srv.Client(), srv.URL, "gateway", "change-me-to-a-long-secret", tok.AccessToken)
+	if err != nil || !got.Active || got.Email != "ada@example.com" || got.Role != "user" {
+		t.Fatalf("introspect live token = %+v, %v", got, err)
+	}
+	got, err = introspect(ctx, srv.Client(), srv.URL, "gateway", "change-me-to-a-long-secret", "not-a-token")
+	if err != nil || got.Active {
+		t.Errorf("introspect garbage = %+v, %v", got, err)
+	}
+	if _, err := introspect(ctx, srv.Client(), srv.URL, "gateway", "wrong", tok.AccessToken); err == nil || !strings.Contains(err.Error(), "invalid_client") {
+		t.Errorf("wrong secret: %v", err)
+	}
+}
