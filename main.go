@@ -1,10 +1,34 @@
 // Portcullis is an authentication service: it signs users in and issues
 // JWE-encrypted session cookies backed by database session records, so every
 // session can be listed and revoked at once.
+//
+//go:generate go tool swag init --quiet --generalInfo main.go --dir ./,./handlers --output ./docs --outputTypes go,json,yaml
+//go:generate go run ./docs/openapi3 -in docs/swagger.json -out openapi.yaml
 package main
+
+//	@title			Portcullis
+//	@version		1.0
+//	@description	Authentication for single-page apps and services: JWE-encrypted session cookies backed by revocable database sessions, bearer tokens, introspection and forward-auth.
+//	@description	Browsers: register or log in, then every request carries the __Host-session cookie. On 401 token_expired, call POST /auth/refresh once and retry.
+//	@description	Errors use {"error": {"code", "message", "fields"?}}; /auth/token and /auth/introspect use the OAuth shape {"error", "error_description"}.
+//	@BasePath		/
+
+//	@securityDefinitions.apikey	BearerAuth
+//	@in							header
+//	@name						Authorization
+//	@description				An access token from POST /auth/token, sent as "Bearer <token>".
+
+//	@securityDefinitions.apikey	CookieAuth
+//	@in							header
+//	@name						Cookie
+//	@description				The __Host-session cookie set by register, login and refresh (sent by the browser automatically).
+
+//	@securityDefinitions.basic	IntrospectBasic
+//	@description				An AUTH_INTROSPECT_CLIENTS name and secret.
 
 import (
 	"context"
+	_ "embed"
 	"errors"
 	"fmt"
 	"io"
@@ -20,11 +44,17 @@ import (
 
 	"portcullis/api"
 	"portcullis/config"
+	_ "portcullis/docs" // registers the generated Swagger 2 document
 	"portcullis/handlers"
 	"portcullis/models"
 	"portcullis/session"
 	"portcullis/store"
 )
+
+// openAPISpec is openapi.yaml, served at /openapi.yaml byte for byte.
+//
+//go:embed openapi.yaml
+var openAPISpec []byte
 
 // Compile-time checks that the store satisfies what the handlers need.
 var (

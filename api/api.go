@@ -40,6 +40,8 @@ type Deps struct {
 	Now func() time.Time
 	// Draining reports that shutdown has begun; nil means never.
 	Draining func() bool
+	// OpenAPI is the repository's openapi.yaml, served byte for byte.
+	OpenAPI []byte
 }
 
 // RequestTimeout bounds the work of one request, so a stalled database

@@ -168,13 +168,21 @@ func (c *client) do(method, path string, body any, headers ...string) response {
 	for i := 0; i+1 < len(headers); i += 2 {
 		req.Header.Set(headers[i], headers[i+1])
 	}
+	var reqBody []byte
+	if req.GetBody != nil {
+		rc, _ := req.GetBody()
+		reqBody, _ = io.ReadAll(rc)
+	}
 	resp, err := c.hc.Do(req)
 	if err != nil {
 		c.h.t.Fatalf("%s %s: %v", method, path, err)
 	}
 	defer resp.Body.Close()
 	data, _ := io.ReadAll(resp.Body)
-	return response{status: resp.StatusCode, header: resp.Header, body: data}
+	res := response{status: resp.StatusCode, header: resp.Header, body: data}
+	// Every exchange of the HTTP suite is checked against openapi.yaml.
+	checkContract(c.h.t, method, path, req.Header, reqBody, res)
+	return res
 }
 
 // cookieValue returns the value the jar would send to path.

@@ -1,7 +1,11 @@
 package api
 
 import (
+	"net/http"
+
 	"github.com/gin-gonic/gin"
+	swaggerFiles "github.com/swaggo/files"
+	ginSwagger "github.com/swaggo/gin-swagger"
 
 	"portcullis/handlers"
 	"portcullis/session"
@@ -31,6 +35,10 @@ func routes(e *gin.Engine, d Deps) {
 		crossOriginCheck(cfg.AllowedOrigins), withTimeout)
 	e.NoRoute(notFound)
 	e.NoMethod(methodNotAllowed)
+
+	e.GET("/openapi.yaml", func(c *gin.Context) { c.Data(http.StatusOK, "application/yaml", d.OpenAPI) })
+	e.GET("/swagger/*any", ginSwagger.WrapHandler(swaggerFiles.Handler, ginSwagger.URL("/openapi.yaml"),
+		ginSwagger.PersistAuthorization(true)))
 
 	e.GET("/healthz", handlers.Healthz())
 	e.GET("/readyz", handlers.Readyz(d.Store, d.Draining))

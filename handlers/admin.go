@@ -102,7 +102,7 @@ func notFoundAs(err error, msg string) error {
 //	@Security	CookieAuth
 //	@Security	BearerAuth
 //	@Param		page	query		int		false	"page, from 1"	minimum(1)
-//	@Param		limit	query		int		false	"page size, at most 100"	minimum(1)	maximum(100)
+//	@Param		limit	query		int		false	"page size (default 20); larger values count as 100"	minimum(1)
 //	@Param		email	query		string	false	"only emails containing this"
 //	@Success	200		{object}	UsersResponse
 //	@Failure	400		{object}	ErrorResponse	"bad_request"
@@ -268,7 +268,7 @@ func RevokeUserSessions(store AdminStore, sessions *Sessions) gin.HandlerFunc {
 //	@Security	BearerAuth
 //	@Param		userId	query		string	false	"only this user's events"
 //	@Param		type	query		string	false	"only events of this type"
-//	@Param		limit	query		int		false	"at most this many, up to 1000"	minimum(1)	maximum(1000)
+//	@Param		limit	query		int		false	"at most this many (default 100); larger values count as 1000"	minimum(1)
 //	@Success	200		{object}	AuditResponse
 //	@Failure	400		{object}	ErrorResponse	"bad_request"
 //	@Failure	401		{object}	ErrorResponse	"unauthenticated or token_expired"

@@ -30,6 +30,7 @@ var errInvalidCredentials = &models.Error{Kind: models.Unauthenticated, Code: "i
 //	@Produce	json
 //	@Param		body	body		RegisterRequest	true	"new account"
 //	@Success	201		{object}	AuthResponse	"session cookies are set"
+//	@Header		201		{string}	Set-Cookie		"__Host-session (access token) and __Secure-refresh (refresh token, Path=/auth); HttpOnly; Secure; SameSite=Lax"
 //	@Failure	400		{object}	ErrorResponse	"bad_request"
 //	@Failure	403		{object}	ErrorResponse	"csrf_failed"
 //	@Failure	409		{object}	ErrorResponse	"email_taken"
@@ -151,6 +152,7 @@ func (cr *Credentials) Check(c *gin.Context, email, password string) (models.Use
 //	@Produce	json
 //	@Param		body	body		LoginRequest	true	"credentials"
 //	@Success	200		{object}	AuthResponse	"session cookies are set"
+//	@Header		200		{string}	Set-Cookie		"__Host-session (access token) and __Secure-refresh (refresh token, Path=/auth); HttpOnly; Secure; SameSite=Lax"
 //	@Failure	400		{object}	ErrorResponse	"bad_request"
 //	@Failure	401		{object}	ErrorResponse	"invalid_credentials"
 //	@Failure	403		{object}	ErrorResponse	"csrf_failed"
@@ -274,7 +276,8 @@ func UpdateMe(users UserStore, now func() time.Time) gin.HandlerFunc {
 //	@Tags		auth
 //	@Produce	json
 //	@Success	200	{object}	AuthResponse	"rotated cookies are set"
-//	@Failure	401	{object}	ErrorResponse	"invalid_refresh"
+//	@Header		200	{string}	Set-Cookie		"rotated __Host-session and __Secure-refresh"
+//	@Failure	401	{object}	ErrorResponse	"invalid_refresh (both cookies are cleared)"
 //	@Failure	403	{object}	ErrorResponse	"csrf_failed"
 //	@Failure	503	{object}	ErrorResponse	"unavailable"
 //	@Router		/auth/refresh [post]
@@ -301,6 +304,7 @@ func Refresh(sessions *Sessions) gin.HandlerFunc {
 //	@Tags		auth
 //	@Param		scope	query	string	false	"which sessions to end"	Enums(local, others, global)
 //	@Success	204	"cookies cleared for local and global"
+//	@Header		204	{string}	Set-Cookie	"__Host-session and __Secure-refresh with Max-Age=0 (local and global)"
 //	@Failure	400	{object}	ErrorResponse	"bad_request"
 //	@Failure	403	{object}	ErrorResponse	"csrf_failed"
 //	@Failure	503	{object}	ErrorResponse	"unavailable"
