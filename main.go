@@ -42,6 +42,9 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
 	"portcullis/api"
 	"portcullis/config"
 	_ "portcullis/docs" // registers the generated Swagger 2 document
@@ -133,6 +136,11 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	defer db.Close()
 
 	hasher := session.NewHasher(runtime.GOMAXPROCS(0), 64, nil)
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		collectors.NewDBStatsCollector(db.SQL(), db.Dialect()))
+	metrics := handlers.NewMetrics(reg, func() float64 { return float64(hasher.Waiting()) })
+	hasher.OnWait = metrics.HashWaited
 	if created, err := bootstrapAdmin(ctx, db, hasher, cfg); err != nil {
 		return err
 	} else if created {
@@ -149,6 +157,9 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 		Lockout:   store.NewMemoryLockout(cfg.LockoutThreshold, cfg.LockoutDuration, time.Now),
 		Logger:    log,
 		Draining:  draining.Load,
+		OpenAPI:   openAPISpec,
+		Registry:  reg,
+		Metrics:   metrics,
 	})
 	srv := &http.Server{
 		Handler:           handler,

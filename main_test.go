@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -137,6 +138,17 @@ func TestZeroConfigurationWarnsAboutTheDevelopmentKey(t *testing.T) {
 		t.Fatalf("healthz: %v %v", resp, err)
 	}
 	resp.Body.Close()
+	// The binary serves its embedded openapi.yaml byte for byte.
+	resp, err = http.Get(base + "/openapi.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	served, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	file, _ := os.ReadFile("openapi.yaml")
+	if len(file) == 0 || !bytes.Equal(served, file) {
+		t.Errorf("/openapi.yaml served %d bytes, differing from the %d-byte file", len(served), len(file))
+	}
 	cancel()
 	<-done
 	if !strings.Contains(stderr.String(), "AUTH_SESSION_KEYS is not set") {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"portcullis/config"
 	"portcullis/handlers"
@@ -42,6 +43,10 @@ type Deps struct {
 	Draining func() bool
 	// OpenAPI is the repository's openapi.yaml, served byte for byte.
 	OpenAPI []byte
+	// Registry holds the metrics served at /metrics, and Metrics are
+	// Portcullis's own, registered in it. Nil means new ones.
+	Registry *prometheus.Registry
+	Metrics  *handlers.Metrics
 }
 
 // RequestTimeout bounds the work of one request, so a stalled database
@@ -59,6 +64,12 @@ func New(d Deps) http.Handler {
 	}
 	if d.Logger == nil {
 		d.Logger = slog.New(slog.DiscardHandler)
+	}
+	if d.Registry == nil {
+		d.Registry = prometheus.NewRegistry()
+	}
+	if d.Metrics == nil {
+		d.Metrics = handlers.NewMetrics(d.Registry, func() float64 { return 0 })
 	}
 	e := gin.New()
 	e.HandleMethodNotAllowed = true

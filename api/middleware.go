@@ -19,7 +19,7 @@ var requestIDPattern = regexp.MustCompile(`^[A-Za-z0-9._:-]{1,128}$`)
 
 // requestContext assigns the request id (a well-formed X-Request-ID is kept),
 // attaches a logger carrying it, and logs one line when the request ends.
-func requestContext(base *slog.Logger) gin.HandlerFunc {
+func requestContext(base *slog.Logger, metrics *handlers.Metrics) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		start := time.Now()
 		id := c.GetHeader("X-Request-ID")
@@ -34,9 +34,11 @@ func requestContext(base *slog.Logger) gin.HandlerFunc {
 		if route == "" {
 			route = "unmatched"
 		}
+		elapsed := time.Since(start)
+		metrics.Observe(c.Request.Method, route, c.Writer.Status(), elapsed)
 		attrs := []any{
 			"method", c.Request.Method, "route", route, "status", c.Writer.Status(),
-			"durationMs", float64(time.Since(start).Microseconds()) / 1000, "clientIp", c.ClientIP(), "requestId", id,
+			"durationMs", float64(elapsed.Microseconds()) / 1000, "clientIp", c.ClientIP(), "requestId", id,
 		}
 		if p := handlers.CurrentPrincipal(c); p != nil {
 			attrs = append(attrs, "userId", p.User.ID)

@@ -25,13 +25,16 @@ func routes(e *gin.Engine, d Deps) {
 			Access: cfg.AccessTTL, Session: cfg.SessionTTL, Remember: cfg.RememberTTL,
 			MaxAge: cfg.SessionMaxAge, ReuseInterval: cfg.RefreshReuseInterval,
 		},
-		Now: d.Now,
+		Now:     d.Now,
+		Metrics: d.Metrics,
 	}
 	creds := &handlers.Credentials{Users: d.Store, Hasher: d.Hasher, Sessions: sessions, Lockout: d.Lockout}
 	authed := requireSession(sessions)
-	limited := handlers.LimitByIP(d.IPLimiter, handlers.WriteError)
+	limited := handlers.LimitByIP(d.IPLimiter, handlers.WriteError, nil)
+	loginLimited := handlers.LimitByIP(d.IPLimiter, handlers.WriteError, func() { d.Metrics.Login(handlers.LoginRateLimited) })
+	tokenLimited := handlers.LimitByIP(d.IPLimiter, handlers.WriteOAuthError, func() { d.Metrics.Login(handlers.LoginRateLimited) })
 
-	e.Use(recovery, requestContext(d.Logger), securityHeaders, corsFor(cfg.AllowedOrigins),
+	e.Use(recovery, requestContext(d.Logger, d.Metrics), securityHeaders, corsFor(cfg.AllowedOrigins),
 		crossOriginCheck(cfg.AllowedOrigins), withTimeout)
 	e.NoRoute(notFound)
 	e.NoMethod(methodNotAllowed)
@@ -41,11 +44,12 @@ func routes(e *gin.Engine, d Deps) {
 		ginSwagger.PersistAuthorization(true)))
 
 	e.GET("/healthz", handlers.Healthz())
+	e.GET("/metrics", handlers.MetricsHandler(d.Registry))
 	e.GET("/readyz", handlers.Readyz(d.Store, d.Draining))
 
 	auth := e.Group("/auth")
 	auth.POST("/register", limited, handlers.Register(d.Store, d.Hasher, sessions))
-	auth.POST("/login", limited, handlers.Login(creds))
+	auth.POST("/login", loginLimited, handlers.Login(creds))
 	auth.POST("/refresh", handlers.Refresh(sessions))
 	auth.POST("/logout", handlers.Logout(sessions))
 	auth.GET("/me", authed, handlers.Me())
@@ -55,7 +59,7 @@ func routes(e *gin.Engine, d Deps) {
 	auth.DELETE("/sessions/:id", authed, handlers.RevokeSession(sessions))
 	auth.GET("/activity", authed, handlers.Activity(d.Store))
 	auth.GET("/verify", authed, handlers.Verify())
-	auth.POST("/token", handlers.LimitByIP(d.IPLimiter, handlers.WriteOAuthError), handlers.Token(creds))
+	auth.POST("/token", tokenLimited, handlers.Token(creds))
 	auth.POST("/introspect", handlers.Introspect(cfg.IntrospectClients, sessions))
 
 	admin := e.Group("/admin", authed, handlers.RequireAdmin())

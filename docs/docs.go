@@ -1210,6 +1210,26 @@ const docTemplate = `{
                 }
             }
         },
+        "/metrics": {
+            "get": {
+                "description": "Go runtime and process metrics, database pool statistics, and portcullis_* metrics: HTTP requests by method, route template and status with latency, login and refresh outcomes, revocations, and the password-hash queue.",
+                "produces": [
+                    "text/plain"
+                ],
+                "tags": [
+                    "operations"
+                ],
+                "summary": "Prometheus metrics",
+                "responses": {
+                    "200": {
+                        "description": "Prometheus text exposition format",
+                        "schema": {
+                            "type": "string"
+                        }
+                    }
+                }
+            }
+        },
         "/readyz": {
             "get": {
                 "produces": [

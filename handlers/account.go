@@ -118,6 +118,7 @@ func RevokeSession(sessions *Sessions) gin.HandlerFunc {
 			WriteError(c, err)
 			return
 		}
+		sessions.Metrics.Revoked("user", 1)
 		sessions.Record(c, models.EventSessionRevoked, &p.User.ID, &s.ID, "", "by the user")
 		if id == p.Session.ID {
 			sessions.ClearCookies(c)
@@ -187,10 +188,12 @@ func ChangePassword(users UserStore, hasher PasswordHasher, sessions *Sessions) 
 			WriteError(c, err)
 			return
 		}
-		if _, err := sessions.Store.RevokeUserSessions(ctx, p.User.ID, p.Session.ID, now); err != nil {
+		n, err := sessions.Store.RevokeUserSessions(ctx, p.User.ID, p.Session.ID, now)
+		if err != nil {
 			WriteError(c, err)
 			return
 		}
+		sessions.Metrics.Revoked("password_change", n)
 		sessions.Record(c, models.EventPasswordChanged, &p.User.ID, &p.Session.ID, "", "")
 		c.Status(http.StatusNoContent)
 	}

@@ -250,10 +250,12 @@ func RevokeUserSessions(store AdminStore, sessions *Sessions) gin.HandlerFunc {
 			WriteError(c, notFoundAs(err, "no such user"))
 			return
 		}
-		if _, err := store.RevokeUserSessions(ctx, u.ID, "", sessions.Now()); err != nil {
+		n, err := store.RevokeUserSessions(ctx, u.ID, "", sessions.Now())
+		if err != nil {
 			WriteError(c, err)
 			return
 		}
+		sessions.Metrics.Revoked("admin", n)
 		sessions.Record(c, models.EventSessionRevoked, &u.ID, nil, u.Email, "all, by an administrator")
 		c.Status(http.StatusNoContent)
 	}

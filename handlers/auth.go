@@ -106,6 +106,7 @@ func (cr *Credentials) Check(c *gin.Context, email, password string) (models.Use
 	if wait, err := cr.Lockout.Locked(ctx, lockKey); err != nil {
 		Logger(c).Warn("lockout store unavailable", "error", err.Error())
 	} else if wait > 0 {
+		cr.Sessions.Metrics.Login(LoginLocked)
 		return models.User{}, RateLimited(wait)
 	}
 	u, err := cr.Users.UserByEmail(ctx, email)
@@ -121,6 +122,7 @@ func (cr *Credentials) Check(c *gin.Context, email, password string) (models.Use
 		if u.ID != "" {
 			uid = &u.ID
 		}
+		cr.Sessions.Metrics.Login(LoginInvalidCredentials)
 		safeEmail := models.Sanitize(email, models.MaxEmailLength)
 		cr.Sessions.Record(c, models.EventLoginFailed, uid, nil, safeEmail, "")
 		locked, err := cr.Lockout.Fail(ctx, lockKey)
@@ -131,6 +133,7 @@ func (cr *Credentials) Check(c *gin.Context, email, password string) (models.Use
 		}
 		return models.User{}, errInvalidCredentials
 	}
+	cr.Sessions.Metrics.Login(LoginSuccess)
 	if err := cr.Lockout.Reset(ctx, lockKey); err != nil {
 		Logger(c).Warn("lockout store unavailable", "error", err.Error())
 	}
@@ -319,19 +322,26 @@ func Logout(sessions *Sessions) gin.HandlerFunc {
 		sess, ok := sessions.identify(c)
 		if ok {
 			ctx, now := c.Request.Context(), sessions.Now()
-			var err error
+			var (
+				n   int64
+				err error
+			)
 			switch scope {
 			case "local":
-				_, err = sessions.Store.RevokeSession(ctx, sess.ID, now)
+				var ok bool
+				if ok, err = sessions.Store.RevokeSession(ctx, sess.ID, now); ok {
+					n = 1
+				}
 			case "others":
-				_, err = sessions.Store.RevokeUserSessions(ctx, sess.UserID, sess.ID, now)
+				n, err = sessions.Store.RevokeUserSessions(ctx, sess.UserID, sess.ID, now)
 			case "global":
-				_, err = sessions.Store.RevokeUserSessions(ctx, sess.UserID, "", now)
+				n, err = sessions.Store.RevokeUserSessions(ctx, sess.UserID, "", now)
 			}
 			if err != nil {
 				WriteError(c, err)
 				return
 			}
+			sessions.Metrics.Revoked("logout", n)
 			sessions.Record(c, models.EventLogout, &sess.UserID, &sess.ID, "", scope)
 		}
 		if scope != "others" {

@@ -32,14 +32,18 @@ func RateLimited(d time.Duration) *models.Error {
 	}
 }
 
-// LimitByIP rate-limits a credential endpoint per client IP.
-func LimitByIP(l Limiter, writeErr func(*gin.Context, error)) gin.HandlerFunc {
+// LimitByIP rate-limits a credential endpoint per client IP. onLimited, when
+// set, is called for each refused request.
+func LimitByIP(l Limiter, writeErr func(*gin.Context, error), onLimited func()) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		wait, err := l.Allow(c.Request.Context(), "ip:"+c.ClientIP())
 		if err != nil {
 			// A limiter outage must not lock everyone out; log and go on.
 			Logger(c).Warn("rate limiter unavailable", "error", err.Error())
 		} else if wait > 0 {
+			if onLimited != nil {
+				onLimited()
+			}
 			writeErr(c, RateLimited(wait))
 			return
 		}

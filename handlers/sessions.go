@@ -44,6 +44,7 @@ type Sessions struct {
 	Cookies   session.CookieConfig
 	Lifetimes Lifetimes
 	Now       func() time.Time
+	Metrics   *Metrics
 }
 
 // Tokens are a freshly issued access and refresh token pair.
@@ -159,15 +160,18 @@ func (s *Sessions) Refresh(c *gin.Context, token string) (models.Session, models
 	now := s.Now()
 	claims, err := s.Keys.Open(token, session.TypeRefresh, now)
 	if err != nil {
+		s.Metrics.Refresh(RefreshInvalid)
 		return models.Session{}, models.User{}, Tokens{}, errInvalidRefresh
 	}
 	sess, user, err := s.Store.SessionWithUser(ctx, claims.SessionID)
 	switch {
 	case models.IsKind(err, models.NotFound):
+		s.Metrics.Refresh(RefreshInvalid)
 		return models.Session{}, models.User{}, Tokens{}, errInvalidRefresh
 	case err != nil:
 		return models.Session{}, models.User{}, Tokens{}, err
 	case !sess.Live(now) || user.Disabled():
+		s.Metrics.Refresh(RefreshInvalid)
 		return models.Session{}, models.User{}, Tokens{}, errInvalidRefresh
 	}
 	lifetime := sess.Lifetime(s.Lifetimes.Session, s.Lifetimes.Remember)
@@ -178,6 +182,7 @@ func (s *Sessions) Refresh(c *gin.Context, token string) (models.Session, models
 			return models.Session{}, models.User{}, Tokens{}, err
 		}
 		if won {
+			s.Metrics.Refresh(RefreshRotated)
 			sess.RefreshGen, sess.RotatedAt, sess.ExpiresAt, sess.LastSeenAt = claims.Gen+1, now, newExpiry, now
 			toks, err := s.issue(sess, user, now)
 			return sess, user, toks, err
@@ -187,10 +192,12 @@ func (s *Sessions) Refresh(c *gin.Context, token string) (models.Session, models
 			return models.Session{}, models.User{}, Tokens{}, err
 		}
 		if !sess.Live(now) {
+			s.Metrics.Refresh(RefreshInvalid)
 			return models.Session{}, models.User{}, Tokens{}, errInvalidRefresh
 		}
 	}
 	if claims.Gen == sess.RefreshGen-1 && now.Sub(sess.RotatedAt) <= s.Lifetimes.ReuseInterval {
+		s.Metrics.Refresh(RefreshGrace)
 		toks, err := s.issue(sess, user, now)
 		return sess, user, toks, err
 	}
@@ -198,6 +205,8 @@ func (s *Sessions) Refresh(c *gin.Context, token string) (models.Session, models
 	if _, err := s.Store.RevokeSession(ctx, sess.ID, now); err != nil {
 		return models.Session{}, models.User{}, Tokens{}, err
 	}
+	s.Metrics.Refresh(RefreshReuseDetected)
+	s.Metrics.Revoked("refresh_reuse", 1)
 	s.Record(c, models.EventRefreshReuseDetected, &user.ID, &sess.ID, user.Email, "")
 	return models.Session{}, models.User{}, Tokens{}, errInvalidRefresh
 }

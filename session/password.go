@@ -7,6 +7,7 @@ import (
 	"errors"
 	"strings"
 	"sync/atomic"
+	"time"
 
 	"github.com/alexedwards/argon2id"
 	"golang.org/x/crypto/bcrypt"
@@ -28,6 +29,8 @@ type Hasher struct {
 	queue   int64
 	params  *argon2id.Params
 	dummy   string
+	// OnWait, when set, is told how long each queued caller waited.
+	OnWait func(time.Duration)
 }
 
 // NewHasher returns a Hasher running at most workers hashes at once with at
@@ -58,8 +61,12 @@ func (h *Hasher) acquire(ctx context.Context) (release func(), err error) {
 		return nil, ErrBusy
 	}
 	defer h.waiting.Add(-1)
+	start := time.Now()
 	select {
 	case h.slots <- struct{}{}:
+		if h.OnWait != nil {
+			h.OnWait(time.Since(start))
+		}
 		return func() { <-h.slots }, nil
 	case <-ctx.Done():
 		return nil, ErrBusy

@@ -108,6 +108,9 @@ func sqliteDSN(path, extra string) string {
 		url.QueryEscape(string(sqliteTimeFormat)) + "&" + extra
 }
 
+// SQL returns the connection pool, for its statistics.
+func (db *DB) SQL() *sql.DB { return db.sql }
+
 // Dialect returns "sqlite" or "postgres".
 func (db *DB) Dialect() string { return db.dialect }
 
