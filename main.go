@@ -42,6 +42,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
@@ -147,14 +148,27 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 		log.Info("bootstrap administrator created", "email", models.NormalizeEmail(cfg.BootstrapAdminEmail))
 	}
 
+	bgCtx, stopBackground := context.WithCancel(context.Background())
+	defer stopBackground()
+	bus, err := cacheBus(ctx, db, cfg, log)
+	if err != nil {
+		return err
+	}
+	cached := store.NewCached(bgCtx, db, bus, 100_000, 5*time.Second, log)
+	defer cached.FlushTouches(context.Background())
+	limiter, lockout, err := limiters(cfg, db)
+	if err != nil {
+		return err
+	}
+
 	var draining atomic.Bool
 	handler := api.New(api.Deps{
 		Config:    cfg,
-		Store:     db,
-		Keys:      keys,
+		Store:     cached,
+		Keys:      keys.WithCache(100_000),
 		Hasher:    hasher,
-		IPLimiter: store.NewMemoryLimiter(cfg.RateLimitIP.Events, cfg.RateLimitIP.Per, time.Now),
-		Lockout:   store.NewMemoryLockout(cfg.LockoutThreshold, cfg.LockoutDuration, time.Now),
+		IPLimiter: limiter,
+		Lockout:   lockout,
 		Logger:    log,
 		Draining:  draining.Load,
 		OpenAPI:   openAPISpec,
@@ -191,4 +205,36 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	}
 	log.Info("stopped")
 	return nil
+}
+
+// cacheBus picks how cache invalidations reach other instances: none on
+// SQLite (single node), LISTEN/NOTIFY on PostgreSQL, and polling where the
+// engine has no LISTEN (CockroachDB).
+func cacheBus(ctx context.Context, db *store.DB, cfg config.Config, log *slog.Logger) (store.Bus, error) {
+	if db.Dialect() != "postgres" {
+		return store.LocalBus{}, nil
+	}
+	conn, err := pgx.Connect(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return nil, fmt.Errorf("database: %w", err)
+	}
+	defer conn.Close(context.Background())
+	if _, err := conn.Exec(ctx, "LISTEN portcullis_probe"); err != nil {
+		log.Warn("LISTEN/NOTIFY unavailable; polling for cache invalidations", "error", err.Error())
+		return store.NewPollBus(db, 250*time.Millisecond, log), nil
+	}
+	return store.NewNotifyBus(db, cfg.DatabaseURL, log), nil
+}
+
+// limiters returns the per-IP limiter and the lockout counters in the
+// configured store.
+func limiters(cfg config.Config, db *store.DB) (handlers.Limiter, handlers.Lockout, error) {
+	ip, lock := cfg.RateLimitIP, cfg
+	switch cfg.RateLimitStore {
+	case "database":
+		return store.NewDBLimiter(db, ip.Events, ip.Per, time.Now), store.NewDBLockout(db, lock.LockoutThreshold, lock.LockoutDuration, time.Now), nil
+	case "redis":
+		return nil, nil, &usageError{&config.Error{Var: "AUTH_RATE_LIMIT_STORE", Msg: "redis is not supported yet; use memory or database"}}
+	}
+	return store.NewMemoryLimiter(ip.Events, ip.Per, time.Now), store.NewMemoryLockout(lock.LockoutThreshold, lock.LockoutDuration, time.Now), nil
 }

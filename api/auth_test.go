@@ -290,7 +290,10 @@ func TestUpdateMe(t *testing.T) {
 func TestDatabaseGoneIs503(t *testing.T) {
 	h := newHarness(t, "sqlite::memory:")
 	c := h.register("ada@example.com")
+	wantStatus(t, c.do("GET", "/auth/me", nil), http.StatusOK, "me")
 	h.db.Close()
+	// Cached sessions would still answer; drop them so the request needs the database.
+	h.cache.Purge()
 	r := c.do("GET", "/auth/me", nil)
 	wantStatus(t, r, http.StatusServiceUnavailable, "me with the database closed")
 	if code := r.errorCode(t); code != "unavailable" {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
@@ -50,6 +51,7 @@ type harness struct {
 	t     *testing.T
 	srv   *httptest.Server
 	db    *store.DB
+	cache *store.Cached
 	keys  *session.KeyRing
 	key   session.Key
 	clock *clock
@@ -78,9 +80,13 @@ func newHarness(t *testing.T, dbURL string, opts ...option) *harness {
 	}
 	h := &harness{t: t, clock: &clock{t: time.Now().UTC().Truncate(time.Millisecond)}}
 	h.db = storetest.Open(t, dbURL)
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	// The cached store and token cache run in every HTTP test, as in production.
+	h.cache = store.NewCached(ctx, h.db, store.LocalBus{}, 1000, 50*time.Millisecond, slog.New(slog.DiscardHandler))
 	h.key = session.GenerateKey("test")
 	h.keys, _ = session.NewKeyRing(h.key)
-	d := api.Deps{Store: h.db, Keys: h.keys, Hasher: session.NewHasher(4, 256, testParams), Now: h.clock.Now}
+	d := api.Deps{Store: h.cache, Keys: h.keys.WithCache(1000), Hasher: session.NewHasher(4, 256, testParams), Now: h.clock.Now}
 	for _, o := range opts {
 		o(&cfg, &d)
 	}

@@ -15,6 +15,7 @@ import (
 type SessionStore interface {
 	CreateSession(ctx context.Context, s *models.Session) error
 	SessionWithUser(ctx context.Context, id string) (models.Session, models.User, error)
+	ReadSessionWithUser(ctx context.Context, id string) (models.Session, models.User, error)
 	RotateRefresh(ctx context.Context, id string, gen int64, now, expiresAt time.Time) (bool, error)
 	RevokeSession(ctx context.Context, id string, now time.Time) (bool, error)
 	RevokeUserSessions(ctx context.Context, userID, except string, now time.Time) (int64, error)
@@ -163,7 +164,7 @@ func (s *Sessions) Refresh(c *gin.Context, token string) (models.Session, models
 		s.Metrics.Refresh(RefreshInvalid)
 		return models.Session{}, models.User{}, Tokens{}, errInvalidRefresh
 	}
-	sess, user, err := s.Store.SessionWithUser(ctx, claims.SessionID)
+	sess, user, err := s.Store.ReadSessionWithUser(ctx, claims.SessionID)
 	switch {
 	case models.IsKind(err, models.NotFound):
 		s.Metrics.Refresh(RefreshInvalid)
@@ -188,7 +189,7 @@ func (s *Sessions) Refresh(c *gin.Context, token string) (models.Session, models
 			return sess, user, toks, err
 		}
 		// Another request rotated it first: judge this one against the new state.
-		if sess, user, err = s.Store.SessionWithUser(ctx, claims.SessionID); err != nil {
+		if sess, user, err = s.Store.ReadSessionWithUser(ctx, claims.SessionID); err != nil {
 			return models.Session{}, models.User{}, Tokens{}, err
 		}
 		if !sess.Live(now) {

@@ -10,6 +10,8 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+
+	lru "github.com/hashicorp/golang-lru/v2"
 )
 
 // KeySize is the length of an A256GCM content-encryption key.
@@ -27,6 +29,9 @@ type Key struct {
 type KeyRing struct {
 	keys []Key
 	byID map[string][]byte
+	// opened caches tokens this ring has opened (token → claims), so a
+	// browser's repeated cookie is decrypted once. Nil means no cache.
+	opened *lru.Cache[string, Claims]
 }
 
 var kidPattern = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
@@ -86,6 +91,14 @@ func GenerateKey(kid string) Key {
 // generation; never log its result.
 func (k Key) String() string {
 	return k.ID + ":" + base64.RawURLEncoding.EncodeToString(k.Secret)
+}
+
+// WithCache returns a ring with the same keys that remembers the claims of up
+// to size opened tokens. Expiry is still checked on every Open.
+func (r *KeyRing) WithCache(size int) *KeyRing {
+	c := *r
+	c.opened, _ = lru.New[string, Claims](size)
+	return &c
 }
 
 // Current returns the id of the sealing key.

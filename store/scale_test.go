@@ -1,0 +1,153 @@
+package store_test
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+	"testing"
+	"time"
+
+	"portcullis/models"
+	"portcullis/store"
+	"portcullis/store/storetest"
+)
+
+func TestDBLimiterAndLockoutAreShared(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, url string) {
+		db := storetest.Open(t, url)
+		now := time.Date(2026, 11, 23, 12, 0, 30, 0, time.UTC)
+		clock := func() time.Time { return now }
+		// Two limiters on one database behave as one.
+		a, b := store.NewDBLimiter(db, 5, time.Minute, clock), store.NewDBLimiter(db, 5, time.Minute, clock)
+		var limited int
+		for i := range 8 {
+			l := a
+			if i%2 == 1 {
+				l = b
+			}
+			wait, err := l.Allow(ctx, "ip:1")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if wait > 0 {
+				limited++
+				if wait != 30*time.Second {
+					t.Errorf("wait = %v, want 30s (to the end of the window)", wait)
+				}
+			}
+		}
+		if limited != 3 {
+			t.Errorf("%d of 8 limited, want 3", limited)
+		}
+		if w, _ := a.Allow(ctx, "ip:2"); w != 0 {
+			t.Error("another key was limited")
+		}
+
+		la, lb := store.NewDBLockout(db, 3, 15*time.Minute, clock), store.NewDBLockout(db, 3, 15*time.Minute, clock)
+		for i, l := range []*store.DBLockout{la, lb, la} {
+			locked, err := l.Fail(ctx, "email:x")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if locked != (i == 2) {
+				t.Errorf("failure %d: locked = %v", i+1, locked)
+			}
+		}
+		if w, _ := lb.Locked(ctx, "email:x"); w != 15*time.Minute {
+			t.Errorf("Locked = %v, want 15m", w)
+		}
+		_ = lb.Reset(ctx, "email:x")
+		if w, _ := la.Locked(ctx, "email:x"); w == 0 {
+			t.Error("Reset lifted an active lockout")
+		}
+		now = now.Add(16 * time.Minute)
+		if w, _ := la.Locked(ctx, "email:x"); w != 0 {
+			t.Error("lockout outlived its duration")
+		}
+	})
+}
+
+// TestCacheInvalidationAcrossInstances runs two cached stores on one
+// PostgreSQL database, as two instances would, over each bus.
+func TestCacheInvalidationAcrossInstances(t *testing.T) {
+	url := storetest.PostgresURL(t)
+	db1, db2 := storetest.Open(t, url), storetest.Open(t, url)
+	log := slog.New(slog.DiscardHandler)
+	for name, mk := range map[string]func(*store.DB) store.Bus{
+		"notify": func(db *store.DB) store.Bus { return store.NewNotifyBus(db, url, log) },
+		"poll":   func(db *store.DB) store.Bus { return store.NewPollBus(db, 50*time.Millisecond, log) },
+	} {
+		t.Run(name, func(t *testing.T) {
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			c1 := store.NewCached(ctx, db1, mk(db1), 100, time.Second, log)
+			c2 := store.NewCached(ctx, db2, mk(db2), 100, time.Second, log)
+			time.Sleep(200 * time.Millisecond) // let both listeners start
+			u := newUser(name + "@example.com")
+			if err := c1.CreateUser(ctx, u); err != nil {
+				t.Fatal(err)
+			}
+			now := time.Now().UTC().Truncate(time.Millisecond)
+			s := &models.Session{UserID: u.ID, CreatedAt: now, LastSeenAt: now, ExpiresAt: now.Add(time.Hour), RotatedAt: now}
+			if err := c1.CreateSession(ctx, s); err != nil {
+				t.Fatal(err)
+			}
+			if _, _, err := c2.SessionWithUser(ctx, s.ID); err != nil { // cached on instance 2
+				t.Fatal(err)
+			}
+			if _, err := c1.RevokeSession(ctx, s.ID, now); err != nil {
+				t.Fatal(err)
+			}
+			waitFor(t, "instance 2 to see the revocation", func() bool {
+				got, _, err := c2.SessionWithUser(ctx, s.ID)
+				return err == nil && got.RevokedAt != nil
+			})
+			role := models.RoleAdmin
+			_, u2, _ := c2.SessionWithUser(ctx, s.ID)
+			if u2.Role != models.RoleUser {
+				t.Fatalf("role = %s", u2.Role)
+			}
+			if _, err := c1.UpdateUser(ctx, u.ID, models.UserChange{Role: &role}, now); err != nil {
+				t.Fatal(err)
+			}
+			waitFor(t, "instance 2 to see the promotion", func() bool {
+				_, got, err := c2.SessionWithUser(ctx, s.ID)
+				return err == nil && got.Role == models.RoleAdmin
+			})
+		})
+	}
+}
+
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("waited over 1 s for %s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func TestCacheFillRacingRevocationIsDropped(t *testing.T) {
+	db := storetest.Open(t, "sqlite::memory:")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	c := store.NewCached(ctx, db, store.LocalBus{}, 100, time.Second, slog.New(slog.DiscardHandler))
+	u := newUser("race@example.com")
+	_ = c.CreateUser(ctx, u)
+	now := time.Now().UTC().Truncate(time.Millisecond)
+	s := &models.Session{UserID: u.ID, CreatedAt: now, LastSeenAt: now, ExpiresAt: now.Add(time.Hour), RotatedAt: now}
+	_ = c.CreateSession(ctx, s)
+	var wg sync.WaitGroup
+	for range 50 {
+		wg.Add(1)
+		go func() { defer wg.Done(); _, _, _ = c.SessionWithUser(ctx, s.ID) }()
+	}
+	_, _ = c.RevokeSession(ctx, s.ID, now)
+	wg.Wait()
+	got, _, err := c.SessionWithUser(ctx, s.ID)
+	if err != nil || got.RevokedAt == nil {
+		t.Errorf("after revocation the cache serves a live session: %+v %v", got, err)
+	}
+}
