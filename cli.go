@@ -189,7 +189,7 @@ func createUser(ctx context.Context, db *store.DB, hasher *session.Hasher, email
 	u := models.User{Email: email, Name: name, PasswordHash: hash, Role: role, CreatedAt: now, UpdatedAt: now}
 	if err := db.CreateUser(ctx, &u); err != nil {
 		if models.IsKind(err, models.Conflict) {
-			return models.User{}, fmt.Errorf("a user with email %s already exists", email)
+			return models.User{}, &models.Error{Kind: models.Conflict, Message: "a user with email " + email + " already exists", Err: err}
 		}
 		return models.User{}, err
 	}
@@ -206,6 +206,10 @@ func bootstrapAdmin(ctx context.Context, db *store.DB, hasher *session.Hasher, c
 		return false, err
 	}
 	_, err = createUser(ctx, db, hasher, cfg.BootstrapAdminEmail, "Administrator", cfg.BootstrapAdminPassword, models.RoleAdmin)
+	if models.IsKind(err, models.Conflict) {
+		// Another replica starting at the same moment created it.
+		return false, nil
+	}
 	var usage *usageError
 	if errors.As(err, &usage) {
 		return false, &usageError{&config.Error{Var: "AUTH_BOOTSTRAP_ADMIN_EMAIL", Msg: "bootstrap admin: " + usage.Error()}}

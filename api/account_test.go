@@ -292,3 +292,32 @@ func TestKeyRotationAcrossRestarts(t *testing.T) {
 		wantStatus(t, still.do("GET", "/auth/me", nil), http.StatusOK, "new cookie with new key only")
 	})
 }
+
+// TestRevocationBeatsTheCaches checks a session whose token and state are
+// cached is still rejected at its very next request after revocation, and a
+// demotion applies at once.
+func TestRevocationBeatsTheCaches(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, dbURL string) {
+		h := newHarness(t, dbURL)
+		root := makeAdmin(t, h, "root@example.com")
+		phone := login(t, h, "root@example.com")
+		for range 3 { // warm both caches
+			wantStatus(t, phone.do("GET", "/auth/me", nil), http.StatusOK, "warm")
+		}
+		var list handlers.SessionsResponse
+		phone.do("GET", "/auth/sessions", nil).json(t, &list)
+		for _, s := range list.Sessions {
+			if s.Current {
+				wantStatus(t, root.do("DELETE", "/auth/sessions/"+s.ID, nil), http.StatusNoContent, "revoke the phone")
+			}
+		}
+		wantStatus(t, phone.do("GET", "/auth/me", nil), http.StatusUnauthorized, "revoked phone, next request")
+
+		ada := h.register("ada@example.com")
+		adaID := userID(t, ada)
+		wantStatus(t, root.do("PATCH", "/admin/users/"+adaID, map[string]any{"role": "admin"}), http.StatusOK, "promote")
+		wantStatus(t, ada.do("GET", "/admin/users", nil), http.StatusOK, "warm admin")
+		wantStatus(t, root.do("PATCH", "/admin/users/"+adaID, map[string]any{"role": "user"}), http.StatusOK, "demote")
+		wantStatus(t, ada.do("GET", "/admin/users", nil), http.StatusForbidden, "demoted, next request")
+	})
+}

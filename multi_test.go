@@ -1,0 +1,181 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	"portcullis/session"
+	"portcullis/store/storetest"
+)
+
+// TestMain lets the test binary stand in for the portcullis binary, so the
+// multi-instance test can start real processes without building one.
+func TestMain(m *testing.M) {
+	if os.Getenv("PORTCULLIS_TEST_AS_MAIN") == "1" {
+		os.Args = os.Args[:1]
+		main()
+		return
+	}
+	os.Exit(m.Run())
+}
+
+// startProcess starts a Portcullis process with env and returns its URL.
+func startProcess(t *testing.T, env map[string]string) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	cmd := exec.Command(os.Args[0])
+	cmd.Env = append(os.Environ(), "PORTCULLIS_TEST_AS_MAIN=1", "AUTH_ADDR="+addr, "AUTH_SHUTDOWN_DRAIN=0s", "AUTH_LOG_LEVEL=warn")
+	for k, v := range env {
+		cmd.Env = append(cmd.Env, k+"="+v)
+	}
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Signal(os.Interrupt); _ = cmd.Wait() })
+	base := "http://" + addr
+	for i := 0; ; i++ {
+		if resp, err := http.Get(base + "/readyz"); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				return base
+			}
+		}
+		if i > 300 {
+			t.Fatalf("instance at %s did not become ready", addr)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+type instanceClient struct {
+	t      *testing.T
+	cookie string
+}
+
+func (c *instanceClient) do(method, url, body string) (int, http.Header, string) {
+	c.t.Helper()
+	req, _ := http.NewRequest(method, url, strings.NewReader(body))
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if c.cookie != "" {
+		req.Header.Set("Cookie", c.cookie)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		c.t.Fatalf("%s %s: %v", method, url, err)
+	}
+	defer resp.Body.Close()
+	data, _ := io.ReadAll(resp.Body)
+	for _, ck := range resp.Cookies() {
+		if ck.Name == "session" && ck.MaxAge >= 0 {
+			c.cookie = "session=" + ck.Value
+		}
+	}
+	return resp.StatusCode, resp.Header, string(data)
+}
+
+// within polls check every 20 ms and fails unless it holds within limit.
+func within(t *testing.T, limit time.Duration, what string, check func() bool) time.Duration {
+	t.Helper()
+	start := time.Now()
+	for !check() {
+		if time.Since(start) > limit {
+			t.Fatalf("%s: not within %s", what, limit)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return time.Since(start)
+}
+
+// TestTwoInstancesOnOnePostgreSQL runs two Portcullis processes with the
+// same keys on one database: cookies work on both, and a logout, a demotion
+// or a lockout on one holds on the other within a second.
+func TestTwoInstancesOnOnePostgreSQL(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts two processes")
+	}
+	dbURL := storetest.PostgresURL(t)
+	env := map[string]string{
+		"AUTH_DATABASE_URL":             dbURL,
+		"AUTH_SESSION_KEYS":             session.GenerateKey("shared").String(),
+		"AUTH_COOKIE_SECURE":            "false",
+		"AUTH_RATE_LIMIT_STORE":         "database",
+		"AUTH_BOOTSTRAP_ADMIN_EMAIL":    "root@example.com",
+		"AUTH_BOOTSTRAP_ADMIN_PASSWORD": "a long root passphrase",
+	}
+	a := startProcess(t, env)
+	b := startProcess(t, env)
+
+	ada := &instanceClient{t: t}
+	if st, _, body := ada.do("POST", a+"/auth/register", `{"email":"ada@example.com","password":"correct horse battery staple","name":"Ada"}`); st != 201 {
+		t.Fatalf("register on A: %d %s", st, body)
+	}
+	if st, _, _ := ada.do("GET", b+"/auth/me", ""); st != 200 {
+		t.Fatalf("A's cookie on B: %d", st)
+	}
+	old := &instanceClient{t: t, cookie: ada.cookie}
+	if st, _, _ := ada.do("POST", a+"/auth/logout", ""); st != 204 {
+		t.Fatalf("logout on A: %d", st)
+	}
+	d := within(t, time.Second, "B rejects the logged-out cookie", func() bool {
+		st, _, _ := old.do("GET", b+"/auth/me", "")
+		return st == 401
+	})
+	t.Logf("B rejected the logged-out cookie after %s", d.Round(time.Millisecond))
+
+	root := &instanceClient{t: t}
+	if st, _, body := root.do("POST", a+"/auth/login", `{"email":"root@example.com","password":"a long root passphrase"}`); st != 200 {
+		t.Fatalf("root login: %d %s", st, body)
+	}
+	bob := &instanceClient{t: t}
+	_, _, body := bob.do("POST", a+"/auth/register", `{"email":"bob@example.com","password":"correct horse battery staple","name":"Bob"}`)
+	var reg struct{ User struct{ ID string } }
+	_ = json.Unmarshal([]byte(body), &reg)
+	if st, _, _ := root.do("PATCH", a+"/admin/users/"+reg.User.ID, `{"role":"admin"}`); st != 200 {
+		t.Fatalf("promote on A: %d", st)
+	}
+	if st, _, _ := bob.do("GET", b+"/admin/users", ""); st != 200 {
+		t.Fatalf("promoted Bob on B: %d", st)
+	}
+	if st, _, _ := root.do("PATCH", a+"/admin/users/"+reg.User.ID, `{"role":"user"}`); st != 200 {
+		t.Fatalf("demote on A: %d", st)
+	}
+	d = within(t, time.Second, "B enforces the demotion", func() bool {
+		st, _, _ := bob.do("GET", b+"/admin/users", "")
+		return st == 403
+	})
+	t.Logf("B enforced the demotion after %s", d.Round(time.Millisecond))
+
+	// Failed logins on both instances add up to one lockout.
+	x := &instanceClient{t: t}
+	for i := range 10 {
+		inst := a
+		if i%2 == 1 {
+			inst = b
+		}
+		if st, _, _ := x.do("POST", inst+"/auth/login", fmt.Sprintf(`{"email":"ada@example.com","password":"wrong %d"}`, i)); st != 401 {
+			t.Fatalf("failure %d: %d", i, st)
+		}
+	}
+	for _, inst := range []string{a, b} {
+		st, h, _ := x.do("POST", inst+"/auth/login", `{"email":"ada@example.com","password":"correct horse battery staple"}`)
+		if st != 429 || h.Get("Retry-After") == "" {
+			t.Errorf("locked email on %s: %d", inst, st)
+		}
+	}
+}
