@@ -1,15 +1,17 @@
 package api
 
 import (
+	"encoding/binary"
+	"encoding/hex"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"net/http"
 	"regexp"
 	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
-	"github.com/google/uuid"
 
 	"portcullis/handlers"
 	"portcullis/models"
@@ -17,33 +19,48 @@ import (
 
 var requestIDPattern = regexp.MustCompile(`^[A-Za-z0-9._:-]{1,128}$`)
 
+// newRequestID returns 128 random bits as hex. Request ids need uniqueness,
+// not secrecy, so the fast per-thread generator of math/rand/v2 serves.
+func newRequestID() string {
+	var b [16]byte
+	binary.LittleEndian.PutUint64(b[:8], rand.Uint64())
+	binary.LittleEndian.PutUint64(b[8:], rand.Uint64())
+	return hex.EncodeToString(b[:])
+}
+
 // requestContext assigns the request id (a well-formed X-Request-ID is kept),
 // attaches a logger carrying it, and logs one line when the request ends.
 func requestContext(base *slog.Logger, metrics *handlers.Metrics) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		start := time.Now()
 		id := c.GetHeader("X-Request-ID")
-		if !requestIDPattern.MatchString(id) {
-			id = uuid.NewString()
+		if id == "" || !requestIDPattern.MatchString(id) {
+			id = newRequestID()
 		}
-		c.Header("X-Request-ID", id)
-		handlers.SetRequestID(c, id)
-		handlers.SetLogger(c, base.With("requestId", id))
+		c.Writer.Header()["X-Request-Id"] = []string{id}
+		req := handlers.StartRequest(c, id, base)
 		c.Next()
 		route := c.FullPath()
 		if route == "" {
 			route = "unmatched"
 		}
 		elapsed := time.Since(start)
-		metrics.Observe(c.Request.Method, route, c.Writer.Status(), elapsed)
-		attrs := []any{
-			"method", c.Request.Method, "route", route, "status", c.Writer.Status(),
-			"durationMs", float64(elapsed.Microseconds()) / 1000, "clientIp", c.ClientIP(), "requestId", id,
+		status := c.Writer.Status()
+		metrics.Observe(c.Request.Method, route, status, elapsed)
+		if !base.Enabled(c.Request.Context(), slog.LevelInfo) {
+			return
 		}
-		if p := handlers.CurrentPrincipal(c); p != nil {
-			attrs = append(attrs, "userId", p.User.ID)
+		attrs := [8]slog.Attr{
+			slog.String("method", c.Request.Method), slog.String("route", route), slog.Int("status", status),
+			slog.Float64("durationMs", float64(elapsed.Microseconds())/1000), slog.String("clientIp", c.ClientIP()),
+			slog.String("requestId", id),
 		}
-		base.Info("request", attrs...)
+		n := 6
+		if req.Principal != nil {
+			attrs[n] = slog.String("userId", req.Principal.User.ID)
+			n++
+		}
+		base.LogAttrs(c.Request.Context(), slog.LevelInfo, "request", attrs[:n]...)
 	}
 }
 

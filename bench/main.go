@@ -1,43 +1,68 @@
-// Command bench measures Portcullis under load on this machine. It builds and
-// starts the real binary on a loopback port, drives it with a keep-alive HTTP
-// client, and reports statuses, latencies and the server's peak RSS.
+// Command bench measures Portcullis on this machine against bare baselines
+// measured in the same run with the same client. It builds the real binary,
+// starts it (and each baseline) as a separate process pinned to one core,
+// drives it from the other core with a closed-loop keep-alive client, and
+// prints requests/s, p50 and p99, each figure's ratio to its baseline, and
+// the server's peak RSS.
 //
-//	go run ./bench -scenario flood     # 200 logins from 48 clients while timing /auth/me
+//	go run ./bench                    # PostgreSQL at -pg (a fresh database), all scenarios
+//	go run ./bench -db sqlite         # the same on SQLite (no pgx baseline)
+//	go run ./bench -scenario flood    # 200 logins from 48 clients while timing /auth/me
 package main
 
 import (
-	"bytes"
-	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
-	"net/http/cookiejar"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 )
 
 func main() {
+	// Child modes: the bench binary also serves the baselines and measures
+	// the raw hash rate, so each runs in its own pinned process.
+	if len(os.Args) > 1 && strings.HasPrefix(os.Args[1], "-child=") {
+		if err := child(strings.TrimPrefix(os.Args[1], "-child="), os.Args[2:]); err != nil {
+			fmt.Fprintln(os.Stderr, "bench child:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if err := run(os.Args[1:], os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
 }
 
+type options struct {
+	scenario string
+	db       string
+	pgURL    string
+	conns    int
+	duration time.Duration
+	logins   int
+	clients  int
+	logLevel string
+}
+
 func run(args []string, out io.Writer) error {
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
-	scenario := fs.String("scenario", "flood", "what to measure: flood")
-	logins := fs.Int("logins", 200, "flood: number of logins")
-	clients := fs.Int("clients", 48, "flood: concurrent login clients")
+	var o options
+	fs.StringVar(&o.scenario, "scenario", "all", "all (hot paths vs baselines) or flood (logins while timing /auth/me)")
+	fs.StringVar(&o.db, "db", "postgres", "postgres or sqlite")
+	fs.StringVar(&o.pgURL, "pg", "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable", "PostgreSQL server; a fresh database is created on it and dropped after")
+	fs.IntVar(&o.conns, "conns", 64, "connections (closed-loop clients)")
+	fs.DurationVar(&o.duration, "duration", 5*time.Second, "measuring time per scenario")
+	fs.IntVar(&o.logins, "logins", 200, "flood: number of logins")
+	fs.IntVar(&o.clients, "clients", 48, "flood: concurrent login clients")
+	fs.StringVar(&o.logLevel, "log-level", "info", "the server's AUTH_LOG_LEVEL (info logs every request)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -46,54 +71,73 @@ func run(args []string, out io.Writer) error {
 		return err
 	}
 	defer os.RemoveAll(dir)
-	srv, err := startServer(dir, map[string]string{
-		"AUTH_DATABASE_URL": "sqlite:" + filepath.Join(dir, "auth.db"),
-		// The flood is about hashing, not the per-IP limit: every client here
-		// shares one IP, so that limit is raised out of the way.
-		"AUTH_RATE_LIMIT_IP":     "1000000/m",
-		"AUTH_LOCKOUT_THRESHOLD": "1000000",
-	})
-	if err != nil {
-		return err
+	bin := filepath.Join(dir, "portcullis")
+	build := exec.Command("go", "build", "-trimpath", "-o", bin, ".")
+	build.Stdout, build.Stderr = os.Stderr, os.Stderr
+	if err := build.Run(); err != nil {
+		return fmt.Errorf("build (run from the repository root): %w", err)
 	}
-	defer srv.stop()
-	switch *scenario {
+	switch o.scenario {
 	case "flood":
-		return flood(srv, *logins, *clients, out)
+		srv, err := startProcess(bin, nil, map[string]string{
+			"AUTH_DATABASE_URL": "sqlite:" + filepath.Join(dir, "auth.db"),
+			// The flood is about hashing, not the per-IP limit: every client
+			// here shares one IP, so that limit is raised out of the way.
+			"AUTH_RATE_LIMIT_IP": "1000000/m", "AUTH_LOCKOUT_THRESHOLD": "1000000",
+		}, false)
+		if err != nil {
+			return err
+		}
+		defer srv.stop()
+		return flood(srv, o.logins, o.clients, out)
+	case "all":
+		return hotPaths(o, dir, bin, out)
 	}
-	return fmt.Errorf("unknown scenario %q", *scenario)
+	return fmt.Errorf("unknown scenario %q", o.scenario)
 }
 
-// server is a running Portcullis process.
+// server is a running process serving HTTP.
 type server struct {
 	cmd  *exec.Cmd
 	base string
 }
 
-func startServer(dir string, env map[string]string) (*server, error) {
-	bin := filepath.Join(dir, "portcullis")
-	build := exec.Command("go", "build", "-trimpath", "-o", bin, ".")
-	build.Stdout, build.Stderr = os.Stderr, os.Stderr
-	if err := build.Run(); err != nil {
-		return nil, fmt.Errorf("build: %w", err)
-	}
+// startProcess starts bin with args and env on a free loopback port. With
+// pin, it runs on core 1 with GOMAXPROCS=1 (the client takes core 0).
+func startProcess(bin string, args []string, env map[string]string, pin bool) (*server, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, err
 	}
 	addr := ln.Addr().String()
 	ln.Close()
-	cmd := exec.Command(bin)
-	cmd.Env = append(os.Environ(), "AUTH_ADDR="+addr, "AUTH_LOG_LEVEL=warn", "AUTH_SHUTDOWN_DRAIN=0s")
+	argv := append([]string{bin}, args...)
+	if pin {
+		if tp, err := exec.LookPath("taskset"); err == nil {
+			argv = append([]string{tp, "-c", "1"}, argv...)
+		}
+	}
+	cmd := exec.Command(argv[0], argv[1:]...)
+	cmd.Env = append(os.Environ(), "AUTH_ADDR="+addr, "AUTH_LOG_LEVEL=warn", "AUTH_SHUTDOWN_DRAIN=0s", "BENCH_ADDR="+addr)
+	if pin {
+		cmd.Env = append(cmd.Env, "GOMAXPROCS=1")
+	}
 	for k, v := range env {
 		cmd.Env = append(cmd.Env, k+"="+v)
 	}
-	cmd.Stderr = io.Discard
+	// The server's log goes to a file, as it would to a log collector.
+	logf, err := os.CreateTemp("", "portcullis-bench-log-")
+	if err != nil {
+		return nil, err
+	}
+	defer logf.Close()
+	defer os.Remove(logf.Name())
+	cmd.Stderr = logf
 	if err := cmd.Start(); err != nil {
 		return nil, err
 	}
 	s := &server{cmd: cmd, base: "http://" + addr}
-	for range 200 {
+	for range 400 {
 		if resp, err := http.Get(s.base + "/healthz"); err == nil {
 			resp.Body.Close()
 			return s, nil
@@ -115,9 +159,16 @@ func (s *server) stop() {
 	}
 }
 
-// peakRSS reads the process's high-water resident set size (Linux).
+// peakRSS reads the process's high-water resident set size (Linux). Under
+// taskset the server is taskset's child, found through /proc.
 func (s *server) peakRSS() (int64, error) {
-	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", s.cmd.Process.Pid))
+	pid := s.cmd.Process.Pid
+	if kids, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%d/children", pid, pid)); err == nil {
+		if f := strings.Fields(string(kids)); len(f) > 0 {
+			pid, _ = strconv.Atoi(f[0])
+		}
+	}
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
 		return 0, err
 	}
@@ -130,154 +181,15 @@ func (s *server) peakRSS() (int64, error) {
 	return 0, errors.New("no VmHWM in /proc status")
 }
 
-func newClient(jar bool) *http.Client {
-	c := &http.Client{
+func newClient(conns int) *http.Client {
+	return &http.Client{
 		Timeout:   30 * time.Second,
-		Transport: &http.Transport{MaxIdleConnsPerHost: 256, MaxConnsPerHost: 256},
+		Transport: &http.Transport{MaxIdleConnsPerHost: conns, MaxConnsPerHost: conns, DisableCompression: true},
 	}
-	if jar {
-		c.Jar, _ = cookiejar.New(nil)
-	}
-	return c
-}
-
-func postJSON(c *http.Client, url string, body any) (int, error) {
-	data, _ := json.Marshal(body)
-	resp, err := c.Post(url, "application/json", bytes.NewReader(data))
-	if err != nil {
-		return 0, err
-	}
-	_, _ = io.Copy(io.Discard, resp.Body)
-	resp.Body.Close()
-	return resp.StatusCode, nil
 }
 
 const password = "correct horse battery staple"
 
-// flood fires logins from many clients while one browser polls /auth/me.
-func flood(s *server, logins, clients int, out io.Writer) error {
-	browser := newClient(true)
-	// The server runs plain HTTP, so it issues Secure cookies a jar would not
-	// send back; the load tool sends the token as a bearer header instead.
-	st, err := postJSON(browser, s.base+"/auth/register", map[string]any{"email": "flood@example.com", "password": password, "name": "Flood"})
-	if err != nil || st != http.StatusCreated {
-		return fmt.Errorf("register: %d %v", st, err)
-	}
-	token, err := bearerToken(s.base)
-	if err != nil {
-		return err
-	}
+func lookTaskset() (string, error) { return exec.LookPath("taskset") }
 
-	ctx, cancel := context.WithCancel(context.Background())
-	var meLat []time.Duration
-	meStatus := map[int]int{}
-	var meWG sync.WaitGroup
-	meWG.Add(1)
-	go func() {
-		defer meWG.Done()
-		c := newClient(false)
-		for ctx.Err() == nil {
-			req, _ := http.NewRequest(http.MethodGet, s.base+"/auth/me", nil)
-			req.Header.Set("Authorization", "Bearer "+token)
-			start := time.Now()
-			resp, err := c.Do(req)
-			if err != nil {
-				meStatus[-1]++
-				continue
-			}
-			_, _ = io.Copy(io.Discard, resp.Body)
-			resp.Body.Close()
-			meLat = append(meLat, time.Since(start))
-			meStatus[resp.StatusCode]++
-			time.Sleep(10 * time.Millisecond)
-		}
-	}()
-
-	var mu sync.Mutex
-	loginStatus := map[int]int{}
-	jobs := make(chan int)
-	var wg sync.WaitGroup
-	start := time.Now()
-	for range clients {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			c := newClient(false)
-			for range jobs {
-				st, err := postJSON(c, s.base+"/auth/login", map[string]any{"email": "flood@example.com", "password": password})
-				if err != nil {
-					st = -1
-				}
-				mu.Lock()
-				loginStatus[st]++
-				mu.Unlock()
-			}
-		}()
-	}
-	for i := range logins {
-		jobs <- i
-	}
-	close(jobs)
-	wg.Wait()
-	elapsed := time.Since(start)
-	cancel()
-	meWG.Wait()
-	rss, err := s.peakRSS()
-	if err != nil {
-		return err
-	}
-
-	slices.Sort(meLat)
-	fmt.Fprintf(out, "flood: %d logins from %d clients in %s (%.1f logins/s)\n", logins, clients, elapsed.Round(time.Millisecond), float64(logins)/elapsed.Seconds())
-	fmt.Fprintf(out, "  login statuses: %v\n", loginStatus)
-	fmt.Fprintf(out, "  /auth/me during the flood: %d requests, statuses %v, p50 %s, p99 %s, max %s\n",
-		len(meLat), meStatus, pct(meLat, 50), pct(meLat, 99), pct(meLat, 100))
-	fmt.Fprintf(out, "  server peak RSS: %.1f MiB\n", float64(rss)/(1<<20))
-
-	var problems []string
-	for st := range loginStatus {
-		if st != 200 && st != 429 && st != 503 {
-			problems = append(problems, fmt.Sprintf("login status %d", st))
-		}
-	}
-	for st := range meStatus {
-		if st != 200 {
-			problems = append(problems, fmt.Sprintf("/auth/me status %d", st))
-		}
-	}
-	if p50 := pct(meLat, 50); p50 > 50*time.Millisecond {
-		problems = append(problems, fmt.Sprintf("/auth/me median %s over 50ms", p50))
-	}
-	if rss > 300<<20 {
-		problems = append(problems, "peak RSS over 300 MiB")
-	}
-	if len(problems) > 0 {
-		return errors.New(strings.Join(problems, "; "))
-	}
-	fmt.Fprintln(out, "  targets met: statuses only 200/429/503, /auth/me median < 50ms, peak RSS < 300 MiB")
-	return nil
-}
-
-// bearerToken obtains an access token by logging in and reading the cookie.
-func bearerToken(base string) (string, error) {
-	data, _ := json.Marshal(map[string]any{"email": "flood@example.com", "password": password})
-	resp, err := http.Post(base+"/auth/login", "application/json", bytes.NewReader(data))
-	if err != nil {
-		return "", err
-	}
-	defer resp.Body.Close()
-	for _, c := range resp.Cookies() {
-		if strings.HasSuffix(c.Name, "session") {
-			return c.Value, nil
-		}
-	}
-	return "", fmt.Errorf("login: %d, no session cookie", resp.StatusCode)
-}
-
-func pct(d []time.Duration, p int) time.Duration {
-	if len(d) == 0 {
-		return 0
-	}
-	i := (len(d) - 1) * p / 100
-	return d[i].Round(10 * time.Microsecond)
-}
+func execCommand(argv []string) *exec.Cmd { return exec.Command(argv[0], argv[1:]...) }

@@ -390,14 +390,21 @@ func BearerOrCookie(c *gin.Context, cookieName string) (token string, fromHeader
 }
 
 // SetPrincipal stores the authenticated caller.
-func SetPrincipal(c *gin.Context, p *Principal) { c.Set(string(principalKey), p) }
+func SetPrincipal(c *gin.Context, p *Principal) {
+	if r := requestOf(c); r != nil {
+		r.Principal = p
+		return
+	}
+	StartRequest(c, "", nil).Principal = p
+}
 
 // CurrentPrincipal returns the authenticated caller, or nil on a route
 // without the authentication middleware.
 func CurrentPrincipal(c *gin.Context) *Principal {
-	p, _ := c.Get(string(principalKey))
-	pp, _ := p.(*Principal)
-	return pp
+	if r := requestOf(c); r != nil {
+		return r.Principal
+	}
+	return nil
 }
 
 // cookieValue returns a cookie's raw value. Unlike gin's Context.Cookie it

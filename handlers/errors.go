@@ -81,29 +81,45 @@ func WriteError(c *gin.Context, err error) {
 	c.AbortWithStatusJSON(status, ErrorResponse{Error: body})
 }
 
-type ctxKey string
+// requestKey is where a request's state lives in the gin context: one entry,
+// set once, since every request passes here.
+const requestKey = "portcullis.request"
 
-const (
-	loggerKey    ctxKey = "portcullis.logger"
-	requestIDKey ctxKey = "portcullis.request_id"
-	principalKey ctxKey = "portcullis.principal"
-)
+// Request is the per-request state the middleware and handlers share.
+type Request struct {
+	ID        string
+	Principal *Principal
+	log       *slog.Logger
+}
 
-// SetLogger stores the request's logger.
-func SetLogger(c *gin.Context, l *slog.Logger) { c.Set(string(loggerKey), l) }
+// StartRequest records the request's id and base logger.
+func StartRequest(c *gin.Context, id string, log *slog.Logger) *Request {
+	r := &Request{ID: id, log: log}
+	c.Set(requestKey, r)
+	return r
+}
 
-// Logger returns the request's logger, which carries its request id.
+func requestOf(c *gin.Context) *Request {
+	v, _ := c.Get(requestKey)
+	r, _ := v.(*Request)
+	return r
+}
+
+// Logger returns a logger carrying the request id. It is built on demand:
+// most requests never log beyond the access line.
 func Logger(c *gin.Context) *slog.Logger {
-	if l, ok := c.Get(string(loggerKey)); ok {
-		return l.(*slog.Logger)
+	if r := requestOf(c); r != nil && r.log != nil {
+		return r.log.With("requestId", r.ID)
 	}
 	return slog.New(slog.DiscardHandler)
 }
 
-// SetRequestID stores the request's id.
-func SetRequestID(c *gin.Context, id string) { c.Set(string(requestIDKey), id) }
-
 // RequestID returns the request's id, or "".
-func RequestID(c *gin.Context) string { return c.GetString(string(requestIDKey)) }
+func RequestID(c *gin.Context) string {
+	if r := requestOf(c); r != nil {
+		return r.ID
+	}
+	return ""
+}
 
 func itoa(n int) string { return strconv.Itoa(n) }
