@@ -73,7 +73,9 @@ func dispatch(ctx context.Context, args []string, getenv func(string) string, st
 		if err != nil {
 			return &usageError{err}
 		}
-		return serve(ctx, cfg, newLogger(cfg.LogLevel, stderr))
+		logs := newBufferedWriter(stderr, 64<<10, 100*time.Millisecond)
+		defer logs.Close()
+		return serve(ctx, cfg, newLogger(cfg.LogLevel, logs))
 	case "migrate":
 		fs := newFlags("migrate", "migrate", stderr)
 		if help, err := parseFlags(fs, rest); help || err != nil {

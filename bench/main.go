@@ -50,6 +50,7 @@ type options struct {
 	logins   int
 	clients  int
 	logLevel string
+	runs     int
 }
 
 func run(args []string, out io.Writer) error {
@@ -59,7 +60,8 @@ func run(args []string, out io.Writer) error {
 	fs.StringVar(&o.db, "db", "postgres", "postgres or sqlite")
 	fs.StringVar(&o.pgURL, "pg", "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable", "PostgreSQL server; a fresh database is created on it and dropped after")
 	fs.IntVar(&o.conns, "conns", 64, "connections (closed-loop clients)")
-	fs.DurationVar(&o.duration, "duration", 5*time.Second, "measuring time per scenario")
+	fs.DurationVar(&o.duration, "duration", 5*time.Second, "measuring time per scenario and round")
+	fs.IntVar(&o.runs, "runs", 3, "rounds; the table reports the median")
 	fs.IntVar(&o.logins, "logins", 200, "flood: number of logins")
 	fs.IntVar(&o.clients, "clients", 48, "flood: concurrent login clients")
 	fs.StringVar(&o.logLevel, "log-level", "info", "the server's AUTH_LOG_LEVEL (info logs every request)")
@@ -159,26 +161,47 @@ func (s *server) stop() {
 	}
 }
 
-// peakRSS reads the process's high-water resident set size (Linux). Under
-// taskset the server is taskset's child, found through /proc.
-func (s *server) peakRSS() (int64, error) {
-	pid := s.cmd.Process.Pid
-	if kids, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%d/children", pid, pid)); err == nil {
-		if f := strings.Fields(string(kids)); len(f) > 0 {
-			pid, _ = strconv.Atoi(f[0])
-		}
-	}
-	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+// peakRSS reads the process's high-water resident set size (Linux).
+func (s *server) peakRSS() (int64, error) { return s.status("VmHWM:") }
+
+// status reads a size field of /proc/PID/status. taskset execs the server,
+// so the pid is the server's own.
+func (s *server) status(field string) (int64, error) {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", s.cmd.Process.Pid))
 	if err != nil {
 		return 0, err
 	}
 	for _, line := range strings.Split(string(data), "\n") {
-		if f := strings.Fields(line); len(f) >= 2 && f[0] == "VmHWM:" {
+		if f := strings.Fields(line); len(f) >= 2 && f[0] == field {
 			kb, err := strconv.ParseInt(f[1], 10, 64)
 			return kb * 1024, err
 		}
 	}
-	return 0, errors.New("no VmHWM in /proc status")
+	return 0, errors.New("no " + field + " in /proc status")
+}
+
+// sampleRSS samples the resident set every 50 ms until the returned function
+// is called, which reports the largest sample.
+func (s *server) sampleRSS() func() int64 {
+	done := make(chan struct{})
+	peak := make(chan int64)
+	go func() {
+		var max int64
+		t := time.NewTicker(50 * time.Millisecond)
+		defer t.Stop()
+		for {
+			if rss, err := s.status("VmRSS:"); err == nil && rss > max {
+				max = rss
+			}
+			select {
+			case <-done:
+				peak <- max
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	return func() int64 { close(done); return <-peak }
 }
 
 func newClient(conns int) *http.Client {

@@ -135,6 +135,11 @@ func (s *Sessions) Authenticate(ctx context.Context, token string) (*Principal, 
 		return nil, errUnauthenticated
 	}
 	sess, user, err := s.Store.SessionWithUser(ctx, claims.SessionID)
+	if err == nil && sess.RevokedAt == nil && !sess.Live(now) {
+		// A cached expiry may predate a refresh on another instance (slides
+		// are not broadcast); only the database can say it really expired.
+		sess, user, err = s.Store.ReadSessionWithUser(ctx, claims.SessionID)
+	}
 	switch {
 	case models.IsKind(err, models.NotFound):
 		return nil, errUnauthenticated
@@ -164,40 +169,46 @@ func (s *Sessions) Refresh(c *gin.Context, token string) (models.Session, models
 		s.Metrics.Refresh(RefreshInvalid)
 		return models.Session{}, models.User{}, Tokens{}, errInvalidRefresh
 	}
-	sess, user, err := s.Store.ReadSessionWithUser(ctx, claims.SessionID)
+	// Fast path: the session's fixed fields (owner, creation time, lifetime)
+	// and its user may come from the cache, where revocations and user changes
+	// are pushed; the rotation itself is one conditional UPDATE that also
+	// checks the generation and that the session is live.
+	sess, user, err := s.Store.SessionWithUser(ctx, claims.SessionID)
 	switch {
 	case models.IsKind(err, models.NotFound):
 		s.Metrics.Refresh(RefreshInvalid)
 		return models.Session{}, models.User{}, Tokens{}, errInvalidRefresh
 	case err != nil:
 		return models.Session{}, models.User{}, Tokens{}, err
-	case !sess.Live(now) || user.Disabled():
+	case sess.RevokedAt != nil || user.Disabled():
 		s.Metrics.Refresh(RefreshInvalid)
 		return models.Session{}, models.User{}, Tokens{}, errInvalidRefresh
 	}
 	lifetime := sess.Lifetime(s.Lifetimes.Session, s.Lifetimes.Remember)
 	newExpiry := sess.SlidExpiry(now, lifetime, s.Lifetimes.MaxAge)
-	if claims.Gen == sess.RefreshGen {
-		won, err := s.Store.RotateRefresh(ctx, sess.ID, claims.Gen, now, newExpiry)
-		if err != nil {
-			return models.Session{}, models.User{}, Tokens{}, err
-		}
-		if won {
-			s.Metrics.Refresh(RefreshRotated)
-			sess.RefreshGen, sess.RotatedAt, sess.ExpiresAt, sess.LastSeenAt = claims.Gen+1, now, newExpiry, now
-			toks, err := s.issue(sess, user, now)
-			return sess, user, toks, err
-		}
-		// Another request rotated it first: judge this one against the new state.
-		if sess, user, err = s.Store.ReadSessionWithUser(ctx, claims.SessionID); err != nil {
-			return models.Session{}, models.User{}, Tokens{}, err
-		}
-		if !sess.Live(now) {
-			s.Metrics.Refresh(RefreshInvalid)
-			return models.Session{}, models.User{}, Tokens{}, errInvalidRefresh
-		}
+	won, err := s.Store.RotateRefresh(ctx, sess.ID, claims.Gen, now, newExpiry)
+	if err != nil {
+		return models.Session{}, models.User{}, Tokens{}, err
 	}
-	if claims.Gen == sess.RefreshGen-1 && now.Sub(sess.RotatedAt) <= s.Lifetimes.ReuseInterval {
+	if won {
+		s.Metrics.Refresh(RefreshRotated)
+		sess.RefreshGen, sess.RotatedAt, sess.ExpiresAt, sess.LastSeenAt = claims.Gen+1, now, newExpiry, now
+		toks, err := s.issue(sess, user, now)
+		return sess, user, toks, err
+	}
+	// Slow path: not the current generation, or no longer live. Decide on
+	// the latest state in the database.
+	sess, user, err = s.Store.ReadSessionWithUser(ctx, claims.SessionID)
+	switch {
+	case models.IsKind(err, models.NotFound):
+		s.Metrics.Refresh(RefreshInvalid)
+		return models.Session{}, models.User{}, Tokens{}, errInvalidRefresh
+	case err != nil:
+		return models.Session{}, models.User{}, Tokens{}, err
+	case !sess.Live(now) || user.Disabled() || claims.Gen >= sess.RefreshGen:
+		s.Metrics.Refresh(RefreshInvalid)
+		return models.Session{}, models.User{}, Tokens{}, errInvalidRefresh
+	case claims.Gen == sess.RefreshGen-1 && now.Sub(sess.RotatedAt) <= s.Lifetimes.ReuseInterval:
 		s.Metrics.Refresh(RefreshGrace)
 		toks, err := s.issue(sess, user, now)
 		return sess, user, toks, err

@@ -6,6 +6,8 @@ import (
 	"encoding/hex"
 	"errors"
 	"strings"
+	"runtime/debug"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -31,7 +33,17 @@ type Hasher struct {
 	dummy   string
 	// OnWait, when set, is told how long each queued caller waited.
 	OnWait func(time.Duration)
+
+	// active counts hashes running or queued; when it drops to zero the
+	// hashing memory is handed back to the OS shortly after (see release).
+	active    atomic.Int64
+	mu        sync.Mutex
+	freeTimer *time.Timer
 }
+
+// idleFreeDelay is how long hashing must have been idle before its memory
+// is returned to the operating system.
+const idleFreeDelay = 500 * time.Millisecond
 
 // NewHasher returns a Hasher running at most workers hashes at once with at
 // most queue callers waiting. params nil means Argon2Params.
@@ -51,13 +63,15 @@ func NewHasher(workers, queue int, params *argon2id.Params) *Hasher {
 func (h *Hasher) Waiting() int64 { return h.waiting.Load() }
 
 func (h *Hasher) acquire(ctx context.Context) (release func(), err error) {
+	h.active.Add(1)
 	select {
 	case h.slots <- struct{}{}:
-		return func() { <-h.slots }, nil
+		return h.release, nil
 	default:
 	}
 	if h.waiting.Add(1) > h.queue {
 		h.waiting.Add(-1)
+		h.done()
 		return nil, ErrBusy
 	}
 	defer h.waiting.Add(-1)
@@ -67,9 +81,36 @@ func (h *Hasher) acquire(ctx context.Context) (release func(), err error) {
 		if h.OnWait != nil {
 			h.OnWait(time.Since(start))
 		}
-		return func() { <-h.slots }, nil
+		return h.release, nil
 	case <-ctx.Done():
+		h.done()
 		return nil, ErrBusy
+	}
+}
+
+func (h *Hasher) release() {
+	<-h.slots
+	h.done()
+}
+
+// done ends one hash. Each argon2id hash allocates 19 MiB; after a burst the
+// Go runtime would keep that memory for minutes, so once hashing has been
+// idle briefly it is returned to the OS, keeping the resident set small.
+func (h *Hasher) done() {
+	if h.active.Add(-1) != 0 {
+		return
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.freeTimer == nil {
+		h.freeTimer = time.AfterFunc(idleFreeDelay, func() {
+			h.mu.Lock()
+			h.freeTimer = nil
+			h.mu.Unlock()
+			if h.active.Load() == 0 {
+				debug.FreeOSMemory()
+			}
+		})
 	}
 }
 

@@ -151,3 +151,21 @@ func TestParseKeyRing(t *testing.T) {
 		}
 	}
 }
+
+func TestCachedOpenStillChecksExpiryAndType(t *testing.T) {
+	r := ring(t, GenerateKey("k1")).WithCache(10)
+	tok, _ := r.Seal(accessClaims())
+	if _, err := r.Open(tok, TypeAccess, now); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.Open(tok, TypeAccess, now.Add(time.Hour)); !errors.Is(err, ErrExpired) {
+		t.Errorf("cached token after expiry: %v, want ErrExpired", err)
+	}
+	if _, err := r.Open(tok, TypeRefresh, now); !errors.Is(err, ErrInvalid) {
+		t.Errorf("cached access token as refresh: %v, want ErrInvalid", err)
+	}
+	// A ring without the key does not share the cache.
+	if _, err := ring(t, GenerateKey("k2")).Open(tok, TypeAccess, now); !errors.Is(err, ErrInvalid) {
+		t.Errorf("other ring: %v", err)
+	}
+}

@@ -158,12 +158,18 @@ func (c *Cached) FlushTouches(ctx context.Context) {
 	}
 }
 
-// RotateRefresh slides the session and evicts it everywhere, since its
-// expiry changed.
+// RotateRefresh slides the session and updates the local entry. Slides are
+// not broadcast: another instance whose cached expiry looks past re-reads the
+// database before rejecting (see handlers.Sessions.Authenticate).
 func (c *Cached) RotateRefresh(ctx context.Context, id string, gen int64, now, expiresAt time.Time) (bool, error) {
 	won, err := c.DB.RotateRefresh(ctx, id, gen, now, expiresAt)
 	if won {
-		c.invalidate(ctx, "s:"+id)
+		if e, ok := c.sessions.Peek(id); ok && e.s.RefreshGen == gen {
+			e.s.RefreshGen, e.s.RotatedAt, e.s.ExpiresAt, e.s.LastSeenAt = gen+1, now, expiresAt, now
+			c.sessions.Add(id, e)
+		} else {
+			c.sessions.Remove(id)
+		}
 	}
 	return won, err
 }

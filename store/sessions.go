@@ -4,8 +4,6 @@ import (
 	"context"
 	"time"
 
-	"gorm.io/gorm"
-
 	"portcullis/models"
 )
 
@@ -46,16 +44,11 @@ func (db *DB) ReadSessionWithUser(ctx context.Context, id string) (models.Sessio
 // RotateRefresh advances a live session's refresh generation from gen to
 // gen+1 and slides its expiry, in one conditional UPDATE so that of several
 // concurrent callers presenting the same generation exactly one wins. It
-// reports whether this call won.
+// reports whether this call won; it loses too when the session is revoked or
+// expired.
 func (db *DB) RotateRefresh(ctx context.Context, id string, gen int64, now, expiresAt time.Time) (bool, error) {
-	res := db.with(ctx).Model(&models.Session{}).
-		Where("id = ? AND refresh_gen = ? AND revoked_at IS NULL", id, gen).
-		Updates(map[string]any{
-			"refresh_gen":  gorm.Expr("refresh_gen + 1"),
-			"rotated_at":   now,
-			"expires_at":   expiresAt,
-			"last_seen_at": now,
-		})
+	res := db.with(ctx).Exec(`UPDATE sessions SET refresh_gen = refresh_gen + 1, rotated_at = ?, expires_at = ?, last_seen_at = ?
+WHERE id = ? AND refresh_gen = ? AND revoked_at IS NULL AND expires_at > ?`, now, expiresAt, now, id, gen, now)
 	if res.Error != nil {
 		return false, translate(res.Error, "could not rotate the session")
 	}
