@@ -156,7 +156,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	}
 	cached := store.NewCached(bgCtx, db, bus, 100_000, 5*time.Second, log)
 	defer cached.FlushTouches(context.Background())
-	limiter, lockout, err := limiters(cfg, db)
+	limiter, lockout, err := limiters(ctx, cfg, db)
 	if err != nil {
 		return err
 	}
@@ -228,13 +228,18 @@ func cacheBus(ctx context.Context, db *store.DB, cfg config.Config, log *slog.Lo
 
 // limiters returns the per-IP limiter and the lockout counters in the
 // configured store.
-func limiters(cfg config.Config, db *store.DB) (handlers.Limiter, handlers.Lockout, error) {
+func limiters(ctx context.Context, cfg config.Config, db *store.DB) (handlers.Limiter, handlers.Lockout, error) {
 	ip, lock := cfg.RateLimitIP, cfg
 	switch cfg.RateLimitStore {
 	case "database":
 		return store.NewDBLimiter(db, ip.Events, ip.Per, time.Now), store.NewDBLockout(db, lock.LockoutThreshold, lock.LockoutDuration, time.Now), nil
 	case "redis":
-		return nil, nil, &usageError{&config.Error{Var: "AUTH_RATE_LIMIT_STORE", Msg: "redis is not supported yet; use memory or database"}}
+		rdb, err := store.OpenRedis(ctx, cfg.RedisURL)
+		if err != nil {
+			return nil, nil, fmt.Errorf("AUTH_REDIS_URL: %w", err)
+		}
+		const prefix = "portcullis:"
+		return store.NewRedisLimiter(rdb, ip.Events, ip.Per, prefix+"ip:"), store.NewRedisLockout(rdb, lock.LockoutThreshold, lock.LockoutDuration, prefix+"lockout:"), nil
 	}
 	return store.NewMemoryLimiter(ip.Events, ip.Per, time.Now), store.NewMemoryLockout(lock.LockoutThreshold, lock.LockoutDuration, time.Now), nil
 }
