@@ -302,3 +302,23 @@ func TestDatabaseGoneIs503(t *testing.T) {
 	wantStatus(t, c.do("GET", "/readyz", nil), http.StatusServiceUnavailable, "readyz")
 	wantStatus(t, c.do("GET", "/healthz", nil), http.StatusOK, "healthz")
 }
+
+// TestExpiredCookieDroppedByTheBrowser covers the browser's side of expiry:
+// the access cookie is gone (Max-Age passed) but the refresh cookie is still
+// sent to /auth, so the answer is token_expired, not unauthenticated.
+func TestExpiredCookieDroppedByTheBrowser(t *testing.T) {
+	h := newHarness(t, "sqlite::memory:")
+	c := h.register("ada@example.com")
+	browser := h.client()
+	browser.setCookie("/auth", "__Secure-refresh", c.cookieValue("/auth", "__Secure-refresh"))
+	r := browser.do("GET", "/auth/me", nil)
+	wantStatus(t, r, http.StatusUnauthorized, "me with only the refresh cookie")
+	if code := r.errorCode(t); code != "token_expired" {
+		t.Errorf("code = %q, want token_expired", code)
+	}
+	wantStatus(t, browser.do("POST", "/auth/refresh", nil), http.StatusOK, "refresh")
+	wantStatus(t, browser.do("GET", "/auth/me", nil), http.StatusOK, "me after refresh")
+	if code := h.client().do("GET", "/auth/me", nil).errorCode(t); code != "unauthenticated" {
+		t.Errorf("no cookies at all: %q, want unauthenticated", code)
+	}
+}

@@ -94,8 +94,15 @@ func securityHeaders(c *gin.Context) {
 // and checks its session is live; otherwise it answers 401.
 func requireSession(s *handlers.Sessions) gin.HandlerFunc {
 	return func(c *gin.Context) {
-		token, _ := handlers.BearerOrCookie(c, s.Cookies.AccessName())
+		token, fromHeader := handlers.BearerOrCookie(c, s.Cookies.AccessName())
 		if token == "" {
+			// The browser drops the access cookie when it expires (its
+			// Max-Age is the token's lifetime) but still sends the refresh
+			// cookie to /auth: the session may well be refreshable.
+			if ck, err := c.Request.Cookie(s.Cookies.RefreshName()); !fromHeader && err == nil && ck.Value != "" {
+				handlers.WriteError(c, &models.Error{Kind: models.Unauthenticated, Code: "token_expired", Message: "the access token has expired; call /auth/refresh"})
+				return
+			}
 			handlers.WriteError(c, &models.Error{Kind: models.Unauthenticated, Code: "unauthenticated", Message: "sign in to continue"})
 			return
 		}

@@ -1,0 +1,396 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/chromedp"
+	"github.com/getkin/kin-openapi/openapi3"
+
+	"portcullis/api"
+	"portcullis/config"
+	"portcullis/session"
+	"portcullis/store"
+	"portcullis/store/storetest"
+)
+
+// chromium finds Debian's Chromium, or skips: `go test ./...` must pass on a
+// machine without a browser. .ci/run installs it.
+func chromium(t *testing.T) string {
+	t.Helper()
+	if os.Getenv("PORTCULLIS_E2E") == "off" {
+		t.Skip("browser tests switched off (PORTCULLIS_E2E=off)")
+	}
+	for _, name := range []string{"chromium", "chromium-browser"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	if _, err := os.Stat("/usr/bin/chromium"); err == nil {
+		return "/usr/bin/chromium"
+	}
+	t.Skip("browser tests skipped: Chromium not found (apt-get install chromium); .ci/run installs it")
+	return ""
+}
+
+// stack is Portcullis, the SPA and a foreign page, each on its own
+// localhost port (so its own origin), and a headless Chromium.
+type stack struct {
+	t                    *testing.T
+	exe                  string
+	apiURL, spaURL, evil string
+	browser              context.Context
+	openapi              []byte
+}
+
+func listen(t *testing.T) (net.Listener, string) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "localhost:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	return ln, fmt.Sprintf("http://localhost:%d", ln.Addr().(*net.TCPAddr).Port)
+}
+
+func newStack(t *testing.T, env map[string]string) *stack {
+	t.Helper()
+	exe := chromium(t)
+	apiLn, apiURL := listen(t)
+	spaLn, spaURL := listen(t)
+	evilLn, evilURL := listen(t)
+
+	vars := map[string]string{"AUTH_ALLOWED_ORIGINS": spaURL}
+	if o := os.Getenv("E2E_ALLOWED_ORIGINS"); o != "" {
+		vars["AUTH_ALLOWED_ORIGINS"] = o // for checking that a wrong value makes these tests fail
+	}
+	for k, v := range env {
+		vars[k] = v
+	}
+	cfg, err := config.Load(func(k string) string { return vars[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec, err := os.ReadFile("../../openapi.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	db := storetest.Open(t, "sqlite::memory:")
+	keys, _ := session.NewKeyRing(session.GenerateKey("e2e"))
+	router := api.New(api.Deps{
+		Config: cfg, Store: store.NewCached(ctx, db, store.LocalBus{}, 1000, time.Second, slog.New(slog.DiscardHandler)),
+		Keys: keys.WithCache(1000), Hasher: session.NewHasher(2, 64, nil), OpenAPI: spec,
+		IPLimiter: store.NewMemoryLimiter(cfg.RateLimitIP.Events, cfg.RateLimitIP.Per, time.Now),
+		Lockout:   store.NewMemoryLockout(cfg.LockoutThreshold, cfg.LockoutDuration, time.Now),
+	})
+	go func() { _ = http.Serve(apiLn, router) }()
+	go func() { _ = http.Serve(spaLn, newHandler(apiURL)) }()
+	go func() { _ = http.Serve(evilLn, foreignPage(apiURL)) }()
+
+	st := &stack{t: t, exe: exe, apiURL: apiURL, spaURL: spaURL, evil: evilURL, openapi: spec}
+	st.browser = st.newBrowser(ctx)
+	return st
+}
+
+// newBrowser starts a headless Chromium with a fresh profile, as the machine
+// notes advise: no sandbox (root), no GPU, no background networking.
+func (s *stack) newBrowser(ctx context.Context) context.Context {
+	t := s.t
+	t.Helper()
+	// Chromium may still be writing to its profile as it exits, so the
+	// profile is removed best-effort rather than by t.TempDir.
+	profile, err := os.MkdirTemp("", "portcullis-e2e-profile-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = os.RemoveAll(profile) })
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(s.exe), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU,
+		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true), chromedp.Flag("no-first-run", true), chromedp.Flag("disable-quic", true),
+		chromedp.UserDataDir(profile), chromedp.WindowSize(1100, 900),
+	)
+	alloc, cancelAlloc := chromedp.NewExecAllocator(ctx, opts...)
+	t.Cleanup(cancelAlloc)
+	browser, cancelBrowser := chromedp.NewContext(alloc)
+	t.Cleanup(cancelBrowser)
+	if err := chromedp.Run(browser); err != nil {
+		t.Fatalf("start Chromium: %v", err)
+	}
+	return browser
+}
+
+// foreignPage is a page on an unlisted origin that tries to log its visitor
+// out of Portcullis with the visitor's cookies.
+func foreignPage(apiURL string) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		fmt.Fprintf(w, `<!doctype html><title>foreign</title><p id="result">pending</p><script>
+fetch(%q + "/auth/logout?scope=global", {method: "POST", credentials: "include"})
+  .then(r => document.getElementById("result").textContent = "status " + r.status)
+  .catch(e => document.getElementById("result").textContent = "blocked: " + e.name);
+</script>`, apiURL)
+	})
+}
+
+// tab opens a tab in the stack's browser, or with isolated in a browser of
+// its own (another device, with its own cookies).
+func (s *stack) tab(isolated bool) context.Context {
+	s.t.Helper()
+	parent := s.browser
+	if isolated {
+		parent = s.newBrowser(context.Background())
+	}
+	ctx, cancel := chromedp.NewContext(parent)
+	s.t.Cleanup(cancel)
+	// Open the tab now, with the tab's own context: the first Run binds the
+	// tab's lifetime to the context it is given.
+	if err := chromedp.Run(ctx); err != nil {
+		s.t.Fatalf("open a tab: %v", err)
+	}
+	s.t.Cleanup(func() { s.screenshotOnFailure(ctx) })
+	return ctx
+}
+
+// screenshotOnFailure saves what the tab showed when the test failed.
+func (s *stack) screenshotOnFailure(ctx context.Context) {
+	if !s.t.Failed() || ctx.Err() != nil {
+		return
+	}
+	var png []byte
+	shotCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := chromedp.Run(shotCtx, chromedp.FullScreenshot(&png, 100)); err != nil {
+		s.t.Logf("no screenshot: %v", err)
+		return
+	}
+	dir, err := os.MkdirTemp("", "portcullis-e2e-")
+	if err != nil {
+		return
+	}
+	path := filepath.Join(dir, strings.ReplaceAll(s.t.Name(), "/", "_")+".png")
+	if err := os.WriteFile(path, png, 0o644); err == nil {
+		s.t.Logf("screenshot of the failure: %s", path)
+	}
+}
+
+func (s *stack) run(ctx context.Context, what string, actions ...chromedp.Action) {
+	s.t.Helper()
+	// Each step gets its own deadline, so a failure leaves the tab usable
+	// for the screenshot.
+	stepCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	if err := chromedp.Run(stepCtx, actions...); err != nil {
+		s.t.Fatalf("%s: %v", what, err)
+	}
+}
+
+func (s *stack) register(ctx context.Context, name, email string) {
+	s.t.Helper()
+	s.run(ctx, "register through the SPA",
+		chromedp.Navigate(s.spaURL),
+		chromedp.WaitVisible("#signed-out", chromedp.ByID),
+		chromedp.SendKeys("#register-name", name, chromedp.ByID),
+		chromedp.SendKeys("#register-email", email, chromedp.ByID),
+		chromedp.SendKeys("#register-password", "correct horse battery staple", chromedp.ByID),
+		chromedp.Click("#register-submit", chromedp.ByID),
+		chromedp.WaitVisible("#signed-in", chromedp.ByID),
+	)
+	s.expectSignedIn(ctx, email)
+}
+
+func (s *stack) login(ctx context.Context, email string) {
+	s.t.Helper()
+	s.run(ctx, "log in through the SPA",
+		chromedp.Navigate(s.spaURL),
+		chromedp.WaitVisible("#signed-out", chromedp.ByID),
+		chromedp.SendKeys("#login-email", email, chromedp.ByID),
+		chromedp.SendKeys("#login-password", "correct horse battery staple", chromedp.ByID),
+		chromedp.Click("#login-submit", chromedp.ByID),
+		chromedp.WaitVisible("#signed-in", chromedp.ByID),
+	)
+	s.expectSignedIn(ctx, email)
+}
+
+func (s *stack) expectSignedIn(ctx context.Context, email string) {
+	s.t.Helper()
+	var shown string
+	s.run(ctx, "read the who-am-I panel", chromedp.WaitVisible("#signed-in", chromedp.ByID), chromedp.Text("#me-email", &shown, chromedp.ByID))
+	if shown != email {
+		s.t.Fatalf("panel shows %q, want %q", shown, email)
+	}
+}
+
+// cookies returns the browser's cookies for Portcullis by name.
+func (s *stack) cookies(ctx context.Context) map[string]*network.Cookie {
+	s.t.Helper()
+	var got []*network.Cookie
+	s.run(ctx, "read cookies", chromedp.ActionFunc(func(ctx context.Context) error {
+		var err error
+		got, err = network.GetCookies().WithURLs([]string{s.apiURL + "/auth/refresh"}).Do(ctx)
+		return err
+	}))
+	out := map[string]*network.Cookie{}
+	for _, c := range got {
+		out[c.Name] = c
+	}
+	return out
+}
+
+func TestSPARegisterLoginReloadLogout(t *testing.T) {
+	s := newStack(t, nil)
+	ctx := s.tab(false)
+	s.register(ctx, "Ada Lovelace", "ada@example.com")
+	ck := s.cookies(ctx)
+	for _, name := range []string{"__Host-session", "__Secure-refresh"} {
+		if c := ck[name]; c == nil || !c.HTTPOnly || !c.Secure {
+			t.Errorf("cookie %s = %+v, want HttpOnly and Secure", name, c)
+		}
+	}
+	s.run(ctx, "reload", chromedp.Reload())
+	s.expectSignedIn(ctx, "ada@example.com")
+
+	s.run(ctx, "sign out", chromedp.Click("#logout", chromedp.ByID), chromedp.WaitVisible("#signed-out", chromedp.ByID))
+	if ck := s.cookies(ctx); len(ck) != 0 {
+		t.Errorf("cookies left after logout: %v", ck)
+	}
+	var sessions string
+	s.run(ctx, "read the cleared panel", chromedp.Text("#sessions", &sessions, chromedp.ByID, chromedp.NodeReady))
+	if sessions != "" {
+		t.Errorf("sessions list still shows %q", sessions)
+	}
+	s.run(ctx, "reload signed out", chromedp.Reload(), chromedp.WaitVisible("#signed-out", chromedp.ByID))
+
+	s.login(ctx, "ada@example.com")
+	if path := os.Getenv("UPDATE_SPA_SCREENSHOT"); path != "" {
+		var png []byte
+		s.run(ctx, "screenshot", chromedp.FullScreenshot(&png, 100))
+		if err := os.WriteFile(path, png, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func TestSPARefreshesTransparently(t *testing.T) {
+	s := newStack(t, map[string]string{"AUTH_ACCESS_TTL": "1s"})
+	ctx := s.tab(false)
+	s.register(ctx, "Ada Lovelace", "ada@example.com")
+	before := s.cookies(ctx)["__Secure-refresh"]
+	time.Sleep(2500 * time.Millisecond) // the access cookie and token are now gone
+	// The panel is cleared first, so what it shows afterwards is fresh.
+	s.run(ctx, "check again after expiry",
+		chromedp.Evaluate(`document.getElementById("me-email").textContent = ""`, nil),
+		chromedp.Click("#check", chromedp.ByID),
+		chromedp.Poll(`document.getElementById("me-email").textContent !== "" || !document.getElementById("signed-out").hidden`, nil),
+	)
+	s.expectSignedIn(ctx, "ada@example.com")
+	after := s.cookies(ctx)["__Secure-refresh"]
+	if before == nil || after == nil || before.Value == after.Value {
+		t.Error("the SPA did not refresh the session")
+	}
+	s.run(ctx, "reload after expiry", chromedp.Sleep(1500*time.Millisecond), chromedp.Reload())
+	s.expectSignedIn(ctx, "ada@example.com")
+}
+
+func TestSPASignOutAnotherDevice(t *testing.T) {
+	s := newStack(t, nil)
+	laptop := s.tab(false)
+	phone := s.tab(true)
+	s.register(laptop, "Ada Lovelace", "ada@example.com")
+	s.login(phone, "ada@example.com")
+	s.run(laptop, "sign out the phone from the laptop",
+		chromedp.Click("#check", chromedp.ByID),
+		chromedp.WaitVisible("#sessions button.revoke", chromedp.ByQuery),
+		chromedp.Click("#sessions button.revoke", chromedp.ByQuery),
+		chromedp.WaitNotPresent("#sessions button.revoke", chromedp.ByQuery),
+	)
+	s.run(phone, "the phone is signed out", chromedp.Click("#check", chromedp.ByID), chromedp.WaitVisible("#signed-out", chromedp.ByID))
+	s.run(laptop, "the laptop is not", chromedp.Reload())
+	s.expectSignedIn(laptop, "ada@example.com")
+}
+
+func TestForeignOriginCannotLogOut(t *testing.T) {
+	s := newStack(t, nil)
+	ctx := s.tab(false)
+	s.register(ctx, "Ada Lovelace", "ada@example.com")
+	var result string
+	s.run(ctx, "visit the foreign page",
+		chromedp.Navigate(s.evil),
+		chromedp.Poll(`document.getElementById("result").textContent !== "pending"`, nil),
+		chromedp.Text("#result", &result, chromedp.ByID),
+	)
+	if result == "status 204" {
+		t.Fatalf("the foreign page logged the user out: %s", result)
+	}
+	t.Logf("foreign page saw: %s", result)
+	s.run(ctx, "back to the SPA", chromedp.Navigate(s.spaURL))
+	s.expectSignedIn(ctx, "ada@example.com")
+}
+
+func TestSwaggerUI(t *testing.T) {
+	s := newStack(t, nil)
+	doc, err := openapi3.NewLoader().LoadFromData(s.openapi)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := 0
+	for _, item := range doc.Paths.Map() {
+		want += len(item.Operations())
+	}
+	resp, err := http.Post(s.apiURL+"/auth/register", "application/json",
+		strings.NewReader(`{"email":"ada@example.com","password":"correct horse battery staple","name":"Ada"}`))
+	if err != nil || resp.StatusCode != 201 {
+		t.Fatalf("register: %v %v", resp, err)
+	}
+	resp.Body.Close()
+
+	ctx := s.tab(false)
+	var ops int
+	s.run(ctx, "open Swagger UI",
+		chromedp.Navigate(s.apiURL+"/swagger/index.html"),
+		chromedp.WaitVisible(".opblock", chromedp.ByQuery),
+		chromedp.Evaluate(`document.querySelectorAll(".opblock").length`, &ops),
+	)
+	if ops != want {
+		t.Errorf("Swagger UI shows %d operations, openapi.yaml has %d", ops, want)
+	}
+	login := `[id$="post_auth_login"]`
+	me := `[id$="get_auth_me"]`
+	var loginStatus, meStatus string
+	s.run(ctx, "try out POST /auth/login",
+		chromedp.Click(login+" .opblock-summary", chromedp.ByQuery),
+		chromedp.Click(login+" .try-out__btn", chromedp.ByQuery),
+		chromedp.WaitVisible(login+" textarea.body-param__text", chromedp.ByQuery),
+		chromedp.Evaluate(`(() => {
+			const ta = document.querySelector('`+login+` textarea.body-param__text');
+			const set = Object.getOwnPropertyDescriptor(HTMLTextAreaElement.prototype, "value").set;
+			set.call(ta, JSON.stringify({email: "ada@example.com", password: "correct horse battery staple"}));
+			ta.dispatchEvent(new Event("input", {bubbles: true}));
+		})()`, nil),
+		chromedp.Click(login+" .execute", chromedp.ByQuery),
+		chromedp.WaitVisible(login+" .live-responses-table tbody .response-col_status", chromedp.ByQuery),
+		chromedp.Text(login+" .live-responses-table tbody .response-col_status", &loginStatus, chromedp.ByQuery),
+	)
+	s.run(ctx, "then GET /auth/me",
+		chromedp.Click(me+" .opblock-summary", chromedp.ByQuery),
+		chromedp.Click(me+" .try-out__btn", chromedp.ByQuery),
+		chromedp.Click(me+" .execute", chromedp.ByQuery),
+		chromedp.WaitVisible(me+" .live-responses-table tbody .response-col_status", chromedp.ByQuery),
+		chromedp.Text(me+" .live-responses-table tbody .response-col_status", &meStatus, chromedp.ByQuery),
+	)
+	if !strings.HasPrefix(strings.TrimSpace(loginStatus), "200") || !strings.HasPrefix(strings.TrimSpace(meStatus), "200") {
+		t.Errorf("in Swagger UI: login answered %q, me answered %q; want 200 both", loginStatus, meStatus)
+	}
+}

@@ -1,0 +1,144 @@
+// The example SPA: every call goes to Portcullis with credentials included, so
+// the browser sends and stores its HttpOnly cookies; the page never sees a token.
+const API = window.PORTCULLIS_API;
+
+const $ = (sel) => document.querySelector(sel);
+const status = (text) => { $("#status").textContent = text || ""; };
+
+// api calls Portcullis. On 401 token_expired it refreshes the session once and
+// retries: the pattern to copy. Any other 401 means "sign in again".
+async function api(path, { method = "GET", body } = {}, retried = false) {
+  const res = await fetch(API + path, {
+    method,
+    credentials: "include",
+    headers: body === undefined ? {} : { "Content-Type": "application/json" },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  if (res.status === 401 && !retried) {
+    const err = await res.clone().json().catch(() => ({}));
+    if (err.error && err.error.code === "token_expired") {
+      const refreshed = await fetch(API + "/auth/refresh", { method: "POST", credentials: "include" });
+      if (refreshed.ok) return api(path, { method, body }, true);
+    }
+  }
+  return res;
+}
+
+async function errorText(res) {
+  const err = await res.json().catch(() => ({}));
+  if (!err.error) return `request failed (${res.status})`;
+  const fields = Object.entries(err.error.fields || {}).map(([f, msgs]) => `${f} ${msgs.join(", ")}`);
+  return [err.error.message, ...fields].join("; ");
+}
+
+function showSignedOut() {
+  $("#signed-in").hidden = true;
+  $("#signed-out").hidden = false;
+  $("#sessions").replaceChildren();
+}
+
+async function showMe() {
+  const res = await api("/auth/me");
+  if (!res.ok) {
+    showSignedOut();
+    if (res.status !== 401) status(await errorText(res));
+    return;
+  }
+  const { user, session } = await res.json();
+  $("#me-name").textContent = user.name;
+  $("#me-email").textContent = user.email;
+  $("#me-role").textContent = user.role;
+  $("#me-expires").textContent = new Date(session.expiresAt).toLocaleString();
+  $("#signed-out").hidden = true;
+  $("#signed-in").hidden = false;
+  await showSessions();
+}
+
+async function showSessions() {
+  const res = await api("/auth/sessions");
+  if (!res.ok) return;
+  const { sessions } = await res.json();
+  const items = sessions.map((s) => {
+    const li = document.createElement("li");
+    li.dataset.id = s.id;
+    const label = document.createElement("span");
+    label.textContent = `${s.userAgent || "unknown device"} · ${s.ip} · since ${new Date(s.createdAt).toLocaleString()}`;
+    li.append(label);
+    if (s.current) {
+      const here = document.createElement("span");
+      here.className = "current";
+      here.textContent = "this device";
+      li.append(here);
+    } else {
+      const btn = document.createElement("button");
+      btn.textContent = "Sign out this device";
+      btn.className = "revoke";
+      btn.addEventListener("click", async () => {
+        const del = await api(`/auth/sessions/${s.id}`, { method: "DELETE" });
+        if (!del.ok) status(await errorText(del));
+        await showSessions();
+      });
+      li.append(btn);
+    }
+    return li;
+  });
+  $("#sessions").replaceChildren(...items);
+}
+
+$("#login-form").addEventListener("submit", async (e) => {
+  e.preventDefault();
+  status("");
+  const res = await api("/auth/login", {
+    method: "POST",
+    body: { email: $("#login-email").value, password: $("#login-password").value, rememberMe: $("#login-remember").checked },
+  });
+  if (!res.ok) return status(await errorText(res));
+  await // A fetch that fails outright (not an HTTP error) usually means CORS: the
+// browser hides the answer when this origin is not in AUTH_ALLOWED_ORIGINS.
+window.addEventListener("unhandledrejection", (e) => {
+  if (e.reason instanceof TypeError) {
+    status(`Cannot reach Portcullis at ${API}. Is it running with AUTH_ALLOWED_ORIGINS=${location.origin}?`);
+    if ($("#signed-in").hidden && $("#signed-out").hidden) showSignedOut();
+  }
+});
+
+showMe();
+});
+
+$("#register-form").addEventListener("submit", async (e) => {
+  e.preventDefault();
+  status("");
+  const res = await api("/auth/register", {
+    method: "POST",
+    body: { name: $("#register-name").value, email: $("#register-email").value, password: $("#register-password").value },
+  });
+  if (!res.ok) return status(await errorText(res));
+  await // A fetch that fails outright (not an HTTP error) usually means CORS: the
+// browser hides the answer when this origin is not in AUTH_ALLOWED_ORIGINS.
+window.addEventListener("unhandledrejection", (e) => {
+  if (e.reason instanceof TypeError) {
+    status(`Cannot reach Portcullis at ${API}. Is it running with AUTH_ALLOWED_ORIGINS=${location.origin}?`);
+    if ($("#signed-in").hidden && $("#signed-out").hidden) showSignedOut();
+  }
+});
+
+showMe();
+});
+
+$("#check").addEventListener("click", () => showMe());
+
+$("#logout").addEventListener("click", async () => {
+  await api("/auth/logout", { method: "POST" });
+  showSignedOut();
+});
+
+// A fetch that fails outright (not an HTTP error) usually means CORS: the
+// browser hides the answer when this origin is not in AUTH_ALLOWED_ORIGINS.
+window.addEventListener("unhandledrejection", (e) => {
+  if (e.reason instanceof TypeError) {
+    status(`Cannot reach Portcullis at ${API}. Is it running with AUTH_ALLOWED_ORIGINS=${location.origin}?`);
+    if ($("#signed-in").hidden && $("#signed-out").hidden) showSignedOut();
+  }
+});
+
+showMe();
