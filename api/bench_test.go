@@ -6,35 +6,23 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
-	"time"
 
 	"portcullis/api"
-	"portcullis/config"
+	"portcullis/api/apitest"
 	"portcullis/session"
-	"portcullis/store"
-	"portcullis/store/storetest"
 )
 
 // benchRouter is the production middleware stack (logging at info, metrics,
 // CORS, cross-origin check, caches) on an in-memory database, with one
 // signed-in session.
 func benchRouter(b *testing.B) (http.Handler, string) {
-	cfg, _ := config.Load(func(k string) string {
-		return map[string]string{"AUTH_COOKIE_SECURE": "false", "AUTH_ALLOWED_ORIGINS": "https://app.example.com", "AUTH_RATE_LIMIT_IP": "1000000/s"}[k]
+	h := apitest.Router(b, map[string]string{
+		"AUTH_COOKIE_SECURE": "false", "AUTH_ALLOWED_ORIGINS": "https://app.example.com", "AUTH_RATE_LIMIT_IP": "1000000/s",
+	}, func(d *api.Deps) {
+		d.Hasher = session.NewHasher(1, 8, testParams)
+		d.Logger = slog.New(slog.NewJSONHandler(discardWriter{}, nil))
 	})
-	db := storetest.Open(b, "sqlite::memory:")
-	ctx := b.Context()
-	cached := store.NewCached(ctx, db, store.LocalBus{}, 1000, time.Second, slog.New(slog.DiscardHandler))
-	keys, _ := session.NewKeyRing(session.GenerateKey("k"))
-	h := api.New(api.Deps{
-		Config: cfg, Store: cached, Keys: keys.WithCache(1000), Hasher: session.NewHasher(1, 8, testParams),
-		IPLimiter: store.NewMemoryLimiter(1000000, time.Second, time.Now), Lockout: store.NewMemoryLockout(10, time.Minute, time.Now),
-		Logger: slog.New(slog.NewJSONHandler(discardWriter{}, nil)),
-	})
-	req := httptest.NewRequest("POST", "/auth/register", strings.NewReader(`{"email":"ada@example.com","password":"correct horse battery staple","name":"Ada"}`))
-	req.Header.Set("Content-Type", "application/json")
-	rec := httptest.NewRecorder()
-	h.ServeHTTP(rec, req)
+	rec := post(h, "/auth/register", `{"email":"ada@example.com","password":"correct horse battery staple","name":"Ada"}`)
 	for _, c := range rec.Result().Cookies() {
 		if c.Name == "session" {
 			return h, c.Value
@@ -44,17 +32,26 @@ func benchRouter(b *testing.B) (http.Handler, string) {
 	return nil, ""
 }
 
+// post sends a JSON body straight to the handler.
+func post(h http.Handler, path, body string) *httptest.ResponseRecorder {
+	req := httptest.NewRequest("POST", path, strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	return rec
+}
+
 type discardWriter struct{}
 
 func (discardWriter) Write(p []byte) (int, error) { return len(p), nil }
 
-// BenchmarkMe is GET /auth/me with a cookie through the whole middleware.
-func BenchmarkMe(b *testing.B) {
+// benchGet measures one authenticated GET through the whole middleware.
+func benchGet(b *testing.B, path, header string, value func(tok string) string) {
 	h, tok := benchRouter(b)
 	b.ReportAllocs()
 	for b.Loop() {
-		req := httptest.NewRequest("GET", "/auth/me", nil)
-		req.Header.Set("Cookie", "session="+tok)
+		req := httptest.NewRequest("GET", path, nil)
+		req.Header.Set(header, value(tok))
 		rec := httptest.NewRecorder()
 		h.ServeHTTP(rec, req)
 		if rec.Code != 200 {
@@ -63,19 +60,14 @@ func BenchmarkMe(b *testing.B) {
 	}
 }
 
+// BenchmarkMe is GET /auth/me with a cookie.
+func BenchmarkMe(b *testing.B) {
+	benchGet(b, "/auth/me", "Cookie", func(tok string) string { return "session=" + tok })
+}
+
 // BenchmarkVerify is GET /auth/verify with a bearer token.
 func BenchmarkVerify(b *testing.B) {
-	h, tok := benchRouter(b)
-	b.ReportAllocs()
-	for b.Loop() {
-		req := httptest.NewRequest("GET", "/auth/verify", nil)
-		req.Header.Set("Authorization", "Bearer "+tok)
-		rec := httptest.NewRecorder()
-		h.ServeHTTP(rec, req)
-		if rec.Code != 200 {
-			b.Fatal(rec.Code)
-		}
-	}
+	benchGet(b, "/auth/verify", "Authorization", func(tok string) string { return "Bearer " + tok })
 }
 
 // BenchmarkHealthz is the middleware alone, for comparison.

@@ -8,11 +8,9 @@ import (
 	"testing"
 
 	"portcullis/api"
-	"portcullis/config"
+	"portcullis/api/apitest"
 	"portcullis/handlers"
 	"portcullis/session"
-	"portcullis/store"
-	"portcullis/store/storetest"
 )
 
 // FuzzJSONBodies sends arbitrary bodies through the real router to the JSON
@@ -27,13 +25,8 @@ func FuzzJSONBodies(f *testing.F) {
 		f.Add(s, "/auth/register")
 		f.Add(s, "/auth/login")
 	}
-	cfg, _ := config.Load(func(k string) string { return map[string]string{"AUTH_RATE_LIMIT_IP": "1000000/s"}[k] })
-	db := storetest.Open(f, "sqlite::memory:")
-	keys, _ := session.NewKeyRing(session.GenerateKey("k"))
-	h := api.New(api.Deps{
-		Config: cfg, Store: db, Keys: keys, Hasher: session.NewHasher(2, 64, testParams),
-		IPLimiter: store.NewMemoryLimiter(1000000, 1e9, nowUTC), Lockout: store.NewMemoryLockout(1000000, 1, nowUTC),
-	})
+	h := apitest.Router(f, map[string]string{"AUTH_RATE_LIMIT_IP": "1000000/s", "AUTH_LOCKOUT_THRESHOLD": "1000000"},
+		func(d *api.Deps) { d.Hasher = session.NewHasher(2, 64, testParams) })
 	allowed := map[int]bool{200: true, 201: true, 400: true, 401: true, 409: true, 413: true, 415: true, 422: true, 429: true}
 	f.Fuzz(func(t *testing.T, body, path string) {
 		if path != "/auth/register" {

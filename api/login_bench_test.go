@@ -1,44 +1,22 @@
 package api_test
 
 import (
-	"context"
 	"log/slog"
-	"net/http/httptest"
-	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"portcullis/api"
-	"portcullis/config"
-	"portcullis/session"
-	"portcullis/store"
-	"portcullis/store/storetest"
+	"portcullis/api/apitest"
 )
 
 // BenchmarkLogin is POST /auth/login with production argon2id parameters,
 // 64 at a time; compare with session.BenchmarkHash for the overhead.
 func BenchmarkLogin(b *testing.B) {
-	cfg, _ := config.Load(func(k string) string {
-		return map[string]string{"AUTH_COOKIE_SECURE": "false", "AUTH_RATE_LIMIT_IP": "1000000/s"}[k]
+	h := apitest.Router(b, map[string]string{"AUTH_COOKIE_SECURE": "false", "AUTH_RATE_LIMIT_IP": "1000000/s"}, func(d *api.Deps) {
+		d.Logger = slog.New(slog.NewJSONHandler(discardWriter{}, nil))
 	})
-	db := storetest.Open(b, "sqlite::memory:")
-	cached := store.NewCached(b.Context(), db, store.LocalBus{}, 1000, time.Second, slog.New(slog.DiscardHandler))
-	keys, _ := session.NewKeyRing(session.GenerateKey("k"))
-	h := api.New(api.Deps{
-		Config: cfg, Store: cached, Keys: keys, Hasher: session.NewHasher(1, 64, nil),
-		IPLimiter: store.NewMemoryLimiter(1000000, time.Second, time.Now), Lockout: store.NewMemoryLockout(10, time.Minute, time.Now),
-		Logger: slog.New(slog.NewJSONHandler(discardWriter{}, nil)),
-	})
-	post := func(path, body string) int {
-		req := httptest.NewRequest("POST", path, strings.NewReader(body))
-		req.Header.Set("Content-Type", "application/json")
-		rec := httptest.NewRecorder()
-		h.ServeHTTP(rec, req.WithContext(context.Background()))
-		return rec.Code
-	}
-	if c := post("/auth/register", `{"email":"ada@example.com","password":"correct horse battery staple","name":"Ada"}`); c != 201 {
-		b.Fatal(c)
+	if rec := post(h, "/auth/register", `{"email":"ada@example.com","password":"correct horse battery staple","name":"Ada"}`); rec.Code != 201 {
+		b.Fatal(rec.Code)
 	}
 	b.ReportAllocs()
 	b.ResetTimer()
@@ -49,8 +27,8 @@ func BenchmarkLogin(b *testing.B) {
 		go func() {
 			defer wg.Done()
 			for range jobs {
-				if c := post("/auth/login", `{"email":"ada@example.com","password":"correct horse battery staple"}`); c != 200 {
-					b.Error(c)
+				if rec := post(h, "/auth/login", `{"email":"ada@example.com","password":"correct horse battery staple"}`); rec.Code != 200 {
+					b.Error(rec.Code)
 				}
 			}
 		}()

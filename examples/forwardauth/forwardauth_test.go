@@ -16,23 +16,14 @@ import (
 	"testing"
 	"time"
 
-	"portcullis/api"
-	"portcullis/config"
-	"portcullis/session"
-	"portcullis/store"
-	"portcullis/store/storetest"
+	"portcullis/api/apitest"
 )
 
 // portcullis serves the real router and returns its URL and a signed-in
 // user's access cookie.
 func portcullis(t *testing.T) (string, string) {
 	t.Helper()
-	cfg, _ := config.Load(func(string) string { return "" })
-	keys, _ := session.NewKeyRing(session.GenerateKey("k"))
-	srv := httptest.NewServer(api.New(api.Deps{
-		Config: cfg, Store: storetest.Open(t, "sqlite::memory:"), Keys: keys, Hasher: session.NewHasher(1, 8, nil),
-		IPLimiter: store.NewMemoryLimiter(60, time.Minute, time.Now), Lockout: store.NewMemoryLockout(10, time.Minute, time.Now),
-	}))
+	srv := httptest.NewServer(apitest.Router(t, nil))
 	t.Cleanup(srv.Close)
 	resp, err := http.Post(srv.URL+"/auth/register", "application/json",
 		strings.NewReader(`{"email":"ada@example.com","password":"correct horse battery staple","name":"Ada"}`))

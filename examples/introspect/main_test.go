@@ -7,28 +7,15 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
-	"time"
 
-	"portcullis/api"
-	"portcullis/config"
-	"portcullis/session"
-	"portcullis/store"
-	"portcullis/store/storetest"
+	"portcullis/api/apitest"
 )
 
 // TestIntrospectAgainstTheRealRouter runs the example client against
 // Portcullis's real router and database.
 func TestIntrospectAgainstTheRealRouter(t *testing.T) {
 	env := map[string]string{"AUTH_INTROSPECT_CLIENTS": "gateway:change-me-to-a-long-secret", "AUTH_COOKIE_SECURE": "false"}
-	cfg, err := config.Load(func(k string) string { return env[k] })
-	if err != nil {
-		t.Fatal(err)
-	}
-	keys, _ := session.NewKeyRing(session.GenerateKey("k"))
-	srv := httptest.NewServer(api.New(api.Deps{
-		Config: cfg, Store: storetest.Open(t, "sqlite::memory:"), Keys: keys, Hasher: session.NewHasher(1, 8, nil),
-		IPLimiter: store.NewMemoryLimiter(60, time.Minute, time.Now), Lockout: store.NewMemoryLockout(10, time.Minute, time.Now),
-	}))
+	srv := httptest.NewServer(apitest.Router(t, env))
 	defer srv.Close()
 
 	resp, err := http.Post(srv.URL+"/auth/register", "application/json",

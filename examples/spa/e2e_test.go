@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -18,10 +17,7 @@ import (
 	"github.com/getkin/kin-openapi/openapi3"
 
 	"portcullis/api"
-	"portcullis/config"
-	"portcullis/session"
-	"portcullis/store"
-	"portcullis/store/storetest"
+	"portcullis/api/apitest"
 )
 
 // chromium finds Debian's Chromium, or skips: `go test ./...` must pass on a
@@ -77,24 +73,13 @@ func newStack(t *testing.T, env map[string]string) *stack {
 	for k, v := range env {
 		vars[k] = v
 	}
-	cfg, err := config.Load(func(k string) string { return vars[k] })
-	if err != nil {
-		t.Fatal(err)
-	}
 	spec, err := os.ReadFile("../../openapi.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
-	db := storetest.Open(t, "sqlite::memory:")
-	keys, _ := session.NewKeyRing(session.GenerateKey("e2e"))
-	router := api.New(api.Deps{
-		Config: cfg, Store: store.NewCached(ctx, db, store.LocalBus{}, 1000, time.Second, slog.New(slog.DiscardHandler)),
-		Keys: keys.WithCache(1000), Hasher: session.NewHasher(2, 64, nil), OpenAPI: spec,
-		IPLimiter: store.NewMemoryLimiter(cfg.RateLimitIP.Events, cfg.RateLimitIP.Per, time.Now),
-		Lockout:   store.NewMemoryLockout(cfg.LockoutThreshold, cfg.LockoutDuration, time.Now),
-	})
+	router := apitest.Router(t, vars, func(d *api.Deps) { d.OpenAPI = spec })
 	go func() { _ = http.Serve(apiLn, router) }()
 	go func() { _ = http.Serve(spaLn, newHandler(apiURL)) }()
 	go func() { _ = http.Serve(evilLn, foreignPage(apiURL)) }()

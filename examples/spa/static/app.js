@@ -85,45 +85,23 @@ async function showSessions() {
   $("#sessions").replaceChildren(...items);
 }
 
-$("#login-form").addEventListener("submit", async (e) => {
-  e.preventDefault();
-  status("");
-  const res = await api("/auth/login", {
-    method: "POST",
-    body: { email: $("#login-email").value, password: $("#login-password").value, rememberMe: $("#login-remember").checked },
+// signInWith posts a form's fields to path and shows the user on success.
+function signInWith(form, path, fields) {
+  $(form).addEventListener("submit", async (e) => {
+    e.preventDefault();
+    status("");
+    const res = await api(path, { method: "POST", body: fields() });
+    if (!res.ok) return status(await errorText(res));
+    await showMe();
   });
-  if (!res.ok) return status(await errorText(res));
-  await // A fetch that fails outright (not an HTTP error) usually means CORS: the
-// browser hides the answer when this origin is not in AUTH_ALLOWED_ORIGINS.
-window.addEventListener("unhandledrejection", (e) => {
-  if (e.reason instanceof TypeError) {
-    status(`Cannot reach Portcullis at ${API}. Is it running with AUTH_ALLOWED_ORIGINS=${location.origin}?`);
-    if ($("#signed-in").hidden && $("#signed-out").hidden) showSignedOut();
-  }
-});
+}
 
-showMe();
-});
-
-$("#register-form").addEventListener("submit", async (e) => {
-  e.preventDefault();
-  status("");
-  const res = await api("/auth/register", {
-    method: "POST",
-    body: { name: $("#register-name").value, email: $("#register-email").value, password: $("#register-password").value },
-  });
-  if (!res.ok) return status(await errorText(res));
-  await // A fetch that fails outright (not an HTTP error) usually means CORS: the
-// browser hides the answer when this origin is not in AUTH_ALLOWED_ORIGINS.
-window.addEventListener("unhandledrejection", (e) => {
-  if (e.reason instanceof TypeError) {
-    status(`Cannot reach Portcullis at ${API}. Is it running with AUTH_ALLOWED_ORIGINS=${location.origin}?`);
-    if ($("#signed-in").hidden && $("#signed-out").hidden) showSignedOut();
-  }
-});
-
-showMe();
-});
+signInWith("#login-form", "/auth/login", () => ({
+  email: $("#login-email").value, password: $("#login-password").value, rememberMe: $("#login-remember").checked,
+}));
+signInWith("#register-form", "/auth/register", () => ({
+  name: $("#register-name").value, email: $("#register-email").value, password: $("#register-password").value,
+}));
 
 $("#check").addEventListener("click", () => showMe());
 

@@ -1,0 +1,45 @@
+// Package apitest builds the real router on a fresh in-memory database, with
+// the production caches and in-memory limits, for tests, benchmarks and the
+// examples' tests.
+package apitest
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"testing"
+	"time"
+
+	"portcullis/api"
+	"portcullis/config"
+	"portcullis/session"
+	"portcullis/store"
+	"portcullis/store/storetest"
+)
+
+// Router returns the router configured by env (AUTH_* variables), on
+// sqlite::memory:. opts may adjust the dependencies (a logger, the hasher,
+// the OpenAPI document) before the router is built.
+func Router(t testing.TB, env map[string]string, opts ...func(*api.Deps)) http.Handler {
+	t.Helper()
+	cfg, err := config.Load(func(k string) string { return env[k] })
+	if err != nil {
+		t.Fatalf("apitest: %v", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	db := storetest.Open(t, "sqlite::memory:")
+	keys, _ := session.NewKeyRing(session.GenerateKey("test"))
+	d := api.Deps{
+		Config:    cfg,
+		Store:     store.NewCached(ctx, db, store.LocalBus{}, 1000, cfg.AccessTTL, slog.New(slog.DiscardHandler)),
+		Keys:      keys.WithCache(1000),
+		Hasher:    session.NewHasher(2, 64, nil),
+		IPLimiter: store.NewMemoryLimiter(cfg.RateLimitIP.Events, cfg.RateLimitIP.Per, time.Now),
+		Lockout:   store.NewMemoryLockout(cfg.LockoutThreshold, cfg.LockoutDuration, time.Now),
+	}
+	for _, o := range opts {
+		o(&d)
+	}
+	return api.New(d)
+}
