@@ -160,6 +160,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
+	go pruneLoop(bgCtx, time.Minute, log, limiter, lockout)
 
 	var draining atomic.Bool
 	handler := api.New(api.Deps{
@@ -224,6 +225,28 @@ func cacheBus(ctx context.Context, db *store.DB, cfg config.Config, log *slog.Lo
 		return store.NewPollBus(db, 250*time.Millisecond, log), nil
 	}
 	return store.NewNotifyBus(db, cfg.DatabaseURL, log), nil
+}
+
+// pruneLoop periodically deletes expired counters from stores that keep them
+// in the database.
+func pruneLoop(ctx context.Context, every time.Duration, log *slog.Logger, stores ...any) {
+	type pruner interface{ Prune(context.Context) error }
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		for _, s := range stores {
+			if p, ok := s.(pruner); ok {
+				if err := p.Prune(ctx); err != nil {
+					log.Warn("pruning expired counters failed", "error", err.Error())
+				}
+			}
+		}
+	}
 }
 
 // limiters returns the per-IP limiter and the lockout counters in the

@@ -38,7 +38,10 @@ type Config struct {
 	BootstrapAdminEmail    string
 	BootstrapAdminPassword string
 
-	RateLimitStore string // "memory", "database" or "redis"
+	// RateLimitStore is "memory", "database" or "redis". Unset, it is redis
+	// when AUTH_REDIS_URL is set, database on PostgreSQL (so every instance
+	// shares the counters), and memory on SQLite.
+	RateLimitStore string
 	RedisURL       string
 
 	ShutdownDrain time.Duration
@@ -85,7 +88,7 @@ func Load(getenv func(string) string) (Config, error) {
 		BootstrapAdminEmail:  p.str("AUTH_BOOTSTRAP_ADMIN_EMAIL", ""),
 		// The password is read but never printed, not even in errors.
 		BootstrapAdminPassword: p.str("AUTH_BOOTSTRAP_ADMIN_PASSWORD", ""),
-		RateLimitStore:         p.oneOf("AUTH_RATE_LIMIT_STORE", "memory", "memory", "database", "redis"),
+		RateLimitStore:         p.oneOf("AUTH_RATE_LIMIT_STORE", "auto", "auto", "memory", "database", "redis"),
 		RedisURL:               p.str("AUTH_REDIS_URL", ""),
 		ShutdownDrain:          p.durationZeroOK("AUTH_SHUTDOWN_DRAIN", 2*time.Second),
 		LogLevel:               p.oneOf("AUTH_LOG_LEVEL", "info", "debug", "info", "warn", "error"),
@@ -93,10 +96,11 @@ func Load(getenv func(string) string) (Config, error) {
 	if p.err != nil {
 		return Config{}, p.err
 	}
-	return c, c.validate()
+	err := c.validate()
+	return c, err
 }
 
-func (c Config) validate() error {
+func (c *Config) validate() error {
 	scheme, _, _ := strings.Cut(c.DatabaseURL, ":")
 	switch {
 	case scheme == "sqlite" && len(c.DatabaseURL) > len("sqlite:"):
@@ -115,6 +119,16 @@ func (c Config) validate() error {
 	}
 	if (c.BootstrapAdminEmail == "") != (c.BootstrapAdminPassword == "") {
 		return &Error{"AUTH_BOOTSTRAP_ADMIN_EMAIL", "AUTH_BOOTSTRAP_ADMIN_EMAIL and AUTH_BOOTSTRAP_ADMIN_PASSWORD must be set together"}
+	}
+	if c.RateLimitStore == "auto" {
+		switch {
+		case c.RedisURL != "":
+			c.RateLimitStore = "redis"
+		case scheme == "postgres" || scheme == "postgresql":
+			c.RateLimitStore = "database"
+		default:
+			c.RateLimitStore = "memory"
+		}
 	}
 	if c.RateLimitStore == "redis" && c.RedisURL == "" {
 		return &Error{"AUTH_REDIS_URL", "is required when AUTH_RATE_LIMIT_STORE=redis"}

@@ -62,6 +62,23 @@ func TestSecretsAreNotEchoed(t *testing.T) {
 	}
 }
 
+func TestRateLimitStoreFollowsTheDatabase(t *testing.T) {
+	for _, tt := range []struct {
+		vars map[string]string
+		want string
+	}{
+		{nil, "memory"},
+		{map[string]string{"AUTH_DATABASE_URL": "postgres://db/auth"}, "database"},
+		{map[string]string{"AUTH_REDIS_URL": "redis://cache:6379/0"}, "redis"},
+		{map[string]string{"AUTH_DATABASE_URL": "postgres://db/auth", "AUTH_RATE_LIMIT_STORE": "memory"}, "memory"},
+	} {
+		c, err := Load(env(tt.vars))
+		if err != nil || c.RateLimitStore != tt.want {
+			t.Errorf("Load(%v).RateLimitStore = %q, %v; want %q", tt.vars, c.RateLimitStore, err, tt.want)
+		}
+	}
+}
+
 func TestOriginsAreNormalised(t *testing.T) {
 	c, err := Load(env(map[string]string{"AUTH_ALLOWED_ORIGINS": " https://App.Example.com , http://localhost:5173"}))
 	if err != nil {

@@ -64,6 +64,26 @@ func TestDBLimiterAndLockoutAreShared(t *testing.T) {
 		if w, _ := la.Locked(ctx, "email:x"); w != 0 {
 			t.Error("lockout outlived its duration")
 		}
+		// Expired counters are pruned; live ones stay.
+		if _, err := la.Fail(ctx, "email:y"); err != nil {
+			t.Fatal(err)
+		}
+		if err := a.Prune(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if err := la.Prune(ctx); err != nil {
+			t.Fatal(err)
+		}
+		var lockouts, counters int
+		var key string
+		_ = db.SQL().QueryRow("SELECT COUNT(*), MIN(key) FROM lockouts").Scan(&lockouts, &key)
+		if lockouts != 1 || key != "email:y" {
+			t.Errorf("lockouts after pruning: %d (%s), want only email:y", lockouts, key)
+		}
+		_ = db.SQL().QueryRow("SELECT COUNT(*) FROM rate_counters").Scan(&counters)
+		if counters != 0 {
+			t.Errorf("%d rate counters left after their window", counters)
+		}
 	})
 }
 
