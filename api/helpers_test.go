@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/base64"
 	"testing"
-	"time"
 
 	"github.com/go-jose/go-jose/v4"
 
@@ -33,8 +32,6 @@ func kidOf(t *testing.T, token string) string {
 	}
 	return obj.Header.KeyID
 }
-
-func nowUTC() time.Time { return time.Now().UTC().Truncate(time.Millisecond) }
 
 func basic(user, pass string) string {
 	return base64.StdEncoding.EncodeToString([]byte(user + ":" + pass))

@@ -111,9 +111,9 @@ func (s *Sessions) issue(sess models.Session, u models.User, now time.Time) (Tok
 // SetCookies sets the access and refresh cookies for a session.
 func (s *Sessions) SetCookies(c *gin.Context, sess models.Session, t Tokens) {
 	now := s.Now()
-	http := c.Writer.Header()
-	http.Add("Set-Cookie", s.Cookies.Access(t.Access, s.Lifetimes.Access).String())
-	http.Add("Set-Cookie", s.Cookies.Refresh(t.Refresh, sess.ExpiresAt.Sub(now)).String())
+	h := c.Writer.Header()
+	h.Add("Set-Cookie", s.Cookies.Access(t.Access, s.Lifetimes.Access).String())
+	h.Add("Set-Cookie", s.Cookies.Refresh(t.Refresh, sess.ExpiresAt.Sub(now)).String())
 }
 
 // ClearCookies deletes both cookies.

@@ -61,13 +61,6 @@ func Wrap(kind Kind, err error, message string) *Error {
 	return &Error{Kind: kind, Message: message, Err: err}
 }
 
-// WithCode returns a copy of e with a specific client-facing code.
-func (e *Error) WithCode(code string) *Error {
-	c := *e
-	c.Code = code
-	return &c
-}
-
 // KindOf returns the kind of err, or Internal when err is not an *Error.
 func KindOf(err error) Kind {
 	var e *Error
