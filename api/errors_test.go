@@ -162,3 +162,33 @@ func TestManyUsersAtOnceOnSQLiteFile(t *testing.T) {
 		t.Error(e)
 	}
 }
+
+// TestControlCharactersNeverReachTheDatabase sends NUL and other control
+// characters wherever a string could reach a query; PostgreSQL would refuse
+// NUL with an error that must never become a 500.
+func TestControlCharactersNeverReachTheDatabase(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, dbURL string) {
+		h := newHarness(t, dbURL)
+		root := makeAdmin(t, h, "root@example.com")
+		c := h.client()
+		for _, email := range []string{"ada\u0000@example.com", "ada@example.com\u0007"} {
+			for _, path := range []string{"/auth/login", "/auth/register"} {
+				r := c.do("POST", path, map[string]any{"email": email, "password": goodPassword, "name": "Ada"})
+				wantStatus(t, r, http.StatusUnprocessableEntity, path+" with a control character")
+			}
+			r := c.do("POST", "/auth/token", map[string]any{"grant_type": "password", "username": email, "password": goodPassword})
+			wantStatus(t, r, http.StatusBadRequest, "token with a control character")
+		}
+		wantStatus(t, root.do("GET", "/admin/users?email=%00", nil), http.StatusBadRequest, "admin email filter with NUL")
+		wantStatus(t, root.do("GET", "/admin/audit?type=%00", nil), http.StatusBadRequest, "audit type filter with NUL")
+		wantStatus(t, root.do("PATCH", "/auth/me", map[string]any{"name": "A\u0000"}), http.StatusUnprocessableEntity, "name with NUL")
+		tabbed := login(t, h, "root@example.com", "User-Agent", "evil\tagent")
+		var list handlers.SessionsResponse
+		tabbed.do("GET", "/auth/sessions", nil).json(t, &list)
+		for _, s := range list.Sessions {
+			if s.Current && s.UserAgent != "evilagent" {
+				t.Errorf("stored user agent %q, want the control character stripped", s.UserAgent)
+			}
+		}
+	})
+}

@@ -122,7 +122,12 @@ func ListUsers(store AdminStore) gin.HandlerFunc {
 			WriteError(c, err)
 			return
 		}
-		us, total, err := store.ListUsers(c.Request.Context(), c.Query("email"), (page-1)*limit, limit)
+		email := c.Query("email")
+		if models.HasControl(email) {
+			WriteError(c, models.Errorf(models.BadRequest, "email must not contain control characters"))
+			return
+		}
+		us, total, err := store.ListUsers(c.Request.Context(), email, (page-1)*limit, limit)
 		if err != nil {
 			WriteError(c, err)
 			return
@@ -285,6 +290,10 @@ func ListAudit(store AdminStore) gin.HandlerFunc {
 			return
 		}
 		f := models.EventFilter{UserID: c.Query("userId"), Type: c.Query("type"), Limit: limit}
+		if models.HasControl(f.Type) {
+			WriteError(c, models.Errorf(models.BadRequest, "type must not contain control characters"))
+			return
+		}
 		if f.UserID != "" {
 			if _, err := uuid.Parse(f.UserID); err != nil {
 				WriteError(c, models.Errorf(models.BadRequest, "userId must be a user id"))

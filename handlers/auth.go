@@ -196,10 +196,14 @@ func Login(creds *Credentials) gin.HandlerFunc {
 // any hashing.
 func credentialFields(email, password, emailField string) error {
 	fields := models.FieldErrors{}
-	if strings.TrimSpace(email) == "" {
+	switch {
+	case strings.TrimSpace(email) == "":
 		fields.Add(emailField, "is required")
-	} else if len(email) > 4*models.MaxEmailLength {
+	case len(email) > 4*models.MaxEmailLength:
 		fields.Add(emailField, "must be at most 254 characters")
+	case models.HasControl(email):
+		// Such a string never reaches the database (PostgreSQL refuses NUL).
+		fields.Add(emailField, "must not contain control characters")
 	}
 	if password == "" {
 		fields.Add("password", "is required")
