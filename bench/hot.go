@@ -268,7 +268,7 @@ func hotPaths(o options, dir, bin string, out io.Writer) error {
 	for _, r := range results {
 		ratio, target := "", ""
 		if r.baseRate > 0 {
-			ratio = fmt.Sprintf("%.0f%%", 100*r.ratio())
+			ratio = fmt.Sprintf("%.1f%%", 100*r.ratio())
 			mark := "met"
 			if r.ratio() < r.target {
 				mark = "MISSED"

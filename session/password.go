@@ -33,12 +33,20 @@ type Hasher struct {
 	dummy   string
 	// OnWait, when set, is told how long each queued caller waited.
 	OnWait func(time.Duration)
+	// BurstGCPercent, when positive, is the garbage collector's GOGC while
+	// hashes are running: each hash allocates 19 MiB, which on a small heap
+	// starts a collection nearly every time. The previous setting returns
+	// once hashing has been idle for idleFreeDelay. Set it before use; it
+	// changes a process-wide setting, so one Hasher per process should.
+	BurstGCPercent int
 
 	// active counts hashes running or queued; when it drops to zero the
 	// hashing memory is handed back to the OS shortly after (see release).
 	active    atomic.Int64
 	mu        sync.Mutex
 	freeTimer *time.Timer
+	inBurst   bool
+	prevGC    int
 }
 
 // idleFreeDelay is how long hashing must have been idle before its memory
@@ -63,7 +71,17 @@ func NewHasher(workers, queue int, params *argon2id.Params) *Hasher {
 func (h *Hasher) Waiting() int64 { return h.waiting.Load() }
 
 func (h *Hasher) acquire(ctx context.Context) (release func(), err error) {
-	h.active.Add(1)
+	if h.active.Add(1) == 1 && h.BurstGCPercent > 0 {
+		h.mu.Lock()
+		if !h.inBurst {
+			h.inBurst = true
+			h.prevGC = debug.SetGCPercent(h.BurstGCPercent)
+			if h.prevGC < 0 { // GOGC=off stays off
+				debug.SetGCPercent(h.prevGC)
+			}
+		}
+		h.mu.Unlock()
+	}
 	select {
 	case h.slots <- struct{}{}:
 		return h.release, nil
@@ -106,8 +124,13 @@ func (h *Hasher) done() {
 		h.freeTimer = time.AfterFunc(idleFreeDelay, func() {
 			h.mu.Lock()
 			h.freeTimer = nil
+			idle := h.active.Load() == 0
+			if idle && h.inBurst {
+				h.inBurst = false
+				debug.SetGCPercent(h.prevGC)
+			}
 			h.mu.Unlock()
-			if h.active.Load() == 0 {
+			if idle {
 				debug.FreeOSMemory()
 			}
 		})

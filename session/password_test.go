@@ -3,8 +3,10 @@ package session
 import (
 	"context"
 	"errors"
+	"runtime/debug"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/alexedwards/argon2id"
 	"golang.org/x/crypto/bcrypt"
@@ -57,5 +59,34 @@ func TestHasherShedsWhenQueueFull(t *testing.T) {
 	release()
 	if _, err := h.Hash(context.Background(), "abcdefgh"); err != nil {
 		t.Errorf("Hash after release: %v", err)
+	}
+}
+
+func TestHasherRaisesGOGCOnlyDuringBursts(t *testing.T) {
+	h := NewHasher(1, 1, fastParams)
+	h.BurstGCPercent = 300
+	before := debug.SetGCPercent(100)
+	defer debug.SetGCPercent(before)
+	release, err := h.acquire(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	// SetGCPercent is the only reader; setting the value it returns keeps it.
+	if got := debug.SetGCPercent(300); got != 300 {
+		t.Errorf("GOGC while hashing = %d, want 300", got)
+	}
+	release()
+	deadline := time.Now().Add(5 * time.Second)
+	for burst := true; burst; {
+		h.mu.Lock()
+		burst = h.inBurst
+		h.mu.Unlock()
+		if time.Now().After(deadline) {
+			t.Fatal("the burst never ended")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if got := debug.SetGCPercent(100); got != 100 {
+		t.Errorf("GOGC after the burst = %d, want 100 restored", got)
 	}
 }
