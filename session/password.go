@@ -39,6 +39,9 @@ type Hasher struct {
 	// once hashing has been idle for idleFreeDelay. Set it before use; it
 	// changes a process-wide setting, so one Hasher per process should.
 	BurstGCPercent int
+	// BurstMemoryLimit, when positive, is the soft memory limit during such a
+	// burst, so the higher GOGC cannot let the heap grow past it.
+	BurstMemoryLimit int64
 
 	// active counts hashes running or queued; when it drops to zero the
 	// hashing memory is handed back to the OS shortly after (see release).
@@ -47,6 +50,7 @@ type Hasher struct {
 	freeTimer *time.Timer
 	inBurst   bool
 	prevGC    int
+	prevLimit int64
 }
 
 // idleFreeDelay is how long hashing must have been idle before its memory
@@ -78,6 +82,10 @@ func (h *Hasher) acquire(ctx context.Context) (release func(), err error) {
 			h.prevGC = debug.SetGCPercent(h.BurstGCPercent)
 			if h.prevGC < 0 { // GOGC=off stays off
 				debug.SetGCPercent(h.prevGC)
+			}
+			h.prevLimit = debug.SetMemoryLimit(-1)
+			if h.BurstMemoryLimit > 0 && h.BurstMemoryLimit < h.prevLimit {
+				debug.SetMemoryLimit(h.BurstMemoryLimit)
 			}
 		}
 		h.mu.Unlock()
@@ -128,6 +136,7 @@ func (h *Hasher) done() {
 			if idle && h.inBurst {
 				h.inBurst = false
 				debug.SetGCPercent(h.prevGC)
+				debug.SetMemoryLimit(h.prevLimit)
 			}
 			h.mu.Unlock()
 			if idle {

@@ -90,3 +90,26 @@ func TestHasherRaisesGOGCOnlyDuringBursts(t *testing.T) {
 		t.Errorf("GOGC after the burst = %d, want 100 restored", got)
 	}
 }
+
+func TestHasherBoundsMemoryDuringBursts(t *testing.T) {
+	h := NewHasher(1, 1, fastParams)
+	h.BurstGCPercent, h.BurstMemoryLimit = 300, 160<<20
+	before := debug.SetMemoryLimit(-1)
+	defer debug.SetMemoryLimit(before)
+	defer debug.SetGCPercent(debug.SetGCPercent(100))
+	release, err := h.acquire(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := debug.SetMemoryLimit(-1); got != 160<<20 {
+		t.Errorf("memory limit while hashing = %d, want 160 MiB", got)
+	}
+	release()
+	deadline := time.Now().Add(5 * time.Second)
+	for debug.SetMemoryLimit(-1) != before {
+		if time.Now().After(deadline) {
+			t.Fatal("the memory limit was not restored after the burst")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
