@@ -1,6 +1,7 @@
 package api_test
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"github.com/go-jose/go-jose/v4"
+	"golang.org/x/crypto/bcrypt"
 
 	"portcullis/handlers"
 	"portcullis/models"
@@ -321,4 +323,27 @@ func TestExpiredCookieDroppedByTheBrowser(t *testing.T) {
 	if code := h.client().do("GET", "/auth/me", nil).errorCode(t); code != "unauthenticated" {
 		t.Errorf("no cookies at all: %q, want unauthenticated", code)
 	}
+}
+
+// TestBcryptHashIsUpgradedOnLogin covers users imported with bcrypt hashes.
+func TestBcryptHashIsUpgradedOnLogin(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, dbURL string) {
+		h := newHarness(t, dbURL)
+		h.register("ada@example.com")
+		ctx := context.Background()
+		u, err := h.db.UserByEmail(ctx, "ada@example.com")
+		if err != nil {
+			t.Fatal(err)
+		}
+		legacy, _ := bcrypt.GenerateFromPassword([]byte(goodPassword), bcrypt.MinCost)
+		if err := h.cache.SetPasswordHash(ctx, u.ID, string(legacy), h.clock.Now()); err != nil {
+			t.Fatal(err)
+		}
+		login(t, h, "ada@example.com")
+		u, _ = h.db.UserByEmail(ctx, "ada@example.com")
+		if !strings.HasPrefix(u.PasswordHash, "$argon2id$") {
+			t.Errorf("hash after login = %.7s…, want it upgraded to argon2id", u.PasswordHash)
+		}
+		login(t, h, "ada@example.com")
+	})
 }
