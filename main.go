@@ -137,7 +137,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	defer db.Close()
 
 	hasher := session.NewHasher(runtime.GOMAXPROCS(0), 64, nil)
-	hasher.BurstGCPercent, hasher.BurstMemoryLimit = 300, 160<<20
+	hasher.BurstGCPercent, hasher.BurstMemoryLimit = 200, 256<<20
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		collectors.NewDBStatsCollector(db.SQL(), db.Dialect()))
