@@ -23,39 +23,8 @@ func TestRedisLimiterAndLockout(t *testing.T) {
 	defer rdb.Close()
 	prefix := "portcullis-test:" + uuid.NewString() + ":"
 	a, b := store.NewRedisLimiter(rdb, 5, time.Minute, prefix), store.NewRedisLimiter(rdb, 5, time.Minute, prefix)
-	limited := 0
-	for i := range 8 {
-		l := a
-		if i%2 == 1 {
-			l = b
-		}
-		wait, err := l.Allow(ctx, "ip:1")
-		if err != nil {
-			t.Fatal(err)
-		}
-		if wait > 0 {
-			limited++
-		}
-	}
-	if limited != 3 {
-		t.Errorf("%d of 8 limited, want 3", limited)
-	}
 	la, lb := store.NewRedisLockout(rdb, 3, time.Minute, prefix), store.NewRedisLockout(rdb, 3, time.Minute, prefix)
-	for i, l := range []*store.RedisLockout{la, lb, la} {
-		locked, err := l.Fail(ctx, "email:x")
-		if err != nil {
-			t.Fatal(err)
-		}
-		if locked != (i == 2) {
-			t.Errorf("failure %d: locked = %v", i+1, locked)
-		}
-	}
-	if w, _ := lb.Locked(ctx, "email:x"); w <= 0 || w > time.Minute {
-		t.Errorf("Locked = %v, want up to a minute", w)
-	}
-	_ = la.Reset(ctx, "email:x")
-	if w, _ := la.Locked(ctx, "email:x"); w == 0 {
-		t.Error("Reset lifted an active lockout")
-	}
+	checkSharedCounters(t, a, b, la, lb, func(wait time.Duration) bool { return wait > 0 && wait <= time.Minute },
+		func(locked time.Duration) bool { return locked > 0 && locked <= time.Minute })
 	rdb.Del(ctx, prefix+"locked:email:x")
 }

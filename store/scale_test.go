@@ -12,6 +12,59 @@ import (
 	"portcullis/store/storetest"
 )
 
+type limiter interface {
+	Allow(ctx context.Context, key string) (time.Duration, error)
+}
+
+type lockout interface {
+	Locked(ctx context.Context, key string) (time.Duration, error)
+	Fail(ctx context.Context, key string) (bool, error)
+	Reset(ctx context.Context, key string) error
+}
+
+// checkSharedCounters checks that two limiters (limit 5) and two lockouts
+// (threshold 3) on one backing store behave as one: 3 of 8 events alternating
+// between them are limited, and 3 failures spread over both lock the key.
+// okWait and okLocked judge the reported durations.
+func checkSharedCounters(t *testing.T, a, b limiter, la, lb lockout, okWait, okLocked func(time.Duration) bool) {
+	t.Helper()
+	limited := 0
+	for i, l := range []limiter{a, b, a, b, a, b, a, b} {
+		wait, err := l.Allow(ctx, "ip:1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if wait > 0 {
+			limited++
+			if !okWait(wait) {
+				t.Errorf("event %d: wait %v", i+1, wait)
+			}
+		}
+	}
+	if limited != 3 {
+		t.Errorf("%d of 8 limited, want 3", limited)
+	}
+	if w, _ := a.Allow(ctx, "ip:2"); w != 0 {
+		t.Error("another key was limited")
+	}
+	for i, l := range []lockout{la, lb, la} {
+		locked, err := l.Fail(ctx, "email:x")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if locked != (i == 2) {
+			t.Errorf("failure %d: locked = %v", i+1, locked)
+		}
+	}
+	if w, _ := lb.Locked(ctx, "email:x"); !okLocked(w) {
+		t.Errorf("Locked = %v", w)
+	}
+	_ = lb.Reset(ctx, "email:x")
+	if w, _ := la.Locked(ctx, "email:x"); w == 0 {
+		t.Error("Reset lifted an active lockout")
+	}
+}
+
 func TestDBLimiterAndLockoutAreShared(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, url string) {
 		db := storetest.Open(t, url)
@@ -19,47 +72,9 @@ func TestDBLimiterAndLockoutAreShared(t *testing.T) {
 		clock := func() time.Time { return now }
 		// Two limiters on one database behave as one.
 		a, b := store.NewDBLimiter(db, 5, time.Minute, clock), store.NewDBLimiter(db, 5, time.Minute, clock)
-		var limited int
-		for i := range 8 {
-			l := a
-			if i%2 == 1 {
-				l = b
-			}
-			wait, err := l.Allow(ctx, "ip:1")
-			if err != nil {
-				t.Fatal(err)
-			}
-			if wait > 0 {
-				limited++
-				if wait != 30*time.Second {
-					t.Errorf("wait = %v, want 30s (to the end of the window)", wait)
-				}
-			}
-		}
-		if limited != 3 {
-			t.Errorf("%d of 8 limited, want 3", limited)
-		}
-		if w, _ := a.Allow(ctx, "ip:2"); w != 0 {
-			t.Error("another key was limited")
-		}
-
 		la, lb := store.NewDBLockout(db, 3, 15*time.Minute, clock), store.NewDBLockout(db, 3, 15*time.Minute, clock)
-		for i, l := range []*store.DBLockout{la, lb, la} {
-			locked, err := l.Fail(ctx, "email:x")
-			if err != nil {
-				t.Fatal(err)
-			}
-			if locked != (i == 2) {
-				t.Errorf("failure %d: locked = %v", i+1, locked)
-			}
-		}
-		if w, _ := lb.Locked(ctx, "email:x"); w != 15*time.Minute {
-			t.Errorf("Locked = %v, want 15m", w)
-		}
-		_ = lb.Reset(ctx, "email:x")
-		if w, _ := la.Locked(ctx, "email:x"); w == 0 {
-			t.Error("Reset lifted an active lockout")
-		}
+		checkSharedCounters(t, a, b, la, lb, func(wait time.Duration) bool { return wait == 30*time.Second },
+			func(locked time.Duration) bool { return locked == 15*time.Minute })
 		now = now.Add(16 * time.Minute)
 		if w, _ := la.Locked(ctx, "email:x"); w != 0 {
 			t.Error("lockout outlived its duration")
