@@ -55,7 +55,6 @@ type harness struct {
 	keys  *session.KeyRing
 	key   session.Key
 	clock *clock
-	cfg   config.Config
 }
 
 type option func(*config.Config, *api.Deps)
@@ -97,7 +96,6 @@ func newHarness(t *testing.T, dbURL string, opts ...option) *harness {
 		d.Lockout = store.NewMemoryLockout(cfg.LockoutThreshold, cfg.LockoutDuration, h.clock.Now)
 	}
 	d.Config = cfg
-	h.cfg = cfg
 	h.srv = httptest.NewTLSServer(api.New(d))
 	t.Cleanup(h.srv.Close)
 	return h

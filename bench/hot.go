@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"os/exec"
 	"runtime"
 	"slices"
 	"strings"
@@ -295,12 +296,8 @@ func cmpFloat(a, b float64) int {
 
 // rawHashRate runs argon2id in a child on the server's core.
 func rawHashRate(self string, d time.Duration) (float64, error) {
-	args := []string{"-child=hashrate", d.String()}
-	argv := append([]string{self}, args...)
-	if tp, err := lookTaskset(); err == nil {
-		argv = append([]string{tp, "-c", "1"}, argv...)
-	}
-	cmd := execCommand(argv)
+	argv := pinned([]string{self, "-child=hashrate", d.String()})
+	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Env = append(os.Environ(), "GOMAXPROCS=1")
 	out, err := cmd.Output()
 	if err != nil {

@@ -115,9 +115,7 @@ func startProcess(bin string, args []string, env map[string]string, pin bool) (*
 	ln.Close()
 	argv := append([]string{bin}, args...)
 	if pin {
-		if tp, err := exec.LookPath("taskset"); err == nil {
-			argv = append([]string{tp, "-c", "1"}, argv...)
-		}
+		argv = pinned(argv)
 	}
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Env = append(os.Environ(), "AUTH_ADDR="+addr, "AUTH_LOG_LEVEL=warn", "AUTH_SHUTDOWN_DRAIN=0s", "BENCH_ADDR="+addr)
@@ -213,6 +211,10 @@ func newClient(conns int) *http.Client {
 
 const password = "correct horse battery staple"
 
-func lookTaskset() (string, error) { return exec.LookPath("taskset") }
-
-func execCommand(argv []string) *exec.Cmd { return exec.Command(argv[0], argv[1:]...) }
+// pinned runs argv on core 1 (the server's core) when taskset is available.
+func pinned(argv []string) []string {
+	if tp, err := exec.LookPath("taskset"); err == nil {
+		return append([]string{tp, "-c", "1"}, argv...)
+	}
+	return argv
+}

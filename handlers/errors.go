@@ -64,21 +64,30 @@ func Status(err error) (status int, code string) {
 func WriteError(c *gin.Context, err error) {
 	status, code := Status(err)
 	body := ErrorBody{Code: code, RequestID: RequestID(c)}
-	var e *models.Error
-	errors.As(err, &e)
-	if status >= 500 {
-		Logger(c).Error("request failed", "status", status, "error", err.Error())
-	}
-	if status == http.StatusInternalServerError || e == nil {
+	if e := clientError(c, status, err); e == nil {
 		body.Message = "internal error; quote the request id when reporting it"
 	} else {
 		body.Message = e.Message
 		body.Fields = e.Fields
-		if e.RetryAfterSeconds > 0 {
-			c.Header("Retry-After", itoa(e.RetryAfterSeconds))
-		}
 	}
 	c.AbortWithStatusJSON(status, ErrorResponse{Error: body})
+}
+
+// clientError does what both error shapes share: it logs server errors with
+// their cause, sets Retry-After, and returns the error whose message may be
+// shown, or nil when nothing about it may (a 500, or not a models error).
+func clientError(c *gin.Context, status int, err error) *models.Error {
+	if status >= 500 {
+		Logger(c).Error("request failed", "status", status, "error", err.Error())
+	}
+	var e *models.Error
+	if !errors.As(err, &e) || status == http.StatusInternalServerError {
+		return nil
+	}
+	if e.RetryAfterSeconds > 0 {
+		c.Header("Retry-After", strconv.Itoa(e.RetryAfterSeconds))
+	}
+	return e
 }
 
 // requestKey is where a request's state lives in the gin context: one entry,
@@ -121,5 +130,3 @@ func RequestID(c *gin.Context) string {
 	}
 	return ""
 }
-
-func itoa(n int) string { return strconv.Itoa(n) }

@@ -3,7 +3,6 @@ package handlers
 import (
 	"crypto/sha256"
 	"crypto/subtle"
-	"errors"
 	"net/http"
 	"net/url"
 	"time"
@@ -59,8 +58,6 @@ type IntrospectResponse struct {
 // WriteOAuthError writes err in the OAuth shape and aborts.
 func WriteOAuthError(c *gin.Context, err error) {
 	status, code := Status(err)
-	var e *models.Error
-	errors.As(err, &e)
 	oauth := OAuthError{Error: "invalid_request"}
 	switch {
 	case status == http.StatusTooManyRequests:
@@ -74,14 +71,8 @@ func WriteOAuthError(c *gin.Context, err error) {
 	case code == "invalid_client" || code == "unsupported_grant_type":
 		oauth.Error = code
 	}
-	if status >= 500 {
-		Logger(c).Error("request failed", "status", status, "error", err.Error())
-	}
-	if e != nil && status != http.StatusInternalServerError {
+	if e := clientError(c, status, err); e != nil {
 		oauth.ErrorDescription = e.Message
-		if e.RetryAfterSeconds > 0 {
-			c.Header("Retry-After", itoa(e.RetryAfterSeconds))
-		}
 	}
 	if status == http.StatusUnauthorized {
 		c.Header("WWW-Authenticate", `Basic realm="portcullis"`)

@@ -184,28 +184,26 @@ func (s *stack) run(ctx context.Context, what string, actions ...chromedp.Action
 
 func (s *stack) register(ctx context.Context, name, email string) {
 	s.t.Helper()
-	s.run(ctx, "register through the SPA",
-		chromedp.Navigate(s.spaURL),
-		chromedp.WaitVisible("#signed-out", chromedp.ByID),
-		chromedp.SendKeys("#register-name", name, chromedp.ByID),
-		chromedp.SendKeys("#register-email", email, chromedp.ByID),
-		chromedp.SendKeys("#register-password", "correct horse battery staple", chromedp.ByID),
-		chromedp.Click("#register-submit", chromedp.ByID),
-		chromedp.WaitVisible("#signed-in", chromedp.ByID),
-	)
-	s.expectSignedIn(ctx, email)
+	s.signIn(ctx, "register", email, "#register-name", name, "#register-email", email, "#register-password", password)
 }
 
 func (s *stack) login(ctx context.Context, email string) {
 	s.t.Helper()
-	s.run(ctx, "log in through the SPA",
-		chromedp.Navigate(s.spaURL),
-		chromedp.WaitVisible("#signed-out", chromedp.ByID),
-		chromedp.SendKeys("#login-email", email, chromedp.ByID),
-		chromedp.SendKeys("#login-password", "correct horse battery staple", chromedp.ByID),
-		chromedp.Click("#login-submit", chromedp.ByID),
-		chromedp.WaitVisible("#signed-in", chromedp.ByID),
-	)
+	s.signIn(ctx, "login", email, "#login-email", email, "#login-password", password)
+}
+
+const password = "correct horse battery staple"
+
+// signIn fills the SPA's form (register or login) with field, value pairs,
+// submits it, and expects the panel to show email.
+func (s *stack) signIn(ctx context.Context, form, email string, fields ...string) {
+	s.t.Helper()
+	actions := []chromedp.Action{chromedp.Navigate(s.spaURL), chromedp.WaitVisible("#signed-out", chromedp.ByID)}
+	for i := 0; i+1 < len(fields); i += 2 {
+		actions = append(actions, chromedp.SendKeys(fields[i], fields[i+1], chromedp.ByID))
+	}
+	actions = append(actions, chromedp.Click("#"+form+"-submit", chromedp.ByID), chromedp.WaitVisible("#signed-in", chromedp.ByID))
+	s.run(ctx, form+" through the SPA", actions...)
 	s.expectSignedIn(ctx, email)
 }
 
