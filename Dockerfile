@@ -1,5 +1,5 @@
 # syntax=docker/dockerfile:1
-# Build: docker build -t portcullis .
+# Build: docker build -t portcullis .   (module github.com/portcullis-auth/portcullis)
 # Run:   docker run -p 8080:8080 -v portcullis-data:/data -e AUTH_SESSION_KEYS=… portcullis
 FROM golang:1.26 AS build
 WORKDIR /src

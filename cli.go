@@ -11,11 +11,11 @@ import (
 	"strings"
 	"time"
 
-	"portcullis/config"
-	"portcullis/handlers"
-	"portcullis/models"
-	"portcullis/session"
-	"portcullis/store"
+	"github.com/portcullis-auth/portcullis/config"
+	"github.com/portcullis-auth/portcullis/handlers"
+	"github.com/portcullis-auth/portcullis/models"
+	"github.com/portcullis-auth/portcullis/token"
+	"github.com/portcullis-auth/portcullis/store"
 )
 
 const usage = `usage: portcullis [command]
@@ -101,8 +101,8 @@ func dispatch(ctx context.Context, args []string, getenv func(string) string, st
 		if help, err := parseFlags(fs, rest[1:]); help || err != nil {
 			return err
 		}
-		k := session.GenerateKey(*kid)
-		if _, err := session.NewKeyRing(k); err != nil {
+		k := token.GenerateKey(*kid)
+		if _, err := token.NewKeyRing(k); err != nil {
 			return &usageError{err}
 		}
 		fmt.Fprintln(stdout, k.String())
@@ -154,7 +154,7 @@ func userCreate(ctx context.Context, args []string, getenv func(string) string, 
 	}
 	password = strings.TrimRight(password, "\r\n")
 	return withStore(ctx, getenv, func(db *store.DB, _ config.Config) error {
-		u, err := createUser(ctx, db, session.NewHasher(1, 1, nil), *email, *name, password, models.Role(*role))
+		u, err := createUser(ctx, db, token.NewHasher(1, 1, nil), *email, *name, password, models.Role(*role))
 		if err != nil {
 			return err
 		}
@@ -165,7 +165,7 @@ func userCreate(ctx context.Context, args []string, getenv func(string) string, 
 
 // createUser validates and creates a user; invalid input is a usage error
 // that never repeats the password.
-func createUser(ctx context.Context, db *store.DB, hasher *session.Hasher, email, name, password string, role models.Role) (models.User, error) {
+func createUser(ctx context.Context, db *store.DB, hasher *token.Hasher, email, name, password string, role models.Role) (models.User, error) {
 	email, name = models.NormalizeEmail(email), models.NormalizeName(name)
 	var problems []string
 	if p := models.EmailProblem(email); p != "" {
@@ -199,7 +199,7 @@ func createUser(ctx context.Context, db *store.DB, hasher *session.Hasher, email
 }
 
 // bootstrapAdmin creates the configured administrator when there is none.
-func bootstrapAdmin(ctx context.Context, db *store.DB, hasher *session.Hasher, cfg config.Config) (bool, error) {
+func bootstrapAdmin(ctx context.Context, db *store.DB, hasher *token.Hasher, cfg config.Config) (bool, error) {
 	if cfg.BootstrapAdminEmail == "" {
 		return false, nil
 	}

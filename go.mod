@@ -1,4 +1,4 @@
-module portcullis
+module github.com/portcullis-auth/portcullis
 
 go 1.26.8
 

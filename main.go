@@ -46,13 +46,13 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
-	"portcullis/api"
-	"portcullis/config"
-	_ "portcullis/docs" // registers the generated Swagger 2 document
-	"portcullis/handlers"
-	"portcullis/models"
-	"portcullis/session"
-	"portcullis/store"
+	"github.com/portcullis-auth/portcullis/api"
+	"github.com/portcullis-auth/portcullis/config"
+	_ "github.com/portcullis-auth/portcullis/docs" // registers the generated Swagger 2 document
+	"github.com/portcullis-auth/portcullis/handlers"
+	"github.com/portcullis-auth/portcullis/models"
+	"github.com/portcullis-auth/portcullis/token"
+	"github.com/portcullis-auth/portcullis/store"
 )
 
 // openAPISpec is openapi.yaml, served at /openapi.yaml byte for byte.
@@ -102,12 +102,12 @@ func newLogger(level string, w io.Writer) *slog.Logger {
 }
 
 // keyRing returns the configured keys, or a random development key.
-func keyRing(cfg config.Config, log *slog.Logger) (*session.KeyRing, error) {
+func keyRing(cfg config.Config, log *slog.Logger) (*token.KeyRing, error) {
 	if cfg.SessionKeys == "" {
 		log.Warn("AUTH_SESSION_KEYS is not set: using a random development key; sessions will not survive a restart")
-		return session.NewKeyRing(session.GenerateKey("dev"))
+		return token.NewKeyRing(token.GenerateKey("dev"))
 	}
-	keys, err := session.ParseKeyRing(cfg.SessionKeys)
+	keys, err := token.ParseKeyRing(cfg.SessionKeys)
 	if err != nil {
 		return nil, &usageError{&config.Error{Var: "AUTH_SESSION_KEYS", Msg: err.Error()}}
 	}
@@ -136,7 +136,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	}
 	defer db.Close()
 
-	hasher := session.NewHasher(runtime.GOMAXPROCS(0), 64, nil)
+	hasher := token.NewHasher(runtime.GOMAXPROCS(0), 64, nil)
 	hasher.BurstGCPercent, hasher.BurstMemoryLimit = 200, 256<<20
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),

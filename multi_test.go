@@ -12,8 +12,8 @@ import (
 	"testing"
 	"time"
 
-	"portcullis/session"
-	"portcullis/store/storetest"
+	"github.com/portcullis-auth/portcullis/token"
+	"github.com/portcullis-auth/portcullis/store/storetest"
 )
 
 // TestMain lets the test binary stand in for the portcullis binary, so the
@@ -112,7 +112,7 @@ func TestTwoInstancesOnOnePostgreSQL(t *testing.T) {
 	dbURL := storetest.PostgresURL(t)
 	env := map[string]string{
 		"AUTH_DATABASE_URL":             dbURL,
-		"AUTH_SESSION_KEYS":             session.GenerateKey("shared").String(),
+		"AUTH_SESSION_KEYS":             token.GenerateKey("shared").String(),
 		"AUTH_COOKIE_SECURE":            "false",
 		"AUTH_RATE_LIMIT_STORE":         "database",
 		"AUTH_BOOTSTRAP_ADMIN_EMAIL":    "root@example.com",

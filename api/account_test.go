@@ -7,12 +7,12 @@ import (
 	"testing"
 	"time"
 
-	"portcullis/api"
-	"portcullis/config"
-	"portcullis/handlers"
-	"portcullis/models"
-	"portcullis/session"
-	"portcullis/store/storetest"
+	"github.com/portcullis-auth/portcullis/api"
+	"github.com/portcullis-auth/portcullis/config"
+	"github.com/portcullis-auth/portcullis/handlers"
+	"github.com/portcullis-auth/portcullis/models"
+	"github.com/portcullis-auth/portcullis/token"
+	"github.com/portcullis-auth/portcullis/store/storetest"
 )
 
 func login(t *testing.T, h *harness, email string, headers ...string) *client {
@@ -262,9 +262,9 @@ func TestKeyRotationAcrossRestarts(t *testing.T) {
 		if strings.HasPrefix(dbURL, "sqlite::memory:") {
 			dbURL = "sqlite:" + t.TempDir() + "/auth.db"
 		}
-		oldKey, newKey := session.GenerateKey("old"), session.GenerateKey("new")
-		withKeys := func(keys ...session.Key) option {
-			return func(_ *config.Config, d *api.Deps) { d.Keys, _ = session.NewKeyRing(keys...) }
+		oldKey, newKey := token.GenerateKey("old"), token.GenerateKey("new")
+		withKeys := func(keys ...token.Key) option {
+			return func(_ *config.Config, d *api.Deps) { d.Keys, _ = token.NewKeyRing(keys...) }
 		}
 		h1 := newHarness(t, dbURL, withKeys(oldKey))
 		c := h1.register("ada@example.com")

@@ -11,9 +11,9 @@ import (
 	"github.com/gin-gonic/gin"
 	"github.com/prometheus/client_golang/prometheus"
 
-	"portcullis/config"
-	"portcullis/handlers"
-	"portcullis/session"
+	"github.com/portcullis-auth/portcullis/config"
+	"github.com/portcullis-auth/portcullis/handlers"
+	"github.com/portcullis-auth/portcullis/token"
 )
 
 // Store is everything the routes need from the database.
@@ -30,7 +30,7 @@ type Store interface {
 type Deps struct {
 	Config config.Config
 	Store  Store
-	Keys   *session.KeyRing
+	Keys   *token.KeyRing
 	Hasher handlers.PasswordHasher
 	// IPLimiter limits credential attempts per client IP.
 	IPLimiter handlers.Limiter

@@ -13,9 +13,9 @@ import (
 	"github.com/go-jose/go-jose/v4"
 	"golang.org/x/crypto/bcrypt"
 
-	"portcullis/handlers"
-	"portcullis/models"
-	"portcullis/store/storetest"
+	"github.com/portcullis-auth/portcullis/handlers"
+	"github.com/portcullis-auth/portcullis/models"
+	"github.com/portcullis-auth/portcullis/store/storetest"
 )
 
 func TestCookieFlowRegisterMeRefreshLogout(t *testing.T) {

@@ -8,8 +8,8 @@ import (
 	"github.com/gin-contrib/cors"
 	"github.com/gin-gonic/gin"
 
-	"portcullis/handlers"
-	"portcullis/models"
+	"github.com/portcullis-auth/portcullis/handlers"
+	"github.com/portcullis-auth/portcullis/models"
 )
 
 // corsFor answers CORS for the listed origins only: their origin is echoed

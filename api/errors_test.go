@@ -7,8 +7,8 @@ import (
 	"sync"
 	"testing"
 
-	"portcullis/handlers"
-	"portcullis/store/storetest"
+	"github.com/portcullis-auth/portcullis/handlers"
+	"github.com/portcullis-auth/portcullis/store/storetest"
 )
 
 func TestBadInputGetsTheContractsErrors(t *testing.T) {

@@ -17,12 +17,12 @@ import (
 
 	"github.com/alexedwards/argon2id"
 
-	"portcullis/api"
-	"portcullis/config"
-	"portcullis/handlers"
-	"portcullis/session"
-	"portcullis/store"
-	"portcullis/store/storetest"
+	"github.com/portcullis-auth/portcullis/api"
+	"github.com/portcullis-auth/portcullis/config"
+	"github.com/portcullis-auth/portcullis/handlers"
+	"github.com/portcullis-auth/portcullis/token"
+	"github.com/portcullis-auth/portcullis/store"
+	"github.com/portcullis-auth/portcullis/store/storetest"
 )
 
 // clock is a settable clock shared by the router and the test.
@@ -44,7 +44,7 @@ func (c *clock) Advance(d time.Duration) {
 }
 
 // testParams keep argon2id cheap in tests; production parameters are checked
-// in package session.
+// in package auth.
 var testParams = &argon2id.Params{Memory: 64, Iterations: 1, Parallelism: 1, SaltLength: 16, KeyLength: 32}
 
 type harness struct {
@@ -52,8 +52,8 @@ type harness struct {
 	srv   *httptest.Server
 	db    *store.DB
 	cache *store.Cached
-	keys  *session.KeyRing
-	key   session.Key
+	keys  *token.KeyRing
+	key   token.Key
 	clock *clock
 }
 
@@ -83,9 +83,9 @@ func newHarness(t *testing.T, dbURL string, opts ...option) *harness {
 	t.Cleanup(cancel)
 	// The cached store and token cache run in every HTTP test, as in production.
 	h.cache = store.NewCached(ctx, h.db, store.LocalBus{}, 1000, 50*time.Millisecond, slog.New(slog.DiscardHandler))
-	h.key = session.GenerateKey("test")
-	h.keys, _ = session.NewKeyRing(h.key)
-	d := api.Deps{Store: h.cache, Keys: h.keys.WithCache(1000), Hasher: session.NewHasher(4, 256, testParams), Now: h.clock.Now}
+	h.key = token.GenerateKey("test")
+	h.keys, _ = token.NewKeyRing(h.key)
+	d := api.Deps{Store: h.cache, Keys: h.keys.WithCache(1000), Hasher: token.NewHasher(4, 256, testParams), Now: h.clock.Now}
 	for _, o := range opts {
 		o(&cfg, &d)
 	}

@@ -7,7 +7,7 @@ import (
 
 	"github.com/go-jose/go-jose/v4"
 
-	"portcullis/models"
+	"github.com/portcullis-auth/portcullis/models"
 )
 
 func events(t *testing.T, h *harness, typ string) []models.AuditEvent {

@@ -5,8 +5,8 @@ import (
 	"sync"
 	"testing"
 
-	"portcullis/api"
-	"portcullis/api/apitest"
+	"github.com/portcullis-auth/portcullis/api"
+	"github.com/portcullis-auth/portcullis/api/apitest"
 )
 
 // BenchmarkLogin is POST /auth/login with production argon2id parameters,

@@ -13,8 +13,8 @@ import (
 
 	"github.com/gin-gonic/gin"
 
-	"portcullis/handlers"
-	"portcullis/models"
+	"github.com/portcullis-auth/portcullis/handlers"
+	"github.com/portcullis-auth/portcullis/models"
 )
 
 var requestIDPattern = regexp.MustCompile(`^[A-Za-z0-9._:-]{1,128}$`)

@@ -10,9 +10,9 @@ import (
 	"sync"
 	"testing"
 
-	"portcullis/api"
-	"portcullis/config"
-	"portcullis/handlers"
+	"github.com/portcullis-auth/portcullis/api"
+	"github.com/portcullis-auth/portcullis/config"
+	"github.com/portcullis-auth/portcullis/handlers"
 )
 
 func TestMetricsAfterALoginFlow(t *testing.T) {

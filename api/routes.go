@@ -7,8 +7,8 @@ import (
 	swaggerFiles "github.com/swaggo/files"
 	ginSwagger "github.com/swaggo/gin-swagger"
 
-	"portcullis/handlers"
-	"portcullis/session"
+	"github.com/portcullis-auth/portcullis/handlers"
+	"github.com/portcullis-auth/portcullis/token"
 )
 
 // routes lists every route of the service.
@@ -18,7 +18,7 @@ func routes(e *gin.Engine, d Deps) {
 		Store: d.Store,
 		Audit: d.Store,
 		Keys:  d.Keys,
-		Cookies: session.CookieConfig{
+		Cookies: token.CookieConfig{
 			Secure: cfg.CookieSecure, SameSite: sameSite(cfg.CookieSameSite), Domain: cfg.CookieDomain,
 		},
 		Lifetimes: handlers.Lifetimes{

@@ -9,9 +9,9 @@ import (
 	"sync"
 	"testing"
 
-	"portcullis/handlers"
-	"portcullis/models"
-	"portcullis/store/storetest"
+	"github.com/portcullis-auth/portcullis/handlers"
+	"github.com/portcullis-auth/portcullis/models"
+	"github.com/portcullis-auth/portcullis/store/storetest"
 )
 
 const introspectClient = "gateway"

@@ -21,7 +21,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"golang.org/x/sys/unix"
 
-	"portcullis/session"
+	"github.com/portcullis-auth/portcullis/token"
 )
 
 // result is one measured scenario.
@@ -119,7 +119,7 @@ func hotPaths(o options, dir, bin string, out io.Writer) error {
 	}
 	env := map[string]string{
 		"AUTH_COOKIE_SECURE": "false", "AUTH_RATE_LIMIT_IP": "100000000/m", "AUTH_LOCKOUT_THRESHOLD": "100000000",
-		"AUTH_SESSION_KEYS": session.GenerateKey("bench").String(), "AUTH_DATABASE_URL": "sqlite:" + dir + "/auth.db",
+		"AUTH_SESSION_KEYS": token.GenerateKey("bench").String(), "AUTH_DATABASE_URL": "sqlite:" + dir + "/auth.db",
 		// Logging stays on at info by default: the full production middleware is measured.
 		"AUTH_LOG_LEVEL": o.logLevel,
 	}
@@ -352,7 +352,7 @@ func child(mode string, args []string) error {
 		}
 		n, start := 0, time.Now()
 		for time.Since(start) < d {
-			if _, err := argon2id.CreateHash(password, session.Argon2Params); err != nil {
+			if _, err := argon2id.CreateHash(password, token.Argon2Params); err != nil {
 				return err
 			}
 			n++

@@ -14,7 +14,7 @@ import (
 type Config struct {
 	Addr        string
 	DatabaseURL string
-	// SessionKeys is the raw AUTH_SESSION_KEYS value; package session parses it.
+	// SessionKeys is the raw AUTH_SESSION_KEYS value; package token parses it.
 	SessionKeys string
 	Production  bool
 

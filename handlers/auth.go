@@ -8,8 +8,8 @@ import (
 
 	"github.com/gin-gonic/gin"
 
-	"portcullis/models"
-	"portcullis/session"
+	"github.com/portcullis-auth/portcullis/models"
+	"github.com/portcullis-auth/portcullis/token"
 )
 
 // UserStore is what the account handlers need from the store.
@@ -359,13 +359,13 @@ func Logout(sessions *Sessions) gin.HandlerFunc {
 // even if it has just expired, else from the refresh cookie.
 func (s *Sessions) identify(c *gin.Context) (models.Session, bool) {
 	ctx, now := c.Request.Context(), s.Now()
-	var claims session.Claims
+	var claims token.Claims
 	var err error
 	if tok, _ := BearerOrCookie(c, s.Cookies.AccessName()); tok != "" {
-		claims, err = s.Keys.OpenIgnoringExpiry(tok, session.TypeAccess)
+		claims, err = s.Keys.OpenIgnoringExpiry(tok, token.TypeAccess)
 	} else {
 		tok, _ := cookieValue(c, s.Cookies.RefreshName())
-		claims, err = s.Keys.OpenIgnoringExpiry(tok, session.TypeRefresh)
+		claims, err = s.Keys.OpenIgnoringExpiry(tok, token.TypeRefresh)
 	}
 	if err != nil {
 		return models.Session{}, false

@@ -11,7 +11,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
-	"portcullis/models"
+	"github.com/portcullis-auth/portcullis/models"
 )
 
 // MaxBodyBytes is the largest request body accepted.

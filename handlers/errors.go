@@ -12,7 +12,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
-	"portcullis/models"
+	"github.com/portcullis-auth/portcullis/models"
 )
 
 // ErrorResponse is the error envelope of every endpoint except the OAuth ones.

@@ -7,7 +7,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
-	"portcullis/models"
+	"github.com/portcullis-auth/portcullis/models"
 )
 
 // Limiter rate-limits events per key. Allow returns 0 when the event is

@@ -8,8 +8,8 @@ import (
 
 	"github.com/ccojocar/zxcvbn-go"
 
-	"portcullis/models"
-	"portcullis/session"
+	"github.com/portcullis-auth/portcullis/models"
+	"github.com/portcullis-auth/portcullis/token"
 )
 
 // strengthPrefix bounds the input to zxcvbn, whose cost grows quickly with
@@ -51,7 +51,7 @@ type PasswordHasher interface {
 
 // hashErr maps a hasher error to a client-facing one.
 func hashErr(err error) error {
-	if errors.Is(err, session.ErrBusy) {
+	if errors.Is(err, token.ErrBusy) {
 		return &models.Error{Kind: models.Unavailable, Message: "too many sign-ins at once; try again shortly", RetryAfterSeconds: 1, Err: err}
 	}
 	return err

@@ -7,8 +7,8 @@ import (
 
 	"github.com/gin-gonic/gin"
 
-	"portcullis/models"
-	"portcullis/session"
+	"github.com/portcullis-auth/portcullis/models"
+	"github.com/portcullis-auth/portcullis/token"
 )
 
 // SessionStore is what session handling needs from the store.
@@ -41,8 +41,8 @@ type Lifetimes struct {
 type Sessions struct {
 	Store     SessionStore
 	Audit     Auditor
-	Keys      *session.KeyRing
-	Cookies   session.CookieConfig
+	Keys      *token.KeyRing
+	Cookies   token.CookieConfig
 	Lifetimes Lifetimes
 	Now       func() time.Time
 	Metrics   *Metrics
@@ -91,15 +91,15 @@ func (s *Sessions) Start(c *gin.Context, u models.User, remember bool) (models.S
 
 func (s *Sessions) issue(sess models.Session, u models.User, now time.Time) (Tokens, error) {
 	accessExp := now.Add(s.Lifetimes.Access)
-	access, err := s.Keys.Seal(session.Claims{
-		Type: session.TypeAccess, SessionID: sess.ID, Subject: u.ID, Role: string(u.Role),
+	access, err := s.Keys.Seal(token.Claims{
+		Type: token.TypeAccess, SessionID: sess.ID, Subject: u.ID, Role: string(u.Role),
 		IssuedAt: now.Unix(), Expiry: accessExp.Unix(),
 	})
 	if err != nil {
 		return Tokens{}, err
 	}
-	refresh, err := s.Keys.Seal(session.Claims{
-		Type: session.TypeRefresh, SessionID: sess.ID, Gen: sess.RefreshGen,
+	refresh, err := s.Keys.Seal(token.Claims{
+		Type: token.TypeRefresh, SessionID: sess.ID, Gen: sess.RefreshGen,
 		IssuedAt: now.Unix(), Expiry: sess.ExpiresAt.Unix(),
 	})
 	if err != nil {
@@ -125,11 +125,11 @@ func (s *Sessions) ClearCookies(c *gin.Context) {
 
 // Authenticate checks an access token and the live state of its session and
 // user. Revocation, expiry, disabling and role changes take effect here.
-func (s *Sessions) Authenticate(ctx context.Context, token string) (*Principal, error) {
+func (s *Sessions) Authenticate(ctx context.Context, tok string) (*Principal, error) {
 	now := s.Now()
-	claims, err := s.Keys.Open(token, session.TypeAccess, now)
+	claims, err := s.Keys.Open(tok, token.TypeAccess, now)
 	switch {
-	case errors.Is(err, session.ErrExpired):
+	case errors.Is(err, token.ErrExpired):
 		return nil, errTokenExpired
 	case err != nil:
 		return nil, errUnauthenticated
@@ -161,10 +161,10 @@ func (s *Sessions) Authenticate(ctx context.Context, token string) (*Principal, 
 // A token one generation old presented within the reuse interval of the
 // rotation gets the current tokens (tabs racing); any other reuse revokes the
 // session and is audited.
-func (s *Sessions) Refresh(c *gin.Context, token string) (models.Session, models.User, Tokens, error) {
+func (s *Sessions) Refresh(c *gin.Context, tok string) (models.Session, models.User, Tokens, error) {
 	ctx := c.Request.Context()
 	now := s.Now()
-	claims, err := s.Keys.Open(token, session.TypeRefresh, now)
+	claims, err := s.Keys.Open(tok, token.TypeRefresh, now)
 	if err != nil {
 		s.Metrics.Refresh(RefreshInvalid)
 		return models.Session{}, models.User{}, Tokens{}, errInvalidRefresh

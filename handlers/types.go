@@ -3,8 +3,8 @@ package handlers
 import (
 	"time"
 
-	"portcullis/models"
-	"portcullis/session"
+	"github.com/portcullis-auth/portcullis/models"
+	"github.com/portcullis-auth/portcullis/token"
 )
 
 // User is the public view of an account.
@@ -66,5 +66,5 @@ func sessionView(s models.Session, accessExpires time.Time) Session {
 type Principal struct {
 	User    models.User
 	Session models.Session
-	Claims  session.Claims
+	Claims  token.Claims
 }

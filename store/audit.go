@@ -3,7 +3,7 @@ package store
 import (
 	"context"
 
-	"portcullis/models"
+	"github.com/portcullis-auth/portcullis/models"
 )
 
 // RecordEvent appends an audit event, assigning an id when it has none.

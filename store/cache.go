@@ -10,7 +10,7 @@ import (
 
 	lru "github.com/hashicorp/golang-lru/v2"
 
-	"portcullis/models"
+	"github.com/portcullis-auth/portcullis/models"
 )
 
 // Cached puts a bounded cache of session and user state in front of the

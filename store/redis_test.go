@@ -7,7 +7,7 @@ import (
 
 	"github.com/google/uuid"
 
-	"portcullis/store"
+	"github.com/portcullis-auth/portcullis/store"
 )
 
 // TestRedisLimiterAndLockout needs AUTH_TEST_REDIS_URL (set by .ci/run).

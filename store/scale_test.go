@@ -7,9 +7,9 @@ import (
 	"testing"
 	"time"
 
-	"portcullis/models"
-	"portcullis/store"
-	"portcullis/store/storetest"
+	"github.com/portcullis-auth/portcullis/models"
+	"github.com/portcullis-auth/portcullis/store"
+	"github.com/portcullis-auth/portcullis/store/storetest"
 )
 
 type limiter interface {

@@ -4,7 +4,7 @@ import (
 	"context"
 	"time"
 
-	"portcullis/models"
+	"github.com/portcullis-auth/portcullis/models"
 )
 
 // CreateSession inserts s, assigning an id when it has none.

@@ -27,7 +27,7 @@ import (
 	"gorm.io/gorm"
 	"gorm.io/gorm/logger"
 
-	"portcullis/models"
+	"github.com/portcullis-auth/portcullis/models"
 )
 
 //go:embed migrations

@@ -10,9 +10,9 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"gorm.io/gorm/schema"
 
-	"portcullis/models"
-	"portcullis/store"
-	"portcullis/store/storetest"
+	"github.com/portcullis-auth/portcullis/models"
+	"github.com/portcullis-auth/portcullis/store"
+	"github.com/portcullis-auth/portcullis/store/storetest"
 )
 
 var ctx = context.Background()

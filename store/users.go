@@ -4,7 +4,7 @@ import (
 	"context"
 	"time"
 
-	"portcullis/models"
+	"github.com/portcullis-auth/portcullis/models"
 )
 
 // CreateUser inserts u, assigning an id when it has none. A duplicate email is

@@ -10,11 +10,11 @@ import (
 	"testing"
 	"time"
 
-	"portcullis/api"
-	"portcullis/config"
-	"portcullis/session"
-	"portcullis/store"
-	"portcullis/store/storetest"
+	"github.com/portcullis-auth/portcullis/api"
+	"github.com/portcullis-auth/portcullis/config"
+	"github.com/portcullis-auth/portcullis/token"
+	"github.com/portcullis-auth/portcullis/store"
+	"github.com/portcullis-auth/portcullis/store/storetest"
 )
 
 // Router returns the router configured by env (AUTH_* variables), on
@@ -29,12 +29,12 @@ func Router(t testing.TB, env map[string]string, opts ...func(*api.Deps)) http.H
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
 	db := storetest.Open(t, "sqlite::memory:")
-	keys, _ := session.NewKeyRing(session.GenerateKey("test"))
+	keys, _ := token.NewKeyRing(token.GenerateKey("test"))
 	d := api.Deps{
 		Config:    cfg,
 		Store:     store.NewCached(ctx, db, store.LocalBus{}, 1000, cfg.AccessTTL, slog.New(slog.DiscardHandler)),
 		Keys:      keys.WithCache(1000),
-		Hasher:    session.NewHasher(2, 64, nil),
+		Hasher:    token.NewHasher(2, 64, nil),
 		IPLimiter: store.NewMemoryLimiter(cfg.RateLimitIP.Events, cfg.RateLimitIP.Per, time.Now),
 		Lockout:   store.NewMemoryLockout(cfg.LockoutThreshold, cfg.LockoutDuration, time.Now),
 	}

@@ -16,7 +16,7 @@ import (
 	"testing"
 	"time"
 
-	"portcullis/api/apitest"
+	"github.com/portcullis-auth/portcullis/api/apitest"
 )
 
 // portcullis serves the real router and returns its URL and a signed-in

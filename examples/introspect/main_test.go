@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"portcullis/api/apitest"
+	"github.com/portcullis-auth/portcullis/api/apitest"
 )
 
 // TestIntrospectAgainstTheRealRouter runs the example client against

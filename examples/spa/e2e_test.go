@@ -16,8 +16,8 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/getkin/kin-openapi/openapi3"
 
-	"portcullis/api"
-	"portcullis/api/apitest"
+	"github.com/portcullis-auth/portcullis/api"
+	"github.com/portcullis-auth/portcullis/api/apitest"
 )
 
 // chromium finds Debian's Chromium, or skips: `go test ./...` must pass on a

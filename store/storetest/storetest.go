@@ -14,7 +14,7 @@ import (
 	"github.com/google/uuid"
 	_ "github.com/jackc/pgx/v5/stdlib" // database/sql driver for schema set-up
 
-	"portcullis/store"
+	"github.com/portcullis-auth/portcullis/store"
 )
 
 // EnvVar names the PostgreSQL URL tests use.

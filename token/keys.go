@@ -1,7 +1,7 @@
 // Package session seals and opens Portcullis tokens (compact JWE, dir +
 // A256GCM, with a kid header), holds the key ring, builds cookies and hashes
 // passwords. It reads no environment and no clock: keys and now are passed in.
-package session
+package token
 
 import (
 	"crypto/rand"
