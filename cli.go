@@ -14,8 +14,8 @@ import (
 	"github.com/portcullis-auth/portcullis/config"
 	"github.com/portcullis-auth/portcullis/handlers"
 	"github.com/portcullis-auth/portcullis/models"
-	"github.com/portcullis-auth/portcullis/token"
 	"github.com/portcullis-auth/portcullis/store"
+	"github.com/portcullis-auth/portcullis/token"
 )
 
 const usage = `usage: portcullis [command]

@@ -51,8 +51,8 @@ import (
 	_ "github.com/portcullis-auth/portcullis/docs" // registers the generated Swagger 2 document
 	"github.com/portcullis-auth/portcullis/handlers"
 	"github.com/portcullis-auth/portcullis/models"
-	"github.com/portcullis-auth/portcullis/token"
 	"github.com/portcullis-auth/portcullis/store"
+	"github.com/portcullis-auth/portcullis/token"
 )
 
 // openAPISpec is openapi.yaml, served at /openapi.yaml byte for byte.

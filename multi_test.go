@@ -12,8 +12,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/portcullis-auth/portcullis/token"
 	"github.com/portcullis-auth/portcullis/store/storetest"
+	"github.com/portcullis-auth/portcullis/token"
 )
 
 // TestMain lets the test binary stand in for the portcullis binary, so the

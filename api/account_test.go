@@ -11,8 +11,8 @@ import (
 	"github.com/portcullis-auth/portcullis/config"
 	"github.com/portcullis-auth/portcullis/handlers"
 	"github.com/portcullis-auth/portcullis/models"
-	"github.com/portcullis-auth/portcullis/token"
 	"github.com/portcullis-auth/portcullis/store/storetest"
+	"github.com/portcullis-auth/portcullis/token"
 )
 
 func login(t *testing.T, h *harness, email string, headers ...string) *client {

@@ -20,9 +20,9 @@ import (
 	"github.com/portcullis-auth/portcullis/api"
 	"github.com/portcullis-auth/portcullis/config"
 	"github.com/portcullis-auth/portcullis/handlers"
-	"github.com/portcullis-auth/portcullis/token"
 	"github.com/portcullis-auth/portcullis/store"
 	"github.com/portcullis-auth/portcullis/store/storetest"
+	"github.com/portcullis-auth/portcullis/token"
 )
 
 // clock is a settable clock shared by the router and the test.

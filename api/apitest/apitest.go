@@ -12,9 +12,9 @@ import (
 
 	"github.com/portcullis-auth/portcullis/api"
 	"github.com/portcullis-auth/portcullis/config"
-	"github.com/portcullis-auth/portcullis/token"
 	"github.com/portcullis-auth/portcullis/store"
 	"github.com/portcullis-auth/portcullis/store/storetest"
+	"github.com/portcullis-auth/portcullis/token"
 )
 
 // Router returns the router configured by env (AUTH_* variables), on
