@@ -11,8 +11,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/portcullis-auth/portcullis/auth"
 	"github.com/portcullis-auth/portcullis/config"
-	"github.com/portcullis-auth/portcullis/handlers"
 	"github.com/portcullis-auth/portcullis/models"
 	"github.com/portcullis-auth/portcullis/store"
 	"github.com/portcullis-auth/portcullis/token"
@@ -75,7 +75,7 @@ func dispatch(ctx context.Context, args []string, getenv func(string) string, st
 		}
 		logs := newBufferedWriter(stderr, 64<<10, 100*time.Millisecond)
 		defer logs.Close()
-		return serve(ctx, cfg, newLogger(cfg.LogLevel, logs))
+		return serve(ctx, cfg, getenv, newLogger(cfg.LogLevel, logs))
 	case "migrate":
 		fs := newFlags("migrate", "migrate", stderr)
 		if help, err := parseFlags(fs, rest); help || err != nil {
@@ -154,7 +154,7 @@ func userCreate(ctx context.Context, args []string, getenv func(string) string, 
 	}
 	password = strings.TrimRight(password, "\r\n")
 	return withStore(ctx, getenv, func(db *store.DB, _ config.Config) error {
-		u, err := createUser(ctx, db, token.NewHasher(1, 1, nil), *email, *name, password, models.Role(*role))
+		u, err := createUser(ctx, db, auth.NewHasher(1, 1, nil), auth.NewUser{Email: *email, Name: *name, Password: password, Role: models.Role(*role)})
 		if err != nil {
 			return err
 		}
@@ -163,60 +163,47 @@ func userCreate(ctx context.Context, args []string, getenv func(string) string, 
 	})
 }
 
-// createUser validates and creates a user; invalid input is a usage error
-// that never repeats the password.
-func createUser(ctx context.Context, db *store.DB, hasher *token.Hasher, email, name, password string, role models.Role) (models.User, error) {
-	email, name = models.NormalizeEmail(email), models.NormalizeName(name)
-	var problems []string
-	if p := models.EmailProblem(email); p != "" {
-		problems = append(problems, "email "+p)
-	}
-	if p := models.NameProblem(name); p != "" {
-		problems = append(problems, "name "+p)
-	}
-	if !role.Valid() {
-		problems = append(problems, "role must be user or admin")
-	}
-	if p := handlers.PasswordProblem(password, email, name); p != "" {
-		problems = append(problems, "password "+p)
-	}
-	if len(problems) > 0 {
-		return models.User{}, &usageError{errors.New(strings.Join(problems, "; "))}
-	}
-	hash, err := hasher.Hash(ctx, password)
-	if err != nil {
-		return models.User{}, err
-	}
-	now := time.Now().UTC().Truncate(time.Millisecond)
-	u := models.User{Email: email, Name: name, PasswordHash: hash, Role: role, CreatedAt: now, UpdatedAt: now}
-	if err := db.CreateUser(ctx, &u); err != nil {
-		if models.IsKind(err, models.Conflict) {
-			return models.User{}, &models.Error{Kind: models.Conflict, Message: "a user with email " + email + " already exists", Err: err}
+// createUser creates a user through the domain; invalid input is a usage
+// error that never repeats the password.
+func createUser(ctx context.Context, db *store.DB, hasher *auth.Hasher, nu auth.NewUser) (models.User, error) {
+	u, err := auth.New(auth.Deps{Store: db, Hasher: hasher}).CreateUser(ctx, nu)
+	return u, commandError(err, nu.Email)
+}
+
+// commandError phrases a domain error for the command line: field problems
+// on one line, in a fixed order, as a usage error.
+func commandError(err error, email string) error {
+	var e *models.Error
+	switch {
+	case err == nil || !errors.As(err, &e):
+		return err
+	case e.Kind == models.Invalid:
+		var problems []string
+		for _, f := range []string{"email", "name", "role", "password"} {
+			for _, p := range e.Fields[f] {
+				problems = append(problems, f+" "+p)
+			}
 		}
-		return models.User{}, err
+		return &usageError{errors.New(strings.Join(problems, "; "))}
+	case e.Code == models.CodeEmailTaken:
+		return &models.Error{Kind: models.Conflict, Message: "a user with email " + models.NormalizeEmail(email) + " already exists", Err: err}
 	}
-	return u, nil
+	return err
 }
 
 // bootstrapAdmin creates the configured administrator when there is none.
-func bootstrapAdmin(ctx context.Context, db *store.DB, hasher *token.Hasher, cfg config.Config) (bool, error) {
+func bootstrapAdmin(ctx context.Context, db *store.DB, hasher *auth.Hasher, cfg config.Config) (bool, error) {
 	if cfg.BootstrapAdminEmail == "" {
 		return false, nil
 	}
-	n, err := db.CountActiveAdmins(ctx)
-	if err != nil || n > 0 {
-		return false, err
-	}
-	_, err = createUser(ctx, db, hasher, cfg.BootstrapAdminEmail, "Administrator", cfg.BootstrapAdminPassword, models.RoleAdmin)
-	if models.IsKind(err, models.Conflict) {
-		// Another replica starting at the same moment created it.
-		return false, nil
-	}
+	svc := auth.New(auth.Deps{Store: db, Hasher: hasher})
+	nu := auth.NewUser{Email: cfg.BootstrapAdminEmail, Name: "Administrator", Password: cfg.BootstrapAdminPassword}
+	created, err := svc.BootstrapAdmin(ctx, nu)
 	var usage *usageError
-	if errors.As(err, &usage) {
+	if errors.As(commandError(err, nu.Email), &usage) {
 		return false, &usageError{&config.Error{Var: "AUTH_BOOTSTRAP_ADMIN_EMAIL", Msg: "bootstrap admin: " + usage.Error()}}
 	}
-	return err == nil, err
+	return created, err
 }
 
 // healthcheck asks a local server for /healthz; it is the container's

@@ -38,18 +38,20 @@ import (
 	"os"
 	"os/signal"
 	"runtime"
+	"runtime/debug"
 	"sync/atomic"
 	"syscall"
 	"time"
 
+	"github.com/gin-gonic/gin"
 	"github.com/jackc/pgx/v5"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/portcullis-auth/portcullis/api"
+	"github.com/portcullis-auth/portcullis/auth"
 	"github.com/portcullis-auth/portcullis/config"
 	_ "github.com/portcullis-auth/portcullis/docs" // registers the generated Swagger 2 document
-	"github.com/portcullis-auth/portcullis/handlers"
 	"github.com/portcullis-auth/portcullis/models"
 	"github.com/portcullis-auth/portcullis/store"
 	"github.com/portcullis-auth/portcullis/token"
@@ -60,12 +62,18 @@ import (
 //go:embed openapi.yaml
 var openAPISpec []byte
 
-// Compile-time checks that the store satisfies what the handlers need.
+// Compile-time checks of what serve and the commands wire together: the
+// cached store behind the router, the bare store behind the commands, and
+// each limiter and lockout store.
 var (
-	_ handlers.UserStore    = (*store.DB)(nil)
-	_ handlers.SessionStore = (*store.DB)(nil)
-	_ handlers.Auditor      = (*store.DB)(nil)
-	_ api.Store             = (*store.DB)(nil)
+	_ api.Store    = (*store.Cached)(nil)
+	_ auth.Store   = (*store.DB)(nil)
+	_ api.Limiter  = (*store.MemoryLimiter)(nil)
+	_ api.Limiter  = (*store.DBLimiter)(nil)
+	_ api.Limiter  = (*store.RedisLimiter)(nil)
+	_ auth.Lockout = (*store.MemoryLockout)(nil)
+	_ auth.Lockout = (*store.DBLockout)(nil)
+	_ auth.Lockout = (*store.RedisLockout)(nil)
 )
 
 func main() {
@@ -92,6 +100,7 @@ func (e *usageError) Unwrap() error { return e.err }
 // default) and returns when it is done; serve returns once ctx is cancelled
 // and the server has drained.
 func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
+	gin.SetMode(gin.ReleaseMode)
 	return dispatch(ctx, args[1:], getenv, stdin, stdout, stderr)
 }
 
@@ -114,7 +123,7 @@ func keyRing(cfg config.Config, log *slog.Logger) (*token.KeyRing, error) {
 	return keys, nil
 }
 
-func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
+func serve(ctx context.Context, cfg config.Config, getenv func(string) string, log *slog.Logger) error {
 	keys, err := keyRing(cfg, log)
 	if err != nil {
 		return err
@@ -136,12 +145,13 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	}
 	defer db.Close()
 
-	hasher := token.NewHasher(runtime.GOMAXPROCS(0), 64, nil)
-	hasher.BurstGCPercent, hasher.BurstMemoryLimit = 200, 256<<20
+	workers := runtime.GOMAXPROCS(0)
+	hasher := auth.NewHasher(workers, 64, nil)
+	hasher.OnBusy = hashBurstTuning(getenv, workers)
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		collectors.NewDBStatsCollector(db.SQL(), db.Dialect()))
-	metrics := handlers.NewMetrics(reg, func() float64 { return float64(hasher.Waiting()) })
+	metrics := api.NewMetrics(reg, func() float64 { return float64(hasher.Waiting()) })
 	hasher.OnWait = metrics.HashWaited
 	if created, err := bootstrapAdmin(ctx, db, hasher, cfg); err != nil {
 		return err
@@ -252,7 +262,7 @@ func pruneLoop(ctx context.Context, every time.Duration, log *slog.Logger, store
 
 // limiters returns the per-IP limiter and the lockout counters in the
 // configured store.
-func limiters(ctx context.Context, cfg config.Config, db *store.DB) (handlers.Limiter, handlers.Lockout, error) {
+func limiters(ctx context.Context, cfg config.Config, db *store.DB) (api.Limiter, auth.Lockout, error) {
 	ip, lock := cfg.RateLimitIP, cfg
 	switch cfg.RateLimitStore {
 	case "database":
@@ -266,4 +276,45 @@ func limiters(ctx context.Context, cfg config.Config, db *store.DB) (handlers.Li
 		return store.NewRedisLimiter(rdb, ip.Events, ip.Per, prefix+"ip:"), store.NewRedisLockout(rdb, lock.LockoutThreshold, lock.LockoutDuration, prefix+"lockout:"), nil
 	}
 	return store.NewMemoryLimiter(ip.Events, ip.Per, time.Now), store.NewMemoryLockout(lock.LockoutThreshold, lock.LockoutDuration, time.Now), nil
+}
+
+// Garbage collector settings while passwords are being hashed. Each argon2id
+// hash allocates 19 MiB, which on a small heap starts a collection nearly
+// every time; a higher GOGC during bursts saves that work, and a soft memory
+// limit sized for the workers keeps the heap from growing past what they need.
+const (
+	burstGCPercent = 200
+	burstHeadroom  = 192 << 20 // the rest of the process, above the hashes
+)
+
+// hashBurstTuning returns the hasher's OnBusy hook. While hashes run the GC
+// runs at burstGCPercent under a soft limit of workers × 19 MiB plus
+// headroom; once hashing is idle the previous settings return and the hash
+// memory goes back to the OS. An operator's GOGC or GOMEMLIMIT wins: the
+// setting they name is never touched.
+func hashBurstTuning(getenv func(string) string, workers int) func(busy bool) {
+	setGC, setLimit := getenv("GOGC") == "", getenv("GOMEMLIMIT") == ""
+	limit := int64(workers)*auth.HashMemory + burstHeadroom
+	var (
+		prevGC    int
+		prevLimit int64
+	)
+	return func(busy bool) {
+		if busy {
+			if setGC {
+				prevGC = debug.SetGCPercent(burstGCPercent)
+			}
+			if setLimit {
+				prevLimit = debug.SetMemoryLimit(limit)
+			}
+			return
+		}
+		if setGC {
+			debug.SetGCPercent(prevGC)
+		}
+		if setLimit {
+			debug.SetMemoryLimit(prevLimit)
+		}
+		debug.FreeOSMemory()
+	}
 }

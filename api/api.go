@@ -11,6 +11,7 @@ import (
 	"github.com/gin-gonic/gin"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/portcullis-auth/portcullis/auth"
 	"github.com/portcullis-auth/portcullis/config"
 	"github.com/portcullis-auth/portcullis/handlers"
 	"github.com/portcullis-auth/portcullis/token"
@@ -18,12 +19,14 @@ import (
 
 // Store is everything the routes need from the database.
 type Store interface {
-	handlers.UserStore
-	handlers.SessionStore
-	handlers.Auditor
+	auth.Store
 	handlers.Pinger
-	handlers.SessionLister
-	handlers.AdminStore
+}
+
+// Limiter rate-limits events per key. Allow returns 0 when the event is
+// allowed, else how long until it would be.
+type Limiter interface {
+	Allow(ctx context.Context, key string) (time.Duration, error)
 }
 
 // Deps are the router's dependencies.
@@ -31,11 +34,11 @@ type Deps struct {
 	Config config.Config
 	Store  Store
 	Keys   *token.KeyRing
-	Hasher handlers.PasswordHasher
+	Hasher *auth.Hasher
 	// IPLimiter limits credential attempts per client IP.
-	IPLimiter handlers.Limiter
+	IPLimiter Limiter
 	// Lockout counts failed logins per email.
-	Lockout handlers.Lockout
+	Lockout auth.Lockout
 	Logger  *slog.Logger
 	// Now is the clock; nil means the system clock.
 	Now func() time.Time
@@ -46,16 +49,16 @@ type Deps struct {
 	// Registry holds the metrics served at /metrics, and Metrics are
 	// Portcullis's own, registered in it. Nil means new ones.
 	Registry *prometheus.Registry
-	Metrics  *handlers.Metrics
+	Metrics  *Metrics
 }
 
 // RequestTimeout bounds the work of one request, so a stalled database
 // produces a 503 instead of a hang.
 const RequestTimeout = 5 * time.Second
 
-// New returns the HTTP handler for deps.
+// New returns the HTTP handler for deps. It builds the domain service from
+// them; the process-wide gin mode is main's to set.
 func New(d Deps) http.Handler {
-	gin.SetMode(gin.ReleaseMode)
 	if d.Now == nil {
 		d.Now = func() time.Time { return time.Now().UTC().Truncate(time.Millisecond) }
 	}
@@ -69,7 +72,7 @@ func New(d Deps) http.Handler {
 		d.Registry = prometheus.NewRegistry()
 	}
 	if d.Metrics == nil {
-		d.Metrics = handlers.NewMetrics(d.Registry, func() float64 { return 0 })
+		d.Metrics = NewMetrics(d.Registry, func() float64 { return 0 })
 	}
 	e := gin.New()
 	e.HandleMethodNotAllowed = true
@@ -83,7 +86,15 @@ func New(d Deps) http.Handler {
 		// Config already validated the prefixes; this cannot happen.
 		panic(err)
 	}
-	routes(e, d)
+	cfg := d.Config
+	svc := auth.New(auth.Deps{
+		Store: d.Store, Keys: d.Keys, Hasher: d.Hasher, Lockout: d.Lockout, Now: d.Now, Metrics: d.Metrics, Logger: d.Logger,
+		Lifetimes: auth.Lifetimes{
+			Access: cfg.AccessTTL, Session: cfg.SessionTTL, Remember: cfg.RememberTTL,
+			MaxAge: cfg.SessionMaxAge, ReuseInterval: cfg.RefreshReuseInterval,
+		},
+	})
+	routes(e, d, svc)
 	return e
 }
 

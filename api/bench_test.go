@@ -9,7 +9,7 @@ import (
 
 	"github.com/portcullis-auth/portcullis/api"
 	"github.com/portcullis-auth/portcullis/api/apitest"
-	"github.com/portcullis-auth/portcullis/token"
+	"github.com/portcullis-auth/portcullis/auth"
 )
 
 // benchRouter is the production middleware stack (logging at info, metrics,
@@ -19,7 +19,7 @@ func benchRouter(b *testing.B) (http.Handler, string) {
 	h := apitest.Router(b, map[string]string{
 		"AUTH_COOKIE_SECURE": "false", "AUTH_ALLOWED_ORIGINS": "https://app.example.com", "AUTH_RATE_LIMIT_IP": "1000000/s",
 	}, func(d *api.Deps) {
-		d.Hasher = token.NewHasher(1, 8, testParams)
+		d.Hasher = auth.NewHasher(1, 8, testParams)
 		d.Logger = slog.New(slog.NewJSONHandler(discardWriter{}, nil))
 	})
 	rec := post(h, "/auth/register", `{"email":"ada@example.com","password":"correct horse battery staple","name":"Ada"}`)

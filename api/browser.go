@@ -9,7 +9,6 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/portcullis-auth/portcullis/handlers"
-	"github.com/portcullis-auth/portcullis/models"
 )
 
 // corsFor answers CORS for the listed origins only: their origin is echoed
@@ -59,7 +58,7 @@ func crossOriginCheck(origins []string) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		if c.GetHeader("Authorization") == "" {
 			if err := cop.Check(c.Request); err != nil {
-				handlers.WriteError(c, &models.Error{Kind: models.Forbidden, Code: "csrf_failed", Message: "cross-origin request refused; add the origin to AUTH_ALLOWED_ORIGINS"})
+				handlers.WriteError(c, handlers.ErrCrossOrigin)
 				return
 			}
 		}

@@ -9,8 +9,8 @@ import (
 
 	"github.com/portcullis-auth/portcullis/api"
 	"github.com/portcullis-auth/portcullis/api/apitest"
+	"github.com/portcullis-auth/portcullis/auth"
 	"github.com/portcullis-auth/portcullis/handlers"
-	"github.com/portcullis-auth/portcullis/token"
 )
 
 // FuzzJSONBodies sends arbitrary bodies through the real router to the JSON
@@ -26,7 +26,7 @@ func FuzzJSONBodies(f *testing.F) {
 		f.Add(s, "/auth/login")
 	}
 	h := apitest.Router(f, map[string]string{"AUTH_RATE_LIMIT_IP": "1000000/s", "AUTH_LOCKOUT_THRESHOLD": "1000000"},
-		func(d *api.Deps) { d.Hasher = token.NewHasher(2, 64, testParams) })
+		func(d *api.Deps) { d.Hasher = auth.NewHasher(2, 64, testParams) })
 	allowed := map[int]bool{200: true, 201: true, 400: true, 401: true, 409: true, 413: true, 415: true, 422: true, 429: true}
 	f.Fuzz(func(t *testing.T, body, path string) {
 		if path != "/auth/register" {

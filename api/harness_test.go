@@ -18,6 +18,7 @@ import (
 	"github.com/alexedwards/argon2id"
 
 	"github.com/portcullis-auth/portcullis/api"
+	"github.com/portcullis-auth/portcullis/auth"
 	"github.com/portcullis-auth/portcullis/config"
 	"github.com/portcullis-auth/portcullis/handlers"
 	"github.com/portcullis-auth/portcullis/store"
@@ -85,7 +86,7 @@ func newHarness(t *testing.T, dbURL string, opts ...option) *harness {
 	h.cache = store.NewCached(ctx, h.db, store.LocalBus{}, 1000, 50*time.Millisecond, slog.New(slog.DiscardHandler))
 	h.key = token.GenerateKey("test")
 	h.keys, _ = token.NewKeyRing(h.key)
-	d := api.Deps{Store: h.cache, Keys: h.keys.WithCache(1000), Hasher: token.NewHasher(4, 256, testParams), Now: h.clock.Now}
+	d := api.Deps{Store: h.cache, Keys: h.keys.WithCache(1000), Hasher: auth.NewHasher(4, 256, testParams), Now: h.clock.Now}
 	for _, o := range opts {
 		o(&cfg, &d)
 	}

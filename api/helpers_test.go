@@ -10,7 +10,7 @@ import (
 	"github.com/portcullis-auth/portcullis/models"
 )
 
-func events(t *testing.T, h *harness, typ string) []models.AuditEvent {
+func events(t *testing.T, h *harness, typ models.EventType) []models.AuditEvent {
 	t.Helper()
 	evs, err := h.db.Events(context.Background(), models.EventFilter{Type: typ, Limit: 1000})
 	if err != nil {
@@ -19,7 +19,7 @@ func events(t *testing.T, h *harness, typ string) []models.AuditEvent {
 	return evs
 }
 
-func countEvents(t *testing.T, h *harness, typ string) int {
+func countEvents(t *testing.T, h *harness, typ models.EventType) int {
 	t.Helper()
 	return len(events(t, h, typ))
 }

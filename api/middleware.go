@@ -13,8 +13,8 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/portcullis-auth/portcullis/auth"
 	"github.com/portcullis-auth/portcullis/handlers"
-	"github.com/portcullis-auth/portcullis/models"
 )
 
 var requestIDPattern = regexp.MustCompile(`^[A-Za-z0-9._:-]{1,128}$`)
@@ -30,7 +30,7 @@ func newRequestID() string {
 
 // requestContext assigns the request id (a well-formed X-Request-ID is kept),
 // attaches a logger carrying it, and logs one line when the request ends.
-func requestContext(base *slog.Logger, metrics *handlers.Metrics) gin.HandlerFunc {
+func requestContext(base *slog.Logger, metrics *Metrics) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		start := time.Now()
 		id := c.GetHeader("X-Request-ID")
@@ -92,21 +92,21 @@ func securityHeaders(c *gin.Context) {
 
 // requireSession authenticates the request by bearer token or access cookie
 // and checks its session is live; otherwise it answers 401.
-func requireSession(s *handlers.Sessions) gin.HandlerFunc {
+func requireSession(svc *auth.Service, ck handlers.Cookies) gin.HandlerFunc {
 	return func(c *gin.Context) {
-		token, fromHeader := handlers.BearerOrCookie(c, s.Cookies.AccessName())
-		if token == "" {
+		tok, fromHeader := handlers.BearerOrCookie(c, ck.Config.AccessName())
+		if tok == "" {
 			// The browser drops the access cookie when it expires (its
 			// Max-Age is the token's lifetime) but still sends the refresh
 			// cookie to /auth: the session may well be refreshable.
-			if ck, err := c.Request.Cookie(s.Cookies.RefreshName()); !fromHeader && err == nil && ck.Value != "" {
-				handlers.WriteError(c, &models.Error{Kind: models.Unauthenticated, Code: "token_expired", Message: "the access token has expired; call /auth/refresh"})
+			if !fromHeader && ck.Refresh(c) != "" {
+				handlers.WriteError(c, auth.ErrTokenExpired)
 				return
 			}
-			handlers.WriteError(c, &models.Error{Kind: models.Unauthenticated, Code: "unauthenticated", Message: "sign in to continue"})
+			handlers.WriteError(c, auth.ErrUnauthenticated)
 			return
 		}
-		p, err := s.Authenticate(c.Request.Context(), token)
+		p, err := svc.Authenticate(c.Request.Context(), tok)
 		if err != nil {
 			handlers.WriteError(c, err)
 			return
@@ -116,10 +116,29 @@ func requireSession(s *handlers.Sessions) gin.HandlerFunc {
 	}
 }
 
+// limitByIP rate-limits an endpoint per client IP. onLimited, when set, is
+// called for each refused request.
+func limitByIP(l Limiter, writeErr func(*gin.Context, error), onLimited func()) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		wait, err := l.Allow(c.Request.Context(), "ip:"+c.ClientIP())
+		if err != nil {
+			// A limiter outage must not lock everyone out; log and go on.
+			handlers.Logger(c).Warn("rate limiter unavailable", "error", err.Error())
+		} else if wait > 0 {
+			if onLimited != nil {
+				onLimited()
+			}
+			writeErr(c, auth.RateLimited(wait))
+			return
+		}
+		c.Next()
+	}
+}
+
 func notFound(c *gin.Context) {
-	handlers.WriteError(c, models.Errorf(models.NotFound, "no such endpoint"))
+	handlers.WriteError(c, handlers.ErrNoSuchEndpoint)
 }
 
 func methodNotAllowed(c *gin.Context) {
-	handlers.WriteError(c, models.Errorf(models.MethodNotAllowed, "this endpoint does not accept %s", c.Request.Method))
+	handlers.WriteError(c, handlers.ErrMethodNotAllowed(c.Request.Method))
 }

@@ -170,7 +170,7 @@ func makeAdmin(t *testing.T, h *harness, email string) *client {
 		t.Fatal(err)
 	}
 	role := models.RoleAdmin
-	if _, err := h.cache.UpdateUser(context.Background(), u.ID, models.UserChange{Role: &role}, h.clock.Now()); err != nil {
+	if _, err := h.cache.UpdateUser(context.Background(), u.ID, models.UserChange{Role: &role}, h.clock.Now(), nil); err != nil {
 		t.Fatal(err)
 	}
 	return c

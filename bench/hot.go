@@ -21,6 +21,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"golang.org/x/sys/unix"
 
+	"github.com/portcullis-auth/portcullis/auth"
 	"github.com/portcullis-auth/portcullis/token"
 )
 
@@ -350,9 +351,9 @@ func child(mode string, args []string) error {
 		if err != nil {
 			return err
 		}
-		n, start := 0, time.Now()
+		n, start, params := 0, time.Now(), auth.DefaultArgon2Params()
 		for time.Since(start) < d {
-			if _, err := argon2id.CreateHash(password, token.Argon2Params); err != nil {
+			if _, err := argon2id.CreateHash(password, &params); err != nil {
 				return err
 			}
 			n++

@@ -1,21 +1,15 @@
 package handlers
 
 import (
-	"context"
 	"net/http"
 	"time"
 
 	"github.com/gin-gonic/gin"
 	"github.com/google/uuid"
 
+	"github.com/portcullis-auth/portcullis/auth"
 	"github.com/portcullis-auth/portcullis/models"
 )
-
-// SessionLister lists sessions and audit events for the account endpoints.
-type SessionLister interface {
-	LiveSessions(ctx context.Context, userID string, now time.Time) ([]models.Session, error)
-	Events(ctx context.Context, f models.EventFilter) ([]models.AuditEvent, error)
-}
 
 // SessionInfo describes one of the caller's sessions.
 type SessionInfo struct {
@@ -63,10 +57,10 @@ type ChangePasswordRequest struct {
 //	@Failure	401	{object}	ErrorResponse	"unauthenticated or token_expired"
 //	@Failure	503	{object}	ErrorResponse	"unavailable"
 //	@Router		/auth/sessions [get]
-func ListSessions(store SessionLister, now func() time.Time) gin.HandlerFunc {
+func ListSessions(svc *auth.Service) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		p := CurrentPrincipal(c)
-		ss, err := store.LiveSessions(c.Request.Context(), p.User.ID, now())
+		ss, err := svc.Sessions(c.Request.Context(), p.User.ID)
 		if err != nil {
 			WriteError(c, err)
 			return
@@ -95,33 +89,20 @@ func ListSessions(store SessionLister, now func() time.Time) gin.HandlerFunc {
 //	@Failure	404	{object}	ErrorResponse	"not_found: no such session of the caller's"
 //	@Failure	503	{object}	ErrorResponse	"unavailable"
 //	@Router		/auth/sessions/{id} [delete]
-func RevokeSession(sessions *Sessions) gin.HandlerFunc {
+func RevokeSession(svc *auth.Service, ck Cookies) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		p := CurrentPrincipal(c)
-		id := c.Param("id")
-		notFound := models.Errorf(models.NotFound, "no such session")
-		if _, err := uuid.Parse(id); err != nil {
-			WriteError(c, notFound)
+		id, err := uuid.Parse(c.Param("id"))
+		if err != nil {
+			WriteError(c, models.Errorf(models.NotFound, "no such session"))
 			return
 		}
-		ctx, now := c.Request.Context(), sessions.Now()
-		s, _, err := sessions.Store.SessionWithUser(ctx, id)
-		switch {
-		case models.IsKind(err, models.NotFound) || (err == nil && (s.UserID != p.User.ID || !s.Live(now))):
-			WriteError(c, notFound)
-			return
-		case err != nil:
+		if err := svc.EndSession(c.Request.Context(), client(c), p, id.String()); err != nil {
 			WriteError(c, err)
 			return
 		}
-		if _, err := sessions.Store.RevokeSession(ctx, id, now); err != nil {
-			WriteError(c, err)
-			return
-		}
-		sessions.Metrics.Revoked("user", 1)
-		sessions.Record(c, models.EventSessionRevoked, &p.User.ID, &s.ID, "", "by the user")
-		if id == p.Session.ID {
-			sessions.ClearCookies(c)
+		if id.String() == p.Session.ID {
+			ck.Clear(c)
 		}
 		c.Status(http.StatusNoContent)
 	}
@@ -146,55 +127,17 @@ func RevokeSession(sessions *Sessions) gin.HandlerFunc {
 //	@Failure	429	{object}	ErrorResponse	"rate_limited"
 //	@Failure	503	{object}	ErrorResponse	"unavailable"
 //	@Router		/auth/password [post]
-func ChangePassword(users UserStore, hasher PasswordHasher, sessions *Sessions) gin.HandlerFunc {
+func ChangePassword(svc *auth.Service) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		var req ChangePasswordRequest
 		if err := DecodeJSON(c, &req); err != nil {
 			WriteError(c, err)
 			return
 		}
-		p := CurrentPrincipal(c)
-		fields := models.FieldErrors{}
-		if req.CurrentPassword == "" {
-			fields.Add("currentPassword", "is required")
-		} else if len(req.CurrentPassword) > models.MaxPasswordBytes {
-			fields.Add("currentPassword", "is incorrect")
-		}
-		if prob := PasswordProblem(req.NewPassword, p.User.Email, p.User.Name); prob != "" {
-			fields.Add("newPassword", prob)
-		}
-		if err := fields.Err(); err != nil {
+		if err := svc.ChangePassword(c.Request.Context(), client(c), CurrentPrincipal(c), req.CurrentPassword, req.NewPassword); err != nil {
 			WriteError(c, err)
 			return
 		}
-		ctx := c.Request.Context()
-		ok, _, err := hasher.Verify(ctx, req.CurrentPassword, p.User.PasswordHash)
-		if err != nil {
-			WriteError(c, hashErr(err))
-			return
-		}
-		if !ok {
-			fields.Add("currentPassword", "is incorrect")
-			WriteError(c, fields.Err())
-			return
-		}
-		hash, err := hasher.Hash(ctx, req.NewPassword)
-		if err != nil {
-			WriteError(c, hashErr(err))
-			return
-		}
-		now := sessions.Now()
-		if err := users.SetPasswordHash(ctx, p.User.ID, hash, now); err != nil {
-			WriteError(c, err)
-			return
-		}
-		n, err := sessions.Store.RevokeUserSessions(ctx, p.User.ID, p.Session.ID, now)
-		if err != nil {
-			WriteError(c, err)
-			return
-		}
-		sessions.Metrics.Revoked("password_change", n)
-		sessions.Record(c, models.EventPasswordChanged, &p.User.ID, &p.Session.ID, "", "")
 		c.Status(http.StatusNoContent)
 	}
 }
@@ -210,16 +153,16 @@ func ChangePassword(users UserStore, hasher PasswordHasher, sessions *Sessions) 
 //	@Failure	401	{object}	ErrorResponse	"unauthenticated or token_expired"
 //	@Failure	503	{object}	ErrorResponse	"unavailable"
 //	@Router		/auth/activity [get]
-func Activity(store SessionLister) gin.HandlerFunc {
+func Activity(svc *auth.Service) gin.HandlerFunc {
 	return func(c *gin.Context) {
-		evs, err := store.Events(c.Request.Context(), models.EventFilter{UserID: CurrentPrincipal(c).User.ID, Limit: 100})
+		evs, err := svc.Activity(c.Request.Context(), CurrentPrincipal(c).User.ID)
 		if err != nil {
 			WriteError(c, err)
 			return
 		}
 		out := ActivityResponse{Events: make([]ActivityEvent, len(evs))}
 		for i, e := range evs {
-			out.Events[i] = ActivityEvent{Type: e.Type, At: e.CreatedAt.UTC(), IP: e.IP, UserAgent: e.UserAgent}
+			out.Events[i] = ActivityEvent{Type: string(e.Type), At: e.CreatedAt.UTC(), IP: e.IP, UserAgent: e.UserAgent}
 		}
 		c.JSON(http.StatusOK, out)
 	}

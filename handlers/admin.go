@@ -1,7 +1,6 @@
 package handlers
 
 import (
-	"context"
 	"net/http"
 	"strconv"
 	"time"
@@ -9,17 +8,9 @@ import (
 	"github.com/gin-gonic/gin"
 	"github.com/google/uuid"
 
+	"github.com/portcullis-auth/portcullis/auth"
 	"github.com/portcullis-auth/portcullis/models"
 )
-
-// AdminStore is what the admin API needs from the store.
-type AdminStore interface {
-	ListUsers(ctx context.Context, emailLike string, offset, limit int) ([]models.User, int64, error)
-	UserByID(ctx context.Context, id string) (models.User, error)
-	UpdateUser(ctx context.Context, id string, ch models.UserChange, now time.Time) (models.User, error)
-	RevokeUserSessions(ctx context.Context, userID, except string, now time.Time) (int64, error)
-	Events(ctx context.Context, f models.EventFilter) ([]models.AuditEvent, error)
-}
 
 // AdminUser is a user as administrators see it.
 type AdminUser struct {
@@ -79,19 +70,13 @@ func intParam(c *gin.Context, name string, def, max int) (int, error) {
 	return min(n, max), nil
 }
 
+// userIDParam returns the path's user id in canonical form.
 func userIDParam(c *gin.Context) (string, error) {
-	id := c.Param("id")
-	if _, err := uuid.Parse(id); err != nil {
+	id, err := uuid.Parse(c.Param("id"))
+	if err != nil {
 		return "", models.Errorf(models.NotFound, "no such user")
 	}
-	return id, nil
-}
-
-func notFoundAs(err error, msg string) error {
-	if models.IsKind(err, models.NotFound) {
-		return models.Errorf(models.NotFound, "%s", msg)
-	}
-	return err
+	return id.String(), nil
 }
 
 // ListUsers pages through users.
@@ -110,7 +95,7 @@ func notFoundAs(err error, msg string) error {
 //	@Failure	403		{object}	ErrorResponse	"forbidden"
 //	@Failure	503		{object}	ErrorResponse	"unavailable"
 //	@Router		/admin/users [get]
-func ListUsers(store AdminStore) gin.HandlerFunc {
+func ListUsers(svc *auth.Service) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		page, err := intParam(c, "page", 1, 1_000_000)
 		if err != nil {
@@ -127,7 +112,7 @@ func ListUsers(store AdminStore) gin.HandlerFunc {
 			WriteError(c, models.Errorf(models.BadRequest, "email must not contain control characters"))
 			return
 		}
-		us, total, err := store.ListUsers(c.Request.Context(), email, (page-1)*limit, limit)
+		us, total, err := svc.Users(c.Request.Context(), email, (page-1)*limit, limit)
 		if err != nil {
 			WriteError(c, err)
 			return
@@ -154,16 +139,16 @@ func ListUsers(store AdminStore) gin.HandlerFunc {
 //	@Failure	404	{object}	ErrorResponse	"not_found"
 //	@Failure	503	{object}	ErrorResponse	"unavailable"
 //	@Router		/admin/users/{id} [get]
-func GetUser(store AdminStore) gin.HandlerFunc {
+func GetUser(svc *auth.Service) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		id, err := userIDParam(c)
 		if err != nil {
 			WriteError(c, err)
 			return
 		}
-		u, err := store.UserByID(c.Request.Context(), id)
+		u, err := svc.User(c.Request.Context(), id)
 		if err != nil {
-			WriteError(c, notFoundAs(err, "no such user"))
+			WriteError(c, err)
 			return
 		}
 		c.JSON(http.StatusOK, AdminUserResponse{User: adminUserView(u)})
@@ -192,7 +177,7 @@ func GetUser(store AdminStore) gin.HandlerFunc {
 //	@Failure	422		{object}	ErrorResponse	"validation_failed"
 //	@Failure	503		{object}	ErrorResponse	"unavailable"
 //	@Router		/admin/users/{id} [patch]
-func UpdateUser(store AdminStore, sessions *Sessions) gin.HandlerFunc {
+func UpdateUser(svc *auth.Service) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		id, err := userIDParam(c)
 		if err != nil {
@@ -204,27 +189,16 @@ func UpdateUser(store AdminStore, sessions *Sessions) gin.HandlerFunc {
 			WriteError(c, err)
 			return
 		}
-		var ch models.UserChange
-		fields := models.FieldErrors{}
+		ch := models.UserChange{Disabled: req.Disabled}
 		if req.Role != nil {
 			r := models.Role(*req.Role)
-			if !r.Valid() {
-				fields.Add("role", "must be user or admin")
-			}
 			ch.Role = &r
 		}
-		ch.Disabled = req.Disabled
-		if err := fields.Err(); err != nil {
+		u, err := svc.UpdateUser(c.Request.Context(), client(c), CurrentPrincipal(c).User, id, ch)
+		if err != nil {
 			WriteError(c, err)
 			return
 		}
-		u, err := store.UpdateUser(c.Request.Context(), id, ch, sessions.Now())
-		if err != nil {
-			WriteError(c, notFoundAs(err, "no such user"))
-			return
-		}
-		admin := CurrentPrincipal(c).User
-		sessions.Record(c, models.EventUserUpdated, &u.ID, nil, u.Email, "role="+string(u.Role)+" disabled="+strconv.FormatBool(u.Disabled())+" by "+admin.ID)
 		c.JSON(http.StatusOK, AdminUserResponse{User: adminUserView(u)})
 	}
 }
@@ -242,26 +216,17 @@ func UpdateUser(store AdminStore, sessions *Sessions) gin.HandlerFunc {
 //	@Failure	404	{object}	ErrorResponse	"not_found"
 //	@Failure	503	{object}	ErrorResponse	"unavailable"
 //	@Router		/admin/users/{id}/sessions [delete]
-func RevokeUserSessions(store AdminStore, sessions *Sessions) gin.HandlerFunc {
+func RevokeUserSessions(svc *auth.Service) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		id, err := userIDParam(c)
 		if err != nil {
 			WriteError(c, err)
 			return
 		}
-		ctx := c.Request.Context()
-		u, err := store.UserByID(ctx, id)
-		if err != nil {
-			WriteError(c, notFoundAs(err, "no such user"))
-			return
-		}
-		n, err := store.RevokeUserSessions(ctx, u.ID, "", sessions.Now())
-		if err != nil {
+		if err := svc.RevokeAllSessions(c.Request.Context(), client(c), id); err != nil {
 			WriteError(c, err)
 			return
 		}
-		sessions.Metrics.Revoked("admin", n)
-		sessions.Record(c, models.EventSessionRevoked, &u.ID, nil, u.Email, "all, by an administrator")
 		c.Status(http.StatusNoContent)
 	}
 }
@@ -282,32 +247,34 @@ func RevokeUserSessions(store AdminStore, sessions *Sessions) gin.HandlerFunc {
 //	@Failure	403		{object}	ErrorResponse	"forbidden"
 //	@Failure	503		{object}	ErrorResponse	"unavailable"
 //	@Router		/admin/audit [get]
-func ListAudit(store AdminStore) gin.HandlerFunc {
+func ListAudit(svc *auth.Service) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		limit, err := intParam(c, "limit", 100, 1000)
 		if err != nil {
 			WriteError(c, err)
 			return
 		}
-		f := models.EventFilter{UserID: c.Query("userId"), Type: c.Query("type"), Limit: limit}
-		if models.HasControl(f.Type) {
+		f := models.EventFilter{UserID: c.Query("userId"), Type: models.EventType(c.Query("type")), Limit: limit}
+		if models.HasControl(string(f.Type)) {
 			WriteError(c, models.Errorf(models.BadRequest, "type must not contain control characters"))
 			return
 		}
 		if f.UserID != "" {
-			if _, err := uuid.Parse(f.UserID); err != nil {
+			id, err := uuid.Parse(f.UserID)
+			if err != nil {
 				WriteError(c, models.Errorf(models.BadRequest, "userId must be a user id"))
 				return
 			}
+			f.UserID = id.String()
 		}
-		evs, err := store.Events(c.Request.Context(), f)
+		evs, err := svc.Events(c.Request.Context(), f)
 		if err != nil {
 			WriteError(c, err)
 			return
 		}
 		out := AuditResponse{Events: make([]AuditEvent, len(evs))}
 		for i, e := range evs {
-			out.Events[i] = AuditEvent{ID: e.ID, Type: e.Type, At: e.CreatedAt.UTC(), UserID: deref(e.UserID), SessionID: deref(e.SessionID),
+			out.Events[i] = AuditEvent{ID: e.ID, Type: string(e.Type), At: e.CreatedAt.UTC(), UserID: deref(e.UserID), SessionID: deref(e.SessionID),
 				Email: e.Email, IP: e.IP, UserAgent: e.UserAgent, Detail: e.Detail}
 		}
 		c.JSON(http.StatusOK, out)

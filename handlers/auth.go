@@ -1,26 +1,14 @@
 package handlers
 
 import (
-	"context"
 	"net/http"
 	"strings"
-	"time"
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/portcullis-auth/portcullis/auth"
 	"github.com/portcullis-auth/portcullis/models"
-	"github.com/portcullis-auth/portcullis/token"
 )
-
-// UserStore is what the account handlers need from the store.
-type UserStore interface {
-	CreateUser(ctx context.Context, u *models.User) error
-	UserByEmail(ctx context.Context, email string) (models.User, error)
-	UpdateUserName(ctx context.Context, id, name string, now time.Time) (models.User, error)
-	SetPasswordHash(ctx context.Context, id, hash string, now time.Time) error
-}
-
-var errInvalidCredentials = &models.Error{Kind: models.Unauthenticated, Code: "invalid_credentials", Message: "the email or password is incorrect"}
 
 // Register creates an account and signs it in.
 //
@@ -40,111 +28,21 @@ var errInvalidCredentials = &models.Error{Kind: models.Unauthenticated, Code: "i
 //	@Failure	429		{object}	ErrorResponse	"rate_limited"
 //	@Failure	503		{object}	ErrorResponse	"unavailable"
 //	@Router		/auth/register [post]
-func Register(users UserStore, hasher PasswordHasher, sessions *Sessions) gin.HandlerFunc {
+func Register(svc *auth.Service, ck Cookies) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		var req RegisterRequest
 		if err := DecodeJSON(c, &req); err != nil {
 			WriteError(c, err)
 			return
 		}
-		email, name := models.NormalizeEmail(req.Email), models.NormalizeName(req.Name)
-		fields := models.FieldErrors{}
-		if p := models.EmailProblem(email); p != "" {
-			fields.Add("email", p)
-		}
-		if p := models.NameProblem(name); p != "" {
-			fields.Add("name", p)
-		}
-		if p := PasswordProblem(req.Password, email, name); p != "" {
-			fields.Add("password", p)
-		}
-		if err := fields.Err(); err != nil {
-			WriteError(c, err)
-			return
-		}
-		ctx := c.Request.Context()
-		hash, err := hasher.Hash(ctx, req.Password)
-		if err != nil {
-			WriteError(c, hashErr(err))
-			return
-		}
-		now := sessions.Now()
-		u := models.User{Email: email, Name: name, PasswordHash: hash, Role: models.RoleUser, CreatedAt: now, UpdatedAt: now}
-		if err := users.CreateUser(ctx, &u); err != nil {
-			if models.IsKind(err, models.Conflict) {
-				err = &models.Error{Kind: models.Conflict, Code: "email_taken", Message: "an account with this email already exists"}
-			}
-			WriteError(c, err)
-			return
-		}
-		sess, toks, err := sessions.Start(c, u, false)
+		res, err := svc.Register(c.Request.Context(), client(c), req.Email, req.Password, req.Name)
 		if err != nil {
 			WriteError(c, err)
 			return
 		}
-		sessions.Record(c, models.EventRegister, &u.ID, &sess.ID, u.Email, "")
-		sessions.SetCookies(c, sess, toks)
-		c.JSON(http.StatusCreated, AuthResponse{User: userView(u), Session: sessionView(sess, toks.AccessExpires)})
+		ck.Set(c, res)
+		c.JSON(http.StatusCreated, authResponse(res))
 	}
-}
-
-// Credentials checks email and password pairs for login and the password grant.
-type Credentials struct {
-	Users    UserStore
-	Hasher   PasswordHasher
-	Sessions *Sessions
-	Lockout  Lockout
-}
-
-// Check returns the user whose email and password these are. Unknown emails
-// cost the same as wrong passwords and get the same error; a locked email
-// gets 429 even with the right password.
-func (cr *Credentials) Check(c *gin.Context, email, password string) (models.User, error) {
-	ctx := c.Request.Context()
-	email = models.NormalizeEmail(email)
-	lockKey := "email:" + email
-	if wait, err := cr.Lockout.Locked(ctx, lockKey); err != nil {
-		Logger(c).Warn("lockout store unavailable", "error", err.Error())
-	} else if wait > 0 {
-		cr.Sessions.Metrics.Login(LoginLocked)
-		return models.User{}, RateLimited(wait)
-	}
-	u, err := cr.Users.UserByEmail(ctx, email)
-	if err != nil && !models.IsKind(err, models.NotFound) {
-		return models.User{}, err
-	}
-	ok, rehash, err := cr.Hasher.Verify(ctx, password, u.PasswordHash)
-	if err != nil {
-		return models.User{}, hashErr(err)
-	}
-	if !ok || u.Disabled() {
-		var uid *string
-		if u.ID != "" {
-			uid = &u.ID
-		}
-		cr.Sessions.Metrics.Login(LoginInvalidCredentials)
-		safeEmail := models.Sanitize(email, models.MaxEmailLength)
-		cr.Sessions.Record(c, models.EventLoginFailed, uid, nil, safeEmail, "")
-		locked, err := cr.Lockout.Fail(ctx, lockKey)
-		if err != nil {
-			Logger(c).Warn("lockout store unavailable", "error", err.Error())
-		} else if locked {
-			cr.Sessions.Record(c, models.EventLockout, uid, nil, safeEmail, "")
-		}
-		return models.User{}, errInvalidCredentials
-	}
-	cr.Sessions.Metrics.Login(LoginSuccess)
-	if err := cr.Lockout.Reset(ctx, lockKey); err != nil {
-		Logger(c).Warn("lockout store unavailable", "error", err.Error())
-	}
-	if rehash {
-		if h, err := cr.Hasher.Hash(ctx, password); err == nil {
-			if err := cr.Users.SetPasswordHash(ctx, u.ID, h, cr.Sessions.Now()); err != nil {
-				Logger(c).Warn("password hash upgrade failed", "error", err.Error())
-			}
-		}
-	}
-	return u, nil
 }
 
 // Login signs a user in with email and password.
@@ -165,7 +63,7 @@ func (cr *Credentials) Check(c *gin.Context, email, password string) (models.Use
 //	@Failure	429		{object}	ErrorResponse	"rate_limited"
 //	@Failure	503		{object}	ErrorResponse	"unavailable"
 //	@Router		/auth/login [post]
-func Login(creds *Credentials) gin.HandlerFunc {
+func Login(svc *auth.Service, ck Cookies) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		var req LoginRequest
 		if err := DecodeJSON(c, &req); err != nil {
@@ -176,19 +74,13 @@ func Login(creds *Credentials) gin.HandlerFunc {
 			WriteError(c, err)
 			return
 		}
-		u, err := creds.Check(c, req.Email, req.Password)
+		res, err := svc.Login(c.Request.Context(), client(c), req.Email, req.Password, auth.LoginOptions{Remember: req.RememberMe})
 		if err != nil {
 			WriteError(c, err)
 			return
 		}
-		sess, toks, err := creds.Sessions.Start(c, u, req.RememberMe)
-		if err != nil {
-			WriteError(c, err)
-			return
-		}
-		creds.Sessions.Record(c, models.EventLoginSucceeded, &u.ID, &sess.ID, u.Email, "")
-		creds.Sessions.SetCookies(c, sess, toks)
-		c.JSON(http.StatusOK, AuthResponse{User: userView(u), Session: sessionView(sess, toks.AccessExpires)})
+		ck.Set(c, res)
+		c.JSON(http.StatusOK, authResponse(res))
 	}
 }
 
@@ -249,25 +141,14 @@ func Me() gin.HandlerFunc {
 //	@Failure	422		{object}	ErrorResponse	"validation_failed"
 //	@Failure	503		{object}	ErrorResponse	"unavailable"
 //	@Router		/auth/me [patch]
-func UpdateMe(users UserStore, now func() time.Time) gin.HandlerFunc {
+func UpdateMe(svc *auth.Service) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		var req UpdateMeRequest
 		if err := DecodeJSON(c, &req); err != nil {
 			WriteError(c, err)
 			return
 		}
-		fields := models.FieldErrors{}
-		var name string
-		if req.Name == nil {
-			fields.Add("name", "is required")
-		} else if name = models.NormalizeName(*req.Name); models.NameProblem(name) != "" {
-			fields.Add("name", models.NameProblem(name))
-		}
-		if err := fields.Err(); err != nil {
-			WriteError(c, err)
-			return
-		}
-		u, err := users.UpdateUserName(c.Request.Context(), CurrentPrincipal(c).User.ID, name, now())
+		u, err := svc.UpdateName(c.Request.Context(), CurrentPrincipal(c).User.ID, req.Name)
 		if err != nil {
 			WriteError(c, err)
 			return
@@ -288,19 +169,18 @@ func UpdateMe(users UserStore, now func() time.Time) gin.HandlerFunc {
 //	@Failure	403	{object}	ErrorResponse	"csrf_failed"
 //	@Failure	503	{object}	ErrorResponse	"unavailable"
 //	@Router		/auth/refresh [post]
-func Refresh(sessions *Sessions) gin.HandlerFunc {
+func Refresh(svc *auth.Service, ck Cookies) gin.HandlerFunc {
 	return func(c *gin.Context) {
-		token, _ := cookieValue(c, sessions.Cookies.RefreshName())
-		sess, u, toks, err := sessions.Refresh(c, token)
+		res, err := svc.Refresh(c.Request.Context(), client(c), ck.Refresh(c))
 		if err != nil {
 			if models.IsKind(err, models.Unauthenticated) {
-				sessions.ClearCookies(c)
+				ck.Clear(c)
 			}
 			WriteError(c, err)
 			return
 		}
-		sessions.SetCookies(c, sess, toks)
-		c.JSON(http.StatusOK, AuthResponse{User: userView(u), Session: sessionView(sess, toks.AccessExpires)})
+		ck.Set(c, res)
+		c.JSON(http.StatusOK, authResponse(res))
 	}
 }
 
@@ -316,65 +196,27 @@ func Refresh(sessions *Sessions) gin.HandlerFunc {
 //	@Failure	403	{object}	ErrorResponse	"csrf_failed"
 //	@Failure	503	{object}	ErrorResponse	"unavailable"
 //	@Router		/auth/logout [post]
-func Logout(sessions *Sessions) gin.HandlerFunc {
+func Logout(svc *auth.Service, ck Cookies) gin.HandlerFunc {
 	return func(c *gin.Context) {
-		scope := c.DefaultQuery("scope", "local")
-		if scope != "local" && scope != "others" && scope != "global" {
-			WriteError(c, models.Errorf(models.BadRequest, "scope must be local, others or global"))
+		scope, err := auth.ParseScope(c.DefaultQuery("scope", string(auth.ScopeLocal)))
+		if err != nil {
+			WriteError(c, err)
 			return
 		}
-		sess, ok := sessions.identify(c)
-		if ok {
-			ctx, now := c.Request.Context(), sessions.Now()
-			var (
-				n   int64
-				err error
-			)
-			switch scope {
-			case "local":
-				var ok bool
-				if ok, err = sessions.Store.RevokeSession(ctx, sess.ID, now); ok {
-					n = 1
-				}
-			case "others":
-				n, err = sessions.Store.RevokeUserSessions(ctx, sess.UserID, sess.ID, now)
-			case "global":
-				n, err = sessions.Store.RevokeUserSessions(ctx, sess.UserID, "", now)
-			}
-			if err != nil {
-				WriteError(c, err)
-				return
-			}
-			sessions.Metrics.Revoked("logout", n)
-			sessions.Record(c, models.EventLogout, &sess.UserID, &sess.ID, "", scope)
+		access, _ := BearerOrCookie(c, ck.Config.AccessName())
+		refresh := ""
+		if access == "" {
+			refresh = ck.Refresh(c)
 		}
-		if scope != "others" {
-			sessions.ClearCookies(c)
+		if err := svc.Logout(c.Request.Context(), client(c), access, refresh, scope); err != nil {
+			WriteError(c, err)
+			return
+		}
+		if scope != auth.ScopeOthers {
+			ck.Clear(c)
 		}
 		c.Status(http.StatusNoContent)
 	}
-}
-
-// identify finds the caller's live session for logout: from the access token
-// even if it has just expired, else from the refresh cookie.
-func (s *Sessions) identify(c *gin.Context) (models.Session, bool) {
-	ctx, now := c.Request.Context(), s.Now()
-	var claims token.Claims
-	var err error
-	if tok, _ := BearerOrCookie(c, s.Cookies.AccessName()); tok != "" {
-		claims, err = s.Keys.OpenIgnoringExpiry(tok, token.TypeAccess)
-	} else {
-		tok, _ := cookieValue(c, s.Cookies.RefreshName())
-		claims, err = s.Keys.OpenIgnoringExpiry(tok, token.TypeRefresh)
-	}
-	if err != nil {
-		return models.Session{}, false
-	}
-	sess, _, err := s.Store.SessionWithUser(ctx, claims.SessionID)
-	if err != nil || !sess.Live(now) || (claims.Subject != "" && claims.Subject != sess.UserID) {
-		return models.Session{}, false
-	}
-	return sess, true
 }
 
 // BearerOrCookie returns the access token of a request. An Authorization
@@ -394,7 +236,7 @@ func BearerOrCookie(c *gin.Context, cookieName string) (token string, fromHeader
 }
 
 // SetPrincipal stores the authenticated caller.
-func SetPrincipal(c *gin.Context, p *Principal) {
+func SetPrincipal(c *gin.Context, p *auth.Principal) {
 	if r := requestOf(c); r != nil {
 		r.Principal = p
 		return
@@ -404,19 +246,9 @@ func SetPrincipal(c *gin.Context, p *Principal) {
 
 // CurrentPrincipal returns the authenticated caller, or nil on a route
 // without the authentication middleware.
-func CurrentPrincipal(c *gin.Context) *Principal {
+func CurrentPrincipal(c *gin.Context) *auth.Principal {
 	if r := requestOf(c); r != nil {
 		return r.Principal
 	}
 	return nil
-}
-
-// cookieValue returns a cookie's raw value. Unlike gin's Context.Cookie it
-// does not URL-unescape it: tokens are base64url and never escaped.
-func cookieValue(c *gin.Context, name string) (string, error) {
-	ck, err := c.Request.Cookie(name)
-	if err != nil {
-		return "", err
-	}
-	return ck.Value, nil
 }

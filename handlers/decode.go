@@ -21,7 +21,7 @@ const MaxBodyBytes = 64 << 10
 // client error with a message that names the problem, never parser internals.
 func DecodeJSON(c *gin.Context, dst any) error {
 	if !IsMediaType(c.Request, "application/json") {
-		return models.Errorf(models.UnsupportedMedia, "the request body must be application/json")
+		return errNotJSON
 	}
 	data, err := ReadBody(c)
 	if err != nil {
@@ -40,13 +40,13 @@ func IsMediaType(r *http.Request, want string) bool {
 // it is valid UTF-8.
 func ReadBody(c *gin.Context) ([]byte, error) {
 	if c.Request.ContentLength > MaxBodyBytes {
-		return nil, models.Errorf(models.TooLarge, "the request body must be at most 64 KiB")
+		return nil, errTooLarge
 	}
 	data, err := io.ReadAll(http.MaxBytesReader(c.Writer, c.Request.Body, MaxBodyBytes))
 	var tooBig *http.MaxBytesError
 	switch {
 	case errors.As(err, &tooBig):
-		return nil, models.Errorf(models.TooLarge, "the request body must be at most 64 KiB")
+		return nil, errTooLarge
 	case err != nil:
 		return nil, models.Wrap(models.BadRequest, err, "the request body could not be read")
 	case !utf8.Valid(data):

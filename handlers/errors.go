@@ -1,6 +1,6 @@
-// Package handlers holds one constructor per endpoint: each parses and
-// validates its input, calls the store and the session package, and writes
-// named response types. It also holds the one error writer every response
+// Package handlers holds one constructor per endpoint: each decodes and
+// validates its input, calls package auth, and writes named response types
+// and cookies. No business rule lives here. It also holds the one error writer every response
 // (including middleware's) goes through.
 package handlers
 
@@ -12,6 +12,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/portcullis-auth/portcullis/auth"
 	"github.com/portcullis-auth/portcullis/models"
 )
 
@@ -28,60 +29,95 @@ type ErrorBody struct {
 	RequestID string              `json:"requestId,omitempty"`
 }
 
-var kinds = map[models.Kind]struct {
-	status int
-	code   string
-}{
-	models.Internal:         {http.StatusInternalServerError, "internal"},
-	models.Invalid:          {http.StatusUnprocessableEntity, "validation_failed"},
-	models.BadRequest:       {http.StatusBadRequest, "bad_request"},
-	models.Unauthenticated:  {http.StatusUnauthorized, "unauthenticated"},
-	models.Forbidden:        {http.StatusForbidden, "forbidden"},
-	models.NotFound:         {http.StatusNotFound, "not_found"},
-	models.Conflict:         {http.StatusConflict, "conflict"},
-	models.RateLimited:      {http.StatusTooManyRequests, "rate_limited"},
-	models.Unavailable:      {http.StatusServiceUnavailable, "unavailable"},
-	models.TooLarge:         {http.StatusRequestEntityTooLarge, "payload_too_large"},
-	models.UnsupportedMedia: {http.StatusUnsupportedMediaType, "unsupported_media_type"},
-	models.MethodNotAllowed: {http.StatusMethodNotAllowed, "method_not_allowed"},
+// statuses maps each domain error kind to its HTTP status.
+var statuses = map[models.Kind]int{
+	models.Internal:        http.StatusInternalServerError,
+	models.Invalid:         http.StatusUnprocessableEntity,
+	models.BadRequest:      http.StatusBadRequest,
+	models.Unauthenticated: http.StatusUnauthorized,
+	models.Forbidden:       http.StatusForbidden,
+	models.NotFound:        http.StatusNotFound,
+	models.Conflict:        http.StatusConflict,
+	models.RateLimited:     http.StatusTooManyRequests,
+	models.Unavailable:     http.StatusServiceUnavailable,
 }
 
+// requestError is a failure only HTTP has (405, 413, 415): the domain never
+// sees a method, a body size or a media type.
+type requestError struct {
+	status  int
+	code    models.Code
+	message string
+}
+
+func (e *requestError) Error() string { return e.message }
+
+// ErrMethodNotAllowed answers a method the route does not take.
+func ErrMethodNotAllowed(method string) error {
+	return &requestError{http.StatusMethodNotAllowed, models.CodeMethodNotAllowed, "this endpoint does not accept " + method}
+}
+
+var (
+	errTooLarge         = &requestError{http.StatusRequestEntityTooLarge, models.CodePayloadTooLarge, "the request body must be at most 64 KiB"}
+	errNotJSON          = &requestError{http.StatusUnsupportedMediaType, models.CodeUnsupportedMediaType, "the request body must be application/json"}
+	errNotJSONOrForm    = &requestError{http.StatusUnsupportedMediaType, models.CodeUnsupportedMediaType, "the request body must be application/json or application/x-www-form-urlencoded"}
+	internalMessage     = "internal error; quote the request id when reporting it"
+	errUnsupportedGrant = &models.Error{Kind: models.BadRequest, Code: models.CodeUnsupportedGrantType, Message: "grant_type must be password or refresh_token"}
+	errInvalidClient    = &models.Error{Kind: models.Unauthenticated, Code: models.CodeInvalidClient, Message: "client authentication failed"}
+)
+
+// Errors the middleware answers with.
+var (
+	ErrCrossOrigin    = &models.Error{Kind: models.Forbidden, Code: models.CodeCSRFFailed, Message: "cross-origin request refused; add the origin to AUTH_ALLOWED_ORIGINS"}
+	ErrNoSuchEndpoint = models.Errorf(models.NotFound, "no such endpoint")
+)
+
 // Status returns the HTTP status and code for err.
-func Status(err error) (status int, code string) {
+func Status(err error) (status int, code models.Code) {
+	var re *requestError
+	if errors.As(err, &re) {
+		return re.status, re.code
+	}
 	var e *models.Error
 	if !errors.As(err, &e) {
-		return http.StatusInternalServerError, "internal"
+		return http.StatusInternalServerError, models.CodeInternal
 	}
-	k := kinds[e.Kind]
-	if e.Code != "" {
-		return k.status, e.Code
-	}
-	return k.status, k.code
+	return statuses[e.Kind], models.CodeOf(e)
 }
 
 // WriteError writes err as the error envelope and aborts the chain. Internal
 // errors are logged with their cause and answered with a generic message.
 func WriteError(c *gin.Context, err error) {
 	status, code := Status(err)
-	body := ErrorBody{Code: code, RequestID: RequestID(c)}
-	if e := clientError(c, status, err); e == nil {
-		body.Message = "internal error; quote the request id when reporting it"
-	} else {
-		body.Message = e.Message
-		body.Fields = e.Fields
+	body := ErrorBody{Code: string(code), RequestID: RequestID(c)}
+	switch e := clientError(c, status, err).(type) {
+	case *models.Error:
+		body.Message, body.Fields = e.Message, e.Fields
+	case *requestError:
+		body.Message = e.message
+	default:
+		body.Message = internalMessage
 	}
 	c.AbortWithStatusJSON(status, ErrorResponse{Error: body})
 }
 
 // clientError does what both error shapes share: it logs server errors with
 // their cause, sets Retry-After, and returns the error whose message may be
-// shown, or nil when nothing about it may (a 500, or not a models error).
-func clientError(c *gin.Context, status int, err error) *models.Error {
+// shown (a *models.Error or a *requestError), or nil when nothing about it
+// may (a 500, or an unknown error).
+func clientError(c *gin.Context, status int, err error) error {
 	if status >= 500 {
 		Logger(c).Error("request failed", "status", status, "error", err.Error())
 	}
+	if status == http.StatusInternalServerError {
+		return nil
+	}
+	var re *requestError
+	if errors.As(err, &re) {
+		return re
+	}
 	var e *models.Error
-	if !errors.As(err, &e) || status == http.StatusInternalServerError {
+	if !errors.As(err, &e) {
 		return nil
 	}
 	if e.RetryAfterSeconds > 0 {
@@ -97,7 +133,7 @@ const requestKey = "portcullis.request"
 // Request is the per-request state the middleware and handlers share.
 type Request struct {
 	ID        string
-	Principal *Principal
+	Principal *auth.Principal
 	log       *slog.Logger
 }
 

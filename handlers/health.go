@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/portcullis-auth/portcullis/models"
 )
@@ -54,4 +56,17 @@ func Readyz(db Pinger, draining func() bool) gin.HandlerFunc {
 		}
 		c.JSON(http.StatusOK, StatusResponse{Status: "ok"})
 	}
+}
+
+// MetricsHandler serves the registry in the Prometheus text format.
+//
+//	@Summary	Prometheus metrics
+//	@Description	Go runtime and process metrics, database pool statistics, and portcullis_* metrics: HTTP requests by method, route template and status with latency, login and refresh outcomes, revocations, and the password-hash queue.
+//	@Tags		operations
+//	@Produce	plain
+//	@Success	200	{string}	string	"Prometheus text exposition format"
+//	@Router		/metrics [get]
+func MetricsHandler(g prometheus.Gatherer) gin.HandlerFunc {
+	h := promhttp.HandlerFor(g, promhttp.HandlerOpts{})
+	return func(c *gin.Context) { h.ServeHTTP(c.Writer, c.Request) }
 }

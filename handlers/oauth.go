@@ -9,6 +9,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/portcullis-auth/portcullis/auth"
 	"github.com/portcullis-auth/portcullis/models"
 )
 
@@ -58,26 +59,30 @@ type IntrospectResponse struct {
 // WriteOAuthError writes err in the OAuth shape and aborts.
 func WriteOAuthError(c *gin.Context, err error) {
 	status, code := Status(err)
-	oauth := OAuthError{Error: "invalid_request"}
+	oauth := models.CodeInvalidRequest
 	switch {
 	case status == http.StatusTooManyRequests:
-		oauth.Error = "slow_down"
+		oauth = models.CodeSlowDown
 	case status == http.StatusServiceUnavailable:
-		oauth.Error = "temporarily_unavailable"
+		oauth = models.CodeTemporarilyUnavailable
 	case status >= 500:
-		oauth.Error = "server_error"
-	case code == "invalid_credentials" || code == "invalid_refresh":
-		oauth.Error, status = "invalid_grant", http.StatusBadRequest
-	case code == "invalid_client" || code == "unsupported_grant_type":
-		oauth.Error = code
+		oauth = models.CodeServerError
+	case code == models.CodeInvalidCredentials || code == models.CodeInvalidRefresh:
+		oauth, status = models.CodeInvalidGrant, http.StatusBadRequest
+	case code == models.CodeInvalidClient || code == models.CodeUnsupportedGrantType:
+		oauth = code
 	}
-	if e := clientError(c, status, err); e != nil {
-		oauth.ErrorDescription = e.Message
+	body := OAuthError{Error: string(oauth)}
+	switch e := clientError(c, status, err).(type) {
+	case *models.Error:
+		body.ErrorDescription = e.Message
+	case *requestError:
+		body.ErrorDescription = e.message
 	}
 	if status == http.StatusUnauthorized {
 		c.Header("WWW-Authenticate", `Basic realm="portcullis"`)
 	}
-	c.AbortWithStatusJSON(status, oauth)
+	c.AbortWithStatusJSON(status, body)
 }
 
 // decodeOAuth reads a JSON or form body into a map of string fields.
@@ -97,7 +102,7 @@ func decodeOAuth(c *gin.Context, dst any, form func(url.Values)) error {
 		form(vals)
 		return nil
 	}
-	return models.Errorf(models.UnsupportedMedia, "the request body must be application/json or application/x-www-form-urlencoded")
+	return errNotJSONOrForm
 }
 
 // Token issues bearer tokens for services (OAuth 2 password and refresh_token grants).
@@ -115,7 +120,7 @@ func decodeOAuth(c *gin.Context, dst any, form func(url.Values)) error {
 //	@Failure	429		{object}	OAuthError	"slow_down"
 //	@Failure	503		{object}	OAuthError	"temporarily_unavailable"
 //	@Router		/auth/token [post]
-func Token(creds *Credentials) gin.HandlerFunc {
+func Token(svc *auth.Service) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		var req TokenRequest
 		err := decodeOAuth(c, &req, func(v url.Values) {
@@ -126,12 +131,8 @@ func Token(creds *Credentials) gin.HandlerFunc {
 			WriteOAuthError(c, err)
 			return
 		}
-		sessions := creds.Sessions
-		var (
-			sess models.Session
-			u    models.User
-			toks Tokens
-		)
+		ctx := c.Request.Context()
+		var res auth.Result
 		switch req.GrantType {
 		case "password":
 			email := req.Username
@@ -142,21 +143,17 @@ func Token(creds *Credentials) gin.HandlerFunc {
 				WriteOAuthError(c, models.Errorf(models.BadRequest, "username and password are required"))
 				return
 			}
-			if u, err = creds.Check(c, email, req.Password); err == nil {
-				if sess, toks, err = sessions.Start(c, u, false); err == nil {
-					sessions.Record(c, models.EventLoginSucceeded, &u.ID, &sess.ID, u.Email, "token")
-				}
-			}
+			res, err = svc.Login(ctx, client(c), email, req.Password, auth.LoginOptions{Grant: true})
 		case "refresh_token":
 			if req.RefreshToken == "" {
 				WriteOAuthError(c, models.Errorf(models.BadRequest, "refresh_token is required"))
 				return
 			}
-			sess, u, toks, err = sessions.Refresh(c, req.RefreshToken)
+			res, err = svc.Refresh(ctx, client(c), req.RefreshToken)
 		case "":
 			err = models.Errorf(models.BadRequest, "grant_type is required")
 		default:
-			err = &models.Error{Kind: models.BadRequest, Code: "unsupported_grant_type", Message: "grant_type must be password or refresh_token"}
+			err = errUnsupportedGrant
 		}
 		if err != nil {
 			WriteOAuthError(c, err)
@@ -164,8 +161,8 @@ func Token(creds *Credentials) gin.HandlerFunc {
 		}
 		c.Header("Pragma", "no-cache")
 		c.JSON(http.StatusOK, TokenResponse{
-			AccessToken: toks.Access, TokenType: "Bearer", RefreshToken: toks.Refresh, User: userView(u),
-			ExpiresIn: int64(sessions.Lifetimes.Access / time.Second),
+			AccessToken: res.Tokens.Access, TokenType: "Bearer", RefreshToken: res.Tokens.Refresh, User: userView(res.User),
+			ExpiresIn: int64(svc.Lifetimes().Access / time.Second),
 		})
 	}
 }
@@ -186,10 +183,10 @@ func Token(creds *Credentials) gin.HandlerFunc {
 //	@Failure	415		{object}	OAuthError	"invalid_request"
 //	@Failure	503		{object}	OAuthError	"temporarily_unavailable"
 //	@Router		/auth/introspect [post]
-func Introspect(clients map[string]string, sessions *Sessions) gin.HandlerFunc {
+func Introspect(clients map[string]string, svc *auth.Service) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		if !clientAuthenticated(c, clients) {
-			WriteOAuthError(c, &models.Error{Kind: models.Unauthenticated, Code: "invalid_client", Message: "client authentication failed"})
+			WriteOAuthError(c, errInvalidClient)
 			return
 		}
 		var req IntrospectRequest
@@ -204,7 +201,7 @@ func Introspect(clients map[string]string, sessions *Sessions) gin.HandlerFunc {
 			WriteOAuthError(c, models.Errorf(models.BadRequest, "token is required"))
 			return
 		}
-		p, err := sessions.Authenticate(c.Request.Context(), req.Token)
+		p, err := svc.Authenticate(c.Request.Context(), req.Token)
 		switch {
 		case models.IsKind(err, models.Unauthenticated):
 			c.JSON(http.StatusOK, IntrospectResponse{Active: false})

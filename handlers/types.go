@@ -3,8 +3,8 @@ package handlers
 import (
 	"time"
 
+	"github.com/portcullis-auth/portcullis/auth"
 	"github.com/portcullis-auth/portcullis/models"
-	"github.com/portcullis-auth/portcullis/token"
 )
 
 // User is the public view of an account.
@@ -58,13 +58,10 @@ func userView(u models.User) User {
 	return User{ID: u.ID, Email: u.Email, Name: u.Name, Role: string(u.Role), CreatedAt: u.CreatedAt.UTC()}
 }
 
-func sessionView(s models.Session, accessExpires time.Time) Session {
-	return Session{ID: s.ID, CreatedAt: s.CreatedAt.UTC(), ExpiresAt: s.ExpiresAt.UTC(), AccessExpiresAt: accessExpires.UTC()}
+func authResponse(r auth.Result) AuthResponse {
+	return AuthResponse{User: userView(r.User), Session: sessionView(r.Session, r.Tokens.AccessExpires)}
 }
 
-// Principal is the authenticated caller of a request.
-type Principal struct {
-	User    models.User
-	Session models.Session
-	Claims  token.Claims
+func sessionView(s models.Session, accessExpires time.Time) Session {
+	return Session{ID: s.ID, CreatedAt: s.CreatedAt.UTC(), ExpiresAt: s.ExpiresAt.UTC(), AccessExpiresAt: accessExpires.UTC()}
 }

@@ -2,17 +2,21 @@ package models
 
 import "time"
 
+// EventType names what an audit event records. Administrators filter on
+// these, so a type is never renamed.
+type EventType string
+
 // Audit event types.
 const (
-	EventRegister             = "register"
-	EventLoginSucceeded       = "login_succeeded"
-	EventLoginFailed          = "login_failed"
-	EventLogout               = "logout"
-	EventRefreshReuseDetected = "refresh_reuse_detected"
-	EventPasswordChanged      = "password_changed"
-	EventSessionRevoked       = "session_revoked"
-	EventLockout              = "lockout"
-	EventUserUpdated          = "user_updated"
+	EventRegister             EventType = "register"
+	EventLoginSucceeded       EventType = "login_succeeded"
+	EventLoginFailed          EventType = "login_failed"
+	EventLogout               EventType = "logout"
+	EventRefreshReuseDetected EventType = "refresh_reuse_detected"
+	EventPasswordChanged      EventType = "password_changed"
+	EventSessionRevoked       EventType = "session_revoked"
+	EventLockout              EventType = "lockout"
+	EventUserUpdated          EventType = "user_updated"
 )
 
 // AuditEvent records something that happened to an account. UserID is empty
@@ -20,7 +24,7 @@ const (
 // holds the submitted, normalised address.
 type AuditEvent struct {
 	ID        string `gorm:"primaryKey"`
-	Type      string
+	Type      EventType
 	UserID    *string
 	SessionID *string
 	Email     string
@@ -33,6 +37,6 @@ type AuditEvent struct {
 // EventFilter selects audit events; zero fields do not filter.
 type EventFilter struct {
 	UserID string
-	Type   string
+	Type   EventType
 	Limit  int
 }

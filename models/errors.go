@@ -13,18 +13,15 @@ type Kind int
 // The error kinds. Their zero value is Internal so an unclassified error is
 // never mistaken for a client error.
 const (
-	Internal         Kind = iota // a bug or an unexpected failure (500)
-	Invalid                      // input failed validation (422)
-	BadRequest                   // input could not be parsed (400)
-	Unauthenticated              // no valid credentials (401)
-	Forbidden                    // authenticated but not allowed (403)
-	NotFound                     // no such resource, or not the caller's (404)
-	Conflict                     // a uniqueness or state conflict (409)
-	RateLimited                  // too many attempts (429)
-	Unavailable                  // a dependency is down or overloaded (503)
-	TooLarge                     // the request body is too large (413)
-	UnsupportedMedia             // the request body has the wrong content type (415)
-	MethodNotAllowed             // the path exists but not with this method (405)
+	Internal        Kind = iota // a bug or an unexpected failure (500)
+	Invalid                     // input failed validation (422)
+	BadRequest                  // input could not be parsed (400)
+	Unauthenticated             // no valid credentials (401)
+	Forbidden                   // authenticated but not allowed (403)
+	NotFound                    // no such resource, or not the caller's (404)
+	Conflict                    // a uniqueness or state conflict (409)
+	RateLimited                 // too many attempts (429)
+	Unavailable                 // a dependency is down or overloaded (503)
 )
 
 // Error is the error type of Portcullis. Code is the machine-readable code sent
@@ -32,7 +29,7 @@ const (
 // a user; Fields lists per-field validation messages.
 type Error struct {
 	Kind    Kind
-	Code    string
+	Code    Code
 	Message string
 	Fields  map[string][]string
 	// RetryAfter, when positive, is how long a client should wait (429, 503).
@@ -49,6 +46,18 @@ func (e *Error) Error() string {
 }
 
 func (e *Error) Unwrap() error { return e.Err }
+
+// CodeOf returns the code err carries: its own, else its kind's.
+func CodeOf(err error) Code {
+	var e *Error
+	if !errors.As(err, &e) {
+		return CodeInternal
+	}
+	if e.Code != "" {
+		return e.Code
+	}
+	return e.Kind.Code()
+}
 
 // Errorf returns an *Error of the given kind with a formatted, client-safe message.
 func Errorf(kind Kind, format string, args ...any) *Error {
@@ -88,5 +97,5 @@ func (f FieldErrors) Err() error {
 	if len(f) == 0 {
 		return nil
 	}
-	return &Error{Kind: Invalid, Code: "validation_failed", Message: "some fields are invalid", Fields: f}
+	return &Error{Kind: Invalid, Code: CodeValidationFailed, Message: "some fields are invalid", Fields: f}
 }

@@ -35,15 +35,46 @@ func (db *DB) CountActiveAdmins(ctx context.Context) (int64, error) {
 	return n, translate(err, "could not count administrators")
 }
 
-// UpdateUser applies ch to the user with id in one transaction. It refuses,
-// with a Conflict, to leave no active administrator; disabling a user also
-// revokes every session of theirs.
-func (db *DB) UpdateUser(ctx context.Context, id string, ch models.UserChange, now time.Time) (models.User, error) {
+// UpdateUser applies ch to the user with id in one transaction. Before any
+// write it calls check with the user as stored and the number of other active
+// administrators, read under locks so that concurrent changes see each other;
+// an error from check (which may be nil) aborts the transaction and is
+// returned as is. Disabling
+// a user also revokes every session of theirs.
+func (db *DB) UpdateUser(ctx context.Context, id string, ch models.UserChange, now time.Time, check func(before models.User, otherAdmins int) error) (models.User, error) {
 	var out models.User
 	err := db.with(ctx).Transaction(func(tx *gorm.DB) error {
-		var u models.User
-		if err := tx.Where("id = ?", id).Take(&u).Error; err != nil {
+		// Lock the active administrators, and the user, always in id order,
+		// so that two transactions demoting each other queue instead of
+		// deadlocking (SQLite transactions are already exclusive writers).
+		locked := tx.Model(&models.User{}).Where("(role = ? AND disabled_at IS NULL) OR id = ?", models.RoleAdmin, id).Order("id")
+		if db.dialect == "postgres" {
+			locked = locked.Clauses(clause.Locking{Strength: "UPDATE"})
+		}
+		var rows []models.User
+		if err := locked.Find(&rows).Error; err != nil {
 			return err
+		}
+		var (
+			u           models.User
+			found       bool
+			otherAdmins int
+		)
+		for _, r := range rows {
+			switch {
+			case r.ID == id:
+				u, found = r, true
+			case r.Role == models.RoleAdmin && r.DisabledAt == nil:
+				otherAdmins++
+			}
+		}
+		if !found {
+			return gorm.ErrRecordNotFound
+		}
+		if check != nil {
+			if err := check(u, otherAdmins); err != nil {
+				return err
+			}
 		}
 		updates := map[string]any{"updated_at": now}
 		if ch.Role != nil {
@@ -54,24 +85,6 @@ func (db *DB) UpdateUser(ctx context.Context, id string, ch models.UserChange, n
 				updates["disabled_at"] = now
 			} else if !*ch.Disabled {
 				updates["disabled_at"] = nil
-			}
-		}
-		losesAdmin := u.Role == models.RoleAdmin && u.DisabledAt == nil &&
-			((ch.Role != nil && *ch.Role != models.RoleAdmin) || (ch.Disabled != nil && *ch.Disabled))
-		if losesAdmin {
-			// Lock the active administrators so two concurrent demotions
-			// cannot both see the other as remaining (SQLite transactions are
-			// already exclusive writers).
-			q := tx.Model(&models.User{}).Where("role = ? AND disabled_at IS NULL AND id <> ?", models.RoleAdmin, id)
-			if db.dialect == "postgres" {
-				q = q.Clauses(clause.Locking{Strength: "UPDATE"})
-			}
-			var others []string
-			if err := q.Pluck("id", &others).Error; err != nil {
-				return err
-			}
-			if len(others) == 0 {
-				return &models.Error{Kind: models.Conflict, Code: "last_admin", Message: "cannot demote or disable the last active administrator"}
 			}
 		}
 		if err := tx.Model(&models.User{}).Where("id = ?", id).Updates(updates).Error; err != nil {

@@ -5,7 +5,6 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	lru "github.com/hashicorp/golang-lru/v2"
@@ -14,20 +13,22 @@ import (
 )
 
 // Cached puts a bounded cache of session and user state in front of the
-// store for the authentication hot path. Every local change evicts at once and
-// is published on the Bus, so other instances evict too; a reconnect of the
-// bus drops the whole cache. Entries also expire after MaxStaleness as a
-// safety net.
+// store for the authentication hot path. It wraps the store explicitly: every
+// method it offers is written out here, and each write that changes session
+// or user state evicts at once and is published on the Bus, so other
+// instances evict too. A reconnect of the bus drops the whole cache. Entries
+// also expire after MaxStaleness as a safety net.
 type Cached struct {
-	*DB
+	db       *DB
 	bus      Bus
 	log      *slog.Logger
 	sessions *lru.Cache[string, cachedSession]
 	users    *lru.Cache[string, cachedUser]
-	// epoch advances on every invalidation; a fill that began in an older
-	// epoch is dropped, so a read racing a revocation cannot re-cache the
-	// revoked state.
-	epoch atomic.Uint64
+	// mu orders fills against invalidations; epoch advances on every
+	// invalidation, and a fill that began in an older epoch is dropped, so a
+	// read racing a revocation cannot re-cache the revoked state.
+	mu    sync.Mutex
+	epoch uint64
 
 	touchMu sync.Mutex
 	touches map[string]time.Time
@@ -49,7 +50,7 @@ const MaxStaleness = time.Minute
 // NewCached wraps db with caches of size entries each and starts listening on
 // bus until ctx ends. Batched last-seen writes are flushed every flushEvery.
 func NewCached(ctx context.Context, db *DB, bus Bus, size int, flushEvery time.Duration, log *slog.Logger) *Cached {
-	c := &Cached{DB: db, bus: bus, log: log, touches: map[string]time.Time{}}
+	c := &Cached{db: db, bus: bus, log: log, touches: map[string]time.Time{}}
 	c.sessions, _ = lru.New[string, cachedSession](size)
 	c.users, _ = lru.New[string, cachedUser](size)
 	go bus.Run(ctx, c.onKey, c.Purge)
@@ -59,7 +60,9 @@ func NewCached(ctx context.Context, db *DB, bus Bus, size int, flushEvery time.D
 
 // Purge drops every cached entry.
 func (c *Cached) Purge() {
-	c.epoch.Add(1)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.epoch++
 	c.sessions.Purge()
 	c.users.Purge()
 }
@@ -67,7 +70,9 @@ func (c *Cached) Purge() {
 // onKey applies an invalidation: "s:<session id>", "u:<user id>" or
 // "us:<user id>" (every session of a user).
 func (c *Cached) onKey(key string) {
-	c.epoch.Add(1)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.epoch++
 	kind, id, _ := strings.Cut(key, ":")
 	switch kind {
 	case "s":
@@ -81,7 +86,8 @@ func (c *Cached) onKey(key string) {
 			}
 		}
 	default:
-		c.Purge()
+		c.sessions.Purge()
+		c.users.Purge()
 	}
 }
 
@@ -97,34 +103,60 @@ func (c *Cached) invalidate(ctx context.Context, keys ...string) {
 	}
 }
 
-// SessionWithUser serves the session and its user from the cache when fresh.
-func (c *Cached) SessionWithUser(ctx context.Context, id string) (models.Session, models.User, error) {
+// SessionWithUser serves the session and its user from the cache when they
+// are there and not stale, unless fresh asks for the database's state; what
+// it reads from the database it caches.
+func (c *Cached) SessionWithUser(ctx context.Context, id string, fresh bool) (models.Session, models.User, error) {
 	now := time.Now()
-	cs, sok := c.sessions.Get(id)
-	if sok && now.Sub(cs.at) < MaxStaleness {
-		if cu, uok := c.users.Get(cs.s.UserID); uok && now.Sub(cu.at) < MaxStaleness {
-			return cs.s, cu.u, nil
+	if !fresh {
+		cs, sok := c.sessions.Get(id)
+		if sok && now.Sub(cs.at) < MaxStaleness {
+			if cu, uok := c.users.Get(cs.s.UserID); uok && now.Sub(cu.at) < MaxStaleness {
+				return cs.s, cu.u, nil
+			}
 		}
 	}
-	epoch := c.epoch.Load()
-	s, u, err := c.DB.SessionWithUser(ctx, id)
+	c.mu.Lock()
+	epoch := c.epoch
+	c.mu.Unlock()
+	s, u, err := c.db.SessionWithUser(ctx, id, true)
 	if err != nil {
 		return s, u, err
 	}
-	if c.epoch.Load() == epoch {
-		c.sessions.Add(id, cachedSession{s: s, at: now})
+	c.fill(epoch, func() {
+		c.sessions.Add(s.ID, cachedSession{s: s, at: now})
 		c.users.Add(u.ID, cachedUser{u: u, at: now})
-	}
+	})
 	return s, u, nil
+}
+
+// fill runs add unless an invalidation has happened since epoch was read.
+func (c *Cached) fill(epoch uint64, add func()) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.epoch == epoch {
+		add()
+	}
+}
+
+// updateSession changes a cached session in place, atomically with respect to
+// invalidations (so a revoked session is never put back).
+func (c *Cached) updateSession(id string, change func(*models.Session) bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if e, ok := c.sessions.Peek(id); ok {
+		if change(&e.s) {
+			c.sessions.Add(id, e)
+		} else {
+			c.sessions.Remove(id)
+		}
+	}
 }
 
 // TouchSession records last-seen in the cache and queues the write, which a
 // background loop batches: authenticated reads never write synchronously.
 func (c *Cached) TouchSession(_ context.Context, id string, now time.Time) error {
-	if e, ok := c.sessions.Peek(id); ok {
-		e.s.LastSeenAt = now
-		c.sessions.Add(id, e)
-	}
+	c.updateSession(id, func(s *models.Session) bool { s.LastSeenAt = now; return true })
 	c.touchMu.Lock()
 	c.touches[id] = now
 	c.touchMu.Unlock()
@@ -152,7 +184,7 @@ func (c *Cached) FlushTouches(ctx context.Context) {
 	c.touches = map[string]time.Time{}
 	c.touchMu.Unlock()
 	for id, at := range batch {
-		if err := c.DB.TouchSession(ctx, id, at); err != nil {
+		if err := c.db.TouchSession(ctx, id, at); err != nil {
 			c.log.Warn("last-seen write failed", "error", err.Error())
 		}
 	}
@@ -160,23 +192,24 @@ func (c *Cached) FlushTouches(ctx context.Context) {
 
 // RotateRefresh slides the session and updates the local entry. Slides are
 // not broadcast: another instance whose cached expiry looks past re-reads the
-// database before rejecting (see handlers.Sessions.Authenticate).
+// database before rejecting (see auth.Service.Authenticate).
 func (c *Cached) RotateRefresh(ctx context.Context, id string, gen int64, now, expiresAt time.Time) (bool, error) {
-	won, err := c.DB.RotateRefresh(ctx, id, gen, now, expiresAt)
+	won, err := c.db.RotateRefresh(ctx, id, gen, now, expiresAt)
 	if won {
-		if e, ok := c.sessions.Peek(id); ok && e.s.RefreshGen == gen {
-			e.s.RefreshGen, e.s.RotatedAt, e.s.ExpiresAt, e.s.LastSeenAt = gen+1, now, expiresAt, now
-			c.sessions.Add(id, e)
-		} else {
-			c.sessions.Remove(id)
-		}
+		c.updateSession(id, func(s *models.Session) bool {
+			if s.RefreshGen != gen {
+				return false
+			}
+			s.RefreshGen, s.RotatedAt, s.ExpiresAt, s.LastSeenAt = gen+1, now, expiresAt, now
+			return true
+		})
 	}
 	return won, err
 }
 
 // RevokeSession revokes a session and evicts it everywhere.
 func (c *Cached) RevokeSession(ctx context.Context, id string, now time.Time) (bool, error) {
-	ok, err := c.DB.RevokeSession(ctx, id, now)
+	ok, err := c.db.RevokeSession(ctx, id, now)
 	if err == nil {
 		c.invalidate(ctx, "s:"+id)
 	}
@@ -185,7 +218,7 @@ func (c *Cached) RevokeSession(ctx context.Context, id string, now time.Time) (b
 
 // RevokeUserSessions revokes a user's sessions and evicts them everywhere.
 func (c *Cached) RevokeUserSessions(ctx context.Context, userID, except string, now time.Time) (int64, error) {
-	n, err := c.DB.RevokeUserSessions(ctx, userID, except, now)
+	n, err := c.db.RevokeUserSessions(ctx, userID, except, now)
 	if err == nil {
 		c.invalidate(ctx, "us:"+userID)
 	}
@@ -194,28 +227,78 @@ func (c *Cached) RevokeUserSessions(ctx context.Context, userID, except string, 
 
 // UpdateUser applies an administrator's change and evicts the user (and, on
 // disabling, their sessions) everywhere.
-func (c *Cached) UpdateUser(ctx context.Context, id string, ch models.UserChange, now time.Time) (models.User, error) {
-	u, err := c.DB.UpdateUser(ctx, id, ch, now)
+func (c *Cached) UpdateUser(ctx context.Context, id string, ch models.UserChange, now time.Time, check func(models.User, int) error) (models.User, error) {
+	u, err := c.db.UpdateUser(ctx, id, ch, now, check)
 	if err == nil {
-		c.invalidate(ctx, "u:"+id, "us:"+id)
+		c.invalidate(ctx, "u:"+u.ID, "us:"+u.ID)
 	}
 	return u, err
 }
 
 // UpdateUserName changes a display name and evicts the user everywhere.
 func (c *Cached) UpdateUserName(ctx context.Context, id, name string, now time.Time) (models.User, error) {
-	u, err := c.DB.UpdateUserName(ctx, id, name, now)
+	u, err := c.db.UpdateUserName(ctx, id, name, now)
 	if err == nil {
-		c.invalidate(ctx, "u:"+id)
+		c.invalidate(ctx, "u:"+u.ID)
 	}
 	return u, err
 }
 
 // SetPasswordHash replaces a password hash and evicts the user everywhere.
 func (c *Cached) SetPasswordHash(ctx context.Context, id, hash string, now time.Time) error {
-	err := c.DB.SetPasswordHash(ctx, id, hash, now)
+	err := c.db.SetPasswordHash(ctx, id, hash, now)
 	if err == nil {
 		c.invalidate(ctx, "u:"+id)
 	}
 	return err
+}
+
+// The reads and inserts below change no cached state and pass straight through.
+
+// Ping checks the database answers.
+func (c *Cached) Ping(ctx context.Context) error { return c.db.Ping(ctx) }
+
+// CreateUser inserts a user; nothing of a new user is cached yet.
+func (c *Cached) CreateUser(ctx context.Context, u *models.User) error {
+	return c.db.CreateUser(ctx, u)
+}
+
+// UserByEmail reads the database.
+func (c *Cached) UserByEmail(ctx context.Context, email string) (models.User, error) {
+	return c.db.UserByEmail(ctx, email)
+}
+
+// UserByID reads the database.
+func (c *Cached) UserByID(ctx context.Context, id string) (models.User, error) {
+	return c.db.UserByID(ctx, id)
+}
+
+// ListUsers reads the database.
+func (c *Cached) ListUsers(ctx context.Context, emailLike string, offset, limit int) ([]models.User, int64, error) {
+	return c.db.ListUsers(ctx, emailLike, offset, limit)
+}
+
+// CountActiveAdmins reads the database.
+func (c *Cached) CountActiveAdmins(ctx context.Context) (int64, error) {
+	return c.db.CountActiveAdmins(ctx)
+}
+
+// CreateSession inserts a session; it is cached on first use.
+func (c *Cached) CreateSession(ctx context.Context, s *models.Session) error {
+	return c.db.CreateSession(ctx, s)
+}
+
+// LiveSessions reads the database.
+func (c *Cached) LiveSessions(ctx context.Context, userID string, now time.Time) ([]models.Session, error) {
+	return c.db.LiveSessions(ctx, userID, now)
+}
+
+// RecordEvent appends an audit event.
+func (c *Cached) RecordEvent(ctx context.Context, e *models.AuditEvent) error {
+	return c.db.RecordEvent(ctx, e)
+}
+
+// Events reads the database.
+func (c *Cached) Events(ctx context.Context, f models.EventFilter) ([]models.AuditEvent, error) {
+	return c.db.Events(ctx, f)
 }

@@ -115,9 +115,16 @@ func TestCacheInvalidationAcrossInstances(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
-			c1 := store.NewCached(ctx, db1, mk(db1), 100, time.Second, log)
-			c2 := store.NewCached(ctx, db2, mk(db2), 100, time.Second, log)
-			time.Sleep(200 * time.Millisecond) // let both listeners start
+			b1, b2 := signalling(mk(db1)), signalling(mk(db2))
+			c1 := store.NewCached(ctx, db1, b1, 100, time.Second, log)
+			c2 := store.NewCached(ctx, db2, b2, 100, time.Second, log)
+			for _, b := range []readyBus{b1, b2} {
+				select {
+				case <-b.ready:
+				case <-time.After(10 * time.Second):
+					t.Fatal("a bus never started listening")
+				}
+			}
 			u := newUser(name + "@example.com")
 			if err := c1.CreateUser(ctx, u); err != nil {
 				t.Fatal(err)
@@ -127,30 +134,49 @@ func TestCacheInvalidationAcrossInstances(t *testing.T) {
 			if err := c1.CreateSession(ctx, s); err != nil {
 				t.Fatal(err)
 			}
-			if _, _, err := c2.SessionWithUser(ctx, s.ID); err != nil { // cached on instance 2
+			if _, _, err := c2.SessionWithUser(ctx, s.ID, false); err != nil { // cached on instance 2
 				t.Fatal(err)
 			}
 			if _, err := c1.RevokeSession(ctx, s.ID, now); err != nil {
 				t.Fatal(err)
 			}
 			waitFor(t, "instance 2 to see the revocation", func() bool {
-				got, _, err := c2.SessionWithUser(ctx, s.ID)
+				got, _, err := c2.SessionWithUser(ctx, s.ID, false)
 				return err == nil && got.RevokedAt != nil
 			})
 			role := models.RoleAdmin
-			_, u2, _ := c2.SessionWithUser(ctx, s.ID)
+			_, u2, _ := c2.SessionWithUser(ctx, s.ID, false)
 			if u2.Role != models.RoleUser {
 				t.Fatalf("role = %s", u2.Role)
 			}
-			if _, err := c1.UpdateUser(ctx, u.ID, models.UserChange{Role: &role}, now); err != nil {
+			if _, err := c1.UpdateUser(ctx, u.ID, models.UserChange{Role: &role}, now, nil); err != nil {
 				t.Fatal(err)
 			}
 			waitFor(t, "instance 2 to see the promotion", func() bool {
-				_, got, err := c2.SessionWithUser(ctx, s.ID)
+				_, got, err := c2.SessionWithUser(ctx, s.ID, false)
 				return err == nil && got.Role == models.RoleAdmin
 			})
 		})
 	}
+}
+
+// readyBus closes ready when its bus first starts delivering (its first
+// reset), so a test can wait for both listeners instead of sleeping.
+type readyBus struct {
+	store.Bus
+	ready chan struct{}
+	once  *sync.Once
+}
+
+func signalling(b store.Bus) readyBus {
+	return readyBus{Bus: b, ready: make(chan struct{}), once: &sync.Once{}}
+}
+
+func (b readyBus) Run(ctx context.Context, onKey func(string), onReset func()) {
+	b.Bus.Run(ctx, onKey, func() {
+		onReset()
+		b.once.Do(func() { close(b.ready) })
+	})
 }
 
 func waitFor(t *testing.T, what string, cond func() bool) {
@@ -177,11 +203,11 @@ func TestCacheFillRacingRevocationIsDropped(t *testing.T) {
 	var wg sync.WaitGroup
 	for range 50 {
 		wg.Add(1)
-		go func() { defer wg.Done(); _, _, _ = c.SessionWithUser(ctx, s.ID) }()
+		go func() { defer wg.Done(); _, _, _ = c.SessionWithUser(ctx, s.ID, false) }()
 	}
 	_, _ = c.RevokeSession(ctx, s.ID, now)
 	wg.Wait()
-	got, _, err := c.SessionWithUser(ctx, s.ID)
+	got, _, err := c.SessionWithUser(ctx, s.ID, false)
 	if err != nil || got.RevokedAt == nil {
 		t.Errorf("after revocation the cache serves a live session: %+v %v", got, err)
 	}

@@ -25,14 +25,9 @@ func (db *DB) SessionByID(ctx context.Context, id string) (models.Session, error
 	return s, translate(err, "could not load the session")
 }
 
-// SessionWithUser loads a session and the user it belongs to.
-func (db *DB) SessionWithUser(ctx context.Context, id string) (models.Session, models.User, error) {
-	return db.ReadSessionWithUser(ctx, id)
-}
-
-// ReadSessionWithUser always reads the database, bypassing any cache: refresh
-// rotation must see the current generation.
-func (db *DB) ReadSessionWithUser(ctx context.Context, id string) (models.Session, models.User, error) {
+// SessionWithUser loads a session and the user it belongs to. The database
+// is always fresh; fresh matters to the cache in front of it.
+func (db *DB) SessionWithUser(ctx context.Context, id string, fresh bool) (models.Session, models.User, error) {
 	s, err := db.SessionByID(ctx, id)
 	if err != nil {
 		return models.Session{}, models.User{}, err

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/portcullis-auth/portcullis/api"
+	"github.com/portcullis-auth/portcullis/auth"
 	"github.com/portcullis-auth/portcullis/config"
 	"github.com/portcullis-auth/portcullis/store"
 	"github.com/portcullis-auth/portcullis/store/storetest"
@@ -34,7 +35,7 @@ func Router(t testing.TB, env map[string]string, opts ...func(*api.Deps)) http.H
 		Config:    cfg,
 		Store:     store.NewCached(ctx, db, store.LocalBus{}, 1000, cfg.AccessTTL, slog.New(slog.DiscardHandler)),
 		Keys:      keys.WithCache(1000),
-		Hasher:    token.NewHasher(2, 64, nil),
+		Hasher:    auth.NewHasher(2, 64, nil),
 		IPLimiter: store.NewMemoryLimiter(cfg.RateLimitIP.Events, cfg.RateLimitIP.Per, time.Now),
 		Lockout:   store.NewMemoryLockout(cfg.LockoutThreshold, cfg.LockoutDuration, time.Now),
 	}

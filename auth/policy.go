@@ -1,15 +1,12 @@
-package handlers
+package auth
 
 import (
-	"context"
-	"errors"
 	"strings"
 	"unicode/utf8"
 
 	"github.com/ccojocar/zxcvbn-go"
 
 	"github.com/portcullis-auth/portcullis/models"
-	"github.com/portcullis-auth/portcullis/token"
 )
 
 // strengthPrefix bounds the input to zxcvbn, whose cost grows quickly with
@@ -41,18 +38,4 @@ func PasswordProblem(pw string, userInputs ...string) string {
 		return "is too common or too easy to guess; try a longer passphrase"
 	}
 	return ""
-}
-
-// PasswordHasher hashes and verifies passwords.
-type PasswordHasher interface {
-	Hash(ctx context.Context, password string) (string, error)
-	Verify(ctx context.Context, password, hash string) (ok, rehash bool, err error)
-}
-
-// hashErr maps a hasher error to a client-facing one.
-func hashErr(err error) error {
-	if errors.Is(err, token.ErrBusy) {
-		return &models.Error{Kind: models.Unavailable, Message: "too many sign-ins at once; try again shortly", RetryAfterSeconds: 1, Err: err}
-	}
-	return err
 }

@@ -1,12 +1,12 @@
-package handlers
+package api
 
 import (
 	"strconv"
 	"time"
 
-	"github.com/gin-gonic/gin"
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/portcullis-auth/portcullis/auth"
 )
 
 // Metrics are Portcullis's own Prometheus metrics. A nil *Metrics records
@@ -19,22 +19,6 @@ type Metrics struct {
 	revoked   *prometheus.CounterVec
 	hashWait  prometheus.Histogram
 }
-
-// Login outcomes.
-const (
-	LoginSuccess            = "success"
-	LoginInvalidCredentials = "invalid_credentials"
-	LoginLocked             = "locked"
-	LoginRateLimited        = "rate_limited"
-)
-
-// Refresh outcomes.
-const (
-	RefreshRotated       = "rotated"
-	RefreshGrace         = "reused_within_grace"
-	RefreshReuseDetected = "reuse_detected"
-	RefreshInvalid       = "invalid"
-)
 
 // NewMetrics registers Portcullis's metrics with reg. queueDepth reports how
 // many password hashes are waiting for a worker.
@@ -65,11 +49,11 @@ func NewMetrics(reg prometheus.Registerer, queueDepth func() float64) *Metrics {
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "portcullis_password_hash_queue_depth", Help: "Password hashes waiting for a worker.",
 		}, queueDepth))
-	for _, o := range []string{LoginSuccess, LoginInvalidCredentials, LoginLocked, LoginRateLimited} {
-		m.logins.WithLabelValues(o)
+	for _, o := range auth.LoginOutcomes {
+		m.logins.WithLabelValues(string(o))
 	}
-	for _, o := range []string{RefreshRotated, RefreshGrace, RefreshReuseDetected, RefreshInvalid} {
-		m.refreshes.WithLabelValues(o)
+	for _, o := range auth.RefreshOutcomes {
+		m.refreshes.WithLabelValues(string(o))
 	}
 	return m
 }
@@ -84,23 +68,23 @@ func (m *Metrics) Observe(method, route string, status int, d time.Duration) {
 }
 
 // Login counts a login outcome.
-func (m *Metrics) Login(outcome string) {
+func (m *Metrics) Login(outcome auth.LoginOutcome) {
 	if m != nil {
-		m.logins.WithLabelValues(outcome).Inc()
+		m.logins.WithLabelValues(string(outcome)).Inc()
 	}
 }
 
 // Refresh counts a refresh outcome.
-func (m *Metrics) Refresh(outcome string) {
+func (m *Metrics) Refresh(outcome auth.RefreshOutcome) {
 	if m != nil {
-		m.refreshes.WithLabelValues(outcome).Inc()
+		m.refreshes.WithLabelValues(string(outcome)).Inc()
 	}
 }
 
-// Revoked counts n revoked sessions.
-func (m *Metrics) Revoked(reason string, n int64) {
+// Revoked counts n sessions revoked for reason.
+func (m *Metrics) Revoked(reason auth.Reason, n int64) {
 	if m != nil && n > 0 {
-		m.revoked.WithLabelValues(reason).Add(float64(n))
+		m.revoked.WithLabelValues(string(reason)).Add(float64(n))
 	}
 }
 
@@ -109,17 +93,4 @@ func (m *Metrics) HashWaited(d time.Duration) {
 	if m != nil {
 		m.hashWait.Observe(d.Seconds())
 	}
-}
-
-// MetricsHandler serves the registry in the Prometheus text format.
-//
-//	@Summary	Prometheus metrics
-//	@Description	Go runtime and process metrics, database pool statistics, and portcullis_* metrics: HTTP requests by method, route template and status with latency, login and refresh outcomes, revocations, and the password-hash queue.
-//	@Tags		operations
-//	@Produce	plain
-//	@Success	200	{string}	string	"Prometheus text exposition format"
-//	@Router		/metrics [get]
-func MetricsHandler(g prometheus.Gatherer) gin.HandlerFunc {
-	h := promhttp.HandlerFor(g, promhttp.HandlerOpts{})
-	return func(c *gin.Context) { h.ServeHTTP(c.Writer, c.Request) }
 }

@@ -1,10 +1,10 @@
-package token
+package auth
 
 import (
 	"context"
 	"errors"
-	"runtime/debug"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -12,7 +12,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 )
 
-// fastParams keep tests quick; production uses Argon2Params.
+// fastParams keep tests quick; production uses DefaultArgon2Params.
 var fastParams = &argon2id.Params{Memory: 64, Iterations: 1, Parallelism: 1, SaltLength: 16, KeyLength: 32}
 
 func TestHasherArgon2idPHC(t *testing.T) {
@@ -62,54 +62,56 @@ func TestHasherShedsWhenQueueFull(t *testing.T) {
 	}
 }
 
-func TestHasherRaisesGOGCOnlyDuringBursts(t *testing.T) {
-	h := NewHasher(1, 1, fastParams)
-	h.BurstGCPercent = 300
-	before := debug.SetGCPercent(100)
-	defer debug.SetGCPercent(before)
-	release, err := h.acquire(context.Background())
-	if err != nil {
+func TestHasherReportsBursts(t *testing.T) {
+	h := NewHasher(2, 4, fastParams)
+	events := make(chan bool, 8)
+	h.OnBusy = func(busy bool) { events <- busy }
+	var wg sync.WaitGroup
+	for range 6 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, err := h.Hash(context.Background(), "abcdefgh"); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	// One burst: one call when it starts, one once hashing has been idle.
+	for i, want := range []bool{true, false} {
+		select {
+		case got := <-events:
+			if got != want {
+				t.Fatalf("call %d: OnBusy(%v), want OnBusy(%v)", i, got, want)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("call %d: OnBusy(%v) never came", i, want)
+		}
+	}
+	// A second burst starts with OnBusy(true) again.
+	if _, err := h.Hash(context.Background(), "abcdefgh"); err != nil {
 		t.Fatal(err)
 	}
-	// SetGCPercent is the only reader; setting the value it returns keeps it.
-	if got := debug.SetGCPercent(300); got != 300 {
-		t.Errorf("GOGC while hashing = %d, want 300", got)
-	}
-	release()
-	deadline := time.Now().Add(5 * time.Second)
-	for burst := true; burst; {
-		h.mu.Lock()
-		burst = h.inBurst
-		h.mu.Unlock()
-		if time.Now().After(deadline) {
-			t.Fatal("the burst never ended")
+	select {
+	case got := <-events:
+		if !got {
+			t.Fatal("second burst began with OnBusy(false)")
 		}
-		time.Sleep(20 * time.Millisecond)
+	case <-time.After(5 * time.Second):
+		t.Fatal("second burst never reported")
 	}
-	if got := debug.SetGCPercent(100); got != 100 {
-		t.Errorf("GOGC after the burst = %d, want 100 restored", got)
+	if len(events) > 1 {
+		t.Errorf("extra OnBusy calls: %d", len(events))
 	}
 }
 
-func TestHasherBoundsMemoryDuringBursts(t *testing.T) {
-	h := NewHasher(1, 1, fastParams)
-	h.BurstGCPercent, h.BurstMemoryLimit = 300, 160<<20
-	before := debug.SetMemoryLimit(-1)
-	defer debug.SetMemoryLimit(before)
-	defer debug.SetGCPercent(debug.SetGCPercent(100))
-	release, err := h.acquire(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got := debug.SetMemoryLimit(-1); got != 160<<20 {
-		t.Errorf("memory limit while hashing = %d, want 160 MiB", got)
-	}
-	release()
-	deadline := time.Now().Add(5 * time.Second)
-	for debug.SetMemoryLimit(-1) != before {
-		if time.Now().After(deadline) {
-			t.Fatal("the memory limit was not restored after the burst")
+// BenchmarkHash is one production argon2id hash (m=19 MiB, t=2, p=1).
+func BenchmarkHash(b *testing.B) {
+	h := NewHasher(1, 1, nil)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := h.Hash(context.Background(), "correct horse battery staple"); err != nil {
+			b.Fatal(err)
 		}
-		time.Sleep(20 * time.Millisecond)
 	}
 }

@@ -1,11 +1,10 @@
-package token
+package auth
 
 import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
-	"runtime/debug"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -15,59 +14,58 @@ import (
 	"golang.org/x/crypto/bcrypt"
 )
 
-// Argon2Params are the argon2id parameters for new hashes: 19 MiB, t=2, p=1
+// argon2Params are the argon2id parameters for new hashes: 19 MiB, t=2, p=1
 // (OWASP's recommended minimum).
-var Argon2Params = &argon2id.Params{Memory: 19 * 1024, Iterations: 2, Parallelism: 1, SaltLength: 16, KeyLength: 32}
+var argon2Params = argon2id.Params{Memory: 19 * 1024, Iterations: 2, Parallelism: 1, SaltLength: 16, KeyLength: 32}
+
+// DefaultArgon2Params returns the argon2id parameters of new hashes.
+func DefaultArgon2Params() argon2id.Params { return argon2Params }
+
+// HashMemory is what one hash allocates with the default parameters.
+const HashMemory = 19 << 20
 
 // ErrBusy is returned when the hashing queue is full; callers answer 503.
 var ErrBusy = errors.New("password hashing queue is full")
 
 // Hasher hashes and verifies passwords on a bounded number of workers with a
 // bounded wait queue, so a login flood queues and then sheds instead of
-// allocating 19 MiB per request without limit.
+// allocating 19 MiB per request without limit. It changes no process-wide
+// setting: OnBusy lets its owner react to bursts.
 type Hasher struct {
 	slots   chan struct{}
 	waiting atomic.Int64
 	queue   int64
-	params  *argon2id.Params
+	params  argon2id.Params
 	dummy   string
 	// OnWait, when set, is told how long each queued caller waited.
 	OnWait func(time.Duration)
-	// BurstGCPercent, when positive, is the garbage collector's GOGC while
-	// hashes are running: each hash allocates 19 MiB, which on a small heap
-	// starts a collection nearly every time. The previous setting returns
-	// once hashing has been idle for idleFreeDelay. Set it before use; it
-	// changes a process-wide setting, so one Hasher per process should.
-	BurstGCPercent int
-	// BurstMemoryLimit, when positive, is the soft memory limit during such a
-	// burst, so the higher GOGC cannot let the heap grow past it.
-	BurstMemoryLimit int64
+	// OnBusy, when set, is called with true when hashing starts after an
+	// idle spell and with false once it has been idle for idleDelay. Set it
+	// before use. Calls never overlap and alternate.
+	OnBusy func(busy bool)
 
-	// active counts hashes running or queued; when it drops to zero the
-	// hashing memory is handed back to the OS shortly after (see release).
+	// active counts hashes running or queued.
 	active    atomic.Int64
 	mu        sync.Mutex
-	freeTimer *time.Timer
-	inBurst   bool
-	prevGC    int
-	prevLimit int64
+	idleTimer *time.Timer
+	busy      bool
 }
 
-// idleFreeDelay is how long hashing must have been idle before its memory
-// is returned to the operating system.
-const idleFreeDelay = 500 * time.Millisecond
+// idleDelay is how long hashing must have been idle before OnBusy(false).
+const idleDelay = 500 * time.Millisecond
 
 // NewHasher returns a Hasher running at most workers hashes at once with at
-// most queue callers waiting. params nil means Argon2Params.
+// most queue callers waiting. params nil means DefaultArgon2Params.
 func NewHasher(workers, queue int, params *argon2id.Params) *Hasher {
-	if params == nil {
-		params = Argon2Params
+	p := argon2Params
+	if params != nil {
+		p = *params
 	}
-	h := &Hasher{slots: make(chan struct{}, max(workers, 1)), queue: int64(max(queue, 0)), params: params}
+	h := &Hasher{slots: make(chan struct{}, max(workers, 1)), queue: int64(max(queue, 0)), params: p}
 	secret := make([]byte, 16)
 	_, _ = rand.Read(secret)
 	// The dummy hash gives unknown emails the same cost as wrong passwords.
-	h.dummy, _ = argon2id.CreateHash(hex.EncodeToString(secret), params)
+	h.dummy, _ = argon2id.CreateHash(hex.EncodeToString(secret), &h.params)
 	return h
 }
 
@@ -75,18 +73,11 @@ func NewHasher(workers, queue int, params *argon2id.Params) *Hasher {
 func (h *Hasher) Waiting() int64 { return h.waiting.Load() }
 
 func (h *Hasher) acquire(ctx context.Context) (release func(), err error) {
-	if h.active.Add(1) == 1 && h.BurstGCPercent > 0 {
+	if h.active.Add(1) == 1 && h.OnBusy != nil {
 		h.mu.Lock()
-		if !h.inBurst {
-			h.inBurst = true
-			h.prevGC = debug.SetGCPercent(h.BurstGCPercent)
-			if h.prevGC < 0 { // GOGC=off stays off
-				debug.SetGCPercent(h.prevGC)
-			}
-			h.prevLimit = debug.SetMemoryLimit(-1)
-			if h.BurstMemoryLimit > 0 && h.BurstMemoryLimit < h.prevLimit {
-				debug.SetMemoryLimit(h.BurstMemoryLimit)
-			}
+		if !h.busy {
+			h.busy = true
+			h.OnBusy(true)
 		}
 		h.mu.Unlock()
 	}
@@ -119,28 +110,22 @@ func (h *Hasher) release() {
 	h.done()
 }
 
-// done ends one hash. Each argon2id hash allocates 19 MiB; after a burst the
-// Go runtime would keep that memory for minutes, so once hashing has been
-// idle briefly it is returned to the OS, keeping the resident set small.
+// done ends one hash; once hashing has been idle for idleDelay the owner is
+// told, so it can undo what it did for the burst.
 func (h *Hasher) done() {
-	if h.active.Add(-1) != 0 {
+	if h.active.Add(-1) != 0 || h.OnBusy == nil {
 		return
 	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if h.freeTimer == nil {
-		h.freeTimer = time.AfterFunc(idleFreeDelay, func() {
+	if h.idleTimer == nil {
+		h.idleTimer = time.AfterFunc(idleDelay, func() {
 			h.mu.Lock()
-			h.freeTimer = nil
-			idle := h.active.Load() == 0
-			if idle && h.inBurst {
-				h.inBurst = false
-				debug.SetGCPercent(h.prevGC)
-				debug.SetMemoryLimit(h.prevLimit)
-			}
-			h.mu.Unlock()
-			if idle {
-				debug.FreeOSMemory()
+			defer h.mu.Unlock()
+			h.idleTimer = nil
+			if h.active.Load() == 0 && h.busy {
+				h.busy = false
+				h.OnBusy(false)
 			}
 		})
 	}
@@ -153,7 +138,7 @@ func (h *Hasher) Hash(ctx context.Context, password string) (string, error) {
 		return "", err
 	}
 	defer release()
-	return argon2id.CreateHash(password, h.params)
+	return argon2id.CreateHash(password, &h.params)
 }
 
 // Verify reports whether password matches hash, and whether hash should be
@@ -177,5 +162,5 @@ func (h *Hasher) Verify(ctx context.Context, password, hash string) (ok, rehash 
 	if err != nil {
 		return false, false, err
 	}
-	return match, *params != *h.params, nil
+	return match, *params != h.params, nil
 }

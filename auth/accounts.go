@@ -1,0 +1,192 @@
+package auth
+
+import (
+	"context"
+
+	"github.com/portcullis-auth/portcullis/models"
+)
+
+// NewUser is an account to create.
+type NewUser struct {
+	Email    string
+	Name     string
+	Password string
+	Role     models.Role
+}
+
+// CreateUser validates and creates an account. Every field problem is
+// reported together (an Invalid error with Fields), before any hashing; a
+// taken email is ErrEmailTaken.
+func (s *Service) CreateUser(ctx context.Context, nu NewUser) (models.User, error) {
+	email, name := models.NormalizeEmail(nu.Email), models.NormalizeName(nu.Name)
+	fields := models.FieldErrors{}
+	if p := models.EmailProblem(email); p != "" {
+		fields.Add("email", p)
+	}
+	if p := models.NameProblem(name); p != "" {
+		fields.Add("name", p)
+	}
+	if p := PasswordProblem(nu.Password, email, name); p != "" {
+		fields.Add("password", p)
+	}
+	if !nu.Role.Valid() {
+		fields.Add("role", "must be user or admin")
+	}
+	if err := fields.Err(); err != nil {
+		return models.User{}, err
+	}
+	hash, err := s.hasher.Hash(ctx, nu.Password)
+	if err != nil {
+		return models.User{}, hashErr(err)
+	}
+	now := s.now()
+	u := models.User{Email: email, Name: name, PasswordHash: hash, Role: nu.Role, CreatedAt: now, UpdatedAt: now}
+	if err := s.store.CreateUser(ctx, &u); err != nil {
+		if models.IsKind(err, models.Conflict) {
+			return models.User{}, &models.Error{Kind: models.Conflict, Code: ErrEmailTaken.Code, Message: ErrEmailTaken.Message, Err: err}
+		}
+		return models.User{}, err
+	}
+	return u, nil
+}
+
+// Register creates a user account and signs it in.
+func (s *Service) Register(ctx context.Context, cl Client, email, password, name string) (Result, error) {
+	u, err := s.CreateUser(ctx, NewUser{Email: email, Name: name, Password: password, Role: models.RoleUser})
+	if err != nil {
+		return Result{}, err
+	}
+	res, err := s.start(ctx, cl, u, false)
+	if err != nil {
+		return Result{}, err
+	}
+	s.record(ctx, cl, event{typ: models.EventRegister, userID: u.ID, sessionID: res.Session.ID, email: u.Email})
+	return res, nil
+}
+
+// LoginOptions shape a password login.
+type LoginOptions struct {
+	// Remember makes the session last AUTH_REMEMBER_TTL.
+	Remember bool
+	// Grant marks the OAuth password grant, in the audit trail.
+	Grant bool
+}
+
+// Login checks an email and password and starts a session.
+func (s *Service) Login(ctx context.Context, cl Client, email, password string, opt LoginOptions) (Result, error) {
+	u, err := s.checkPassword(ctx, cl, email, password)
+	if err != nil {
+		return Result{}, err
+	}
+	res, err := s.start(ctx, cl, u, opt.Remember)
+	if err != nil {
+		return Result{}, err
+	}
+	detail := ""
+	if opt.Grant {
+		detail = "token"
+	}
+	s.record(ctx, cl, event{typ: models.EventLoginSucceeded, userID: u.ID, sessionID: res.Session.ID, email: u.Email, detail: detail})
+	return res, nil
+}
+
+// checkPassword returns the user whose email and password these are.
+// Unknown emails cost the same as wrong passwords and get the same error; a
+// locked email gets 429 even with the right password.
+func (s *Service) checkPassword(ctx context.Context, cl Client, email, password string) (models.User, error) {
+	email = models.NormalizeEmail(email)
+	lockKey := "email:" + email
+	if wait, err := s.lockout.Locked(ctx, lockKey); err != nil {
+		s.log(cl).Warn("lockout store unavailable", "error", err.Error())
+	} else if wait > 0 {
+		s.metrics.Login(LoginLocked)
+		return models.User{}, RateLimited(wait)
+	}
+	u, err := s.store.UserByEmail(ctx, email)
+	if err != nil && !models.IsKind(err, models.NotFound) {
+		return models.User{}, err
+	}
+	ok, rehash, err := s.hasher.Verify(ctx, password, u.PasswordHash)
+	if err != nil {
+		return models.User{}, hashErr(err)
+	}
+	if !ok || u.Disabled() {
+		s.metrics.Login(LoginInvalidCredentials)
+		failed := event{typ: models.EventLoginFailed, userID: u.ID, email: models.Sanitize(email, models.MaxEmailLength)}
+		s.record(ctx, cl, failed)
+		locked, err := s.lockout.Fail(ctx, lockKey)
+		if err != nil {
+			s.log(cl).Warn("lockout store unavailable", "error", err.Error())
+		} else if locked {
+			failed.typ = models.EventLockout
+			s.record(ctx, cl, failed)
+		}
+		return models.User{}, ErrInvalidCreds
+	}
+	s.metrics.Login(LoginSuccess)
+	if err := s.lockout.Reset(ctx, lockKey); err != nil {
+		s.log(cl).Warn("lockout store unavailable", "error", err.Error())
+	}
+	if rehash {
+		if h, err := s.hasher.Hash(ctx, password); err == nil {
+			if err := s.store.SetPasswordHash(ctx, u.ID, h, s.now()); err != nil {
+				s.log(cl).Warn("password hash upgrade failed", "error", err.Error())
+			}
+		}
+	}
+	return u, nil
+}
+
+// ChangePassword replaces the caller's password, given the current one, and
+// ends every other session of theirs.
+func (s *Service) ChangePassword(ctx context.Context, cl Client, p *Principal, current, next string) error {
+	fields := models.FieldErrors{}
+	if current == "" {
+		fields.Add("currentPassword", "is required")
+	} else if len(current) > models.MaxPasswordBytes {
+		fields.Add("currentPassword", "is incorrect")
+	}
+	if prob := PasswordProblem(next, p.User.Email, p.User.Name); prob != "" {
+		fields.Add("newPassword", prob)
+	}
+	if err := fields.Err(); err != nil {
+		return err
+	}
+	ok, _, err := s.hasher.Verify(ctx, current, p.User.PasswordHash)
+	if err != nil {
+		return hashErr(err)
+	}
+	if !ok {
+		fields.Add("currentPassword", "is incorrect")
+		return fields.Err()
+	}
+	hash, err := s.hasher.Hash(ctx, next)
+	if err != nil {
+		return hashErr(err)
+	}
+	if err := s.store.SetPasswordHash(ctx, p.User.ID, hash, s.now()); err != nil {
+		return err
+	}
+	_, err = s.Revoke(ctx, cl, Revocation{UserID: p.User.ID, SessionID: p.Session.ID, Scope: ScopeOthers, Reason: ReasonPasswordChange})
+	return err
+}
+
+// UpdateName changes a user's display name.
+func (s *Service) UpdateName(ctx context.Context, userID string, name *string) (models.User, error) {
+	fields := models.FieldErrors{}
+	var n string
+	if name == nil {
+		fields.Add("name", "is required")
+	} else if n = models.NormalizeName(*name); models.NameProblem(n) != "" {
+		fields.Add("name", models.NameProblem(n))
+	}
+	if err := fields.Err(); err != nil {
+		return models.User{}, err
+	}
+	return s.store.UpdateUserName(ctx, userID, n, s.now())
+}
+
+// Activity lists a user's recent audit events, newest first.
+func (s *Service) Activity(ctx context.Context, userID string) ([]models.AuditEvent, error) {
+	return s.store.Events(ctx, models.EventFilter{UserID: userID, Limit: 100})
+}

@@ -1,0 +1,85 @@
+package auth
+
+import (
+	"context"
+	"strconv"
+
+	"github.com/portcullis-auth/portcullis/models"
+)
+
+// errNoUser is the NotFound answer for a user id that names nobody.
+var errNoUser = models.Errorf(models.NotFound, "no such user")
+
+func noUserAs(err error) error {
+	if models.IsKind(err, models.NotFound) {
+		return errNoUser
+	}
+	return err
+}
+
+// User returns one user.
+func (s *Service) User(ctx context.Context, id string) (models.User, error) {
+	u, err := s.store.UserByID(ctx, id)
+	return u, noUserAs(err)
+}
+
+// Users returns a page of users (those whose email contains emailLike, when
+// set) and how many match in all.
+func (s *Service) Users(ctx context.Context, emailLike string, offset, limit int) ([]models.User, int64, error) {
+	return s.store.ListUsers(ctx, emailLike, offset, limit)
+}
+
+// UpdateUser applies an administrator's change to a user. Nothing may leave
+// the service without an active administrator (ErrLastAdmin); disabling ends
+// every session of the user.
+func (s *Service) UpdateUser(ctx context.Context, cl Client, by models.User, id string, ch models.UserChange) (models.User, error) {
+	if ch.Role != nil && !ch.Role.Valid() {
+		fields := models.FieldErrors{}
+		fields.Add("role", "must be user or admin")
+		return models.User{}, fields.Err()
+	}
+	u, err := s.store.UpdateUser(ctx, id, ch, s.now(), func(before models.User, otherAdmins int) error {
+		if losesAdmin(before, ch) && otherAdmins == 0 {
+			return ErrLastAdmin
+		}
+		return nil
+	})
+	if err != nil {
+		return models.User{}, noUserAs(err)
+	}
+	detail := "role=" + string(u.Role) + " disabled=" + strconv.FormatBool(u.Disabled()) + " by " + by.ID
+	s.record(ctx, cl, event{typ: models.EventUserUpdated, userID: u.ID, email: u.Email, detail: detail})
+	return u, nil
+}
+
+// losesAdmin reports whether ch takes an active administrator away.
+func losesAdmin(u models.User, ch models.UserChange) bool {
+	return u.Role == models.RoleAdmin && !u.Disabled() &&
+		((ch.Role != nil && *ch.Role != models.RoleAdmin) || (ch.Disabled != nil && *ch.Disabled))
+}
+
+// RevokeAllSessions signs a user out everywhere, by an administrator's hand.
+func (s *Service) RevokeAllSessions(ctx context.Context, cl Client, id string) error {
+	u, err := s.User(ctx, id)
+	if err != nil {
+		return err
+	}
+	_, err = s.Revoke(ctx, cl, Revocation{UserID: u.ID, Scope: ScopeGlobal, Reason: ReasonAdmin, Email: u.Email})
+	return err
+}
+
+// BootstrapAdmin creates the administrator nu when there is no active one,
+// and reports whether it did. A replica that loses the race to create it
+// reports false.
+func (s *Service) BootstrapAdmin(ctx context.Context, nu NewUser) (bool, error) {
+	n, err := s.store.CountActiveAdmins(ctx)
+	if err != nil || n > 0 {
+		return false, err
+	}
+	nu.Role = models.RoleAdmin
+	_, err = s.CreateUser(ctx, nu)
+	if models.CodeOf(err) == models.CodeEmailTaken {
+		return false, nil
+	}
+	return err == nil, err
+}

@@ -1,0 +1,200 @@
+// Package auth is the domain core of Portcullis: accounts, credential checks,
+// the session lifecycle (start, authenticate, refresh, revoke), the password
+// policy and the hasher, and the audit trail they leave. It knows no web
+// framework and no ORM: methods take ctx and plain values and return models
+// values and *models.Error; the storage it needs is declared here as small
+// interfaces, which package store satisfies.
+package auth
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"math"
+	"time"
+
+	"github.com/portcullis-auth/portcullis/models"
+	"github.com/portcullis-auth/portcullis/token"
+)
+
+// Client is who sent a request, as recorded on sessions and audit events.
+type Client struct {
+	IP        string
+	UserAgent string
+	// RequestID ties the service's log lines to the request.
+	RequestID string
+}
+
+// Lifetimes are the configured token and session lifetimes.
+type Lifetimes struct {
+	Access        time.Duration
+	Session       time.Duration
+	Remember      time.Duration
+	MaxAge        time.Duration
+	ReuseInterval time.Duration
+}
+
+// Tokens are a freshly issued access and refresh token pair.
+type Tokens struct {
+	Access        string
+	Refresh       string
+	AccessExpires time.Time
+}
+
+// Result is a signed-in user: their session and its new tokens.
+type Result struct {
+	User    models.User
+	Session models.Session
+	Tokens  Tokens
+}
+
+// Principal is the authenticated caller of a request.
+type Principal struct {
+	User    models.User
+	Session models.Session
+	Claims  token.Claims
+}
+
+// UserStore keeps accounts.
+type UserStore interface {
+	CreateUser(ctx context.Context, u *models.User) error
+	UserByEmail(ctx context.Context, email string) (models.User, error)
+	UserByID(ctx context.Context, id string) (models.User, error)
+	ListUsers(ctx context.Context, emailLike string, offset, limit int) ([]models.User, int64, error)
+	CountActiveAdmins(ctx context.Context) (int64, error)
+	UpdateUserName(ctx context.Context, id, name string, now time.Time) (models.User, error)
+	SetPasswordHash(ctx context.Context, id, hash string, now time.Time) error
+	// UpdateUser applies ch in one transaction. Before writing it calls
+	// check with the user as stored and the number of other active
+	// administrators, both read under locks; an error from check aborts.
+	// Disabling revokes the user's sessions in the same transaction.
+	UpdateUser(ctx context.Context, id string, ch models.UserChange, now time.Time, check func(before models.User, otherAdmins int) error) (models.User, error)
+}
+
+// SessionStore keeps sessions.
+type SessionStore interface {
+	CreateSession(ctx context.Context, s *models.Session) error
+	// SessionWithUser loads a session and its user; fresh asks for the
+	// database's state, bypassing any cache.
+	SessionWithUser(ctx context.Context, id string, fresh bool) (models.Session, models.User, error)
+	// RotateRefresh advances a live session from generation gen to gen+1
+	// in one conditional write and reports whether this call won.
+	RotateRefresh(ctx context.Context, id string, gen int64, now, expiresAt time.Time) (bool, error)
+	RevokeSession(ctx context.Context, id string, now time.Time) (bool, error)
+	RevokeUserSessions(ctx context.Context, userID, except string, now time.Time) (int64, error)
+	TouchSession(ctx context.Context, id string, now time.Time) error
+	LiveSessions(ctx context.Context, userID string, now time.Time) ([]models.Session, error)
+}
+
+// AuditLog keeps audit events.
+type AuditLog interface {
+	RecordEvent(ctx context.Context, e *models.AuditEvent) error
+	Events(ctx context.Context, f models.EventFilter) ([]models.AuditEvent, error)
+}
+
+// Store is all the storage the service uses.
+type Store interface {
+	UserStore
+	SessionStore
+	AuditLog
+}
+
+// Lockout counts failed logins per key, whether or not an account exists, so
+// that a lockout reveals nothing.
+type Lockout interface {
+	Locked(ctx context.Context, key string) (time.Duration, error)
+	Fail(ctx context.Context, key string) (locked bool, err error)
+	Reset(ctx context.Context, key string) error
+}
+
+// Deps are the service's dependencies.
+type Deps struct {
+	Store     Store
+	Keys      *token.KeyRing
+	Hasher    *Hasher
+	Lockout   Lockout // nil: no lockout
+	Lifetimes Lifetimes
+	Now       func() time.Time // nil: the system clock, in milliseconds
+	Metrics   Metrics          // nil: none
+	Logger    *slog.Logger     // nil: none
+}
+
+// Service is the domain core. Its methods are safe for concurrent use.
+type Service struct {
+	store     Store
+	keys      *token.KeyRing
+	hasher    *Hasher
+	lockout   Lockout
+	lifetimes Lifetimes
+	now       func() time.Time
+	metrics   Metrics
+	logger    *slog.Logger
+}
+
+// New returns a Service over d.
+func New(d Deps) *Service {
+	s := &Service{
+		store: d.Store, keys: d.Keys, hasher: d.Hasher, lockout: d.Lockout, lifetimes: d.Lifetimes,
+		now: d.Now, metrics: d.Metrics, logger: d.Logger,
+	}
+	if s.now == nil {
+		s.now = func() time.Time { return time.Now().UTC().Truncate(time.Millisecond) }
+	}
+	if s.metrics == nil {
+		s.metrics = noMetrics{}
+	}
+	if s.lockout == nil {
+		s.lockout = noLockout{}
+	}
+	if s.logger == nil {
+		s.logger = slog.New(slog.DiscardHandler)
+	}
+	return s
+}
+
+// Now returns the service's clock reading.
+func (s *Service) Now() time.Time { return s.now() }
+
+// Lifetimes returns the configured lifetimes.
+func (s *Service) Lifetimes() Lifetimes { return s.lifetimes }
+
+// log returns a logger carrying the request id.
+func (s *Service) log(cl Client) *slog.Logger {
+	if cl.RequestID == "" {
+		return s.logger
+	}
+	return s.logger.With("requestId", cl.RequestID)
+}
+
+// Errors clients act on.
+var (
+	ErrUnauthenticated = &models.Error{Kind: models.Unauthenticated, Code: models.CodeUnauthenticated, Message: "sign in to continue"}
+	ErrTokenExpired    = &models.Error{Kind: models.Unauthenticated, Code: models.CodeTokenExpired, Message: "the access token has expired; call /auth/refresh"}
+	ErrInvalidRefresh  = &models.Error{Kind: models.Unauthenticated, Code: models.CodeInvalidRefresh, Message: "the refresh token is invalid, expired or already used; sign in again"}
+	ErrInvalidCreds    = &models.Error{Kind: models.Unauthenticated, Code: models.CodeInvalidCredentials, Message: "the email or password is incorrect"}
+	ErrEmailTaken      = &models.Error{Kind: models.Conflict, Code: models.CodeEmailTaken, Message: "an account with this email already exists"}
+	ErrLastAdmin       = &models.Error{Kind: models.Conflict, Code: models.CodeLastAdmin, Message: "cannot demote or disable the last active administrator"}
+	ErrAdminRequired   = models.Errorf(models.Forbidden, "this requires the admin role")
+)
+
+// RateLimited returns the 429 error for a wait of d.
+func RateLimited(d time.Duration) *models.Error {
+	return &models.Error{
+		Kind: models.RateLimited, Message: "too many attempts; try again later",
+		RetryAfterSeconds: max(1, int(math.Ceil(d.Seconds()))),
+	}
+}
+
+// hashErr maps a hasher error to a client-facing one.
+func hashErr(err error) error {
+	if errors.Is(err, ErrBusy) {
+		return &models.Error{Kind: models.Unavailable, Message: "too many sign-ins at once; try again shortly", RetryAfterSeconds: 1, Err: err}
+	}
+	return err
+}
+
+type noLockout struct{}
+
+func (noLockout) Locked(context.Context, string) (time.Duration, error) { return 0, nil }
+func (noLockout) Fail(context.Context, string) (bool, error)            { return false, nil }
+func (noLockout) Reset(context.Context, string) error                   { return nil }

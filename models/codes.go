@@ -1,0 +1,63 @@
+package models
+
+// Code is a machine-readable error code sent to clients. Clients branch on
+// these, so a code is never renamed: this catalogue is the only place any of
+// them is spelt.
+type Code string
+
+// The error codes of the JSON envelope.
+const (
+	CodeInternal             Code = "internal"
+	CodeValidationFailed     Code = "validation_failed"
+	CodeBadRequest           Code = "bad_request"
+	CodeUnauthenticated      Code = "unauthenticated"
+	CodeTokenExpired         Code = "token_expired"
+	CodeInvalidCredentials   Code = "invalid_credentials"
+	CodeInvalidRefresh       Code = "invalid_refresh"
+	CodeForbidden            Code = "forbidden"
+	CodeCSRFFailed           Code = "csrf_failed"
+	CodeNotFound             Code = "not_found"
+	CodeConflict             Code = "conflict"
+	CodeEmailTaken           Code = "email_taken"
+	CodeLastAdmin            Code = "last_admin"
+	CodeRateLimited          Code = "rate_limited"
+	CodeUnavailable          Code = "unavailable"
+	CodePayloadTooLarge      Code = "payload_too_large"
+	CodeUnsupportedMediaType Code = "unsupported_media_type"
+	CodeMethodNotAllowed     Code = "method_not_allowed"
+)
+
+// The error codes of the OAuth shape (RFC 6749 §5.2), used by /auth/token and
+// /auth/introspect.
+const (
+	CodeInvalidRequest         Code = "invalid_request"
+	CodeInvalidClient          Code = "invalid_client"
+	CodeInvalidGrant           Code = "invalid_grant"
+	CodeUnsupportedGrantType   Code = "unsupported_grant_type"
+	CodeSlowDown               Code = "slow_down"
+	CodeServerError            Code = "server_error"
+	CodeTemporarilyUnavailable Code = "temporarily_unavailable"
+)
+
+// Code returns the code an error of kind k carries when it names none.
+func (k Kind) Code() Code {
+	switch k {
+	case Invalid:
+		return CodeValidationFailed
+	case BadRequest:
+		return CodeBadRequest
+	case Unauthenticated:
+		return CodeUnauthenticated
+	case Forbidden:
+		return CodeForbidden
+	case NotFound:
+		return CodeNotFound
+	case Conflict:
+		return CodeConflict
+	case RateLimited:
+		return CodeRateLimited
+	case Unavailable:
+		return CodeUnavailable
+	}
+	return CodeInternal
+}
