@@ -15,6 +15,8 @@ import (
 
 	"github.com/portcullis-auth/portcullis/auth"
 	"github.com/portcullis-auth/portcullis/handlers"
+	"github.com/portcullis-auth/portcullis/models"
+	"github.com/portcullis-auth/portcullis/token"
 )
 
 var requestIDPattern = regexp.MustCompile(`^[A-Za-z0-9._:-]{1,128}$`)
@@ -94,7 +96,7 @@ func securityHeaders(c *gin.Context) {
 // and checks its session is live; otherwise it answers 401.
 func requireSession(svc *auth.Service, ck handlers.Cookies) gin.HandlerFunc {
 	return func(c *gin.Context) {
-		tok, fromHeader := handlers.BearerOrCookie(c, ck.Config.AccessName())
+		tok, fromHeader := token.FromRequest(c.Request, ck.Config.AccessName())
 		if tok == "" {
 			// The browser drops the access cookie when it expires (its
 			// Max-Age is the token's lifetime) but still sends the refresh
@@ -129,6 +131,18 @@ func limitByIP(l Limiter, writeErr func(*gin.Context, error), onLimited func()) 
 				onLimited()
 			}
 			writeErr(c, auth.RateLimited(wait))
+			return
+		}
+		c.Next()
+	}
+}
+
+// requireAdmin lets only administrators through. The role is the stored one,
+// read on every request, so a demotion takes effect at once.
+func requireAdmin() gin.HandlerFunc {
+	return func(c *gin.Context) {
+		if p := handlers.CurrentPrincipal(c); p == nil || p.User.Role != models.RoleAdmin {
+			handlers.WriteError(c, auth.ErrAdminRequired)
 			return
 		}
 		c.Next()

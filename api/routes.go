@@ -54,7 +54,7 @@ func routes(e *gin.Engine, d Deps, svc *auth.Service) {
 	a.POST("/token", tokenLimited, handlers.Token(svc))
 	a.POST("/introspect", handlers.Introspect(cfg.IntrospectClients, svc))
 
-	admin := e.Group("/admin", authed, handlers.RequireAdmin())
+	admin := e.Group("/admin", authed, requireAdmin())
 	admin.GET("/users", handlers.ListUsers(svc))
 	admin.GET("/users/:id", handlers.GetUser(svc))
 	admin.PATCH("/users/:id", handlers.UpdateUser(svc))

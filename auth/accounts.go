@@ -2,6 +2,7 @@ package auth
 
 import (
 	"context"
+	"strings"
 
 	"github.com/portcullis-auth/portcullis/models"
 )
@@ -74,6 +75,9 @@ type LoginOptions struct {
 
 // Login checks an email and password and starts a session.
 func (s *Service) Login(ctx context.Context, cl Client, email, password string, opt LoginOptions) (Result, error) {
+	if err := credentialFields(email, password); err != nil {
+		return Result{}, err
+	}
 	u, err := s.checkPassword(ctx, cl, email, password)
 	if err != nil {
 		return Result{}, err
@@ -88,6 +92,27 @@ func (s *Service) Login(ctx context.Context, cl Client, email, password string, 
 	}
 	s.record(ctx, cl, event{typ: models.EventLoginSucceeded, userID: u.ID, sessionID: res.Session.ID, email: u.Email, detail: detail})
 	return res, nil
+}
+
+// credentialFields checks that login fields are present and bounded, before
+// any hashing.
+func credentialFields(email, password string) error {
+	fields := models.FieldErrors{}
+	switch {
+	case strings.TrimSpace(email) == "":
+		fields.Add("email", "is required")
+	case len(email) > 4*models.MaxEmailLength:
+		fields.Add("email", "must be at most 254 characters")
+	case models.HasControl(email):
+		// Such a string never reaches the database (PostgreSQL refuses NUL).
+		fields.Add("email", "must not contain control characters")
+	}
+	if password == "" {
+		fields.Add("password", "is required")
+	} else if len(password) > models.MaxPasswordBytes {
+		fields.Add("password", "must be at most 256 characters")
+	}
+	return fields.Err()
 }
 
 // checkPassword returns the user whose email and password these are.

@@ -2,12 +2,12 @@ package handlers
 
 import (
 	"net/http"
-	"strings"
 
 	"github.com/gin-gonic/gin"
 
 	"github.com/portcullis-auth/portcullis/auth"
 	"github.com/portcullis-auth/portcullis/models"
+	"github.com/portcullis-auth/portcullis/token"
 )
 
 // Register creates an account and signs it in.
@@ -70,10 +70,6 @@ func Login(svc *auth.Service, ck Cookies) gin.HandlerFunc {
 			WriteError(c, err)
 			return
 		}
-		if err := credentialFields(req.Email, req.Password, "email"); err != nil {
-			WriteError(c, err)
-			return
-		}
 		res, err := svc.Login(c.Request.Context(), client(c), req.Email, req.Password, auth.LoginOptions{Remember: req.RememberMe})
 		if err != nil {
 			WriteError(c, err)
@@ -82,27 +78,6 @@ func Login(svc *auth.Service, ck Cookies) gin.HandlerFunc {
 		ck.Set(c, res)
 		c.JSON(http.StatusOK, authResponse(res))
 	}
-}
-
-// credentialFields checks that login fields are present and bounded, before
-// any hashing.
-func credentialFields(email, password, emailField string) error {
-	fields := models.FieldErrors{}
-	switch {
-	case strings.TrimSpace(email) == "":
-		fields.Add(emailField, "is required")
-	case len(email) > 4*models.MaxEmailLength:
-		fields.Add(emailField, "must be at most 254 characters")
-	case models.HasControl(email):
-		// Such a string never reaches the database (PostgreSQL refuses NUL).
-		fields.Add(emailField, "must not contain control characters")
-	}
-	if password == "" {
-		fields.Add("password", "is required")
-	} else if len(password) > models.MaxPasswordBytes {
-		fields.Add("password", "must be at most 256 characters")
-	}
-	return fields.Err()
 }
 
 // Me returns the caller and their session.
@@ -203,7 +178,7 @@ func Logout(svc *auth.Service, ck Cookies) gin.HandlerFunc {
 			WriteError(c, err)
 			return
 		}
-		access, _ := BearerOrCookie(c, ck.Config.AccessName())
+		access, _ := token.FromRequest(c.Request, ck.Config.AccessName())
 		refresh := ""
 		if access == "" {
 			refresh = ck.Refresh(c)
@@ -217,22 +192,6 @@ func Logout(svc *auth.Service, ck Cookies) gin.HandlerFunc {
 		}
 		c.Status(http.StatusNoContent)
 	}
-}
-
-// BearerOrCookie returns the access token of a request. An Authorization
-// header takes precedence over the cookie and is then the only credential
-// looked at, so a request never mixes two identities. fromHeader reports
-// whether an Authorization header was present.
-func BearerOrCookie(c *gin.Context, cookieName string) (token string, fromHeader bool) {
-	if h := c.GetHeader("Authorization"); h != "" {
-		scheme, tok, ok := strings.Cut(h, " ")
-		if !ok || !strings.EqualFold(scheme, "Bearer") {
-			return "", true
-		}
-		return strings.TrimSpace(tok), true
-	}
-	tok, _ := cookieValue(c, cookieName)
-	return tok, false
 }
 
 // SetPrincipal stores the authenticated caller.

@@ -32,18 +32,7 @@ func (k Cookies) Clear(c *gin.Context) {
 
 // Refresh returns the refresh cookie's value, or "".
 func (k Cookies) Refresh(c *gin.Context) string {
-	v, _ := cookieValue(c, k.Config.RefreshName())
-	return v
-}
-
-// cookieValue returns a cookie's raw value. Unlike gin's Context.Cookie it
-// does not URL-unescape it: tokens are base64url and never escaped.
-func cookieValue(c *gin.Context, name string) (string, error) {
-	ck, err := c.Request.Cookie(name)
-	if err != nil {
-		return "", err
-	}
-	return ck.Value, nil
+	return token.CookieValue(c.Request, k.Config.RefreshName())
 }
 
 // client describes the request's sender to the domain.

@@ -139,11 +139,10 @@ func Token(svc *auth.Service) gin.HandlerFunc {
 			if email == "" {
 				email = req.Email
 			}
-			if err := credentialFields(email, req.Password, "username"); err != nil {
-				WriteOAuthError(c, models.Errorf(models.BadRequest, "username and password are required"))
-				return
-			}
 			res, err = svc.Login(ctx, client(c), email, req.Password, auth.LoginOptions{Grant: true})
+			if models.IsKind(err, models.Invalid) {
+				err = models.Errorf(models.BadRequest, "username and password are required")
+			}
 		case "refresh_token":
 			if req.RefreshToken == "" {
 				WriteOAuthError(c, models.Errorf(models.BadRequest, "refresh_token is required"))

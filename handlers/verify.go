@@ -5,6 +5,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/portcullis-auth/portcullis/auth"
 	"github.com/portcullis-auth/portcullis/models"
 )
 
@@ -37,7 +38,7 @@ func Verify() gin.HandlerFunc {
 				return
 			}
 			if want == models.RoleAdmin && p.User.Role != models.RoleAdmin {
-				WriteError(c, models.Errorf(models.Forbidden, "this requires the admin role"))
+				WriteError(c, auth.ErrAdminRequired)
 				return
 			}
 		}
@@ -47,17 +48,5 @@ func Verify() gin.HandlerFunc {
 		h.Set("X-Auth-User-Role", string(p.User.Role))
 		h.Set("X-Auth-Session-Id", p.Session.ID)
 		c.Status(http.StatusOK)
-	}
-}
-
-// RequireAdmin lets only administrators through. The role is the stored one,
-// read on every request, so a demotion takes effect at once.
-func RequireAdmin() gin.HandlerFunc {
-	return func(c *gin.Context) {
-		if p := CurrentPrincipal(c); p == nil || p.User.Role != models.RoleAdmin {
-			WriteError(c, models.Errorf(models.Forbidden, "this requires the admin role"))
-			return
-		}
-		c.Next()
 	}
 }

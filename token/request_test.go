@@ -1,18 +1,16 @@
-package handlers
+package token
 
 import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
-
-	"github.com/gin-gonic/gin"
 )
 
-// FuzzBearerOrCookie checks token extraction from arbitrary headers: the
+// FuzzFromRequest checks token extraction from arbitrary headers: the
 // Authorization header always wins, and the token is only ever taken from a
 // Bearer header or the named cookie.
-func FuzzBearerOrCookie(f *testing.F) {
+func FuzzFromRequest(f *testing.F) {
 	f.Add("Bearer abc", "session=def")
 	f.Add("", "session=def")
 	f.Add("Basic abc", "")
@@ -21,9 +19,7 @@ func FuzzBearerOrCookie(f *testing.F) {
 		req := httptest.NewRequest(http.MethodGet, "/", nil)
 		req.Header.Set("Authorization", auth)
 		req.Header.Set("Cookie", cookie)
-		c, _ := gin.CreateTestContext(httptest.NewRecorder())
-		c.Request = req
-		tok, fromHeader := BearerOrCookie(c, "session")
+		tok, fromHeader := FromRequest(req, "session")
 		hdr := req.Header.Get("Authorization")
 		if fromHeader != (hdr != "") {
 			t.Fatalf("fromHeader = %v for Authorization %q", fromHeader, hdr)
