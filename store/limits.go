@@ -12,14 +12,41 @@ import (
 // entries are pruned.
 const maxTrackedKeys = 100_000
 
+// entries holds per-key state in memory, bounded: when it is full, adding a
+// key first drops every entry idle reports as done with.
+type entries[V any] struct {
+	m    map[string]V
+	idle func(v V, now time.Time) bool
+}
+
+func newEntries[V any](idle func(V, time.Time) bool) entries[V] {
+	return entries[V]{m: map[string]V{}, idle: idle}
+}
+
+// get returns key's entry, creating it with fresh when absent.
+func (e entries[V]) get(key string, now time.Time, fresh func() V) V {
+	v, ok := e.m[key]
+	if !ok {
+		if len(e.m) >= maxTrackedKeys {
+			for k, old := range e.m {
+				if e.idle(old, now) {
+					delete(e.m, k)
+				}
+			}
+		}
+		v = fresh()
+		e.m[key] = v
+	}
+	return v
+}
+
 // MemoryLimiter is a per-key token bucket (golang.org/x/time/rate) held in
 // this process: events per period, with a burst of the whole allowance.
 type MemoryLimiter struct {
 	mu      sync.Mutex
 	limit   rate.Limit
 	burst   int
-	idle    time.Duration
-	buckets map[string]*bucket
+	buckets entries[*bucket]
 	now     func() time.Time
 }
 
@@ -31,8 +58,8 @@ type bucket struct {
 // NewMemoryLimiter allows events per period for each key.
 func NewMemoryLimiter(events int, per time.Duration, now func() time.Time) *MemoryLimiter {
 	return &MemoryLimiter{
-		limit: rate.Every(per / time.Duration(events)), burst: events, idle: per,
-		buckets: map[string]*bucket{}, now: now,
+		limit: rate.Every(per / time.Duration(events)), burst: events, now: now,
+		buckets: newEntries(func(b *bucket, now time.Time) bool { return now.Sub(b.seen) > per }),
 	}
 }
 
@@ -42,18 +69,7 @@ func (l *MemoryLimiter) Allow(_ context.Context, key string) (time.Duration, err
 	now := l.now()
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	b, ok := l.buckets[key]
-	if !ok {
-		if len(l.buckets) >= maxTrackedKeys {
-			for k, v := range l.buckets {
-				if now.Sub(v.seen) > l.idle {
-					delete(l.buckets, k)
-				}
-			}
-		}
-		b = &bucket{lim: rate.NewLimiter(l.limit, l.burst)}
-		l.buckets[key] = b
-	}
+	b := l.buckets.get(key, now, func() *bucket { return &bucket{lim: rate.NewLimiter(l.limit, l.burst)} })
 	b.seen = now
 	r := b.lim.ReserveN(now, 1)
 	if d := r.DelayFrom(now); d > 0 {
@@ -69,7 +85,7 @@ type MemoryLockout struct {
 	mu        sync.Mutex
 	threshold int
 	duration  time.Duration
-	entries   map[string]*lockEntry
+	entries   entries[*lockEntry]
 	now       func() time.Time
 }
 
@@ -82,7 +98,10 @@ type lockEntry struct {
 // NewMemoryLockout locks a key for duration after threshold failures, each
 // within duration of the previous one.
 func NewMemoryLockout(threshold int, duration time.Duration, now func() time.Time) *MemoryLockout {
-	return &MemoryLockout{threshold: threshold, duration: duration, entries: map[string]*lockEntry{}, now: now}
+	idle := func(e *lockEntry, now time.Time) bool {
+		return now.Sub(e.lastFailure) > duration && now.After(e.lockedUntil)
+	}
+	return &MemoryLockout{threshold: threshold, duration: duration, entries: newEntries(idle), now: now}
 }
 
 // Locked returns how long key stays locked, or 0.
@@ -90,7 +109,7 @@ func (l *MemoryLockout) Locked(_ context.Context, key string) (time.Duration, er
 	now := l.now()
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if e, ok := l.entries[key]; ok && now.Before(e.lockedUntil) {
+	if e, ok := l.entries.m[key]; ok && now.Before(e.lockedUntil) {
 		return e.lockedUntil.Sub(now), nil
 	}
 	return 0, nil
@@ -101,18 +120,7 @@ func (l *MemoryLockout) Fail(_ context.Context, key string) (bool, error) {
 	now := l.now()
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	e, ok := l.entries[key]
-	if !ok {
-		if len(l.entries) >= maxTrackedKeys {
-			for k, v := range l.entries {
-				if now.Sub(v.lastFailure) > l.duration && now.After(v.lockedUntil) {
-					delete(l.entries, k)
-				}
-			}
-		}
-		e = &lockEntry{}
-		l.entries[key] = e
-	}
+	e := l.entries.get(key, now, func() *lockEntry { return &lockEntry{} })
 	if now.Sub(e.lastFailure) > l.duration {
 		e.failures = 0
 	}
@@ -130,8 +138,8 @@ func (l *MemoryLockout) Fail(_ context.Context, key string) (bool, error) {
 func (l *MemoryLockout) Reset(_ context.Context, key string) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if e, ok := l.entries[key]; ok && !l.now().Before(e.lockedUntil) {
-		delete(l.entries, key)
+	if e, ok := l.entries.m[key]; ok && !l.now().Before(e.lockedUntil) {
+		delete(l.entries.m, key)
 	}
 	return nil
 }
