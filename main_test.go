@@ -7,9 +7,11 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"math"
 	"net"
 	"net/http"
 	"os"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"testing"
@@ -281,5 +283,42 @@ func TestBootstrapAdmin(t *testing.T) {
 	var usage *usageError
 	if !errors.As(err, &usage) || !strings.Contains(err.Error(), "AUTH_BOOTSTRAP_ADMIN") || strings.Contains(err.Error(), `"password"`) {
 		t.Errorf("weak bootstrap password: %v, want a usage error", err)
+	}
+}
+
+// TestHashBurstTuning checks what serve does around password-hash bursts:
+// GOGC 200 under a limit sized for the workers while they run, the previous
+// settings back afterwards, and an operator's GOGC or GOMEMLIMIT untouched.
+func TestHashBurstTuning(t *testing.T) {
+	gcPercent := func() int { p := debug.SetGCPercent(100); debug.SetGCPercent(p); return p }
+	memLimit := func() int64 { return debug.SetMemoryLimit(-1) }
+	defer debug.SetGCPercent(debug.SetGCPercent(100))
+	defer debug.SetMemoryLimit(debug.SetMemoryLimit(math.MaxInt64))
+	const workers = 3
+	sized := int64(workers*19<<20) + burstHeadroom
+	for _, tc := range []struct {
+		env        map[string]string
+		burstGC    int
+		burstLimit int64
+	}{
+		{env: nil, burstGC: burstGCPercent, burstLimit: sized},
+		{env: map[string]string{"GOGC": "50"}, burstGC: 100, burstLimit: sized},
+		{env: map[string]string{"GOMEMLIMIT": "1GiB"}, burstGC: burstGCPercent, burstLimit: math.MaxInt64},
+	} {
+		hook := hashBurstTuning(envOf(tc.env), workers)
+		hook(true)
+		if got := gcPercent(); got != tc.burstGC {
+			t.Errorf("%v: GOGC during a burst %d, want %d", tc.env, got, tc.burstGC)
+		}
+		if got := memLimit(); got != tc.burstLimit {
+			t.Errorf("%v: memory limit during a burst %d, want %d", tc.env, got, tc.burstLimit)
+		}
+		hook(false)
+		if got := gcPercent(); got != 100 {
+			t.Errorf("%v: GOGC after the burst %d, want 100 restored", tc.env, got)
+		}
+		if got := memLimit(); got != math.MaxInt64 {
+			t.Errorf("%v: memory limit after the burst %d, want none restored", tc.env, got)
+		}
 	}
 }

@@ -1,10 +1,10 @@
 package main
 
 import (
+	"bufio"
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -28,24 +28,50 @@ func TestMain(m *testing.M) {
 }
 
 // startProcess starts a Portcullis process with env and returns its URL.
+// The process picks its own port (AUTH_ADDR=127.0.0.1:0) and the test reads
+// it from the "listening" log line, so no other process can take it between
+// a probe and the start.
 func startProcess(t *testing.T, env map[string]string) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
 	cmd := exec.Command(os.Args[0])
-	cmd.Env = append(os.Environ(), "PORTCULLIS_TEST_AS_MAIN=1", "AUTH_ADDR="+addr, "AUTH_SHUTDOWN_DRAIN=0s", "AUTH_LOG_LEVEL=warn")
+	cmd.Env = append(os.Environ(), "PORTCULLIS_TEST_AS_MAIN=1", "AUTH_ADDR=127.0.0.1:0", "AUTH_SHUTDOWN_DRAIN=0s", "AUTH_LOG_LEVEL=info")
 	for k, v := range env {
 		cmd.Env = append(cmd.Env, k+"="+v)
 	}
-	cmd.Stderr = os.Stderr
+	logs, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = cmd.Process.Signal(os.Interrupt); _ = cmd.Wait() })
+	addrs := make(chan string, 1)
+	go func() {
+		// Pass warnings and errors on; the first "listening" line names the port.
+		sc := bufio.NewScanner(logs)
+		for sc.Scan() {
+			var line struct{ Level, Msg, Addr string }
+			_ = json.Unmarshal(sc.Bytes(), &line)
+			switch {
+			case line.Msg == "listening":
+				addrs <- line.Addr
+			case line.Level != "INFO" && line.Level != "DEBUG":
+				fmt.Fprintln(os.Stderr, sc.Text())
+			}
+		}
+		close(addrs)
+	}()
+	var addr string
+	select {
+	case a, ok := <-addrs:
+		if !ok {
+			t.Fatal("the instance exited before listening")
+		}
+		addr = a
+	case <-time.After(30 * time.Second):
+		t.Fatal("the instance did not start listening within 30 s")
+	}
 	base := "http://" + addr
 	for i := 0; ; i++ {
 		if resp, err := http.Get(base + "/readyz"); err == nil {

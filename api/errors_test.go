@@ -3,6 +3,7 @@ package api_test
 import (
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -184,11 +185,15 @@ func TestControlCharactersNeverReachTheDatabase(t *testing.T) {
 		wantStatus(t, root.do("PATCH", "/auth/me", map[string]any{"name": "A\u0000"}), http.StatusUnprocessableEntity, "name with NUL")
 		tabbed := login(t, h, "root@example.com", "User-Agent", "evil\tagent")
 		var list handlers.SessionsResponse
-		tabbed.do("GET", "/auth/sessions", nil).json(t, &list)
-		for _, s := range list.Sessions {
-			if s.Current && s.UserAgent != "evilagent" {
-				t.Errorf("stored user agent %q, want the control character stripped", s.UserAgent)
-			}
+		r := tabbed.do("GET", "/auth/sessions", nil)
+		wantStatus(t, r, http.StatusOK, "sessions of the tabbed client")
+		r.json(t, &list)
+		current := slices.IndexFunc(list.Sessions, func(s handlers.SessionInfo) bool { return s.Current })
+		if current < 0 {
+			t.Fatalf("no current session among %d listed", len(list.Sessions))
+		}
+		if got := list.Sessions[current].UserAgent; got != "evilagent" {
+			t.Errorf("stored user agent %q, want the control character stripped", got)
 		}
 	})
 }

@@ -108,9 +108,9 @@ func (s *Service) Refresh(ctx context.Context, cl Client, tok string) (Result, e
 	sess, user, err := s.store.SessionWithUser(ctx, claims.SessionID, false)
 	if err == nil && sess.RevokedAt == nil && !user.Disabled() {
 		newExpiry := sess.SlidExpiry(now, sess.Lifetime(s.lifetimes.Session, s.lifetimes.Remember), s.lifetimes.MaxAge)
-		won, err := s.store.RotateRefresh(ctx, sess.ID, claims.Gen, now, newExpiry)
-		if err != nil {
-			return Result{}, err
+		won, rotateErr := s.store.RotateRefresh(ctx, sess.ID, claims.Gen, now, newExpiry)
+		if rotateErr != nil {
+			return Result{}, rotateErr
 		}
 		if won {
 			s.metrics.Refresh(RefreshRotated)

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gin-gonic/gin"
 	"github.com/portcullis-auth/portcullis/api"
 	"github.com/portcullis-auth/portcullis/auth"
 	"github.com/portcullis-auth/portcullis/config"
@@ -23,6 +24,8 @@ import (
 // the OpenAPI document) before the router is built.
 func Router(t testing.TB, env map[string]string, opts ...func(*api.Deps)) http.Handler {
 	t.Helper()
+	// The mode is process-wide; main sets it in the binary, this in tests.
+	gin.SetMode(gin.ReleaseMode)
 	cfg, err := config.Load(func(k string) string { return env[k] })
 	if err != nil {
 		t.Fatalf("apitest: %v", err)
