@@ -1,5 +1,7 @@
 package auth
 
+import "github.com/portcullis-auth/portcullis/models"
+
 // Metrics counts what the service does. Package api implements it with
 // Prometheus; nil in Deps counts nothing.
 type Metrics interface {
@@ -11,12 +13,12 @@ type Metrics interface {
 // LoginOutcome is how a password login ended.
 type LoginOutcome string
 
-// Login outcomes.
+// Login outcomes; the failures share their names with the error codes.
 const (
 	LoginSuccess            LoginOutcome = "success"
-	LoginInvalidCredentials LoginOutcome = "invalid_credentials"
+	LoginInvalidCredentials              = LoginOutcome(models.CodeInvalidCredentials)
 	LoginLocked             LoginOutcome = "locked"
-	LoginRateLimited        LoginOutcome = "rate_limited"
+	LoginRateLimited                     = LoginOutcome(models.CodeRateLimited)
 )
 
 // LoginOutcomes lists every login outcome, so each can be reported at zero.
