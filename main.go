@@ -263,19 +263,19 @@ func pruneLoop(ctx context.Context, every time.Duration, log *slog.Logger, store
 // limiters returns the per-IP limiter and the lockout counters in the
 // configured store.
 func limiters(ctx context.Context, cfg config.Config, db *store.DB) (api.Limiter, auth.Lockout, error) {
-	ip, lock := cfg.RateLimitIP, cfg
+	ip, lock := cfg.RateLimitIP, cfg.LockoutDuration
 	switch cfg.RateLimitStore {
 	case "database":
-		return store.NewDBLimiter(db, ip.Events, ip.Per, time.Now), store.NewDBLockout(db, lock.LockoutThreshold, lock.LockoutDuration, time.Now), nil
+		return store.NewDBLimiter(db, ip.Events, ip.Per, time.Now), store.NewDBLockout(db, lock, time.Now), nil
 	case "redis":
 		rdb, err := store.OpenRedis(ctx, cfg.RedisURL)
 		if err != nil {
 			return nil, nil, fmt.Errorf("AUTH_REDIS_URL: %w", err)
 		}
 		const prefix = "portcullis:"
-		return store.NewRedisLimiter(rdb, ip.Events, ip.Per, prefix+"ip:"), store.NewRedisLockout(rdb, lock.LockoutThreshold, lock.LockoutDuration, prefix+"lockout:"), nil
+		return store.NewRedisLimiter(rdb, ip.Events, ip.Per, prefix+"ip:"), store.NewRedisLockout(rdb, lock, prefix+"lockout:"), nil
 	}
-	return store.NewMemoryLimiter(ip.Events, ip.Per, time.Now), store.NewMemoryLockout(lock.LockoutThreshold, lock.LockoutDuration, time.Now), nil
+	return store.NewMemoryLimiter(ip.Events, ip.Per, time.Now), store.NewMemoryLockout(lock, time.Now), nil
 }
 
 // Garbage collector settings while passwords are being hashed. Each argon2id

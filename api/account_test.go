@@ -205,9 +205,12 @@ func TestClientIPTrustsOnlyConfiguredProxies(t *testing.T) {
 	}
 }
 
+// TestLockoutAcrossIPsAndForUnknownEmails spreads failures over many
+// addresses: they add up to the email's global lock (set here to the pair
+// threshold, 10) whether or not the account exists.
 func TestLockoutAcrossIPsAndForUnknownEmails(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, dbURL string) {
-		h := newHarness(t, dbURL, withEnv(map[string]string{"AUTH_TRUSTED_PROXIES": "127.0.0.1/32"}))
+		h := newHarness(t, dbURL, withEnv(map[string]string{"AUTH_TRUSTED_PROXIES": "127.0.0.1/32", "AUTH_LOCKOUT_GLOBAL_THRESHOLD": "10"}))
 		h.register("ada@example.com")
 		h.register("bob@example.com")
 		for _, email := range []string{"ada@example.com", "ghost@example.com"} {

@@ -37,7 +37,7 @@ type Deps struct {
 	Hasher *auth.Hasher
 	// IPLimiter limits credential attempts per client IP.
 	IPLimiter Limiter
-	// Lockout counts failed logins per email.
+	// Lockout counts password attempts per (email, address) and per email.
 	Lockout auth.Lockout
 	Logger  *slog.Logger
 	// Now is the clock; nil means the system clock.
@@ -88,7 +88,8 @@ func New(d Deps) http.Handler {
 	}
 	cfg := d.Config
 	svc := auth.New(auth.Deps{
-		Store: d.Store, Keys: d.Keys, Hasher: d.Hasher, Lockout: d.Lockout, Now: d.Now, Metrics: d.Metrics, Logger: d.Logger,
+		Store: d.Store, Keys: d.Keys, Hasher: d.Hasher, Now: d.Now, Metrics: d.Metrics, Logger: d.Logger,
+		Lockout: d.Lockout, LockoutLimits: auth.LockoutLimits{Pair: cfg.LockoutThreshold, Global: cfg.LockoutGlobalThreshold},
 		Lifetimes: auth.Lifetimes{
 			Access: cfg.AccessTTL, Session: cfg.SessionTTL, Remember: cfg.RememberTTL,
 			MaxAge: cfg.SessionMaxAge, ReuseInterval: cfg.RefreshReuseInterval,

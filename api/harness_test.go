@@ -94,7 +94,7 @@ func newHarness(t *testing.T, dbURL string, opts ...option) *harness {
 		d.IPLimiter = store.NewMemoryLimiter(cfg.RateLimitIP.Events, cfg.RateLimitIP.Per, h.clock.Now)
 	}
 	if d.Lockout == nil {
-		d.Lockout = store.NewMemoryLockout(cfg.LockoutThreshold, cfg.LockoutDuration, h.clock.Now)
+		d.Lockout = store.NewMemoryLockout(cfg.LockoutDuration, h.clock.Now)
 	}
 	d.Config = cfg
 	h.srv = httptest.NewTLSServer(api.New(d))

@@ -118,11 +118,11 @@ func requireSession(svc *auth.Service, ck handlers.Cookies) gin.HandlerFunc {
 	}
 }
 
-// limitByIP rate-limits an endpoint per client IP. onLimited, when set, is
+// limitByIP rate-limits an endpoint per client address (IPv4, or IPv6 /64). onLimited, when set, is
 // called for each refused request.
 func limitByIP(l Limiter, writeErr func(*gin.Context, error), onLimited func()) gin.HandlerFunc {
 	return func(c *gin.Context) {
-		wait, err := l.Allow(c.Request.Context(), "ip:"+c.ClientIP())
+		wait, err := l.Allow(c.Request.Context(), "ip:"+auth.AddressKey(c.ClientIP()))
 		if err != nil {
 			// A limiter outage must not lock everyone out; log and go on.
 			handlers.Logger(c).Warn("rate limiter unavailable", "error", err.Error())

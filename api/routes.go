@@ -60,4 +60,5 @@ func routes(e *gin.Engine, d Deps, svc *auth.Service) {
 	admin.PATCH("/users/:id", handlers.UpdateUser(svc))
 	admin.DELETE("/users/:id/sessions", handlers.RevokeUserSessions(svc))
 	admin.GET("/audit", handlers.ListAudit(svc))
+	admin.DELETE("/lockouts", handlers.LiftLockout(svc))
 }

@@ -117,41 +117,37 @@ func credentialFields(email, password string) error {
 
 // checkPassword returns the user whose email and password these are.
 // Unknown emails cost the same as wrong passwords and get the same error; a
-// locked email gets 429 even with the right password.
+// locked (email, address) pair or email gets 429 even with the right
+// password, and attempts are counted before hashing, so however many arrive
+// at once no more than the limit are checked.
 func (s *Service) checkPassword(ctx context.Context, cl Client, email, password string) (models.User, error) {
 	email = models.NormalizeEmail(email)
-	lockKey := "email:" + email
-	if wait, err := s.lockout.Locked(ctx, lockKey); err != nil {
-		s.log(cl).Warn("lockout store unavailable", "error", err.Error())
-	} else if wait > 0 {
-		s.metrics.Login(LoginLocked)
-		return models.User{}, RateLimited(wait)
+	g := s.guard(email, cl)
+	if err := g.reserve(ctx); err != nil {
+		return models.User{}, err
 	}
 	u, err := s.store.UserByEmail(ctx, email)
 	if err != nil && !models.IsKind(err, models.NotFound) {
+		g.release(ctx)
 		return models.User{}, err
 	}
 	ok, rehash, err := s.hasher.Verify(ctx, password, u.PasswordHash)
 	if err != nil {
+		g.release(ctx)
 		return models.User{}, hashErr(err)
 	}
 	if !ok || u.Disabled() {
 		s.metrics.Login(LoginInvalidCredentials)
-		failed := event{typ: models.EventLoginFailed, userID: u.ID, email: models.Sanitize(email, models.MaxEmailLength)}
+		failed := event{typ: models.EventLoginFailed, userID: u.ID, email: loggableEmail(email)}
 		s.record(ctx, cl, failed)
-		locked, err := s.lockout.Fail(ctx, lockKey)
-		if err != nil {
-			s.log(cl).Warn("lockout store unavailable", "error", err.Error())
-		} else if locked {
+		if g.failed(ctx) {
 			failed.typ = models.EventLockout
 			s.record(ctx, cl, failed)
 		}
 		return models.User{}, ErrInvalidCreds
 	}
 	s.metrics.Login(LoginSuccess)
-	if err := s.lockout.Reset(ctx, lockKey); err != nil {
-		s.log(cl).Warn("lockout store unavailable", "error", err.Error())
-	}
+	g.succeeded(ctx)
 	if rehash {
 		if h, err := s.hasher.Hash(ctx, password); err == nil {
 			if err := s.store.SetPasswordHash(ctx, u.ID, h, s.now()); err != nil {
@@ -177,14 +173,28 @@ func (s *Service) ChangePassword(ctx context.Context, cl Client, p *Principal, c
 	if err := fields.Err(); err != nil {
 		return err
 	}
+	// A wrong current password counts toward the lockout like a failed
+	// login, so this endpoint is no free password oracle.
+	g := s.guard(p.User.Email, cl)
+	if err := g.reserve(ctx); err != nil {
+		return err
+	}
 	ok, _, err := s.hasher.Verify(ctx, current, p.User.PasswordHash)
 	if err != nil {
+		g.release(ctx)
 		return hashErr(err)
 	}
 	if !ok {
+		failed := event{typ: models.EventPasswordChangeFailed, userID: p.User.ID, sessionID: p.Session.ID, email: p.User.Email}
+		s.record(ctx, cl, failed)
+		if g.failed(ctx) {
+			failed.typ = models.EventLockout
+			s.record(ctx, cl, failed)
+		}
 		fields.Add("currentPassword", "is incorrect")
 		return fields.Err()
 	}
+	g.succeeded(ctx)
 	hash, err := s.hasher.Hash(ctx, next)
 	if err != nil {
 		return hashErr(err)

@@ -99,24 +99,42 @@ type Store interface {
 	AuditLog
 }
 
-// Lockout counts failed logins per key, whether or not an account exists, so
-// that a lockout reveals nothing.
+// Lockout counts password attempts per key, whether or not an account
+// exists, so that a lockout reveals nothing. Reserve counts an attempt before
+// its proof is checked, so parallel attempts cannot exceed limit: it returns
+// how long to wait when the key is locked or limit attempts are pending. Fail
+// records that a reserved attempt failed and locks the key once limit are
+// counted, reporting whether this call locked it. Release returns an attempt
+// whose proof was never checked; Reset forgets the key after a success (an
+// active lock stays); Clear forgets every key starting with prefix, locks
+// included.
 type Lockout interface {
-	Locked(ctx context.Context, key string) (time.Duration, error)
-	Fail(ctx context.Context, key string) (locked bool, err error)
+	Reserve(ctx context.Context, key string, limit int) (time.Duration, error)
+	Fail(ctx context.Context, key string, limit int) (locked bool, err error)
+	Release(ctx context.Context, key string) error
 	Reset(ctx context.Context, key string) error
+	Clear(ctx context.Context, prefix string) error
+}
+
+// LockoutLimits are the failed proofs that lock an email for one client
+// address, and for every address.
+type LockoutLimits struct {
+	Pair   int
+	Global int
 }
 
 // Deps are the service's dependencies.
 type Deps struct {
-	Store     Store
-	Keys      *token.KeyRing
-	Hasher    *Hasher
-	Lockout   Lockout // nil: no lockout
-	Lifetimes Lifetimes
-	Now       func() time.Time // nil: the system clock, in milliseconds
-	Metrics   Metrics          // nil: none
-	Logger    *slog.Logger     // nil: none
+	Store   Store
+	Keys    *token.KeyRing
+	Hasher  *Hasher
+	Lockout Lockout // nil: no lockout
+	// LockoutLimits zero means 10 per (email, address) and 100 per email.
+	LockoutLimits LockoutLimits
+	Lifetimes     Lifetimes
+	Now           func() time.Time // nil: the system clock, in milliseconds
+	Metrics       Metrics          // nil: none
+	Logger        *slog.Logger     // nil: none
 }
 
 // Service is the domain core. Its methods are safe for concurrent use.
@@ -125,6 +143,7 @@ type Service struct {
 	keys      *token.KeyRing
 	hasher    *Hasher
 	lockout   Lockout
+	limits    LockoutLimits
 	lifetimes Lifetimes
 	now       func() time.Time
 	metrics   Metrics
@@ -134,7 +153,7 @@ type Service struct {
 // New returns a Service over d.
 func New(d Deps) *Service {
 	s := &Service{
-		store: d.Store, keys: d.Keys, hasher: d.Hasher, lockout: d.Lockout, lifetimes: d.Lifetimes,
+		store: d.Store, keys: d.Keys, hasher: d.Hasher, lockout: d.Lockout, limits: d.LockoutLimits, lifetimes: d.Lifetimes,
 		now: d.Now, metrics: d.Metrics, logger: d.Logger,
 	}
 	if s.now == nil {
@@ -145,6 +164,12 @@ func New(d Deps) *Service {
 	}
 	if s.lockout == nil {
 		s.lockout = noLockout{}
+	}
+	if s.limits.Pair <= 0 {
+		s.limits.Pair = 10
+	}
+	if s.limits.Global <= 0 {
+		s.limits.Global = 10 * s.limits.Pair
 	}
 	if s.logger == nil {
 		s.logger = slog.New(slog.DiscardHandler)
@@ -195,6 +220,8 @@ func hashErr(err error) error {
 
 type noLockout struct{}
 
-func (noLockout) Locked(context.Context, string) (time.Duration, error) { return 0, nil }
-func (noLockout) Fail(context.Context, string) (bool, error)            { return false, nil }
-func (noLockout) Reset(context.Context, string) error                   { return nil }
+func (noLockout) Reserve(context.Context, string, int) (time.Duration, error) { return 0, nil }
+func (noLockout) Fail(context.Context, string, int) (bool, error)             { return false, nil }
+func (noLockout) Release(context.Context, string) error                       { return nil }
+func (noLockout) Reset(context.Context, string) error                         { return nil }
+func (noLockout) Clear(context.Context, string) error                         { return nil }

@@ -29,11 +29,14 @@ type Config struct {
 	SessionMaxAge        time.Duration
 	RefreshReuseInterval time.Duration
 
-	RateLimitIP       Rate
-	LockoutThreshold  int
-	LockoutDuration   time.Duration
-	TrustedProxies    []netip.Prefix
-	IntrospectClients map[string]string
+	RateLimitIP      Rate
+	LockoutThreshold int
+	// LockoutGlobalThreshold locks an email for every address; 0 until
+	// validate sets its default, ten times LockoutThreshold.
+	LockoutGlobalThreshold int
+	LockoutDuration        time.Duration
+	TrustedProxies         []netip.Prefix
+	IntrospectClients      map[string]string
 
 	BootstrapAdminEmail    string
 	BootstrapAdminPassword string
@@ -43,6 +46,9 @@ type Config struct {
 	// shares the counters), and memory on SQLite.
 	RateLimitStore string
 	RedisURL       string
+
+	// MetricsAddr, when set, is the only address /metrics is served on.
+	MetricsAddr string
 
 	ShutdownDrain time.Duration
 	LogLevel      string
@@ -67,25 +73,27 @@ func (e *Error) Error() string { return e.Var + ": " + e.Msg }
 func Load(getenv func(string) string) (Config, error) {
 	p := parser{getenv: getenv}
 	c := Config{
-		Addr:                 p.str("AUTH_ADDR", ":8080"),
-		DatabaseURL:          p.str("AUTH_DATABASE_URL", "sqlite:auth.db"),
-		SessionKeys:          p.str("AUTH_SESSION_KEYS", ""),
-		Production:           p.oneOf("AUTH_ENV", "development", "development", "production") == "production",
-		AllowedOrigins:       p.origins("AUTH_ALLOWED_ORIGINS"),
-		CookieSecure:         p.boolean("AUTH_COOKIE_SECURE", true),
-		CookieSameSite:       p.oneOf("AUTH_COOKIE_SAMESITE", "lax", "lax", "strict", "none"),
-		CookieDomain:         p.str("AUTH_COOKIE_DOMAIN", ""),
-		AccessTTL:            p.duration("AUTH_ACCESS_TTL", 15*time.Minute),
-		SessionTTL:           p.duration("AUTH_SESSION_TTL", 168*time.Hour),
-		RememberTTL:          p.duration("AUTH_REMEMBER_TTL", 720*time.Hour),
-		SessionMaxAge:        p.duration("AUTH_SESSION_MAX_AGE", 2160*time.Hour),
-		RefreshReuseInterval: p.durationZeroOK("AUTH_REFRESH_REUSE_INTERVAL", 10*time.Second),
-		RateLimitIP:          p.rate("AUTH_RATE_LIMIT_IP", "60/m"),
-		LockoutThreshold:     p.positiveInt("AUTH_LOCKOUT_THRESHOLD", 10),
-		LockoutDuration:      p.duration("AUTH_LOCKOUT_DURATION", 15*time.Minute),
-		TrustedProxies:       p.prefixes("AUTH_TRUSTED_PROXIES"),
-		IntrospectClients:    p.clients("AUTH_INTROSPECT_CLIENTS"),
-		BootstrapAdminEmail:  p.str("AUTH_BOOTSTRAP_ADMIN_EMAIL", ""),
+		Addr:                   p.str("AUTH_ADDR", ":8080"),
+		DatabaseURL:            p.str("AUTH_DATABASE_URL", "sqlite:auth.db"),
+		SessionKeys:            p.str("AUTH_SESSION_KEYS", ""),
+		Production:             p.oneOf("AUTH_ENV", "development", "development", "production") == "production",
+		AllowedOrigins:         p.origins("AUTH_ALLOWED_ORIGINS"),
+		CookieSecure:           p.boolean("AUTH_COOKIE_SECURE", true),
+		CookieSameSite:         p.oneOf("AUTH_COOKIE_SAMESITE", "lax", "lax", "strict", "none"),
+		CookieDomain:           p.str("AUTH_COOKIE_DOMAIN", ""),
+		AccessTTL:              p.duration("AUTH_ACCESS_TTL", 15*time.Minute),
+		SessionTTL:             p.duration("AUTH_SESSION_TTL", 168*time.Hour),
+		RememberTTL:            p.duration("AUTH_REMEMBER_TTL", 720*time.Hour),
+		SessionMaxAge:          p.duration("AUTH_SESSION_MAX_AGE", 2160*time.Hour),
+		RefreshReuseInterval:   p.durationZeroOK("AUTH_REFRESH_REUSE_INTERVAL", 10*time.Second),
+		RateLimitIP:            p.rate("AUTH_RATE_LIMIT_IP", "60/m"),
+		LockoutThreshold:       p.positiveInt("AUTH_LOCKOUT_THRESHOLD", 10),
+		LockoutGlobalThreshold: p.positiveInt("AUTH_LOCKOUT_GLOBAL_THRESHOLD", 0),
+		LockoutDuration:        p.duration("AUTH_LOCKOUT_DURATION", 15*time.Minute),
+		MetricsAddr:            p.str("AUTH_METRICS_ADDR", ""),
+		TrustedProxies:         p.prefixes("AUTH_TRUSTED_PROXIES"),
+		IntrospectClients:      p.clients("AUTH_INTROSPECT_CLIENTS"),
+		BootstrapAdminEmail:    p.str("AUTH_BOOTSTRAP_ADMIN_EMAIL", ""),
 		// The password is read but never printed, not even in errors.
 		BootstrapAdminPassword: p.str("AUTH_BOOTSTRAP_ADMIN_PASSWORD", ""),
 		RateLimitStore:         p.oneOf("AUTH_RATE_LIMIT_STORE", "auto", "auto", "memory", "database", "redis"),
@@ -119,6 +127,12 @@ func (c *Config) validate() error {
 	}
 	if (c.BootstrapAdminEmail == "") != (c.BootstrapAdminPassword == "") {
 		return &Error{"AUTH_BOOTSTRAP_ADMIN_EMAIL", "AUTH_BOOTSTRAP_ADMIN_EMAIL and AUTH_BOOTSTRAP_ADMIN_PASSWORD must be set together"}
+	}
+	if c.LockoutGlobalThreshold == 0 {
+		c.LockoutGlobalThreshold = 10 * c.LockoutThreshold
+	}
+	if c.LockoutGlobalThreshold < c.LockoutThreshold {
+		return &Error{"AUTH_LOCKOUT_GLOBAL_THRESHOLD", "must not be lower than AUTH_LOCKOUT_THRESHOLD"}
 	}
 	if c.RateLimitStore == "auto" {
 		switch {

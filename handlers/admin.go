@@ -287,3 +287,27 @@ func deref(s *string) string {
 	}
 	return *s
 }
+
+// LiftLockout clears the lockouts of an email, for every client address.
+//
+//	@Summary	Lift a lockout
+//	@Description	Clears the failed-attempt counts and locks of the email, for every client address and globally. Answers 204 whether or not the email has an account.
+//	@Tags		admin
+//	@Security	CookieAuth
+//	@Security	BearerAuth
+//	@Param		email	query	string	true	"the locked email"
+//	@Success	204	"the lockouts are lifted"
+//	@Failure	400	{object}	ErrorResponse	"bad_request"
+//	@Failure	401	{object}	ErrorResponse	"unauthenticated or token_expired"
+//	@Failure	403	{object}	ErrorResponse	"forbidden or csrf_failed"
+//	@Failure	503	{object}	ErrorResponse	"unavailable"
+//	@Router		/admin/lockouts [delete]
+func LiftLockout(svc *auth.Service) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		if err := svc.LiftLockout(c.Request.Context(), client(c), CurrentPrincipal(c).User, c.Query("email")); err != nil {
+			WriteError(c, err)
+			return
+		}
+		c.Status(http.StatusNoContent)
+	}
+}

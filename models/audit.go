@@ -16,6 +16,8 @@ const (
 	EventPasswordChanged      EventType = "password_changed"
 	EventSessionRevoked       EventType = "session_revoked"
 	EventLockout              EventType = "lockout"
+	EventLockoutLifted        EventType = "lockout_lifted"
+	EventPasswordChangeFailed EventType = "password_change_failed"
 	EventUserUpdated          EventType = "user_updated"
 )
 

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
 )
 
 // DBLimiter is a fixed-window rate limiter whose counters live in the
@@ -42,61 +43,103 @@ RETURNING count`, key, window).Scan(&count).Error
 	return 0, nil
 }
 
-// DBLockout counts failed logins per key in the database.
+// DBLockout counts password attempts per key in the database, so every
+// instance shares them. The failures column counts reserved attempts;
+// last_failure is the latest reservation.
 type DBLockout struct {
-	db        *DB
-	threshold int
-	duration  time.Duration
-	now       func() time.Time
+	db       *DB
+	duration time.Duration
+	now      func() time.Time
 }
 
-// NewDBLockout locks a key for duration after threshold failures, each within
-// duration of the previous one, counted in the database.
-func NewDBLockout(db *DB, threshold int, duration time.Duration, now func() time.Time) *DBLockout {
-	return &DBLockout{db: db, threshold: threshold, duration: duration, now: now}
+// NewDBLockout keeps counts for duration after the latest attempt and locks
+// for duration.
+func NewDBLockout(db *DB, duration time.Duration, now func() time.Time) *DBLockout {
+	return &DBLockout{db: db, duration: duration, now: now}
 }
 
-// Locked returns how long key stays locked, or 0.
-func (l *DBLockout) Locked(ctx context.Context, key string) (time.Duration, error) {
+type lockRow struct {
+	Key         string
+	Failures    int
+	LastFailure time.Time
+	LockedUntil *time.Time
+}
+
+// update runs change on key's row, created if missing, under a row lock, and
+// writes back what change leaves.
+func (l *DBLockout) update(ctx context.Context, key string, change func(e *lockEntry, now time.Time)) error {
 	now := l.now().UTC()
-	var until []time.Time
-	err := l.db.with(ctx).Table("lockouts").Where("key = ? AND locked_until > ?", key, now).Pluck("locked_until", &until).Error
-	if err != nil {
-		return 0, translate(err, "lockout store unavailable")
-	}
-	if len(until) == 0 {
-		return 0, nil
-	}
-	return until[0].Sub(now), nil
-}
-
-// Fail counts a failure for key atomically and locks it at the threshold.
-func (l *DBLockout) Fail(ctx context.Context, key string) (bool, error) {
-	now := l.now().UTC()
-	locked := false
 	err := l.db.with(ctx).Transaction(func(tx *gorm.DB) error {
-		var failures int
-		if err := tx.Raw(`
-INSERT INTO lockouts (key, failures, last_failure) VALUES (?, 1, ?)
-ON CONFLICT (key) DO UPDATE SET
-  failures = CASE WHEN lockouts.last_failure < ? THEN 1 ELSE lockouts.failures + 1 END,
-  last_failure = excluded.last_failure
-RETURNING failures`, key, now, now.Add(-l.duration)).Scan(&failures).Error; err != nil {
+		if err := tx.Exec(`INSERT INTO lockouts (key, failures, last_failure) VALUES (?, 0, ?) ON CONFLICT (key) DO NOTHING`, key, now).Error; err != nil {
 			return err
 		}
-		if failures < l.threshold {
-			return nil
+		q := tx.Table("lockouts").Where("key = ?", key)
+		if l.db.dialect == "postgres" {
+			q = q.Clauses(clause.Locking{Strength: "UPDATE"})
 		}
-		locked = true
-		return tx.Exec("UPDATE lockouts SET failures = 0, locked_until = ? WHERE key = ?", now.Add(l.duration), key).Error
+		var r lockRow
+		if err := q.Take(&r).Error; err != nil {
+			return err
+		}
+		e := lockEntry{attempts: r.Failures, last: r.LastFailure}
+		if r.LockedUntil != nil {
+			e.lockedUntil = *r.LockedUntil
+		}
+		change(&e, now)
+		var until *time.Time
+		if !e.lockedUntil.IsZero() {
+			until = &e.lockedUntil
+		}
+		if e.last.IsZero() {
+			e.last = now
+		}
+		return tx.Exec("UPDATE lockouts SET failures = ?, last_failure = ?, locked_until = ? WHERE key = ?",
+			e.attempts, e.last, until, key).Error
 	})
-	return locked, translate(err, "lockout store unavailable")
+	return translate(err, "lockout store unavailable")
 }
 
-// Reset forgets key's failures unless it is locked.
+// Reserve counts one attempt for key unless the key is locked or limit
+// attempts are already counted; then it returns how long to wait.
+func (l *DBLockout) Reserve(ctx context.Context, key string, limit int) (time.Duration, error) {
+	var wait time.Duration
+	err := l.update(ctx, key, func(e *lockEntry, now time.Time) {
+		if wait = lockWait(e, now, l.duration, limit); wait == 0 {
+			e.attempts++
+			e.last = now
+		}
+	})
+	return wait, err
+}
+
+// Fail records that a reserved attempt failed and locks the key once limit
+// attempts have been counted. It reports whether this call locked it.
+func (l *DBLockout) Fail(ctx context.Context, key string, limit int) (bool, error) {
+	locked := false
+	err := l.update(ctx, key, func(e *lockEntry, now time.Time) {
+		if e.attempts >= limit && !now.Before(e.lockedUntil) {
+			e.lockedUntil, locked = now.Add(l.duration), true
+		}
+	})
+	return locked, err
+}
+
+// Release returns a reserved attempt whose proof was never checked.
+func (l *DBLockout) Release(ctx context.Context, key string) error {
+	err := l.db.with(ctx).Exec("UPDATE lockouts SET failures = failures - 1 WHERE key = ? AND failures > 0", key).Error
+	return translate(err, "lockout store unavailable")
+}
+
+// Reset forgets key's attempts after a success; an active lock stays.
 func (l *DBLockout) Reset(ctx context.Context, key string) error {
 	now := l.now().UTC()
 	err := l.db.with(ctx).Exec("DELETE FROM lockouts WHERE key = ? AND (locked_until IS NULL OR locked_until <= ?)", key, now).Error
+	return translate(err, "lockout store unavailable")
+}
+
+// Clear forgets every key that starts with prefix, locks included.
+func (l *DBLockout) Clear(ctx context.Context, prefix string) error {
+	err := l.db.with(ctx).Exec("DELETE FROM lockouts WHERE substr(key, 1, ?) = ?", len([]rune(prefix)), prefix).Error
 	return translate(err, "lockout store unavailable")
 }
 

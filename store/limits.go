@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"strings"
 	"sync"
 	"time"
 
@@ -79,67 +80,103 @@ func (l *MemoryLimiter) Allow(_ context.Context, key string) (time.Duration, err
 	return 0, nil
 }
 
-// MemoryLockout counts failed logins per key (a normalised email) and locks
-// the key for a while once the threshold is reached.
+// MemoryLockout counts password attempts per key in this process and locks
+// a key for a while once its limit of failures is reached.
 type MemoryLockout struct {
-	mu        sync.Mutex
-	threshold int
-	duration  time.Duration
-	entries   entries[*lockEntry]
-	now       func() time.Time
+	mu       sync.Mutex
+	duration time.Duration
+	entries  entries[*lockEntry]
+	now      func() time.Time
 }
 
 type lockEntry struct {
-	failures    int
-	lastFailure time.Time
+	attempts    int       // reserved: failed or still being checked
+	last        time.Time // the latest reservation
 	lockedUntil time.Time
 }
 
-// NewMemoryLockout locks a key for duration after threshold failures, each
-// within duration of the previous one.
-func NewMemoryLockout(threshold int, duration time.Duration, now func() time.Time) *MemoryLockout {
+// NewMemoryLockout keeps counts for duration after the latest attempt and
+// locks for duration.
+func NewMemoryLockout(duration time.Duration, now func() time.Time) *MemoryLockout {
 	idle := func(e *lockEntry, now time.Time) bool {
-		return now.Sub(e.lastFailure) > duration && now.After(e.lockedUntil)
+		return now.Sub(e.last) > duration && now.After(e.lockedUntil)
 	}
-	return &MemoryLockout{threshold: threshold, duration: duration, entries: newEntries(idle), now: now}
+	return &MemoryLockout{duration: duration, entries: newEntries(idle), now: now}
 }
 
-// Locked returns how long key stays locked, or 0.
-func (l *MemoryLockout) Locked(_ context.Context, key string) (time.Duration, error) {
-	now := l.now()
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if e, ok := l.entries.m[key]; ok && now.Before(e.lockedUntil) {
-		return e.lockedUntil.Sub(now), nil
-	}
-	return 0, nil
-}
-
-// Fail records a failure for key and reports whether it locked the key.
-func (l *MemoryLockout) Fail(_ context.Context, key string) (bool, error) {
+// Reserve counts one attempt for key unless the key is locked or limit
+// attempts are already counted; then it returns how long to wait.
+func (l *MemoryLockout) Reserve(_ context.Context, key string, limit int) (time.Duration, error) {
 	now := l.now()
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	e := l.entries.get(key, now, func() *lockEntry { return &lockEntry{} })
-	if now.Sub(e.lastFailure) > l.duration {
-		e.failures = 0
+	if wait := lockWait(e, now, l.duration, limit); wait > 0 {
+		return wait, nil
 	}
-	e.failures++
-	e.lastFailure = now
-	if e.failures >= l.threshold {
-		e.failures = 0
-		e.lockedUntil = now.Add(l.duration)
-		return true, nil
-	}
-	return false, nil
+	e.attempts++
+	e.last = now
+	return 0, nil
 }
 
-// Reset forgets key's failures, after a successful login.
+// lockWait brings e up to date at now and returns how long a new attempt
+// must wait: the rest of an active lock, the lockout duration while limit
+// attempts are pending, else 0.
+func lockWait(e *lockEntry, now time.Time, duration time.Duration, limit int) time.Duration {
+	switch {
+	case now.Before(e.lockedUntil):
+		return e.lockedUntil.Sub(now)
+	case !e.lockedUntil.IsZero() || now.Sub(e.last) > duration:
+		*e = lockEntry{} // the lock, or the counting window, is over
+	}
+	if e.attempts >= limit {
+		return duration
+	}
+	return 0
+}
+
+// Fail records that a reserved attempt failed and locks the key once limit
+// attempts have been counted. It reports whether this call locked it.
+func (l *MemoryLockout) Fail(_ context.Context, key string, limit int) (bool, error) {
+	now := l.now()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	e, ok := l.entries.m[key]
+	if !ok || e.attempts < limit || now.Before(e.lockedUntil) {
+		return false, nil
+	}
+	e.lockedUntil = now.Add(l.duration)
+	return true, nil
+}
+
+// Release returns a reserved attempt whose proof was never checked.
+func (l *MemoryLockout) Release(_ context.Context, key string) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if e, ok := l.entries.m[key]; ok && e.attempts > 0 {
+		e.attempts--
+	}
+	return nil
+}
+
+// Reset forgets key's attempts after a success; an active lock stays.
 func (l *MemoryLockout) Reset(_ context.Context, key string) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if e, ok := l.entries.m[key]; ok && !l.now().Before(e.lockedUntil) {
 		delete(l.entries.m, key)
+	}
+	return nil
+}
+
+// Clear forgets every key that starts with prefix, locks included.
+func (l *MemoryLockout) Clear(_ context.Context, prefix string) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for k := range l.entries.m {
+		if strings.HasPrefix(k, prefix) {
+			delete(l.entries.m, k)
+		}
 	}
 	return nil
 }

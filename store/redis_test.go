@@ -23,7 +23,7 @@ func TestRedisLimiterAndLockout(t *testing.T) {
 	defer rdb.Close()
 	prefix := "portcullis-test:" + uuid.NewString() + ":"
 	a, b := store.NewRedisLimiter(rdb, 5, time.Minute, prefix), store.NewRedisLimiter(rdb, 5, time.Minute, prefix)
-	la, lb := store.NewRedisLockout(rdb, 3, time.Minute, prefix), store.NewRedisLockout(rdb, 3, time.Minute, prefix)
+	la, lb := store.NewRedisLockout(rdb, time.Minute, prefix), store.NewRedisLockout(rdb, time.Minute, prefix)
 	checkSharedCounters(t, a, b, la, lb, func(wait time.Duration) bool { return wait > 0 && wait <= time.Minute },
 		func(locked time.Duration) bool { return locked > 0 && locked <= time.Minute })
 	rdb.Del(ctx, prefix+"locked:email:x")

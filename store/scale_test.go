@@ -17,9 +17,11 @@ type limiter interface {
 }
 
 type lockout interface {
-	Locked(ctx context.Context, key string) (time.Duration, error)
-	Fail(ctx context.Context, key string) (bool, error)
+	Reserve(ctx context.Context, key string, limit int) (time.Duration, error)
+	Fail(ctx context.Context, key string, limit int) (bool, error)
+	Release(ctx context.Context, key string) error
 	Reset(ctx context.Context, key string) error
+	Clear(ctx context.Context, prefix string) error
 }
 
 // checkSharedCounters checks that two limiters (limit 5) and two lockouts
@@ -48,7 +50,10 @@ func checkSharedCounters(t *testing.T, a, b limiter, la, lb lockout, okWait, okL
 		t.Error("another key was limited")
 	}
 	for i, l := range []lockout{la, lb, la} {
-		locked, err := l.Fail(ctx, "email:x")
+		if wait, err := l.Reserve(ctx, "email:x", 3); err != nil || wait != 0 {
+			t.Fatalf("attempt %d: wait %v, err %v", i+1, wait, err)
+		}
+		locked, err := l.Fail(ctx, "email:x", 3)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -56,11 +61,11 @@ func checkSharedCounters(t *testing.T, a, b limiter, la, lb lockout, okWait, okL
 			t.Errorf("failure %d: locked = %v", i+1, locked)
 		}
 	}
-	if w, _ := lb.Locked(ctx, "email:x"); !okLocked(w) {
-		t.Errorf("Locked = %v", w)
+	if w, _ := lb.Reserve(ctx, "email:x", 3); !okLocked(w) {
+		t.Errorf("Reserve on a locked key: wait %v", w)
 	}
 	_ = lb.Reset(ctx, "email:x")
-	if w, _ := la.Locked(ctx, "email:x"); w == 0 {
+	if w, _ := la.Reserve(ctx, "email:x", 3); w == 0 {
 		t.Error("Reset lifted an active lockout")
 	}
 }
@@ -72,15 +77,16 @@ func TestDBLimiterAndLockoutAreShared(t *testing.T) {
 		clock := func() time.Time { return now }
 		// Two limiters on one database behave as one.
 		a, b := store.NewDBLimiter(db, 5, time.Minute, clock), store.NewDBLimiter(db, 5, time.Minute, clock)
-		la, lb := store.NewDBLockout(db, 3, 15*time.Minute, clock), store.NewDBLockout(db, 3, 15*time.Minute, clock)
+		la, lb := store.NewDBLockout(db, 15*time.Minute, clock), store.NewDBLockout(db, 15*time.Minute, clock)
 		checkSharedCounters(t, a, b, la, lb, func(wait time.Duration) bool { return wait == 30*time.Second },
 			func(locked time.Duration) bool { return locked == 15*time.Minute })
 		now = now.Add(16 * time.Minute)
-		if w, _ := la.Locked(ctx, "email:x"); w != 0 {
+		if w, _ := la.Reserve(ctx, "email:x", 3); w != 0 {
 			t.Error("lockout outlived its duration")
 		}
+		_ = la.Reset(ctx, "email:x")
 		// Expired counters are pruned; live ones stay.
-		if _, err := la.Fail(ctx, "email:y"); err != nil {
+		if _, err := la.Reserve(ctx, "email:y", 3); err != nil {
 			t.Fatal(err)
 		}
 		if err := a.Prune(ctx); err != nil {

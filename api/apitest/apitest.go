@@ -40,7 +40,7 @@ func Router(t testing.TB, env map[string]string, opts ...func(*api.Deps)) http.H
 		Keys:      keys.WithCache(1000),
 		Hasher:    auth.NewHasher(2, 64, nil),
 		IPLimiter: store.NewMemoryLimiter(cfg.RateLimitIP.Events, cfg.RateLimitIP.Per, time.Now),
-		Lockout:   store.NewMemoryLockout(cfg.LockoutThreshold, cfg.LockoutDuration, time.Now),
+		Lockout:   store.NewMemoryLockout(cfg.LockoutDuration, time.Now),
 	}
 	for _, o := range opts {
 		o(&d)

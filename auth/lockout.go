@@ -1,0 +1,125 @@
+package auth
+
+import (
+	"context"
+	"net/netip"
+
+	"github.com/portcullis-auth/portcullis/models"
+)
+
+// AddressKey is the rate-limit and lockout identity of a client address: an
+// IPv4 address (an IPv4-mapped IPv6 address counts as its IPv4), or the /64
+// prefix of an IPv6 address, since one IPv6 client commonly holds a whole
+// /64. Anything unparsable is used as it is.
+func AddressKey(ip string) string {
+	a, err := netip.ParseAddr(ip)
+	if err != nil {
+		return ip
+	}
+	a = a.Unmap().WithZone("")
+	if a.Is6() {
+		p, _ := a.Prefix(64)
+		return p.String()
+	}
+	return a.String()
+}
+
+// lockPrefix is the start of every lockout key of an email; the bar ends the
+// email, so one address's prefix never matches another's keys.
+func lockPrefix(email string) string { return "email:" + models.NormalizeEmail(email) + "|" }
+
+// guard is the lockout of one password check: the (email, address) pair and
+// the email alone, each with its limit.
+type guard struct {
+	s        *Service
+	cl       Client
+	keys     [2]string
+	limits   [2]int
+	reserved [2]bool
+}
+
+func (s *Service) guard(email string, cl Client) *guard {
+	p := lockPrefix(email)
+	return &guard{s: s, cl: cl, keys: [2]string{p + "addr:" + AddressKey(cl.IP), p}, limits: [2]int{s.limits.Pair, s.limits.Global}}
+}
+
+// reserve counts the attempt on both keys before the check. A locked key
+// refuses it (429, counting nothing); a store outage lets it through, since
+// an outage must not lock everyone out.
+func (g *guard) reserve(ctx context.Context) error {
+	for i, k := range g.keys {
+		wait, err := g.s.lockout.Reserve(ctx, k, g.limits[i])
+		switch {
+		case err != nil:
+			g.s.log(g.cl).Warn("lockout store unavailable", "error", err.Error())
+		case wait > 0:
+			g.release(ctx)
+			g.s.metrics.Login(LoginLocked)
+			return RateLimited(wait)
+		default:
+			g.reserved[i] = true
+		}
+	}
+	return nil
+}
+
+// release gives back a reservation whose proof was never checked.
+func (g *guard) release(ctx context.Context) {
+	for i, k := range g.keys {
+		if g.reserved[i] {
+			g.reserved[i] = false
+			if err := g.s.lockout.Release(ctx, k); err != nil {
+				g.s.log(g.cl).Warn("lockout store unavailable", "error", err.Error())
+			}
+		}
+	}
+}
+
+// failed records a wrong proof and reports whether it locked a key.
+func (g *guard) failed(ctx context.Context) bool {
+	locked := false
+	for i, k := range g.keys {
+		if !g.reserved[i] {
+			continue
+		}
+		l, err := g.s.lockout.Fail(ctx, k, g.limits[i])
+		if err != nil {
+			g.s.log(g.cl).Warn("lockout store unavailable", "error", err.Error())
+		}
+		locked = locked || l
+	}
+	return locked
+}
+
+// succeeded forgets the attempts after a right proof.
+func (g *guard) succeeded(ctx context.Context) {
+	for _, k := range g.keys {
+		if err := g.s.lockout.Reset(ctx, k); err != nil {
+			g.s.log(g.cl).Warn("lockout store unavailable", "error", err.Error())
+		}
+	}
+}
+
+// LiftLockout clears every lockout of an email, for every address, at an
+// administrator's request. Unknown emails are answered the same way.
+func (s *Service) LiftLockout(ctx context.Context, cl Client, by models.User, email string) error {
+	email = models.NormalizeEmail(email)
+	if email == "" || models.HasControl(email) || len(email) > 4*models.MaxEmailLength {
+		return models.Errorf(models.BadRequest, "email must be an email address")
+	}
+	if err := s.lockout.Clear(ctx, lockPrefix(email)); err != nil {
+		return err
+	}
+	s.record(ctx, cl, event{typ: models.EventLockoutLifted, email: loggableEmail(email), detail: "by " + by.ID})
+	return nil
+}
+
+// loggableEmail is what the audit trail keeps of a submitted identifier:
+// the address when it is one, else nothing (a password typed into the email
+// field must not end up in the audit log).
+func loggableEmail(email string) string {
+	if models.EmailProblem(email) != "" {
+		return ""
+	}
+	return email
+}
