@@ -337,7 +337,7 @@ func TestBcryptHashIsUpgradedOnLogin(t *testing.T) {
 			t.Fatal(err)
 		}
 		legacy, _ := bcrypt.GenerateFromPassword([]byte(goodPassword), bcrypt.MinCost)
-		if err := h.cache.SetPasswordHash(ctx, u.ID, string(legacy), h.clock.Now()); err != nil {
+		if err := h.cache.UpgradePasswordHash(ctx, u.ID, string(legacy), u.CredentialVersion); err != nil {
 			t.Fatal(err)
 		}
 		login(t, h, "ada@example.com")

@@ -150,7 +150,7 @@ func (s *Service) checkPassword(ctx context.Context, cl Client, email, password 
 	g.succeeded(ctx)
 	if rehash {
 		if h, err := s.hasher.Hash(ctx, password); err == nil {
-			if err := s.store.SetPasswordHash(ctx, u.ID, h, s.now()); err != nil {
+			if err := s.store.UpgradePasswordHash(ctx, u.ID, h, u.CredentialVersion); err != nil {
 				s.log(cl).Warn("password hash upgrade failed", "error", err.Error())
 			}
 		}
@@ -199,7 +199,7 @@ func (s *Service) ChangePassword(ctx context.Context, cl Client, p *Principal, c
 	if err != nil {
 		return hashErr(err)
 	}
-	if err := s.store.SetPasswordHash(ctx, p.User.ID, hash, s.now()); err != nil {
+	if err := s.store.ChangePassword(ctx, p.User.ID, hash, s.now()); err != nil {
 		return err
 	}
 	_, err = s.Revoke(ctx, cl, Revocation{UserID: p.User.ID, SessionID: p.Session.ID, Scope: ScopeOthers, Reason: ReasonPasswordChange})

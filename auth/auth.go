@@ -63,17 +63,24 @@ type UserStore interface {
 	ListUsers(ctx context.Context, emailLike string, offset, limit int) ([]models.User, int64, error)
 	CountActiveAdmins(ctx context.Context) (int64, error)
 	UpdateUserName(ctx context.Context, id, name string, now time.Time) (models.User, error)
-	SetPasswordHash(ctx context.Context, id, hash string, now time.Time) error
+	// ChangePassword sets a new hash and moves the credential version on.
+	ChangePassword(ctx context.Context, id, hash string, now time.Time) error
+	// UpgradePasswordHash rehashes the same password unless the credential
+	// version moved on since version was read.
+	UpgradePasswordHash(ctx context.Context, id, hash string, version int64) error
 	// UpdateUser applies ch in one transaction. Before writing it calls
 	// check with the user as stored and the number of other active
 	// administrators, both read under locks; an error from check aborts.
-	// Disabling revokes the user's sessions in the same transaction.
+	// Disabling revokes the user's sessions and moves the credential version
+	// on in the same transaction.
 	UpdateUser(ctx context.Context, id string, ch models.UserChange, now time.Time, check func(before models.User, otherAdmins int) error) (models.User, error)
 }
 
 // SessionStore keeps sessions.
 type SessionStore interface {
-	CreateSession(ctx context.Context, s *models.Session) error
+	// CreateSession inserts s only while its user is enabled and still at
+	// credentialVersion, else returns models.ErrStaleCredentials.
+	CreateSession(ctx context.Context, s *models.Session, credentialVersion int64) error
 	// SessionWithUser loads a session and its user; fresh asks for the
 	// database's state, bypassing any cache.
 	SessionWithUser(ctx context.Context, id string, fresh bool) (models.Session, models.User, error)

@@ -91,9 +91,12 @@ func (g *guard) failed(ctx context.Context) bool {
 	return locked
 }
 
-// succeeded forgets the attempts after a right proof.
+// succeeded forgets the failures after a right proof.
 func (g *guard) succeeded(ctx context.Context) {
-	for _, k := range g.keys {
+	for i, k := range g.keys {
+		if !g.reserved[i] {
+			continue
+		}
 		if err := g.s.lockout.Reset(ctx, k); err != nil {
 			g.s.log(g.cl).Warn("lockout store unavailable", "error", err.Error())
 		}

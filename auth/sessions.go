@@ -12,7 +12,9 @@ import (
 // lastSeenGranularity bounds how often last_seen_at is written.
 const lastSeenGranularity = time.Minute
 
-// start creates a session for u and issues its tokens.
+// start creates a session for u and issues its tokens, provided u's
+// credentials (as read by the check that led here) are still current: a
+// login that raced a password change or a disable starts nothing.
 func (s *Service) start(ctx context.Context, cl Client, u models.User, remember bool) (Result, error) {
 	now := s.now()
 	lifetime := s.lifetimes.Session
@@ -29,7 +31,10 @@ func (s *Service) start(ctx context.Context, cl Client, u models.User, remember 
 		UserAgent:  models.Sanitize(cl.UserAgent, 512),
 		IP:         cl.IP,
 	}
-	if err := s.store.CreateSession(ctx, &sess); err != nil {
+	if err := s.store.CreateSession(ctx, &sess, u.CredentialVersion); err != nil {
+		if errors.Is(err, models.ErrStaleCredentials) {
+			return Result{}, ErrInvalidCreds
+		}
 		return Result{}, err
 	}
 	return s.issue(sess, u, now)

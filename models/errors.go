@@ -85,6 +85,10 @@ func IsKind(err error, kind Kind) bool {
 	return errors.As(err, &e) && e.Kind == kind
 }
 
+// ErrStaleCredentials reports that a user's credentials changed, or the user
+// was disabled, between a check and the write that relied on it.
+var ErrStaleCredentials = &Error{Kind: Conflict, Message: "the credentials changed since they were checked"}
+
 // FieldErrors collects validation messages for several fields so that all of
 // them are reported together.
 type FieldErrors map[string][]string

@@ -24,6 +24,10 @@ type User struct {
 	PasswordHash string
 	Role         Role
 	DisabledAt   *time.Time
+	// CredentialVersion changes with every password change, reset and
+	// disable; a session is created only while the version its check read
+	// is current.
+	CredentialVersion int64
 	CreatedAt    time.Time
 	UpdatedAt    time.Time
 }

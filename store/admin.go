@@ -83,6 +83,7 @@ func (db *DB) UpdateUser(ctx context.Context, id string, ch models.UserChange, n
 		if ch.Disabled != nil {
 			if *ch.Disabled && u.DisabledAt == nil {
 				updates["disabled_at"] = now
+				updates["credential_version"] = gorm.Expr("credential_version + 1")
 			} else if !*ch.Disabled {
 				updates["disabled_at"] = nil
 			}

@@ -244,9 +244,19 @@ func (c *Cached) UpdateUserName(ctx context.Context, id, name string, now time.T
 	return u, err
 }
 
-// SetPasswordHash replaces a password hash and evicts the user everywhere.
-func (c *Cached) SetPasswordHash(ctx context.Context, id, hash string, now time.Time) error {
-	err := c.db.SetPasswordHash(ctx, id, hash, now)
+// ChangePassword sets a new password and evicts the user everywhere.
+func (c *Cached) ChangePassword(ctx context.Context, id, hash string, now time.Time) error {
+	err := c.db.ChangePassword(ctx, id, hash, now)
+	if err == nil {
+		c.invalidate(ctx, "u:"+id)
+	}
+	return err
+}
+
+// UpgradePasswordHash rehashes the same password and evicts the user
+// everywhere (the cached user holds the hash).
+func (c *Cached) UpgradePasswordHash(ctx context.Context, id, hash string, version int64) error {
+	err := c.db.UpgradePasswordHash(ctx, id, hash, version)
 	if err == nil {
 		c.invalidate(ctx, "u:"+id)
 	}
@@ -284,8 +294,8 @@ func (c *Cached) CountActiveAdmins(ctx context.Context) (int64, error) {
 }
 
 // CreateSession inserts a session; it is cached on first use.
-func (c *Cached) CreateSession(ctx context.Context, s *models.Session) error {
-	return c.db.CreateSession(ctx, s)
+func (c *Cached) CreateSession(ctx context.Context, s *models.Session, credentialVersion int64) error {
+	return c.db.CreateSession(ctx, s, credentialVersion)
 }
 
 // LiveSessions reads the database.

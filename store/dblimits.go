@@ -44,8 +44,7 @@ RETURNING count`, key, window).Scan(&count).Error
 }
 
 // DBLockout counts password attempts per key in the database, so every
-// instance shares them. The failures column counts reserved attempts;
-// last_failure is the latest reservation.
+// instance shares them; last_failure is the latest reservation.
 type DBLockout struct {
 	db       *DB
 	duration time.Duration
@@ -61,12 +60,13 @@ func NewDBLockout(db *DB, duration time.Duration, now func() time.Time) *DBLocko
 type lockRow struct {
 	Key         string
 	Failures    int
+	Pending     int
 	LastFailure time.Time
 	LockedUntil *time.Time
 }
 
 // update runs change on key's row, created if missing, under a row lock, and
-// writes back what change leaves.
+// writes back what change leaves (nothing, when it leaves nothing to count).
 func (l *DBLockout) update(ctx context.Context, key string, change func(e *lockEntry, now time.Time)) error {
 	now := l.now().UTC()
 	err := l.db.with(ctx).Transaction(func(tx *gorm.DB) error {
@@ -81,11 +81,14 @@ func (l *DBLockout) update(ctx context.Context, key string, change func(e *lockE
 		if err := q.Take(&r).Error; err != nil {
 			return err
 		}
-		e := lockEntry{attempts: r.Failures, last: r.LastFailure}
+		e := lockEntry{failures: r.Failures, pending: r.Pending, last: r.LastFailure}
 		if r.LockedUntil != nil {
 			e.lockedUntil = *r.LockedUntil
 		}
 		change(&e, now)
+		if e.empty(now) {
+			return tx.Exec("DELETE FROM lockouts WHERE key = ?", key).Error
+		}
 		var until *time.Time
 		if !e.lockedUntil.IsZero() {
 			until = &e.lockedUntil
@@ -93,8 +96,8 @@ func (l *DBLockout) update(ctx context.Context, key string, change func(e *lockE
 		if e.last.IsZero() {
 			e.last = now
 		}
-		return tx.Exec("UPDATE lockouts SET failures = ?, last_failure = ?, locked_until = ? WHERE key = ?",
-			e.attempts, e.last, until, key).Error
+		return tx.Exec("UPDATE lockouts SET failures = ?, pending = ?, last_failure = ?, locked_until = ? WHERE key = ?",
+			e.failures, e.pending, e.last, until, key).Error
 	})
 	return translate(err, "lockout store unavailable")
 }
@@ -105,7 +108,7 @@ func (l *DBLockout) Reserve(ctx context.Context, key string, limit int) (time.Du
 	var wait time.Duration
 	err := l.update(ctx, key, func(e *lockEntry, now time.Time) {
 		if wait = lockWait(e, now, l.duration, limit); wait == 0 {
-			e.attempts++
+			e.pending++
 			e.last = now
 		}
 	})
@@ -113,28 +116,27 @@ func (l *DBLockout) Reserve(ctx context.Context, key string, limit int) (time.Du
 }
 
 // Fail records that a reserved attempt failed and locks the key once limit
-// attempts have been counted. It reports whether this call locked it.
+// failures are counted. It reports whether this call locked it.
 func (l *DBLockout) Fail(ctx context.Context, key string, limit int) (bool, error) {
 	locked := false
-	err := l.update(ctx, key, func(e *lockEntry, now time.Time) {
-		if e.attempts >= limit && !now.Before(e.lockedUntil) {
-			e.lockedUntil, locked = now.Add(l.duration), true
-		}
-	})
+	err := l.update(ctx, key, func(e *lockEntry, now time.Time) { locked = settle(e, now, l.duration, limit, true) })
 	return locked, err
 }
 
 // Release returns a reserved attempt whose proof was never checked.
 func (l *DBLockout) Release(ctx context.Context, key string) error {
-	err := l.db.with(ctx).Exec("UPDATE lockouts SET failures = failures - 1 WHERE key = ? AND failures > 0", key).Error
-	return translate(err, "lockout store unavailable")
+	return l.update(ctx, key, func(e *lockEntry, now time.Time) { settle(e, now, l.duration, 0, false) })
 }
 
-// Reset forgets key's attempts after a success; an active lock stays.
+// Reset forgets key's failures after a success; an active lock and other
+// pending attempts stay.
 func (l *DBLockout) Reset(ctx context.Context, key string) error {
-	now := l.now().UTC()
-	err := l.db.with(ctx).Exec("DELETE FROM lockouts WHERE key = ? AND (locked_until IS NULL OR locked_until <= ?)", key, now).Error
-	return translate(err, "lockout store unavailable")
+	return l.update(ctx, key, func(e *lockEntry, now time.Time) {
+		settle(e, now, l.duration, 0, false)
+		if !now.Before(e.lockedUntil) {
+			e.failures = 0
+		}
+	})
 }
 
 // Clear forgets every key that starts with prefix, locks included.

@@ -90,7 +90,8 @@ type MemoryLockout struct {
 }
 
 type lockEntry struct {
-	attempts    int       // reserved: failed or still being checked
+	failures    int       // failed proofs in the window
+	pending     int       // reserved proofs still being checked
 	last        time.Time // the latest reservation
 	lockedUntil time.Time
 }
@@ -114,14 +115,14 @@ func (l *MemoryLockout) Reserve(_ context.Context, key string, limit int) (time.
 	if wait := lockWait(e, now, l.duration, limit); wait > 0 {
 		return wait, nil
 	}
-	e.attempts++
+	e.pending++
 	e.last = now
 	return 0, nil
 }
 
 // lockWait brings e up to date at now and returns how long a new attempt
-// must wait: the rest of an active lock, the lockout duration while limit
-// attempts are pending, else 0.
+// must wait: the rest of an active lock, the lockout duration while failed
+// and pending attempts reach limit, else 0.
 func lockWait(e *lockEntry, now time.Time, duration time.Duration, limit int) time.Duration {
 	switch {
 	case now.Before(e.lockedUntil):
@@ -129,46 +130,73 @@ func lockWait(e *lockEntry, now time.Time, duration time.Duration, limit int) ti
 	case !e.lockedUntil.IsZero() || now.Sub(e.last) > duration:
 		*e = lockEntry{} // the lock, or the counting window, is over
 	}
-	if e.attempts >= limit {
+	if e.failures+e.pending >= limit {
 		return duration
 	}
 	return 0
 }
 
+// empty reports whether e counts nothing at now.
+func (e *lockEntry) empty(now time.Time) bool {
+	return e.failures == 0 && e.pending == 0 && !now.Before(e.lockedUntil)
+}
+
+// settle resolves one pending attempt of e at now: failed, or not.
+func settle(e *lockEntry, now time.Time, duration time.Duration, limit int, failed bool) (locked bool) {
+	if e.pending > 0 {
+		e.pending--
+	}
+	if !failed || now.Before(e.lockedUntil) {
+		return false
+	}
+	e.failures++
+	if e.failures < limit {
+		return false
+	}
+	e.lockedUntil = now.Add(duration)
+	return true
+}
+
 // Fail records that a reserved attempt failed and locks the key once limit
-// attempts have been counted. It reports whether this call locked it.
+// failures are counted. It reports whether this call locked it.
 func (l *MemoryLockout) Fail(_ context.Context, key string, limit int) (bool, error) {
-	now := l.now()
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	e, ok := l.entries.m[key]
-	if !ok || e.attempts < limit || now.Before(e.lockedUntil) {
-		return false, nil
+	if e, ok := l.entries.m[key]; ok {
+		return settle(e, l.now(), l.duration, limit, true), nil
 	}
-	e.lockedUntil = now.Add(l.duration)
-	return true, nil
+	return false, nil
 }
 
 // Release returns a reserved attempt whose proof was never checked.
 func (l *MemoryLockout) Release(_ context.Context, key string) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if e, ok := l.entries.m[key]; ok && e.attempts > 0 {
-		e.attempts--
+	if e, ok := l.entries.m[key]; ok {
+		settle(e, l.now(), l.duration, 0, false)
+		if e.empty(l.now()) {
+			delete(l.entries.m, key)
+		}
 	}
 	return nil
 }
 
-// Reset forgets key's attempts after a success; an active lock stays.
+// Reset forgets key's failures after a success; an active lock and other
+// pending attempts stay.
 func (l *MemoryLockout) Reset(_ context.Context, key string) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if e, ok := l.entries.m[key]; ok && !l.now().Before(e.lockedUntil) {
-		delete(l.entries.m, key)
+	if e, ok := l.entries.m[key]; ok {
+		settle(e, l.now(), l.duration, 0, false)
+		if !l.now().Before(e.lockedUntil) {
+			e.failures = 0
+		}
+		if e.empty(l.now()) {
+			delete(l.entries.m, key)
+		}
 	}
 	return nil
 }
-
 // Clear forgets every key that starts with prefix, locks included.
 func (l *MemoryLockout) Clear(_ context.Context, prefix string) error {
 	l.mu.Lock()

@@ -70,31 +70,39 @@ func NewRedisLockout(rdb *redis.Client, duration time.Duration, prefix string) *
 }
 
 func (l *RedisLockout) keys(key string) []string {
-	return []string{l.prefix + "fail:" + key, l.prefix + "locked:" + key}
+	return []string{l.prefix + "fail:" + key, l.prefix + "pending:" + key, l.prefix + "locked:" + key}
 }
 
-// KEYS: the attempt counter, the lock. ARGV: the limit, the duration in ms.
+// KEYS: failures, pending attempts, the lock. ARGV: the limit, the duration
+// in ms. Counters expire a duration after the latest reservation.
 var (
 	reserveScript = redis.NewScript(`
-local ttl = redis.call('PTTL', KEYS[2])
+local ttl = redis.call('PTTL', KEYS[3])
 if ttl > 0 then return ttl end
-if tonumber(redis.call('GET', KEYS[1]) or '0') >= tonumber(ARGV[1]) then return tonumber(ARGV[2]) end
-redis.call('INCR', KEYS[1])
+local f = tonumber(redis.call('GET', KEYS[1]) or '0')
+local p = tonumber(redis.call('GET', KEYS[2]) or '0')
+if f + p >= tonumber(ARGV[1]) then return tonumber(ARGV[2]) end
+redis.call('INCR', KEYS[2])
+redis.call('PEXPIRE', KEYS[2], ARGV[2])
 redis.call('PEXPIRE', KEYS[1], ARGV[2])
 return 0`)
-	failScript = redis.NewScript(`
-if redis.call('PTTL', KEYS[2]) > 0 then return 0 end
-if tonumber(redis.call('GET', KEYS[1]) or '0') < tonumber(ARGV[1]) then return 0 end
-redis.call('SET', KEYS[2], 1, 'PX', ARGV[2])
+	// settleScript resolves a pending attempt; ARGV[3] is 1 when it failed.
+	settleScript = redis.NewScript(`
+if tonumber(redis.call('GET', KEYS[2]) or '0') > 0 then redis.call('DECR', KEYS[2]) end
+if redis.call('EXISTS', KEYS[3]) == 1 then return 0 end
+if ARGV[3] == '0' then return 0 end
+if ARGV[3] == 'reset' then redis.call('DEL', KEYS[1]) return 0 end
+local f = redis.call('INCR', KEYS[1])
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+if f < tonumber(ARGV[1]) then return 0 end
+redis.call('SET', KEYS[3], 1, 'PX', ARGV[2])
 redis.call('DEL', KEYS[1])
 return 1`)
-	releaseScript = redis.NewScript(`
-if tonumber(redis.call('GET', KEYS[1]) or '0') > 0 then redis.call('DECR', KEYS[1]) end
-return 0`)
-	resetScript = redis.NewScript(`
-if redis.call('EXISTS', KEYS[2]) == 0 then redis.call('DEL', KEYS[1]) end
-return 0`)
 )
+
+func (l *RedisLockout) settle(ctx context.Context, key string, limit int, how string) (int64, error) {
+	return settleScript.Run(ctx, l.rdb, l.keys(key), limit, l.duration.Milliseconds(), how).Int64()
+}
 
 // Reserve counts one attempt for key unless the key is locked or limit
 // attempts are already counted; then it returns how long to wait.
@@ -104,26 +112,29 @@ func (l *RedisLockout) Reserve(ctx context.Context, key string, limit int) (time
 }
 
 // Fail records that a reserved attempt failed and locks the key once limit
-// attempts have been counted. It reports whether this call locked it.
+// failures are counted. It reports whether this call locked it.
 func (l *RedisLockout) Fail(ctx context.Context, key string, limit int) (bool, error) {
-	n, err := failScript.Run(ctx, l.rdb, l.keys(key), limit, l.duration.Milliseconds()).Int64()
+	n, err := l.settle(ctx, key, limit, "1")
 	return n == 1, err
 }
 
 // Release returns a reserved attempt whose proof was never checked.
 func (l *RedisLockout) Release(ctx context.Context, key string) error {
-	return releaseScript.Run(ctx, l.rdb, l.keys(key)).Err()
+	_, err := l.settle(ctx, key, 0, "0")
+	return err
 }
 
-// Reset forgets key's attempts after a success; an active lock stays.
+// Reset forgets key's failures after a success; an active lock and other
+// pending attempts stay.
 func (l *RedisLockout) Reset(ctx context.Context, key string) error {
-	return resetScript.Run(ctx, l.rdb, l.keys(key)).Err()
+	_, err := l.settle(ctx, key, 0, "reset")
+	return err
 }
 
 // Clear forgets every key that starts with prefix, locks included.
 func (l *RedisLockout) Clear(ctx context.Context, prefix string) error {
 	glob := strings.NewReplacer(`\`, `\\`, `*`, `\*`, `?`, `\?`, `[`, `\[`, `]`, `\]`).Replace(prefix) + "*"
-	for _, kind := range []string{"fail:", "locked:"} {
+	for _, kind := range []string{"fail:", "pending:", "locked:"} {
 		iter := l.rdb.Scan(ctx, 0, l.prefix+kind+glob, 100).Iterator()
 		for iter.Next(ctx) {
 			if err := l.rdb.Del(ctx, iter.Val()).Err(); err != nil {

@@ -137,7 +137,7 @@ func TestCacheInvalidationAcrossInstances(t *testing.T) {
 			}
 			now := time.Now().UTC().Truncate(time.Millisecond)
 			s := &models.Session{UserID: u.ID, CreatedAt: now, LastSeenAt: now, ExpiresAt: now.Add(time.Hour), RotatedAt: now}
-			if err := c1.CreateSession(ctx, s); err != nil {
+			if err := c1.CreateSession(ctx, s, 0); err != nil {
 				t.Fatal(err)
 			}
 			if _, _, err := c2.SessionWithUser(ctx, s.ID, false); err != nil { // cached on instance 2
@@ -205,7 +205,7 @@ func TestCacheFillRacingRevocationIsDropped(t *testing.T) {
 	_ = c.CreateUser(ctx, u)
 	now := time.Now().UTC().Truncate(time.Millisecond)
 	s := &models.Session{UserID: u.ID, CreatedAt: now, LastSeenAt: now, ExpiresAt: now.Add(time.Hour), RotatedAt: now}
-	_ = c.CreateSession(ctx, s)
+	_ = c.CreateSession(ctx, s, 0)
 	var wg sync.WaitGroup
 	for range 50 {
 		wg.Add(1)

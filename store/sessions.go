@@ -7,13 +7,25 @@ import (
 	"github.com/portcullis-auth/portcullis/models"
 )
 
-// CreateSession inserts s, assigning an id when it has none.
-func (db *DB) CreateSession(ctx context.Context, s *models.Session) error {
+// CreateSession inserts s, assigning an id when it has none, in one
+// conditional statement: only if its user is not disabled and still has the
+// credential version the caller checked. Otherwise it inserts nothing and
+// returns models.ErrStaleCredentials.
+func (db *DB) CreateSession(ctx context.Context, s *models.Session, credentialVersion int64) error {
 	if s.ID == "" {
 		s.ID = newID()
 	}
-	if err := db.with(ctx).Create(s).Error; err != nil {
-		return translate(err, "could not create the session")
+	res := db.with(ctx).Exec(`INSERT INTO sessions
+  (id, user_id, created_at, last_seen_at, expires_at, refresh_gen, rotated_at, remember, user_agent, ip)
+SELECT ?, u.id, ?, ?, ?, ?, ?, ?, ?, ?
+FROM users u WHERE u.id = ? AND u.credential_version = ? AND u.disabled_at IS NULL`,
+		s.ID, s.CreatedAt, s.LastSeenAt, s.ExpiresAt, s.RefreshGen, s.RotatedAt, s.Remember, s.UserAgent, s.IP,
+		s.UserID, credentialVersion)
+	if res.Error != nil {
+		return translate(res.Error, "could not create the session")
+	}
+	if res.RowsAffected == 0 {
+		return models.ErrStaleCredentials
 	}
 	return nil
 }

@@ -51,7 +51,7 @@ func TestRotateRefreshHasOneWinner(t *testing.T) {
 		}
 		now := time.Now().UTC().Truncate(time.Millisecond)
 		s := &models.Session{UserID: u.ID, CreatedAt: now, LastSeenAt: now, ExpiresAt: now.Add(time.Hour), RotatedAt: now}
-		if err := db.CreateSession(ctx, s); err != nil {
+		if err := db.CreateSession(ctx, s, 0); err != nil {
 			t.Fatal(err)
 		}
 		const callers = 20

@@ -4,6 +4,8 @@ import (
 	"context"
 	"time"
 
+	"gorm.io/gorm"
+
 	"github.com/portcullis-auth/portcullis/models"
 )
 
@@ -47,9 +49,18 @@ func (db *DB) UpdateUserName(ctx context.Context, id, name string, now time.Time
 	return db.UserByID(ctx, id)
 }
 
-// SetPasswordHash replaces a user's password hash.
-func (db *DB) SetPasswordHash(ctx context.Context, id, hash string, now time.Time) error {
+// ChangePassword sets a new password hash and moves the user's credential
+// version on, so no check of the old password can still start a session.
+func (db *DB) ChangePassword(ctx context.Context, id, hash string, now time.Time) error {
 	err := db.with(ctx).Model(&models.User{}).Where("id = ?", id).
-		Updates(map[string]any{"password_hash": hash, "updated_at": now}).Error
+		Updates(map[string]any{"password_hash": hash, "updated_at": now, "credential_version": gorm.Expr("credential_version + 1")}).Error
+	return translate(err, "could not update the password")
+}
+
+// UpgradePasswordHash replaces the hash of the same password (new hashing
+// parameters), unless the credentials changed since version was read.
+func (db *DB) UpgradePasswordHash(ctx context.Context, id, hash string, version int64) error {
+	err := db.with(ctx).Model(&models.User{}).Where("id = ? AND credential_version = ?", id, version).
+		Update("password_hash", hash).Error
 	return translate(err, "could not update the password")
 }
