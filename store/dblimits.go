@@ -128,12 +128,13 @@ func (l *DBLockout) Release(ctx context.Context, key string) error {
 	return l.update(ctx, key, func(e *lockEntry, now time.Time) { settle(e, now, l.duration, 0, false) })
 }
 
-// Reset forgets key's failures after a success; an active lock and other
-// pending attempts stay.
+// Reset settles a successful attempt and forgets key's failures, unless the
+// key is locked or other attempts are still being checked: a right password
+// among parallel guesses must not give the guesses a fresh allowance.
 func (l *DBLockout) Reset(ctx context.Context, key string) error {
 	return l.update(ctx, key, func(e *lockEntry, now time.Time) {
 		settle(e, now, l.duration, 0, false)
-		if !now.Before(e.lockedUntil) {
+		if e.pending == 0 && !now.Before(e.lockedUntil) {
 			e.failures = 0
 		}
 	})

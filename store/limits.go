@@ -181,14 +181,15 @@ func (l *MemoryLockout) Release(_ context.Context, key string) error {
 	return nil
 }
 
-// Reset forgets key's failures after a success; an active lock and other
-// pending attempts stay.
+// Reset settles a successful attempt and forgets key's failures, unless the
+// key is locked or other attempts are still being checked: a right password
+// among parallel guesses must not give the guesses a fresh allowance.
 func (l *MemoryLockout) Reset(_ context.Context, key string) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if e, ok := l.entries.m[key]; ok {
 		settle(e, l.now(), l.duration, 0, false)
-		if !l.now().Before(e.lockedUntil) {
+		if e.pending == 0 && !l.now().Before(e.lockedUntil) {
 			e.failures = 0
 		}
 		if e.empty(l.now()) {

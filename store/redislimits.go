@@ -91,7 +91,10 @@ return 0`)
 if tonumber(redis.call('GET', KEYS[2]) or '0') > 0 then redis.call('DECR', KEYS[2]) end
 if redis.call('EXISTS', KEYS[3]) == 1 then return 0 end
 if ARGV[3] == '0' then return 0 end
-if ARGV[3] == 'reset' then redis.call('DEL', KEYS[1]) return 0 end
+if ARGV[3] == 'reset' then
+  if tonumber(redis.call('GET', KEYS[2]) or '0') == 0 then redis.call('DEL', KEYS[1]) end
+  return 0
+end
 local f = redis.call('INCR', KEYS[1])
 redis.call('PEXPIRE', KEYS[1], ARGV[2])
 if f < tonumber(ARGV[1]) then return 0 end
@@ -124,8 +127,8 @@ func (l *RedisLockout) Release(ctx context.Context, key string) error {
 	return err
 }
 
-// Reset forgets key's failures after a success; an active lock and other
-// pending attempts stay.
+// Reset settles a successful attempt and forgets key's failures, unless the
+// key is locked or other attempts are still being checked.
 func (l *RedisLockout) Reset(ctx context.Context, key string) error {
 	_, err := l.settle(ctx, key, 0, "reset")
 	return err

@@ -1,0 +1,147 @@
+package api_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"os"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/portcullis-auth/portcullis/api"
+	"github.com/portcullis-auth/portcullis/config"
+	"github.com/portcullis-auth/portcullis/store"
+	"github.com/portcullis-auth/portcullis/store/storetest"
+)
+
+// lockoutStores runs fn once per lockout store the router can use: memory,
+// the database under test, and Redis when AUTH_TEST_REDIS_URL is set.
+func lockoutStores(t *testing.T, dbURL string, fn func(t *testing.T, use option)) {
+	t.Run("memory", func(t *testing.T) { fn(t, func(*config.Config, *api.Deps) {}) })
+	t.Run("database", func(t *testing.T) {
+		db := storetest.Open(t, dbURL)
+		fn(t, func(c *config.Config, d *api.Deps) { d.Lockout = store.NewDBLockout(db, c.LockoutDuration, time.Now) })
+	})
+	t.Run("redis", func(t *testing.T) {
+		url := os.Getenv("AUTH_TEST_REDIS_URL")
+		if url == "" {
+			t.Skip("Redis tests skipped: set AUTH_TEST_REDIS_URL=redis://127.0.0.1:6379/0 to run them")
+		}
+		rdb, err := store.OpenRedis(context.Background(), url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = rdb.Close() })
+		prefix := "portcullis-test:" + uuid.NewString() + ":"
+		fn(t, func(c *config.Config, d *api.Deps) { d.Lockout = store.NewRedisLockout(rdb, c.LockoutDuration, prefix) })
+	})
+}
+
+// all sends n requests at once and returns their statuses and headers.
+func all(n int, send func(i int) response) []response {
+	out := make([]response, n)
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			out[i] = send(i)
+		}()
+	}
+	close(start)
+	wg.Wait()
+	return out
+}
+
+// TestParallelGuessesStopAtTheThreshold sends 30 wrong passwords at once to
+// login and to the password grant: exactly AUTH_LOCKOUT_THRESHOLD of them are
+// checked and the rest are refused with 429 and Retry-After, on every lockout
+// store; the right password afterwards is refused too. (Before, every request
+// already queued for a hashing worker got its guess: 30 × 401, then 200.)
+func TestParallelGuessesStopAtTheThreshold(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, dbURL string) {
+		lockoutStores(t, dbURL, func(t *testing.T, use option) {
+			h := newHarness(t, dbURL, withEnv(map[string]string{"AUTH_LOCKOUT_THRESHOLD": "10", "AUTH_RATE_LIMIT_IP": "1000/m"}), use)
+			for _, grant := range []bool{false, true} {
+				email := fmt.Sprintf("grant-%v-%s@example.com", grant, uuid.NewString()[:8])
+				h.register(email)
+				try := func(pw string) response {
+					if grant {
+						return h.client().do("POST", "/auth/token", form("grant_type", "password", "username", email, "password", pw),
+							"Content-Type", formType)
+					}
+					return h.client().do("POST", "/auth/login", map[string]any{"email": email, "password": pw})
+				}
+				rs := all(30, func(i int) response { return try(fmt.Sprintf("wrong guess number %d", i)) })
+				checked, limited := 0, 0
+				for _, r := range rs {
+					switch r.status {
+					case http.StatusTooManyRequests:
+						limited++
+						if r.header.Get("Retry-After") == "" {
+							t.Errorf("429 without Retry-After: %s", r.body)
+						}
+					case http.StatusUnauthorized, http.StatusBadRequest: // login, grant
+						checked++
+					default:
+						t.Errorf("status %d %s", r.status, r.body)
+					}
+				}
+				if checked != 10 || limited != 20 {
+					t.Errorf("grant=%v: %d guesses checked and %d limited, want 10 and 20", grant, checked, limited)
+				}
+				r := try(goodPassword)
+				wantStatus(t, r, http.StatusTooManyRequests, "the right password after the parallel guesses")
+			}
+		})
+	})
+}
+
+// TestNoSessionFromAnOldPasswordOutlivesItsChange races 40 logins with the
+// old password against a password change, several times: once the change
+// has answered, no session those logins created may still work. (Before,
+// logins that had read the old hash inserted live sessions after the change
+// had revoked the others.)
+func TestNoSessionFromAnOldPasswordOutlivesItsChange(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, dbURL string) {
+		h := newHarness(t, dbURL, withEnv(map[string]string{"AUTH_RATE_LIMIT_IP": "100000/m", "AUTH_LOCKOUT_THRESHOLD": "1000"}))
+		email := "racer-" + uuid.NewString()[:8] + "@example.com"
+		owner := h.register(email)
+		passwords := []string{goodPassword, "a brand new passphrase one", "a brand new passphrase two", "a brand new passphrase three"}
+		for round := 1; round < len(passwords); round++ {
+			old, next := passwords[round-1], passwords[round]
+			var mu sync.Mutex
+			var signedIn []*client
+			rs := all(41, func(i int) response {
+				if i == 40 {
+					return owner.do("POST", "/auth/password", map[string]any{"currentPassword": old, "newPassword": next})
+				}
+				c := h.client()
+				r := c.do("POST", "/auth/login", map[string]any{"email": email, "password": old})
+				if r.status == http.StatusOK {
+					mu.Lock()
+					signedIn = append(signedIn, c)
+					mu.Unlock()
+				}
+				return r
+			})
+			wantStatus(t, rs[40], http.StatusNoContent, "password change")
+			for _, r := range rs[:40] {
+				if r.status != http.StatusOK && r.status != http.StatusUnauthorized {
+					t.Errorf("login during the change: %d %s", r.status, r.body)
+				}
+			}
+			for _, c := range signedIn {
+				if r := c.do("GET", "/auth/me", nil); r.status != http.StatusUnauthorized {
+					t.Fatalf("round %d: a session from the old password still answers %d after the change", round, r.status)
+				}
+			}
+			wantStatus(t, owner.do("GET", "/auth/me", nil), http.StatusOK, "the changer's own session")
+		}
+	})
+}
