@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/portcullis-auth/portcullis/api"
 	"github.com/portcullis-auth/portcullis/config"
+	"github.com/portcullis-auth/portcullis/models"
 	"github.com/portcullis-auth/portcullis/store"
 	"github.com/portcullis-auth/portcullis/store/storetest"
 )
@@ -143,5 +145,95 @@ func TestNoSessionFromAnOldPasswordOutlivesItsChange(t *testing.T) {
 			}
 			wantStatus(t, owner.do("GET", "/auth/me", nil), http.StatusOK, "the changer's own session")
 		}
+	})
+}
+
+// TestWrongCurrentPasswordCountsTowardTheLockout makes POST /auth/password
+// no free oracle: wrong current passwords are audited and lock the (email,
+// address) pair like failed logins.
+func TestWrongCurrentPasswordCountsTowardTheLockout(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, dbURL string) {
+		h := newHarness(t, dbURL, withEnv(map[string]string{"AUTH_LOCKOUT_THRESHOLD": "3"}))
+		email := "oracle-" + uuid.NewString()[:8] + "@example.com"
+		c := h.register(email)
+		for i := range 3 {
+			r := c.do("POST", "/auth/password", map[string]any{"currentPassword": fmt.Sprintf("not it %d", i), "newPassword": "another long passphrase"})
+			wantStatus(t, r, http.StatusUnprocessableEntity, "wrong current password")
+		}
+		r := c.do("POST", "/auth/password", map[string]any{"currentPassword": goodPassword, "newPassword": "another long passphrase"})
+		wantStatus(t, r, http.StatusTooManyRequests, "the right current password once locked")
+		if r.header.Get("Retry-After") == "" {
+			t.Error("429 without Retry-After")
+		}
+		wantStatus(t, h.client().do("POST", "/auth/login", map[string]any{"email": email, "password": goodPassword}),
+			http.StatusTooManyRequests, "login from the same address")
+		if n := len(eventsOf(t, h, email, models.EventPasswordChangeFailed)); n != 3 {
+			t.Errorf("%d password_change_failed events, want 3", n)
+		}
+	})
+}
+
+// eventsOf returns the audit events of one type recorded for an email.
+func eventsOf(t *testing.T, h *harness, email string, typ models.EventType) []models.AuditEvent {
+	t.Helper()
+	var out []models.AuditEvent
+	for _, e := range events(t, h, typ) {
+		if e.Email == email {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// TestLockoutLocksTheAttackerNotTheOwner: failures lock the (email,
+// address) pair, so the owner can still sign in from elsewhere; the email
+// locks for everyone only at AUTH_LOCKOUT_GLOBAL_THRESHOLD; an administrator
+// lifts both; existing and unknown emails answer alike throughout.
+func TestLockoutLocksTheAttackerNotTheOwner(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, dbURL string) {
+		h := newHarness(t, dbURL, withEnv(map[string]string{
+			"AUTH_TRUSTED_PROXIES": "127.0.0.1/32", "AUTH_LOCKOUT_THRESHOLD": "3", "AUTH_LOCKOUT_GLOBAL_THRESHOLD": "8",
+		}))
+		root := makeAdmin(t, h, "root-"+uuid.NewString()[:8]+"@example.com")
+		owner := "owner-" + uuid.NewString()[:8] + "@example.com"
+		h.register(owner)
+		ghost := "ghost-" + uuid.NewString()[:8] + "@example.com"
+		from := func(email, addr, password string) int {
+			return h.client().do("POST", "/auth/login", map[string]any{"email": email, "password": password}, "X-Forwarded-For", addr).status
+		}
+		var seen [2][]int
+		for i, email := range []string{owner, ghost} {
+			for range 4 {
+				seen[i] = append(seen[i], from(email, "203.0.113.9", "a wrong guess here"))
+			}
+			// The same attacker on another address of its IPv6 /64 is the same pair.
+			seen[i] = append(seen[i], from(email, "2001:db8:1:2::1", "wrong"), from(email, "2001:db8:1:2::2", "wrong"),
+				from(email, "2001:db8:1:2::3", "wrong"), from(email, "2001:db8:1:2:ffff::9", "wrong"))
+		}
+		if fmt.Sprint(seen[0]) != fmt.Sprint(seen[1]) {
+			t.Errorf("existing %v and unknown %v emails answer differently", seen[0], seen[1])
+		}
+		if want := "[401 401 401 429 401 401 401 429]"; fmt.Sprint(seen[0]) != want {
+			t.Errorf("attacker statuses %v, want %s", seen[0], want)
+		}
+		if s := from(owner, "198.51.100.7", goodPassword); s != http.StatusOK {
+			t.Errorf("the owner from another address: %d, want 200 while the attacker's pairs are locked", s)
+		}
+		// Failures from many addresses add up to the global lock (8).
+		for i := range 8 {
+			from(owner, fmt.Sprintf("192.0.2.%d", i+1), "a wrong guess here")
+		}
+		if s := from(owner, "198.51.100.7", goodPassword); s != http.StatusTooManyRequests {
+			t.Errorf("the owner after %d failures from everywhere: %d, want 429", 8, s)
+		}
+		for _, email := range []string{owner, ghost} {
+			wantStatus(t, root.do("DELETE", "/admin/lockouts?email="+strings.ToUpper(email), nil), http.StatusNoContent, "lift the lockout")
+		}
+		if s := from(owner, "203.0.113.9", goodPassword); s != http.StatusOK {
+			t.Errorf("after the lockout was lifted: %d, want 200", s)
+		}
+		wantStatus(t, root.do("DELETE", "/admin/lockouts", nil), http.StatusBadRequest, "lift without an email")
+		wantStatus(t, h.register("plain-"+uuid.NewString()[:8]+"@example.com").do("DELETE", "/admin/lockouts?email="+owner, nil),
+			http.StatusForbidden, "lift by a non-administrator")
 	})
 }
