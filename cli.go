@@ -199,6 +199,9 @@ func bootstrapAdmin(ctx context.Context, db *store.DB, hasher *auth.Hasher, cfg 
 	svc := auth.New(auth.Deps{Store: db, Hasher: hasher})
 	nu := auth.NewUser{Email: cfg.BootstrapAdminEmail, Name: "Administrator", Password: cfg.BootstrapAdminPassword}
 	created, err := svc.BootstrapAdmin(ctx, nu)
+	if errors.Is(err, auth.ErrBootstrapEmailTaken) {
+		return false, &usageError{&config.Error{Var: "AUTH_BOOTSTRAP_ADMIN_EMAIL", Msg: models.NormalizeEmail(nu.Email) + " " + auth.ErrBootstrapEmailTaken.Message}}
+	}
 	var usage *usageError
 	if errors.As(commandError(err, nu.Email), &usage) {
 		return false, &usageError{&config.Error{Var: "AUTH_BOOTSTRAP_ADMIN_EMAIL", Msg: "bootstrap admin: " + usage.Error()}}

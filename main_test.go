@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"runtime/debug"
 	"strings"
 	"sync"
@@ -283,6 +284,25 @@ func TestBootstrapAdmin(t *testing.T) {
 	var usage *usageError
 	if !errors.As(err, &usage) || !strings.Contains(err.Error(), "AUTH_BOOTSTRAP_ADMIN") || strings.Contains(err.Error(), `"password"`) {
 		t.Errorf("weak bootstrap password: %v, want a usage error", err)
+	}
+}
+
+// TestBootstrapRefusesATakenEmail: with no administrator and the bootstrap
+// email taken by an ordinary user, the service refuses to start (exit 2,
+// naming the variable) instead of running without an administrator.
+func TestBootstrapRefusesATakenEmail(t *testing.T) {
+	vars := map[string]string{"AUTH_ADDR": "127.0.0.1:0", "AUTH_DATABASE_URL": "sqlite:" + filepath.Join(t.TempDir(), "auth.db"), "AUTH_SHUTDOWN_DRAIN": "0s"}
+	if _, _, err := runCmd(t, vars, "an ordinary passphrase here\n", "user", "create", "-email", "Boss@example.com", "-name", "Boss"); err != nil {
+		t.Fatal(err)
+	}
+	vars["AUTH_BOOTSTRAP_ADMIN_EMAIL"], vars["AUTH_BOOTSTRAP_ADMIN_PASSWORD"] = "boss@example.com", "a very secret bootstrap phrase"
+	// A server that starts anyway would run until this deadline and return nil.
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	err := run(ctx, []string{"portcullis"}, envOf(vars), strings.NewReader(""), io.Discard, io.Discard)
+	var usage *usageError
+	if !errors.As(err, &usage) || !strings.HasPrefix(err.Error(), "AUTH_BOOTSTRAP_ADMIN_EMAIL: ") || strings.Contains(err.Error(), "\n") {
+		t.Errorf("bootstrap email of a non-admin: %v, want one usage error line naming AUTH_BOOTSTRAP_ADMIN_EMAIL", err)
 	}
 }
 

@@ -237,3 +237,54 @@ func TestLockoutLocksTheAttackerNotTheOwner(t *testing.T) {
 			http.StatusForbidden, "lift by a non-administrator")
 	})
 }
+
+// TestExpiredTokenLogsOutOnlyItsOwnSession: with an expired access token, or
+// only the refresh cookie, logout ends that one session but cannot end the
+// others.
+func TestExpiredTokenLogsOutOnlyItsOwnSession(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, dbURL string) {
+		h := newHarness(t, dbURL)
+		email := "leak-" + uuid.NewString()[:8] + "@example.com"
+		old := h.register(email)
+		other := login(t, h, email)
+		leaked := old.cookieValue("/", "__Host-session")
+		h.clock.Advance(20 * time.Minute) // past the 15-minute access lifetime
+		for _, scope := range []string{"global", "others"} {
+			r := h.client().do("POST", "/auth/logout?scope="+scope, nil, "Authorization", "Bearer "+leaked)
+			wantStatus(t, r, http.StatusUnauthorized, "scope="+scope+" with an expired token")
+			if code := r.errorCode(t); code != "token_expired" {
+				t.Errorf("scope=%s: code %q, want token_expired", scope, code)
+			}
+			r = old.do("POST", "/auth/logout?scope="+scope, nil) // only the refresh cookie reaches /auth
+			wantStatus(t, r, http.StatusUnauthorized, "scope="+scope+" with the refresh cookie")
+		}
+		refreshed := other.do("POST", "/auth/refresh", nil)
+		wantStatus(t, refreshed, http.StatusOK, "the other device is still signed in")
+		wantStatus(t, h.client().do("POST", "/auth/logout?scope=local", nil, "Authorization", "Bearer "+leaked), http.StatusNoContent, "local with the expired token")
+		wantStatus(t, old.do("POST", "/auth/refresh", nil), http.StatusUnauthorized, "the leaked token's session is over")
+		wantStatus(t, other.do("GET", "/auth/me", nil), http.StatusOK, "the other device")
+	})
+}
+
+// TestFailedLoginsKeepOnlyEmailAddresses: a password typed into the email
+// field must not end up in the audit log.
+func TestFailedLoginsKeepOnlyEmailAddresses(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, dbURL string) {
+		h := newHarness(t, dbURL)
+		root := makeAdmin(t, h, "root-"+uuid.NewString()[:8]+"@example.com")
+		typed := "my secret passphrase " + uuid.NewString()[:8]
+		wantStatus(t, h.client().do("POST", "/auth/login", map[string]any{"email": typed, "password": "whatever it was"}),
+			http.StatusUnauthorized, "login with a password as the email")
+		ghost := "ghost-" + uuid.NewString()[:8] + "@example.com"
+		wantStatus(t, h.client().do("POST", "/auth/login", map[string]any{"email": ghost, "password": "whatever it was"}),
+			http.StatusUnauthorized, "login with an unknown email")
+		r := root.do("GET", "/admin/audit?type=login_failed", nil)
+		wantStatus(t, r, http.StatusOK, "audit")
+		if strings.Contains(string(r.body), typed) {
+			t.Errorf("the audit log holds what was typed as the email: %s", r.body)
+		}
+		if !strings.Contains(string(r.body), ghost) {
+			t.Errorf("the audit log lost a valid but unknown email: %s", r.body)
+		}
+	})
+}

@@ -68,9 +68,14 @@ func (s *Service) RevokeAllSessions(ctx context.Context, cl Client, id string) e
 	return err
 }
 
+// ErrBootstrapEmailTaken means no active administrator exists and the
+// bootstrap email belongs to a user who is not one: starting would leave the
+// service without an administrator.
+var ErrBootstrapEmailTaken = models.Errorf(models.Conflict, "belongs to an existing user who is not an active administrator; promote that user with another administrator, or choose another email")
+
 // BootstrapAdmin creates the administrator nu when there is no active one,
 // and reports whether it did. A replica that loses the race to create it
-// reports false.
+// reports false; an email taken by anyone else is ErrBootstrapEmailTaken.
 func (s *Service) BootstrapAdmin(ctx context.Context, nu NewUser) (bool, error) {
 	n, err := s.store.CountActiveAdmins(ctx)
 	if err != nil || n > 0 {
@@ -78,8 +83,11 @@ func (s *Service) BootstrapAdmin(ctx context.Context, nu NewUser) (bool, error) 
 	}
 	nu.Role = models.RoleAdmin
 	_, err = s.CreateUser(ctx, nu)
-	if models.CodeOf(err) == models.CodeEmailTaken {
-		return false, nil
+	if models.CodeOf(err) != models.CodeEmailTaken {
+		return err == nil, err
 	}
-	return err == nil, err
+	if n, err = s.store.CountActiveAdmins(ctx); err != nil || n > 0 {
+		return false, err
+	}
+	return false, ErrBootstrapEmailTaken
 }

@@ -251,12 +251,15 @@ func (s *Service) Revoke(ctx context.Context, cl Client, r Revocation) (int64, e
 // Logout ends the caller's session (ScopeLocal), their other sessions, or all
 // of them. The session is the one the access token names, even if the token
 // has just expired, else the one the refresh token names. Without a live
-// session there is nothing to do and no error.
+// session there is nothing to do and no error. Ending other sessions needs a
+// live access token (ErrTokenExpired otherwise, and nothing is revoked): an
+// old leaked token must not sign the user out everywhere.
 func (s *Service) Logout(ctx context.Context, cl Client, accessToken, refreshToken string, scope Scope) error {
 	var (
 		claims token.Claims
 		err    error
 	)
+	now := s.now()
 	if accessToken != "" {
 		claims, err = s.keys.OpenIgnoringExpiry(accessToken, token.TypeAccess)
 	} else {
@@ -266,8 +269,11 @@ func (s *Service) Logout(ctx context.Context, cl Client, accessToken, refreshTok
 		return nil
 	}
 	sess, _, err := s.store.SessionWithUser(ctx, claims.SessionID, false)
-	if err != nil || !sess.Live(s.now()) || (claims.Subject != "" && claims.Subject != sess.UserID) {
+	if err != nil || !sess.Live(now) || (claims.Subject != "" && claims.Subject != sess.UserID) {
 		return nil
+	}
+	if live := claims.Type == token.TypeAccess && now.Unix() < claims.Expiry; scope != ScopeLocal && !live {
+		return ErrTokenExpired
 	}
 	_, err = s.Revoke(ctx, cl, Revocation{UserID: sess.UserID, SessionID: sess.ID, Scope: scope, Reason: ReasonLogout})
 	return err

@@ -628,7 +628,7 @@ const docTemplate = `{
         },
         "/auth/logout": {
             "post": {
-                "description": "scope=local (default) ends this session, others ends every other session, global ends all. Always 204, even without a session.",
+                "description": "scope=local (default) ends this session, others ends every other session, global ends all. 204 even without a session; others and global need a live access token (401 token_expired with an expired one or only the refresh cookie, and nothing is revoked).",
                 "tags": [
                     "auth"
                 ],
@@ -658,6 +658,12 @@ const docTemplate = `{
                     },
                     "400": {
                         "description": "bad_request",
+                        "schema": {
+                            "$ref": "#/definitions/handlers.ErrorResponse"
+                        }
+                    },
+                    "401": {
+                        "description": "token_expired: others and global need a live access token",
                         "schema": {
                             "$ref": "#/definitions/handlers.ErrorResponse"
                         }

@@ -162,12 +162,13 @@ func Refresh(svc *auth.Service, ck Cookies) gin.HandlerFunc {
 // Logout ends the caller's session, other sessions, or all of them.
 //
 //	@Summary	Sign out
-//	@Description	scope=local (default) ends this session, others ends every other session, global ends all. Always 204, even without a session.
+//	@Description	scope=local (default) ends this session, others ends every other session, global ends all. 204 even without a session; others and global need a live access token (401 token_expired with an expired one or only the refresh cookie, and nothing is revoked).
 //	@Tags		auth
 //	@Param		scope	query	string	false	"which sessions to end"	Enums(local, others, global)
 //	@Success	204	"cookies cleared for local and global"
 //	@Header		204	{string}	Set-Cookie	"__Host-session and __Secure-refresh with Max-Age=0 (local and global)"
 //	@Failure	400	{object}	ErrorResponse	"bad_request"
+//	@Failure	401	{object}	ErrorResponse	"token_expired: others and global need a live access token"
 //	@Failure	403	{object}	ErrorResponse	"csrf_failed"
 //	@Failure	503	{object}	ErrorResponse	"unavailable"
 //	@Router		/auth/logout [post]
