@@ -14,6 +14,7 @@ import (
 
 	"github.com/portcullis-auth/portcullis/api"
 	"github.com/portcullis-auth/portcullis/config"
+	"github.com/portcullis-auth/portcullis/handlers"
 	"github.com/portcullis-auth/portcullis/models"
 	"github.com/portcullis-auth/portcullis/store"
 	"github.com/portcullis-auth/portcullis/store/storetest"
@@ -285,6 +286,78 @@ func TestFailedLoginsKeepOnlyEmailAddresses(t *testing.T) {
 		}
 		if !strings.Contains(string(r.body), ghost) {
 			t.Errorf("the audit log lost a valid but unknown email: %s", r.body)
+		}
+	})
+}
+
+// TestIDSpellingsRevokeAtOnce: a session or user id in upper case, without
+// dashes or in braces names the same record, and revoking through it evicts
+// the caches, so the revoked cookie fails at its very next request.
+func TestIDSpellingsRevokeAtOnce(t *testing.T) {
+	spellings := map[string]func(string) string{
+		"upper":     strings.ToUpper,
+		"no dashes": func(id string) string { return strings.ReplaceAll(id, "-", "") },
+		"braces":    func(id string) string { return "{" + strings.ToUpper(id) + "}" },
+	}
+	storetest.Each(t, func(t *testing.T, dbURL string) {
+		h := newHarness(t, dbURL)
+		root := makeAdmin(t, h, "root-"+uuid.NewString()[:8]+"@example.com")
+		for name, spell := range spellings {
+			email := "spell-" + uuid.NewString()[:8] + "@example.com"
+			laptop := h.register(email)
+			phone := login(t, h, email)
+			wantStatus(t, phone.do("GET", "/auth/me", nil), http.StatusOK, "phone before") // now cached
+			var me handlers.AuthResponse
+			phone.do("GET", "/auth/me", nil).json(t, &me)
+			wantStatus(t, laptop.do("DELETE", "/auth/sessions/"+spell(me.Session.ID), nil), http.StatusNoContent, name+": revoke the phone")
+			wantStatus(t, phone.do("GET", "/auth/me", nil), http.StatusUnauthorized, name+": the phone right after")
+
+			wantStatus(t, laptop.do("GET", "/auth/me", nil), http.StatusOK, "laptop before") // cached too
+			r := root.do("PATCH", "/admin/users/"+spell(me.User.ID), map[string]any{"disabled": true})
+			wantStatus(t, r, http.StatusOK, name+": disable the user")
+			wantStatus(t, laptop.do("GET", "/auth/me", nil), http.StatusUnauthorized, name+": the disabled user's laptop right after")
+		}
+	})
+}
+
+// TestCrossDemotionNeverFails repeats two administrators demoting each other
+// at once: each round answers 200 and 409 (or 403 once demoted), never 500,
+// and one administrator always remains. On PostgreSQL the old row locking
+// deadlocked here.
+func TestCrossDemotionNeverFails(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, dbURL string) {
+		h := newHarness(t, dbURL)
+		root := makeAdmin(t, h, "root-"+uuid.NewString()[:8]+"@example.com")
+		a := makeAdmin(t, h, "a-"+uuid.NewString()[:8]+"@example.com")
+		b := makeAdmin(t, h, "b-"+uuid.NewString()[:8]+"@example.com")
+		rootID, aID, bID := userID(t, root), userID(t, a), userID(t, b)
+		for round := range 15 {
+			// Only a and b are admins: demote root, then race.
+			wantStatus(t, a.do("PATCH", "/admin/users/"+rootID, map[string]any{"role": "user"}), http.StatusOK, "demote root")
+			rs := all(2, func(i int) response {
+				if i == 0 {
+					return a.do("PATCH", "/admin/users/"+bID, map[string]any{"role": "user"})
+				}
+				return b.do("PATCH", "/admin/users/"+aID, map[string]any{"role": "user"})
+			})
+			for _, r := range rs {
+				if r.status != http.StatusOK && r.status != http.StatusConflict && r.status != http.StatusForbidden {
+					t.Fatalf("round %d: status %d %s", round, r.status, r.body)
+				}
+			}
+			n, err := h.db.CountActiveAdmins(context.Background())
+			if err != nil || n != 1 {
+				t.Fatalf("round %d: %d administrators left (%v), want 1", round, n, err)
+			}
+			// Whoever is left promotes everyone back.
+			for _, c := range []*client{a, b} {
+				if c.do("GET", "/admin/users?limit=1", nil).status == http.StatusOK {
+					for _, id := range []string{rootID, aID, bID} {
+						wantStatus(t, c.do("PATCH", "/admin/users/"+id, map[string]any{"role": "admin"}), http.StatusOK, "promote back")
+					}
+					break
+				}
+			}
 		}
 	})
 }
