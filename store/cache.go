@@ -32,6 +32,10 @@ type Cached struct {
 
 	touchMu sync.Mutex
 	touches map[string]time.Time
+
+	// afterRead, when set (tests only), runs between a database read and
+	// the fill that caches it.
+	afterRead func()
 }
 
 type cachedSession struct {
@@ -122,6 +126,9 @@ func (c *Cached) SessionWithUser(ctx context.Context, id string, fresh bool) (mo
 	s, u, err := c.db.SessionWithUser(ctx, id, true)
 	if err != nil {
 		return s, u, err
+	}
+	if c.afterRead != nil {
+		c.afterRead()
 	}
 	c.fill(epoch, func() {
 		c.sessions.Add(s.ID, cachedSession{s: s, at: now})

@@ -1,0 +1,96 @@
+package store
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/portcullis-auth/portcullis/models"
+)
+
+func openMemory(t *testing.T) *DB {
+	t.Helper()
+	db, err := Open(context.Background(), "sqlite::memory:")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = db.Close() })
+	if err := db.Migrate(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return db
+}
+
+func liveSession(t *testing.T, c *Cached, email string) models.Session {
+	t.Helper()
+	ctx := context.Background()
+	now := time.Now().UTC().Truncate(time.Millisecond)
+	u := &models.User{Email: email, Name: "Ada", PasswordHash: "x", Role: models.RoleUser, CreatedAt: now, UpdatedAt: now}
+	if err := c.CreateUser(ctx, u); err != nil {
+		t.Fatal(err)
+	}
+	s := &models.Session{UserID: u.ID, CreatedAt: now, LastSeenAt: now, ExpiresAt: now.Add(time.Hour), RotatedAt: now}
+	if err := c.CreateSession(ctx, s, 0); err != nil {
+		t.Fatal(err)
+	}
+	return *s
+}
+
+// TestFillAfterAnInvalidationIsDropped interleaves a revocation between the
+// database read and the cache fill: the live state read before must not be
+// cached, or the revoked session would be served for up to a minute.
+func TestFillAfterAnInvalidationIsDropped(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	c := NewCached(ctx, openMemory(t), LocalBus{}, 100, time.Hour, slog.New(slog.DiscardHandler))
+	s := liveSession(t, c, "fill@example.com")
+	c.afterRead = func() {
+		c.afterRead = nil
+		if _, err := c.RevokeSession(ctx, s.ID, time.Now().UTC()); err != nil {
+			t.Error(err)
+		}
+	}
+	if got, _, err := c.SessionWithUser(ctx, s.ID, false); err != nil || got.RevokedAt != nil {
+		t.Fatalf("the racing read: %+v, %v; want the live state it read", got, err)
+	}
+	if got, _, err := c.SessionWithUser(ctx, s.ID, false); err != nil || got.RevokedAt == nil {
+		t.Errorf("after the revocation the cache serves a live session: %+v, %v", got, err)
+	}
+}
+
+// TestInPlaceUpdatesNeverRestoreAnEvictedSession runs last-seen touches and
+// refresh rotations against a revocation, with real concurrency: whatever
+// the interleaving, the cache ends with the revoked state.
+func TestInPlaceUpdatesNeverRestoreAnEvictedSession(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	c := NewCached(ctx, openMemory(t), LocalBus{}, 100, time.Hour, slog.New(slog.DiscardHandler))
+	for round := range 20 {
+		s := liveSession(t, c, "touch"+string(rune('a'+round))+"@example.com")
+		if _, _, err := c.SessionWithUser(ctx, s.ID, false); err != nil { // cached
+			t.Fatal(err)
+		}
+		var wg sync.WaitGroup
+		for i := range 20 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				now := time.Now().UTC()
+				if i%2 == 0 {
+					_ = c.TouchSession(ctx, s.ID, now)
+				} else {
+					_, _ = c.RotateRefresh(ctx, s.ID, 0, now, now.Add(time.Hour))
+				}
+			}()
+		}
+		if _, err := c.RevokeSession(ctx, s.ID, time.Now().UTC()); err != nil {
+			t.Fatal(err)
+		}
+		wg.Wait()
+		if got, _, err := c.SessionWithUser(ctx, s.ID, false); err != nil || got.RevokedAt == nil {
+			t.Fatalf("round %d: the cache serves a live session after its revocation: %+v, %v", round, got, err)
+		}
+	}
+}
