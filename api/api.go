@@ -89,7 +89,8 @@ func New(d Deps) http.Handler {
 	cfg := d.Config
 	svc := auth.New(auth.Deps{
 		Store: d.Store, Keys: d.Keys, Hasher: d.Hasher, Now: d.Now, Metrics: d.Metrics, Logger: d.Logger,
-		Lockout: d.Lockout, LockoutLimits: auth.LockoutLimits{Pair: cfg.LockoutThreshold, Global: cfg.LockoutGlobalThreshold},
+		Lockout: d.Lockout, Clients: cfg.IntrospectClients,
+		LockoutLimits: auth.LockoutLimits{Pair: cfg.LockoutThreshold, Global: cfg.LockoutGlobalThreshold, Client: cfg.RateLimitIP.Events},
 		Lifetimes: auth.Lifetimes{
 			Access: cfg.AccessTTL, Session: cfg.SessionTTL, Remember: cfg.RememberTTL,
 			MaxAge: cfg.SessionMaxAge, ReuseInterval: cfg.RefreshReuseInterval,

@@ -361,3 +361,52 @@ func TestCrossDemotionNeverFails(t *testing.T) {
 		}
 	})
 }
+
+// TestIntrospectionClientFailuresAreLimited: wrong Basic secrets are counted
+// per client address; past the limit that address gets 429 with
+// Retry-After, even with the right secret, while other addresses still work.
+func TestIntrospectionClientFailuresAreLimited(t *testing.T) {
+	h := newHarness(t, "sqlite::memory:", withEnv(map[string]string{
+		"AUTH_INTROSPECT_CLIENTS": "gateway:a-long-gateway-secret", "AUTH_RATE_LIMIT_IP": "5/m", "AUTH_TRUSTED_PROXIES": "127.0.0.1/32",
+	}))
+	introspectAs := func(addr, secret string) response {
+		return h.client().do("POST", "/auth/introspect", form("token", "x"), "Content-Type", formType,
+			"Authorization", "Basic "+basic("gateway", secret), "X-Forwarded-For", addr)
+	}
+	var statuses []int
+	for i := range 8 {
+		r := introspectAs("203.0.113.50", fmt.Sprintf("guess-%d", i))
+		statuses = append(statuses, r.status)
+		if r.status == http.StatusTooManyRequests && r.header.Get("Retry-After") == "" {
+			t.Error("429 without Retry-After")
+		}
+	}
+	if want := "[401 401 401 401 401 429 429 429]"; fmt.Sprint(statuses) != want {
+		t.Errorf("wrong secrets: %v, want %s", statuses, want)
+	}
+	wantStatus(t, introspectAs("203.0.113.50", "a-long-gateway-secret"), http.StatusTooManyRequests, "the right secret from the limited address")
+	wantStatus(t, introspectAs("198.51.100.1", "a-long-gateway-secret"), http.StatusOK, "the right secret from another address")
+}
+
+// TestIPv6ClientsShareTheirPrefixBucket: the per-address limit keys IPv6 by
+// its /64 and an IPv4-mapped address as its IPv4, so changing the low bits
+// does not buy a fresh allowance.
+func TestIPv6ClientsShareTheirPrefixBucket(t *testing.T) {
+	h := newHarness(t, "sqlite::memory:", withEnv(map[string]string{"AUTH_RATE_LIMIT_IP": "3/m", "AUTH_TRUSTED_PROXIES": "127.0.0.1/32"}))
+	for _, addrs := range [][]string{
+		{"2001:db8:7:8::1", "2001:db8:7:8::2", "2001:db8:7:8:aaaa::3", "2001:db8:7:8:ffff:ffff:ffff:ffff"},
+		{"198.51.100.20", "::ffff:198.51.100.20", "198.51.100.20", "::ffff:c633:6414"},
+	} {
+		var statuses []int
+		for i, a := range addrs {
+			r := h.client().do("POST", "/auth/login", map[string]any{"email": fmt.Sprintf("v6-%d@example.com", i), "password": "whatever it is"},
+				"X-Forwarded-For", a)
+			statuses = append(statuses, r.status)
+		}
+		if want := "[401 401 401 429]"; fmt.Sprint(statuses) != want {
+			t.Errorf("%v: statuses %v, want %s", addrs, statuses, want)
+		}
+	}
+	r := h.client().do("POST", "/auth/login", map[string]any{"email": "v6@example.com", "password": "whatever it is"}, "X-Forwarded-For", "2001:db8:7:9::1")
+	wantStatus(t, r, http.StatusUnauthorized, "the next /64")
+}

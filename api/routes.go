@@ -52,7 +52,7 @@ func routes(e *gin.Engine, d Deps, svc *auth.Service) {
 	a.GET("/activity", authed, handlers.Activity(svc))
 	a.GET("/verify", authed, handlers.Verify())
 	a.POST("/token", tokenLimited, handlers.Token(svc))
-	a.POST("/introspect", handlers.Introspect(cfg.IntrospectClients, svc))
+	a.POST("/introspect", handlers.Introspect(svc))
 
 	admin := e.Group("/admin", authed, requireAdmin())
 	admin.GET("/users", handlers.ListUsers(svc))

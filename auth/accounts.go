@@ -122,8 +122,9 @@ func credentialFields(email, password string) error {
 // at once no more than the limit are checked.
 func (s *Service) checkPassword(ctx context.Context, cl Client, email, password string) (models.User, error) {
 	email = models.NormalizeEmail(email)
-	g := s.guard(email, cl)
+	g := s.passwordGuard(email, cl)
 	if err := g.reserve(ctx); err != nil {
+		s.metrics.Login(LoginLocked)
 		return models.User{}, err
 	}
 	u, err := s.store.UserByEmail(ctx, email)
@@ -175,7 +176,7 @@ func (s *Service) ChangePassword(ctx context.Context, cl Client, p *Principal, c
 	}
 	// A wrong current password counts toward the lockout like a failed
 	// login, so this endpoint is no free password oracle.
-	g := s.guard(p.User.Email, cl)
+	g := s.passwordGuard(p.User.Email, cl)
 	if err := g.reserve(ctx); err != nil {
 		return err
 	}

@@ -124,10 +124,12 @@ type Lockout interface {
 }
 
 // LockoutLimits are the failed proofs that lock an email for one client
-// address, and for every address.
+// address and for every address, and the failed service-client
+// authentications that lock a client address.
 type LockoutLimits struct {
 	Pair   int
 	Global int
+	Client int
 }
 
 // Deps are the service's dependencies.
@@ -136,12 +138,15 @@ type Deps struct {
 	Keys    *token.KeyRing
 	Hasher  *Hasher
 	Lockout Lockout // nil: no lockout
-	// LockoutLimits zero means 10 per (email, address) and 100 per email.
+	// LockoutLimits zero means 10 per (email, address), 100 per email and
+	// 60 per service-client address.
 	LockoutLimits LockoutLimits
-	Lifetimes     Lifetimes
-	Now           func() time.Time // nil: the system clock, in milliseconds
-	Metrics       Metrics          // nil: none
-	Logger        *slog.Logger     // nil: none
+	// Clients are the service clients (AUTH_INTROSPECT_CLIENTS): name to secret.
+	Clients   map[string]string
+	Lifetimes Lifetimes
+	Now       func() time.Time // nil: the system clock, in milliseconds
+	Metrics   Metrics          // nil: none
+	Logger    *slog.Logger     // nil: none
 }
 
 // Service is the domain core. Its methods are safe for concurrent use.
@@ -151,6 +156,7 @@ type Service struct {
 	hasher    *Hasher
 	lockout   Lockout
 	limits    LockoutLimits
+	clients   map[string]string
 	lifetimes Lifetimes
 	now       func() time.Time
 	metrics   Metrics
@@ -160,7 +166,7 @@ type Service struct {
 // New returns a Service over d.
 func New(d Deps) *Service {
 	s := &Service{
-		store: d.Store, keys: d.Keys, hasher: d.Hasher, lockout: d.Lockout, limits: d.LockoutLimits, lifetimes: d.Lifetimes,
+		store: d.Store, keys: d.Keys, hasher: d.Hasher, lockout: d.Lockout, limits: d.LockoutLimits, clients: d.Clients, lifetimes: d.Lifetimes,
 		now: d.Now, metrics: d.Metrics, logger: d.Logger,
 	}
 	if s.now == nil {
@@ -177,6 +183,9 @@ func New(d Deps) *Service {
 	}
 	if s.limits.Global <= 0 {
 		s.limits.Global = 10 * s.limits.Pair
+	}
+	if s.limits.Client <= 0 {
+		s.limits.Client = 60
 	}
 	if s.logger == nil {
 		s.logger = slog.New(slog.DiscardHandler)

@@ -28,22 +28,27 @@ func AddressKey(ip string) string {
 // email, so one address's prefix never matches another's keys.
 func lockPrefix(email string) string { return "email:" + models.NormalizeEmail(email) + "|" }
 
-// guard is the lockout of one password check: the (email, address) pair and
-// the email alone, each with its limit.
+// guard is the lockout of one proof: each key with its limit (for a
+// password, the (email, address) pair and the email alone).
 type guard struct {
 	s        *Service
 	cl       Client
-	keys     [2]string
-	limits   [2]int
-	reserved [2]bool
+	keys     []string
+	limits   []int
+	reserved []bool
 }
 
-func (s *Service) guard(email string, cl Client) *guard {
+func (s *Service) newGuard(cl Client, keys []string, limits []int) *guard {
+	return &guard{s: s, cl: cl, keys: keys, limits: limits, reserved: make([]bool, len(keys))}
+}
+
+// passwordGuard is the lockout of a password check for email from cl.
+func (s *Service) passwordGuard(email string, cl Client) *guard {
 	p := lockPrefix(email)
-	return &guard{s: s, cl: cl, keys: [2]string{p + "addr:" + AddressKey(cl.IP), p}, limits: [2]int{s.limits.Pair, s.limits.Global}}
+	return s.newGuard(cl, []string{p + "addr:" + AddressKey(cl.IP), p}, []int{s.limits.Pair, s.limits.Global})
 }
 
-// reserve counts the attempt on both keys before the check. A locked key
+// reserve counts the attempt on every key before the check. A locked key
 // refuses it (429, counting nothing); a store outage lets it through, since
 // an outage must not lock everyone out.
 func (g *guard) reserve(ctx context.Context) error {
@@ -54,7 +59,6 @@ func (g *guard) reserve(ctx context.Context) error {
 			g.s.log(g.cl).Warn("lockout store unavailable", "error", err.Error())
 		case wait > 0:
 			g.release(ctx)
-			g.s.metrics.Login(LoginLocked)
 			return RateLimited(wait)
 		default:
 			g.reserved[i] = true
@@ -63,7 +67,8 @@ func (g *guard) reserve(ctx context.Context) error {
 	return nil
 }
 
-// release gives back a reservation whose proof was never checked.
+// release gives back the reservations whose proof was never checked (or
+// whose success must not forget earlier failures).
 func (g *guard) release(ctx context.Context) {
 	for i, k := range g.keys {
 		if g.reserved[i] {
@@ -82,6 +87,7 @@ func (g *guard) failed(ctx context.Context) bool {
 		if !g.reserved[i] {
 			continue
 		}
+		g.reserved[i] = false
 		l, err := g.s.lockout.Fail(ctx, k, g.limits[i])
 		if err != nil {
 			g.s.log(g.cl).Warn("lockout store unavailable", "error", err.Error())
@@ -97,6 +103,7 @@ func (g *guard) succeeded(ctx context.Context) {
 		if !g.reserved[i] {
 			continue
 		}
+		g.reserved[i] = false
 		if err := g.s.lockout.Reset(ctx, k); err != nil {
 			g.s.log(g.cl).Warn("lockout store unavailable", "error", err.Error())
 		}

@@ -530,6 +530,12 @@ const docTemplate = `{
                             "$ref": "#/definitions/handlers.OAuthError"
                         }
                     },
+                    "429": {
+                        "description": "slow_down: too many failed client authentications from this address",
+                        "schema": {
+                            "$ref": "#/definitions/handlers.OAuthError"
+                        }
+                    },
                     "503": {
                         "description": "temporarily_unavailable",
                         "schema": {

@@ -63,7 +63,6 @@ var (
 	errNotJSONOrForm    = &requestError{http.StatusUnsupportedMediaType, models.CodeUnsupportedMediaType, "the request body must be application/json or application/x-www-form-urlencoded"}
 	internalMessage     = "internal error; quote the request id when reporting it"
 	errUnsupportedGrant = &models.Error{Kind: models.BadRequest, Code: models.CodeUnsupportedGrantType, Message: "grant_type must be password or refresh_token"}
-	errInvalidClient    = &models.Error{Kind: models.Unauthenticated, Code: models.CodeInvalidClient, Message: "client authentication failed"}
 )
 
 // Errors the middleware answers with.

@@ -1,8 +1,6 @@
 package handlers
 
 import (
-	"crypto/sha256"
-	"crypto/subtle"
 	"net/http"
 	"net/url"
 	"time"
@@ -178,14 +176,16 @@ func Token(svc *auth.Service) gin.HandlerFunc {
 //	@Success	200		{object}	IntrospectResponse
 //	@Failure	400		{object}	OAuthError	"invalid_request"
 //	@Failure	401		{object}	OAuthError	"invalid_client"
+//	@Failure	429		{object}	OAuthError	"slow_down: too many failed client authentications from this address"
 //	@Failure	413		{object}	OAuthError	"invalid_request"
 //	@Failure	415		{object}	OAuthError	"invalid_request"
 //	@Failure	503		{object}	OAuthError	"temporarily_unavailable"
 //	@Router		/auth/introspect [post]
-func Introspect(clients map[string]string, svc *auth.Service) gin.HandlerFunc {
+func Introspect(svc *auth.Service) gin.HandlerFunc {
 	return func(c *gin.Context) {
-		if !clientAuthenticated(c, clients) {
-			WriteOAuthError(c, errInvalidClient)
+		id, secret, ok := c.Request.BasicAuth()
+		if err := svc.AuthenticateClient(c.Request.Context(), client(c), id, secret, ok); err != nil {
+			WriteOAuthError(c, err)
 			return
 		}
 		var req IntrospectRequest
@@ -214,16 +214,4 @@ func Introspect(clients map[string]string, svc *auth.Service) gin.HandlerFunc {
 			Exp: p.Claims.Expiry, Iat: p.Claims.IssuedAt,
 		})
 	}
-}
-
-// clientAuthenticated checks HTTP Basic credentials in constant time, doing
-// the same work for unknown client names.
-func clientAuthenticated(c *gin.Context, clients map[string]string) bool {
-	id, secret, ok := c.Request.BasicAuth()
-	if !ok {
-		return false
-	}
-	want, known := clients[id]
-	got, exp := sha256.Sum256([]byte(secret)), sha256.Sum256([]byte(want))
-	return subtle.ConstantTimeCompare(got[:], exp[:]) == 1 && known
 }
