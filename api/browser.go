@@ -9,6 +9,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/portcullis-auth/portcullis/handlers"
+	"github.com/portcullis-auth/portcullis/token"
 )
 
 // corsFor answers CORS for the listed origins only: their origin is echoed
@@ -39,10 +40,21 @@ func corsFor(origins []string) gin.HandlerFunc {
 	}
 }
 
+// setsCookies lists the routes that sign a browser in: the cross-origin
+// check applies to them whatever credential the request carries.
+var setsCookies = map[string]bool{
+	"POST /auth/register": true,
+	"POST /auth/login":    true,
+	"POST /auth/refresh":  true,
+}
+
 // crossOriginCheck rejects unsafe cross-origin browser requests (CSRF, login
 // CSRF included) with net/http's CrossOriginProtection, trusting the listed
-// origins. Requests with an Authorization header carry their own credential
-// and are exempt, as are the OAuth endpoints.
+// origins. A request with a well-formed Bearer token carries its own proof,
+// which no foreign page can forge, and is exempt (such a request reads no
+// cookie), except on the routes that set cookies; so are the OAuth endpoints.
+// Any other Authorization header (Basic, which browsers send by themselves
+// on sites behind basic auth) exempts nothing.
 func crossOriginCheck(origins []string) gin.HandlerFunc {
 	cop := http.NewCrossOriginProtection()
 	for _, o := range origins {
@@ -56,7 +68,8 @@ func crossOriginCheck(origins []string) gin.HandlerFunc {
 	cop.AddInsecureBypassPattern("POST /auth/token")
 	cop.AddInsecureBypassPattern("POST /auth/introspect")
 	return func(c *gin.Context) {
-		if c.GetHeader("Authorization") == "" {
+		bearer := token.IsBearer(c.GetHeader("Authorization")) && !setsCookies[c.Request.Method+" "+c.FullPath()]
+		if !bearer {
 			if err := cop.Check(c.Request); err != nil {
 				handlers.WriteError(c, handlers.ErrCrossOrigin)
 				return

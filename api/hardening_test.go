@@ -410,3 +410,48 @@ func TestIPv6ClientsShareTheirPrefixBucket(t *testing.T) {
 	r := h.client().do("POST", "/auth/login", map[string]any{"email": "v6@example.com", "password": "whatever it is"}, "X-Forwarded-For", "2001:db8:7:9::1")
 	wantStatus(t, r, http.StatusUnauthorized, "the next /64")
 }
+
+// TestOnlyABearerTokenSkipsTheCrossOriginCheck: an Authorization header that
+// is not a well-formed Bearer token (Basic, which browsers attach by
+// themselves on sites behind basic auth) exempts nothing, and no header
+// exempts the routes that set cookies; a bearer logout still works from any
+// origin and acts only on that token's session.
+func TestOnlyABearerTokenSkipsTheCrossOriginCheck(t *testing.T) {
+	h := newHarness(t, "sqlite::memory:")
+	email := "victim-" + uuid.NewString()[:8] + "@example.com"
+	victim := h.register(email)
+	service := login(t, h, email)
+	serviceToken := service.cookieValue("/", "__Host-session")
+	cross := []string{"Origin", "https://evil.example", "Sec-Fetch-Site", "cross-site"}
+	withAuth := func(v string) []string { return append([]string{"Authorization", v}, cross...) }
+	basicAuth := withAuth("Basic " + basic("someone", "their-site-password"))
+
+	r := h.client().do("POST", "/auth/login", map[string]any{"email": email, "password": goodPassword}, basicAuth...)
+	wantStatus(t, r, http.StatusForbidden, "cross-site login with Basic")
+	if len(r.header.Values("Set-Cookie")) != 0 {
+		t.Errorf("a refused login set cookies: %v", r.header.Values("Set-Cookie"))
+	}
+	wantStatus(t, victim.do("POST", "/auth/logout?scope=global", nil, basicAuth...), http.StatusForbidden, "cross-site logout with Basic")
+	for _, path := range []string{"/auth/login", "/auth/register", "/auth/refresh"} {
+		r := h.client().do("POST", path, registerBody("bearer-"+uuid.NewString()[:8]+"@example.com"), withAuth("Bearer "+serviceToken)...)
+		wantStatus(t, r, http.StatusForbidden, "cross-site "+path+" with a bearer token")
+	}
+	wantStatus(t, h.client().do("POST", "/auth/logout?scope=global", nil, withAuth("Bearer not a token")...), http.StatusForbidden,
+		"cross-site logout with a malformed bearer")
+	wantStatus(t, victim.do("GET", "/auth/me", nil), http.StatusOK, "the victim is still signed in")
+
+	// A bearer logout from anywhere ends that token's session only, and the
+	// victim's cookies sent along are not read.
+	wantStatus(t, victim.do("POST", "/auth/logout", nil, withAuth("Bearer "+serviceToken)...), http.StatusNoContent, "cross-site bearer logout")
+	wantStatus(t, h.client().do("GET", "/auth/me", nil, "Authorization", "Bearer "+serviceToken), http.StatusUnauthorized, "the bearer's session")
+	wantStatus(t, h.client().do("GET", "/auth/me", nil, "Cookie", "__Host-session="+victim.cookieValue("/", "__Host-session")),
+		http.StatusOK, "the victim's own session")
+
+	// Same-origin, an SPA behind basic auth keeps working on its cookies.
+	behindBasic := []string{"Authorization", "Basic " + basic("someone", "their-site-password")}
+	wantStatus(t, victim.do("GET", "/auth/me", nil, behindBasic...), http.StatusOK, "me behind basic auth")
+	victimCookie := "__Host-session=" + victim.cookieValue("/", "__Host-session")
+	wantStatus(t, victim.do("POST", "/auth/logout", nil, behindBasic...), http.StatusNoContent, "logout behind basic auth")
+	wantStatus(t, h.client().do("GET", "/auth/me", nil, "Cookie", victimCookie), http.StatusUnauthorized,
+		"the victim's session after logging out behind basic auth")
+}

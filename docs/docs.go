@@ -654,7 +654,7 @@ const docTemplate = `{
                 ],
                 "responses": {
                     "204": {
-                        "description": "cookies cleared for local and global",
+                        "description": "cookies cleared for local and global (not when the request carries an Authorization header)",
                         "headers": {
                             "Set-Cookie": {
                                 "type": "string",

@@ -165,7 +165,7 @@ func Refresh(svc *auth.Service, ck Cookies) gin.HandlerFunc {
 //	@Description	scope=local (default) ends this session, others ends every other session, global ends all. 204 even without a session; others and global need a live access token (401 token_expired with an expired one or only the refresh cookie, and nothing is revoked).
 //	@Tags		auth
 //	@Param		scope	query	string	false	"which sessions to end"	Enums(local, others, global)
-//	@Success	204	"cookies cleared for local and global"
+//	@Success	204	"cookies cleared for local and global (not when the request carries an Authorization header)"
 //	@Header		204	{string}	Set-Cookie	"__Host-session and __Secure-refresh with Max-Age=0 (local and global)"
 //	@Failure	400	{object}	ErrorResponse	"bad_request"
 //	@Failure	401	{object}	ErrorResponse	"token_expired: others and global need a live access token"
@@ -179,16 +179,18 @@ func Logout(svc *auth.Service, ck Cookies) gin.HandlerFunc {
 			WriteError(c, err)
 			return
 		}
-		access, _ := token.FromRequest(c.Request, ck.Config.AccessName())
+		// A request with an Authorization header acts on that token's session
+		// and touches no cookie, read or written.
+		access, fromHeader := token.FromRequest(c.Request, ck.Config.AccessName())
 		refresh := ""
-		if access == "" {
+		if !fromHeader && access == "" {
 			refresh = ck.Refresh(c)
 		}
 		if err := svc.Logout(c.Request.Context(), client(c), access, refresh, scope); err != nil {
 			WriteError(c, err)
 			return
 		}
-		if scope != auth.ScopeOthers {
+		if !fromHeader && scope != auth.ScopeOthers {
 			ck.Clear(c)
 		}
 		c.Status(http.StatusNoContent)
