@@ -47,6 +47,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/portcullis-auth/portcullis/api"
 	"github.com/portcullis-auth/portcullis/auth"
@@ -134,6 +135,13 @@ func serve(ctx context.Context, cfg config.Config, getenv func(string) string, l
 		return &usageError{&config.Error{Var: "AUTH_ADDR", Msg: err.Error()}}
 	}
 	defer ln.Close()
+	var metricsLn net.Listener
+	if cfg.MetricsAddr != "" {
+		if metricsLn, err = net.Listen("tcp", cfg.MetricsAddr); err != nil {
+			return &usageError{&config.Error{Var: "AUTH_METRICS_ADDR", Msg: err.Error()}}
+		}
+		defer metricsLn.Close()
+	}
 	openCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	db, err := store.Open(openCtx, cfg.DatabaseURL)
 	if err == nil {
@@ -197,8 +205,18 @@ func serve(ctx context.Context, cfg config.Config, getenv func(string) string, l
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 	log.Info("listening", "addr", ln.Addr().String(), "database", db.Dialect())
-	errc := make(chan error, 1)
+	errc := make(chan error, 2)
 	go func() { errc <- srv.Serve(ln) }()
+	if metricsLn != nil {
+		msrv := &http.Server{Handler: promhttp.HandlerFor(reg, promhttp.HandlerOpts{}), ReadHeaderTimeout: 5 * time.Second}
+		defer msrv.Close()
+		log.Info("metrics listening", "addr", metricsLn.Addr().String())
+		go func() {
+			if err := msrv.Serve(metricsLn); !errors.Is(err, http.ErrServerClosed) {
+				errc <- err
+			}
+		}()
+	}
 
 	select {
 	case err := <-errc:

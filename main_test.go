@@ -342,3 +342,47 @@ func TestHashBurstTuning(t *testing.T) {
 		}
 	}
 }
+
+// logAddr waits for the log line msg and returns its addr.
+func logAddr(t *testing.T, logs *syncBuffer, msg string) string {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		sc := bufio.NewScanner(strings.NewReader(logs.String()))
+		for sc.Scan() {
+			var line struct{ Msg, Addr string }
+			if json.Unmarshal(sc.Bytes(), &line) == nil && line.Msg == msg {
+				return line.Addr
+			}
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatalf("no %q line in:\n%s", msg, logs.String())
+	return ""
+}
+
+// TestMetricsOnTheirOwnAddress: with AUTH_METRICS_ADDR, /metrics is served
+// only there and the main port answers 404 for it.
+func TestMetricsOnTheirOwnAddress(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	base, logs, _ := startRun(t, ctx, map[string]string{"AUTH_METRICS_ADDR": "127.0.0.1:0", "AUTH_SHUTDOWN_DRAIN": "0s"})
+	get := func(url string) (int, string) {
+		t.Helper()
+		resp, err := http.Get(url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(body)
+	}
+	if status, _ := get(base + "/metrics"); status != http.StatusNotFound {
+		t.Errorf("main port /metrics: %d, want 404", status)
+	}
+	get(base + "/healthz")
+	status, body := get("http://" + logAddr(t, logs, "metrics listening") + "/metrics")
+	if status != http.StatusOK || !strings.Contains(body, `portcullis_http_requests_total{method="GET",route="/healthz",status="200"}`) {
+		t.Errorf("metrics address: %d, want 200 with the main port's counts:\n%.400s", status, body)
+	}
+}

@@ -455,3 +455,43 @@ func TestOnlyABearerTokenSkipsTheCrossOriginCheck(t *testing.T) {
 	wantStatus(t, h.client().do("GET", "/auth/me", nil, "Cookie", victimCookie), http.StatusUnauthorized,
 		"the victim's session after logging out behind basic auth")
 }
+
+// TestMetricsLabelsDoNotGrowWithRequests: invented methods and paths add no
+// series to /metrics (methods outside HTTP's standard ones count as OTHER).
+func TestMetricsLabelsDoNotGrowWithRequests(t *testing.T) {
+	h := newHarness(t, "sqlite::memory:")
+	series := func() int {
+		r := h.client().do("GET", "/metrics", nil)
+		n := 0
+		for _, line := range strings.Split(string(r.body), "\n") {
+			if strings.HasPrefix(line, "portcullis_http_") {
+				n++
+			}
+		}
+		return n
+	}
+	junk := func(from, to int) {
+		for i := from; i < to; i++ {
+			h.client().do(fmt.Sprintf("XMETHOD%d", i), "/auth/me", nil)
+			h.client().do("GET", fmt.Sprintf("/no/such/path/%d", i), nil)
+		}
+	}
+	junk(0, 3)
+	series() // the first scrape adds its own route's series
+	before := series()
+	junk(3, 40)
+	if after := series(); after != before {
+		t.Errorf("%d portcullis_http_ series after 37 more invented methods and paths, want %d", after, before)
+	}
+	body := string(h.client().do("GET", "/metrics", nil).body)
+	if strings.Contains(body, "XMETHOD") || !strings.Contains(body, `method="OTHER"`) {
+		t.Error("invented methods are labelled as sent, not as OTHER")
+	}
+}
+
+// TestMetricsAddrMovesMetricsOffTheMainPort: with AUTH_METRICS_ADDR set the
+// router has no /metrics (main serves it on that address).
+func TestMetricsAddrMovesMetricsOffTheMainPort(t *testing.T) {
+	h := newHarness(t, "sqlite::memory:", withEnv(map[string]string{"AUTH_METRICS_ADDR": "127.0.0.1:9090"}))
+	wantStatus(t, h.client().do("GET", "/metrics", nil), http.StatusNotFound, "/metrics on the main port")
+}

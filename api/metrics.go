@@ -1,6 +1,7 @@
 package api
 
 import (
+	"net/http"
 	"strconv"
 	"time"
 
@@ -58,13 +59,23 @@ func NewMetrics(reg prometheus.Registerer, queueDepth func() float64) *Metrics {
 	return m
 }
 
-// Observe records one finished request.
+// Observe records one finished request. Labels never grow with what
+// clients send: a method outside HTTP's standard ones is OTHER, and route is
+// a route template (or "unmatched").
 func (m *Metrics) Observe(method, route string, status int, d time.Duration) {
 	if m == nil {
 		return
 	}
+	if !standardMethods[method] {
+		method = "OTHER"
+	}
 	m.requests.WithLabelValues(method, route, strconv.Itoa(status)).Inc()
 	m.durations.WithLabelValues(method, route).Observe(d.Seconds())
+}
+
+var standardMethods = map[string]bool{
+	http.MethodGet: true, http.MethodHead: true, http.MethodPost: true, http.MethodPut: true, http.MethodPatch: true,
+	http.MethodDelete: true, http.MethodConnect: true, http.MethodOptions: true, http.MethodTrace: true,
 }
 
 // Login counts a login outcome.

@@ -36,7 +36,10 @@ func routes(e *gin.Engine, d Deps, svc *auth.Service) {
 		ginSwagger.PersistAuthorization(true)))
 
 	e.GET("/healthz", handlers.Healthz())
-	e.GET("/metrics", handlers.MetricsHandler(d.Registry))
+	if cfg.MetricsAddr == "" {
+		// Otherwise main serves /metrics on that address only.
+		e.GET("/metrics", handlers.MetricsHandler(d.Registry))
+	}
 	e.GET("/readyz", handlers.Readyz(d.Store, d.Draining))
 
 	a := e.Group("/auth")

@@ -1279,9 +1279,10 @@ const docTemplate = `{
         },
         "/metrics": {
             "get": {
-                "description": "Go runtime and process metrics, database pool statistics, and portcullis_* metrics: HTTP requests by method, route template and status with latency, login and refresh outcomes, revocations, and the password-hash queue.",
+                "description": "Go runtime and process metrics, database pool statistics, and portcullis_* metrics: HTTP requests by method (OTHER for non-standard methods), route template and status with latency, login and refresh outcomes, revocations, and the password-hash queue. Served on the main port unless AUTH_METRICS_ADDR moves it.",
                 "produces": [
-                    "text/plain"
+                    "text/plain",
+                    "application/json"
                 ],
                 "tags": [
                     "operations"
@@ -1292,6 +1293,12 @@ const docTemplate = `{
                         "description": "Prometheus text exposition format",
                         "schema": {
                             "type": "string"
+                        }
+                    },
+                    "404": {
+                        "description": "not_found: AUTH_METRICS_ADDR is set, and /metrics is served only there",
+                        "schema": {
+                            "$ref": "#/definitions/handlers.ErrorResponse"
                         }
                     }
                 }

@@ -61,10 +61,11 @@ func Readyz(db Pinger, draining func() bool) gin.HandlerFunc {
 // MetricsHandler serves the registry in the Prometheus text format.
 //
 //	@Summary	Prometheus metrics
-//	@Description	Go runtime and process metrics, database pool statistics, and portcullis_* metrics: HTTP requests by method, route template and status with latency, login and refresh outcomes, revocations, and the password-hash queue.
+//	@Description	Go runtime and process metrics, database pool statistics, and portcullis_* metrics: HTTP requests by method (OTHER for non-standard methods), route template and status with latency, login and refresh outcomes, revocations, and the password-hash queue. Served on the main port unless AUTH_METRICS_ADDR moves it.
 //	@Tags		operations
-//	@Produce	plain
+//	@Produce	plain,json
 //	@Success	200	{string}	string	"Prometheus text exposition format"
+//	@Failure	404	{object}	ErrorResponse	"not_found: AUTH_METRICS_ADDR is set, and /metrics is served only there"
 //	@Router		/metrics [get]
 func MetricsHandler(g prometheus.Gatherer) gin.HandlerFunc {
 	h := promhttp.HandlerFor(g, promhttp.HandlerOpts{})
