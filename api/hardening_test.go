@@ -495,3 +495,31 @@ func TestMetricsAddrMovesMetricsOffTheMainPort(t *testing.T) {
 	h := newHarness(t, "sqlite::memory:", withEnv(map[string]string{"AUTH_METRICS_ADDR": "127.0.0.1:9090"}))
 	wantStatus(t, h.client().do("GET", "/metrics", nil), http.StatusNotFound, "/metrics on the main port")
 }
+
+// TestSecurityHeaders: JSON answers forbid loading and framing anything,
+// Swagger UI gets a policy it can run under and keeps no token in
+// localStorage, and production adds HSTS.
+func TestSecurityHeaders(t *testing.T) {
+	h := newHarness(t, "sqlite::memory:")
+	for _, path := range []string{"/healthz", "/auth/me", "/no/such/path"} {
+		r := h.client().do("GET", path, nil)
+		if got := r.header.Get("Content-Security-Policy"); got != "default-src 'none'; frame-ancestors 'none'" {
+			t.Errorf("%s: Content-Security-Policy %q", path, got)
+		}
+		if r.header.Get("Strict-Transport-Security") != "" {
+			t.Errorf("%s: HSTS outside production", path)
+		}
+	}
+	ui := h.client().do("GET", "/swagger/index.html", nil)
+	if csp := ui.header.Get("Content-Security-Policy"); !strings.Contains(csp, "script-src 'self'") || !strings.Contains(csp, "frame-ancestors 'none'") {
+		t.Errorf("Swagger UI Content-Security-Policy %q", csp)
+	}
+	init := h.client().do("GET", "/swagger/swagger-initializer.js", nil)
+	if !strings.Contains(string(init.body), "persistAuthorization: false") {
+		t.Errorf("Swagger UI persists authorization:\n%s", init.body)
+	}
+	prod := newHarness(t, "sqlite::memory:", withEnv(map[string]string{"AUTH_ENV": "production", "AUTH_SESSION_KEYS": h.key.String()}))
+	if got := prod.client().do("GET", "/healthz", nil).header.Get("Strict-Transport-Security"); got != "max-age=63072000; includeSubDomains" {
+		t.Errorf("production Strict-Transport-Security %q", got)
+	}
+}

@@ -79,17 +79,38 @@ func recovery(c *gin.Context) {
 	c.Next()
 }
 
+// Content security policies: JSON (and every other non-UI response) may load
+// nothing and be framed by nobody; Swagger UI may run its own scripts and
+// styles and fetch the API from this origin.
+const (
+	jsonCSP    = "default-src 'none'; frame-ancestors 'none'"
+	swaggerCSP = "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'"
+	hsts       = "max-age=63072000; includeSubDomains"
+)
+
 // securityHeaders sets the headers every response carries. Auth responses
-// must never be cached: they hold personal data and set cookies.
-func securityHeaders(c *gin.Context) {
-	h := c.Writer.Header()
-	h.Set("X-Content-Type-Options", "nosniff")
-	h.Set("Referrer-Policy", "no-referrer")
-	p := c.Request.URL.Path
-	if !strings.HasPrefix(p, "/swagger/") && p != "/openapi.yaml" {
-		h.Set("Cache-Control", "no-store")
+// must never be cached: they hold personal data and set cookies. In
+// production browsers are told to use HTTPS only.
+func securityHeaders(production bool) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		h := c.Writer.Header()
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Referrer-Policy", "no-referrer")
+		if production {
+			h.Set("Strict-Transport-Security", hsts)
+		}
+		p := c.Request.URL.Path
+		swagger := strings.HasPrefix(p, "/swagger/")
+		if swagger {
+			h.Set("Content-Security-Policy", swaggerCSP)
+		} else {
+			h.Set("Content-Security-Policy", jsonCSP)
+		}
+		if !swagger && p != "/openapi.yaml" {
+			h.Set("Cache-Control", "no-store")
+		}
+		c.Next()
 	}
-	c.Next()
 }
 
 // requireSession authenticates the request by bearer token or access cookie

@@ -26,14 +26,15 @@ func routes(e *gin.Engine, d Deps, svc *auth.Service) {
 	loginLimited := limitByIP(d.IPLimiter, handlers.WriteError, countLimited)
 	tokenLimited := limitByIP(d.IPLimiter, handlers.WriteOAuthError, countLimited)
 
-	e.Use(recovery, requestContext(d.Logger, d.Metrics), securityHeaders, corsFor(cfg.AllowedOrigins),
+	e.Use(recovery, requestContext(d.Logger, d.Metrics), securityHeaders(cfg.Production), corsFor(cfg.AllowedOrigins),
 		crossOriginCheck(cfg.AllowedOrigins), withTimeout)
 	e.NoRoute(notFound)
 	e.NoMethod(methodNotAllowed)
 
 	e.GET("/openapi.yaml", func(c *gin.Context) { c.Data(http.StatusOK, "application/yaml", d.OpenAPI) })
 	e.GET("/swagger/*any", ginSwagger.WrapHandler(swaggerFiles.Handler, ginSwagger.URL("/openapi.yaml"),
-		ginSwagger.PersistAuthorization(true)))
+		// A bearer token typed into the UI must not outlive the tab in localStorage.
+		ginSwagger.PersistAuthorization(false)))
 
 	e.GET("/healthz", handlers.Healthz())
 	if cfg.MetricsAddr == "" {

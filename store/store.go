@@ -13,6 +13,7 @@ import (
 	"io/fs"
 	"net"
 	"net/url"
+	"os"
 	"strings"
 	"time"
 
@@ -67,7 +68,13 @@ func Open(ctx context.Context, rawURL string) (*DB, error) {
 		if path == "" || strings.ContainsAny(path, "?#") {
 			return nil, fmt.Errorf("sqlite path %q must be non-empty and contain no ? or #", path)
 		}
-		dialector, dialect = gormlite.Open(sqliteDSN(path, "_pragma=journal_mode(wal)&_pragma=synchronous(normal)")), "sqlite"
+		if err := privateFiles(path, path+"-shm"); err != nil {
+			return nil, fmt.Errorf("sqlite file %s: %w", path, err)
+		}
+		// modeof gives the WAL and journal files, which SQLite creates and
+		// deletes as it goes, the database file's private mode.
+		extra := "_pragma=journal_mode(wal)&_pragma=synchronous(normal)&modeof=" + url.QueryEscape(path)
+		dialector, dialect = gormlite.Open(sqliteDSN(path, extra)), "sqlite"
 	case strings.HasPrefix(rawURL, "postgres://"), strings.HasPrefix(rawURL, "postgresql://"):
 		dialector, dialect = postgres.Open(rawURL), "postgres"
 	default:
@@ -101,6 +108,24 @@ func Open(ctx context.Context, rawURL string) (*DB, error) {
 		return nil, err
 	}
 	return db, nil
+}
+
+// privateFiles creates the database file and its shared-memory companion
+// readable by this user only (SQLite itself would create them
+// world-readable), and tightens the mode of any that exist. An empty
+// companion is one SQLite initialises.
+func privateFiles(paths ...string) error {
+	for _, p := range paths {
+		f, err := os.OpenFile(p, os.O_RDWR|os.O_CREATE, 0o600)
+		if err != nil {
+			return err
+		}
+		_ = f.Close()
+		if err := os.Chmod(p, 0o600); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func sqliteDSN(path, extra string) string {

@@ -2,6 +2,8 @@ package store_test
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"sort"
 	"sync"
 	"testing"
@@ -148,5 +150,35 @@ func TestSQLiteFileSurvivesReopen(t *testing.T) {
 	db = storetest.Open(t, url) // migrating again is a no-op
 	if _, err := db.UserByEmail(ctx, "ada@example.com"); err != nil {
 		t.Errorf("user lost across reopen: %v", err)
+	}
+}
+
+// TestSQLiteFilesArePrivate: the database and its WAL companions are
+// readable by their owner only, new or inherited world-readable.
+func TestSQLiteFilesArePrivate(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "auth.db")
+	if err := os.WriteFile(path+"-shm", nil, 0o644); err != nil { // left by an older version
+		t.Fatal(err)
+	}
+	db, err := store.Open(ctx, "sqlite:"+path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if err := db.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.CreateUser(ctx, newUser("private@example.com")); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{path, path + "-wal", path + "-shm"} {
+		fi, err := os.Stat(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if mode := fi.Mode().Perm(); mode != 0o600 {
+			t.Errorf("%s: mode %v, want -rw-------", filepath.Base(p), mode)
+		}
 	}
 }
