@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -29,15 +28,7 @@ func lockoutStores(t *testing.T, dbURL string, fn func(t *testing.T, use option)
 		fn(t, func(c *config.Config, d *api.Deps) { d.Lockout = store.NewDBLockout(db, c.LockoutDuration, time.Now) })
 	})
 	t.Run("redis", func(t *testing.T) {
-		url := os.Getenv("AUTH_TEST_REDIS_URL")
-		if url == "" {
-			t.Skip("Redis tests skipped: set AUTH_TEST_REDIS_URL=redis://127.0.0.1:6379/0 to run them")
-		}
-		rdb, err := store.OpenRedis(context.Background(), url)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { _ = rdb.Close() })
+		rdb := storetest.Redis(t)
 		prefix := "portcullis-test:" + uuid.NewString() + ":"
 		fn(t, func(c *config.Config, d *api.Deps) { d.Lockout = store.NewRedisLockout(rdb, c.LockoutDuration, prefix) })
 	})

@@ -170,14 +170,7 @@ func (l *MemoryLockout) Fail(_ context.Context, key string, limit int) (bool, er
 
 // Release returns a reserved attempt whose proof was never checked.
 func (l *MemoryLockout) Release(_ context.Context, key string) error {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if e, ok := l.entries.m[key]; ok {
-		settle(e, l.now(), l.duration, 0, false)
-		if e.empty(l.now()) {
-			delete(l.entries.m, key)
-		}
-	}
+	l.settleKey(key, false)
 	return nil
 }
 
@@ -185,19 +178,29 @@ func (l *MemoryLockout) Release(_ context.Context, key string) error {
 // key is locked or other attempts are still being checked: a right password
 // among parallel guesses must not give the guesses a fresh allowance.
 func (l *MemoryLockout) Reset(_ context.Context, key string) error {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if e, ok := l.entries.m[key]; ok {
-		settle(e, l.now(), l.duration, 0, false)
-		if e.pending == 0 && !l.now().Before(e.lockedUntil) {
-			e.failures = 0
-		}
-		if e.empty(l.now()) {
-			delete(l.entries.m, key)
-		}
-	}
+	l.settleKey(key, true)
 	return nil
 }
+
+// settleKey settles a pending attempt of key that did not fail, forgetting
+// the failures too when reset, and drops the entry once it counts nothing.
+func (l *MemoryLockout) settleKey(key string, reset bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	now := l.now()
+	e, ok := l.entries.m[key]
+	if !ok {
+		return
+	}
+	settle(e, now, l.duration, 0, false)
+	if reset && e.pending == 0 && !now.Before(e.lockedUntil) {
+		e.failures = 0
+	}
+	if e.empty(now) {
+		delete(l.entries.m, key)
+	}
+}
+
 // Clear forgets every key that starts with prefix, locks included.
 func (l *MemoryLockout) Clear(_ context.Context, prefix string) error {
 	l.mu.Lock()

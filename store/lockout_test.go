@@ -1,7 +1,6 @@
 package store_test
 
 import (
-	"os"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -21,16 +20,7 @@ func eachLockout(t *testing.T, fn func(t *testing.T, l lockout)) {
 		fn(t, store.NewDBLockout(storetest.Open(t, url), time.Minute, time.Now))
 	})
 	t.Run("redis", func(t *testing.T) {
-		url := os.Getenv("AUTH_TEST_REDIS_URL")
-		if url == "" {
-			t.Skip("Redis tests skipped: set AUTH_TEST_REDIS_URL=redis://127.0.0.1:6379/0 to run them")
-		}
-		rdb, err := store.OpenRedis(ctx, url)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { _ = rdb.Close() })
-		fn(t, store.NewRedisLockout(rdb, time.Minute, "portcullis-test:"+uuid.NewString()+":"))
+		fn(t, store.NewRedisLockout(storetest.Redis(t), time.Minute, "portcullis-test:"+uuid.NewString()+":"))
 	})
 }
 

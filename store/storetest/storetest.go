@@ -13,6 +13,7 @@ import (
 
 	"github.com/google/uuid"
 	_ "github.com/jackc/pgx/v5/stdlib" // database/sql driver for schema set-up
+	"github.com/redis/go-redis/v9"
 
 	"github.com/portcullis-auth/portcullis/store"
 )
@@ -61,6 +62,25 @@ func PostgresURL(t testing.TB) string {
 	q.Set("search_path", schema)
 	u.RawQuery = q.Encode()
 	return u.String()
+}
+
+// RedisEnvVar names the Redis URL tests use.
+const RedisEnvVar = "AUTH_TEST_REDIS_URL"
+
+// Redis returns a client of the Redis at AUTH_TEST_REDIS_URL, closed when the
+// test ends, or skips the test when it is not set.
+func Redis(t testing.TB) *redis.Client {
+	t.Helper()
+	url := os.Getenv(RedisEnvVar)
+	if url == "" {
+		t.Skip("Redis tests skipped: set " + RedisEnvVar + "=redis://127.0.0.1:6379/0 to run them")
+	}
+	rdb, err := store.OpenRedis(context.Background(), url)
+	if err != nil {
+		t.Fatalf("storetest: redis: %v", err)
+	}
+	t.Cleanup(func() { _ = rdb.Close() })
+	return rdb
 }
 
 // Open opens and migrates the database at dbURL, closing it when the test ends.
