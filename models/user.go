@@ -28,8 +28,8 @@ type User struct {
 	// disable; a session is created only while the version its check read
 	// is current.
 	CredentialVersion int64
-	CreatedAt    time.Time
-	UpdatedAt    time.Time
+	CreatedAt         time.Time
+	UpdatedAt         time.Time
 }
 
 // Disabled reports whether an administrator has disabled the account.
