@@ -18,7 +18,6 @@ func routes(e *gin.Engine, d Deps, svc *auth.Service) {
 	ck := handlers.Cookies{
 		Config:    token.CookieConfig{Secure: cfg.CookieSecure, SameSite: sameSite(cfg.CookieSameSite), Domain: cfg.CookieDomain},
 		AccessTTL: cfg.AccessTTL,
-		Now:       d.Now,
 	}
 	authed := requireSession(svc, ck)
 	countLimited := func() { d.Metrics.Login(auth.LoginRateLimited) }

@@ -39,6 +39,9 @@ type Tokens struct {
 	Access        string
 	Refresh       string
 	AccessExpires time.Time
+	// IssuedAt is when they were sealed: the session's expiry minus it is
+	// the refresh token's lifetime to the second.
+	IssuedAt time.Time
 }
 
 // Result is a signed-in user: their session and its new tokens.

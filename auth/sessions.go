@@ -57,7 +57,7 @@ func (s *Service) issue(sess models.Session, u models.User, now time.Time) (Resu
 	if err != nil {
 		return Result{}, err
 	}
-	toks := Tokens{Access: access, Refresh: refresh, AccessExpires: time.Unix(accessExp.Unix(), 0).UTC()}
+	toks := Tokens{Access: access, Refresh: refresh, AccessExpires: time.Unix(accessExp.Unix(), 0).UTC(), IssuedAt: now}
 	return Result{User: u, Session: sess, Tokens: toks}, nil
 }
 

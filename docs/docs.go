@@ -1336,7 +1336,8 @@ const docTemplate = `{
             "properties": {
                 "at": {
                     "type": "string",
-                    "example": "2026-11-23T10:00:00Z"
+                    "format": "date-time",
+                    "example": "2026-11-23T10:00:00.000Z"
                 },
                 "ip": {
                     "type": "string",
@@ -1368,7 +1369,8 @@ const docTemplate = `{
             "properties": {
                 "createdAt": {
                     "type": "string",
-                    "example": "2026-11-23T10:00:00Z"
+                    "format": "date-time",
+                    "example": "2026-11-23T10:00:00.000Z"
                 },
                 "disabled": {
                     "type": "boolean",
@@ -1409,7 +1411,8 @@ const docTemplate = `{
             "properties": {
                 "at": {
                     "type": "string",
-                    "example": "2026-11-23T10:00:00Z"
+                    "format": "date-time",
+                    "example": "2026-11-23T10:00:00.000Z"
                 },
                 "detail": {
                     "type": "string"
@@ -1605,15 +1608,18 @@ const docTemplate = `{
             "properties": {
                 "accessExpiresAt": {
                     "type": "string",
-                    "example": "2026-11-23T10:15:00Z"
+                    "format": "date-time",
+                    "example": "2026-11-23T10:15:00.000Z"
                 },
                 "createdAt": {
                     "type": "string",
-                    "example": "2026-11-23T10:00:00Z"
+                    "format": "date-time",
+                    "example": "2026-11-23T10:00:00.000Z"
                 },
                 "expiresAt": {
                     "type": "string",
-                    "example": "2026-11-30T10:00:00Z"
+                    "format": "date-time",
+                    "example": "2026-11-30T10:00:00.000Z"
                 },
                 "id": {
                     "type": "string",
@@ -1626,7 +1632,8 @@ const docTemplate = `{
             "properties": {
                 "createdAt": {
                     "type": "string",
-                    "example": "2026-11-23T10:00:00Z"
+                    "format": "date-time",
+                    "example": "2026-11-23T10:00:00.000Z"
                 },
                 "current": {
                     "type": "boolean",
@@ -1634,7 +1641,8 @@ const docTemplate = `{
                 },
                 "expiresAt": {
                     "type": "string",
-                    "example": "2026-11-30T10:00:00Z"
+                    "format": "date-time",
+                    "example": "2026-11-30T10:00:00.000Z"
                 },
                 "id": {
                     "type": "string",
@@ -1646,7 +1654,8 @@ const docTemplate = `{
                 },
                 "lastSeenAt": {
                     "type": "string",
-                    "example": "2026-11-23T10:05:00Z"
+                    "format": "date-time",
+                    "example": "2026-11-23T10:05:00.000Z"
                 },
                 "userAgent": {
                     "type": "string",
@@ -1755,7 +1764,8 @@ const docTemplate = `{
             "properties": {
                 "createdAt": {
                     "type": "string",
-                    "example": "2026-11-23T10:00:00Z"
+                    "format": "date-time",
+                    "example": "2026-11-23T10:00:00.000Z"
                 },
                 "email": {
                     "type": "string",

@@ -2,7 +2,6 @@ package handlers
 
 import (
 	"net/http"
-	"time"
 
 	"github.com/gin-gonic/gin"
 	"github.com/google/uuid"
@@ -13,13 +12,13 @@ import (
 
 // SessionInfo describes one of the caller's sessions.
 type SessionInfo struct {
-	ID         string    `json:"id" example:"01935a4e-7c1d-7a8e-9b0f-3c2d1e0f4a5c"`
-	CreatedAt  time.Time `json:"createdAt" example:"2026-11-23T10:00:00Z"`
-	LastSeenAt time.Time `json:"lastSeenAt" example:"2026-11-23T10:05:00Z"`
-	ExpiresAt  time.Time `json:"expiresAt" example:"2026-11-30T10:00:00Z"`
-	UserAgent  string    `json:"userAgent" example:"Mozilla/5.0"`
-	IP         string    `json:"ip" example:"203.0.113.7"`
-	Current    bool      `json:"current" example:"true"`
+	ID         string `json:"id" example:"01935a4e-7c1d-7a8e-9b0f-3c2d1e0f4a5c"`
+	CreatedAt  Time   `json:"createdAt" swaggertype:"string" format:"date-time" example:"2026-11-23T10:00:00.000Z"`
+	LastSeenAt Time   `json:"lastSeenAt" swaggertype:"string" format:"date-time" example:"2026-11-23T10:05:00.000Z"`
+	ExpiresAt  Time   `json:"expiresAt" swaggertype:"string" format:"date-time" example:"2026-11-30T10:00:00.000Z"`
+	UserAgent  string `json:"userAgent" example:"Mozilla/5.0"`
+	IP         string `json:"ip" example:"203.0.113.7"`
+	Current    bool   `json:"current" example:"true"`
 }
 
 // SessionsResponse lists the caller's live sessions.
@@ -29,10 +28,10 @@ type SessionsResponse struct {
 
 // ActivityEvent is one entry of the caller's activity.
 type ActivityEvent struct {
-	Type      string    `json:"type" example:"login_succeeded"`
-	At        time.Time `json:"at" example:"2026-11-23T10:00:00Z"`
-	IP        string    `json:"ip" example:"203.0.113.7"`
-	UserAgent string    `json:"userAgent" example:"Mozilla/5.0"`
+	Type      string `json:"type" example:"login_succeeded"`
+	At        Time   `json:"at" swaggertype:"string" format:"date-time" example:"2026-11-23T10:00:00.000Z"`
+	IP        string `json:"ip" example:"203.0.113.7"`
+	UserAgent string `json:"userAgent" example:"Mozilla/5.0"`
 }
 
 // ActivityResponse lists the caller's recent activity, newest first.
@@ -68,7 +67,7 @@ func ListSessions(svc *auth.Service) gin.HandlerFunc {
 		out := SessionsResponse{Sessions: make([]SessionInfo, len(ss))}
 		for i, s := range ss {
 			out.Sessions[i] = SessionInfo{
-				ID: s.ID, CreatedAt: s.CreatedAt.UTC(), LastSeenAt: s.LastSeenAt.UTC(), ExpiresAt: s.ExpiresAt.UTC(),
+				ID: s.ID, CreatedAt: wire(s.CreatedAt), LastSeenAt: wire(s.LastSeenAt), ExpiresAt: wire(s.ExpiresAt),
 				UserAgent: s.UserAgent, IP: s.IP, Current: s.ID == p.Session.ID,
 			}
 		}
@@ -162,7 +161,7 @@ func Activity(svc *auth.Service) gin.HandlerFunc {
 		}
 		out := ActivityResponse{Events: make([]ActivityEvent, len(evs))}
 		for i, e := range evs {
-			out.Events[i] = ActivityEvent{Type: string(e.Type), At: e.CreatedAt.UTC(), IP: e.IP, UserAgent: e.UserAgent}
+			out.Events[i] = ActivityEvent{Type: string(e.Type), At: wire(e.CreatedAt), IP: e.IP, UserAgent: e.UserAgent}
 		}
 		c.JSON(http.StatusOK, out)
 	}

@@ -3,7 +3,6 @@ package handlers
 import (
 	"net/http"
 	"strconv"
-	"time"
 
 	"github.com/gin-gonic/gin"
 	"github.com/google/uuid"
@@ -37,15 +36,15 @@ type UpdateUserRequest struct {
 
 // AuditEvent is an audit log entry as administrators see it.
 type AuditEvent struct {
-	ID        string    `json:"id"`
-	Type      string    `json:"type" example:"login_failed"`
-	At        time.Time `json:"at" example:"2026-11-23T10:00:00Z"`
-	UserID    string    `json:"userId,omitempty"`
-	SessionID string    `json:"sessionId,omitempty"`
-	Email     string    `json:"email,omitempty" example:"ada@example.com"`
-	IP        string    `json:"ip" example:"203.0.113.7"`
-	UserAgent string    `json:"userAgent" example:"Mozilla/5.0"`
-	Detail    string    `json:"detail,omitempty"`
+	ID        string `json:"id"`
+	Type      string `json:"type" example:"login_failed"`
+	At        Time   `json:"at" swaggertype:"string" format:"date-time" example:"2026-11-23T10:00:00.000Z"`
+	UserID    string `json:"userId,omitempty"`
+	SessionID string `json:"sessionId,omitempty"`
+	Email     string `json:"email,omitempty" example:"ada@example.com"`
+	IP        string `json:"ip" example:"203.0.113.7"`
+	UserAgent string `json:"userAgent" example:"Mozilla/5.0"`
+	Detail    string `json:"detail,omitempty"`
 }
 
 // AuditResponse lists audit events, newest first.
@@ -274,7 +273,7 @@ func ListAudit(svc *auth.Service) gin.HandlerFunc {
 		}
 		out := AuditResponse{Events: make([]AuditEvent, len(evs))}
 		for i, e := range evs {
-			out.Events[i] = AuditEvent{ID: e.ID, Type: string(e.Type), At: e.CreatedAt.UTC(), UserID: deref(e.UserID), SessionID: deref(e.SessionID),
+			out.Events[i] = AuditEvent{ID: e.ID, Type: string(e.Type), At: wire(e.CreatedAt), UserID: deref(e.UserID), SessionID: deref(e.SessionID),
 				Email: e.Email, IP: e.IP, UserAgent: e.UserAgent, Detail: e.Detail}
 		}
 		c.JSON(http.StatusOK, out)

@@ -13,14 +13,13 @@ import (
 type Cookies struct {
 	Config    token.CookieConfig
 	AccessTTL time.Duration
-	Now       func() time.Time
 }
 
 // Set sets the access and refresh cookies of a signed-in result.
 func (k Cookies) Set(c *gin.Context, r auth.Result) {
 	h := c.Writer.Header()
 	h.Add("Set-Cookie", k.Config.Access(r.Tokens.Access, k.AccessTTL).String())
-	h.Add("Set-Cookie", k.Config.Refresh(r.Tokens.Refresh, r.Session.ExpiresAt.Sub(k.Now())).String())
+	h.Add("Set-Cookie", k.Config.Refresh(r.Tokens.Refresh, r.Session.ExpiresAt.Sub(r.Tokens.IssuedAt)).String())
 }
 
 // Clear deletes both cookies.

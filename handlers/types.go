@@ -7,21 +7,35 @@ import (
 	"github.com/portcullis-auth/portcullis/models"
 )
 
+// Time is a time on the wire: RFC 3339 in UTC with exactly three fraction
+// digits, the same everywhere (Go's default drops trailing zeros).
+type Time struct{ time.Time }
+
+// wireTime is Time's layout.
+const wireTime = "2006-01-02T15:04:05.000Z07:00"
+
+// MarshalJSON writes the time in the wire layout.
+func (t Time) MarshalJSON() ([]byte, error) {
+	return []byte(`"` + t.UTC().Format(wireTime) + `"`), nil
+}
+
+func wire(t time.Time) Time { return Time{t.UTC()} }
+
 // User is the public view of an account.
 type User struct {
-	ID        string    `json:"id" example:"01935a4e-7c1d-7a8e-9b0f-3c2d1e0f4a5b"`
-	Email     string    `json:"email" example:"ada@example.com"`
-	Name      string    `json:"name" example:"Ada Lovelace"`
-	Role      string    `json:"role" enums:"user,admin" example:"user"`
-	CreatedAt time.Time `json:"createdAt" example:"2026-11-23T10:00:00Z"`
+	ID        string `json:"id" example:"01935a4e-7c1d-7a8e-9b0f-3c2d1e0f4a5b"`
+	Email     string `json:"email" example:"ada@example.com"`
+	Name      string `json:"name" example:"Ada Lovelace"`
+	Role      string `json:"role" enums:"user,admin" example:"user"`
+	CreatedAt Time   `json:"createdAt" swaggertype:"string" format:"date-time" example:"2026-11-23T10:00:00.000Z"`
 }
 
 // Session is the public view of the caller's current session.
 type Session struct {
-	ID              string    `json:"id" example:"01935a4e-7c1d-7a8e-9b0f-3c2d1e0f4a5c"`
-	CreatedAt       time.Time `json:"createdAt" example:"2026-11-23T10:00:00Z"`
-	ExpiresAt       time.Time `json:"expiresAt" example:"2026-11-30T10:00:00Z"`
-	AccessExpiresAt time.Time `json:"accessExpiresAt" example:"2026-11-23T10:15:00Z"`
+	ID              string `json:"id" example:"01935a4e-7c1d-7a8e-9b0f-3c2d1e0f4a5c"`
+	CreatedAt       Time   `json:"createdAt" swaggertype:"string" format:"date-time" example:"2026-11-23T10:00:00.000Z"`
+	ExpiresAt       Time   `json:"expiresAt" swaggertype:"string" format:"date-time" example:"2026-11-30T10:00:00.000Z"`
+	AccessExpiresAt Time   `json:"accessExpiresAt" swaggertype:"string" format:"date-time" example:"2026-11-23T10:15:00.000Z"`
 }
 
 // AuthResponse answers register, login, me and refresh.
@@ -55,7 +69,7 @@ type UpdateMeRequest struct {
 }
 
 func userView(u models.User) User {
-	return User{ID: u.ID, Email: u.Email, Name: u.Name, Role: string(u.Role), CreatedAt: u.CreatedAt.UTC()}
+	return User{ID: u.ID, Email: u.Email, Name: u.Name, Role: string(u.Role), CreatedAt: wire(u.CreatedAt)}
 }
 
 func authResponse(r auth.Result) AuthResponse {
@@ -63,5 +77,5 @@ func authResponse(r auth.Result) AuthResponse {
 }
 
 func sessionView(s models.Session, accessExpires time.Time) Session {
-	return Session{ID: s.ID, CreatedAt: s.CreatedAt.UTC(), ExpiresAt: s.ExpiresAt.UTC(), AccessExpiresAt: accessExpires.UTC()}
+	return Session{ID: s.ID, CreatedAt: wire(s.CreatedAt), ExpiresAt: wire(s.ExpiresAt), AccessExpiresAt: wire(accessExpires)}
 }
