@@ -282,9 +282,25 @@ func TestUpdateMe(t *testing.T) {
 		if u.User.Name != "Ada King" {
 			t.Errorf("name = %q", u.User.Name)
 		}
-		for _, body := range []any{map[string]any{}, map[string]any{"name": " "}, map[string]any{"name": "a\u0000b"}, map[string]any{"name": strings.Repeat("x", 101)}} {
+		for _, body := range []any{map[string]any{"name": " "}, map[string]any{"name": "a\u0000b"}, map[string]any{"name": strings.Repeat("x", 101)}} {
 			r := c.do("PATCH", "/auth/me", body)
 			wantStatus(t, r, http.StatusUnprocessableEntity, fmt.Sprintf("patch %v", body))
+		}
+		// A partial update: absent fields keep their value.
+		r = c.do("PATCH", "/auth/me", map[string]any{})
+		wantStatus(t, r, http.StatusOK, "empty patch")
+		r.json(t, &u)
+		if u.User.Name != "Ada King" {
+			t.Errorf("an empty patch changed the name to %q", u.User.Name)
+		}
+		// Fields changed elsewhere are refused, naming the field and where.
+		for field, where := range map[string]string{"email": "email address", "role": "/admin/users", "password": "/auth/password"} {
+			r := c.do("PATCH", "/auth/me", map[string]any{"name": "Other Name", field: "x"})
+			var e handlers.ErrorResponse
+			r.json(t, &e)
+			if r.status != http.StatusUnprocessableEntity || len(e.Error.Fields[field]) != 1 || !strings.Contains(e.Error.Fields[field][0], where) {
+				t.Errorf("patch %s: %d %s", field, r.status, r.body)
+			}
 		}
 		wantStatus(t, h.client().do("PATCH", "/auth/me", map[string]any{"name": "x"}), http.StatusUnauthorized, "anonymous patch")
 	})

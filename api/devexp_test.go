@@ -4,8 +4,11 @@ import (
 	"encoding/json"
 	"net/http"
 	"regexp"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/portcullis-auth/portcullis/handlers"
 )
 
 // wireTime is the one time format of every response.
@@ -74,5 +77,32 @@ func TestTimesHaveOneFormat(t *testing.T) {
 	}
 	if seen < 15 {
 		t.Errorf("only %d times seen", seen)
+	}
+}
+
+// TestBearerFailuresSayHowToRecover: a 401 on a request with a bearer token
+// carries WWW-Authenticate (RFC 6750), and an expired one points to the
+// refresh grant; a cookie request's 401 points to /auth/refresh as before.
+func TestBearerFailuresSayHowToRecover(t *testing.T) {
+	h := newHarness(t, "sqlite::memory:")
+	c := h.register("bearer@example.com")
+	tok := c.cookieValue("/", "__Host-session")
+	r := h.client().do("GET", "/auth/me", nil, "Authorization", "Bearer not-a-real-token")
+	wantStatus(t, r, http.StatusUnauthorized, "garbage bearer")
+	if got := r.header.Get("WWW-Authenticate"); got != `Bearer error="invalid_token"` {
+		t.Errorf("WWW-Authenticate %q", got)
+	}
+	h.clock.Advance(16 * time.Minute)
+	r = h.client().do("GET", "/auth/me", nil, "Authorization", "Bearer "+tok)
+	var e handlers.ErrorResponse
+	r.json(t, &e)
+	if r.status != http.StatusUnauthorized || e.Error.Code != "token_expired" || !strings.Contains(e.Error.Message, "grant_type=refresh_token") ||
+		r.header.Get("WWW-Authenticate") == "" {
+		t.Errorf("expired bearer: %d %v %s", r.status, r.header, r.body)
+	}
+	r = c.do("GET", "/auth/me", nil) // the browser dropped its access cookie
+	r.json(t, &e)
+	if e.Error.Code != "token_expired" || !strings.Contains(e.Error.Message, "/auth/refresh") || r.header.Get("WWW-Authenticate") != "" {
+		t.Errorf("expired cookie: %v %s", r.header, r.body)
 	}
 }

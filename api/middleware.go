@@ -126,12 +126,12 @@ func requireSession(svc *auth.Service, ck handlers.Cookies) gin.HandlerFunc {
 				handlers.WriteError(c, auth.ErrTokenExpired)
 				return
 			}
-			handlers.WriteError(c, auth.ErrUnauthenticated)
+			handlers.WriteAuthError(c, auth.ErrUnauthenticated, fromHeader)
 			return
 		}
 		p, err := svc.Authenticate(c.Request.Context(), tok)
 		if err != nil {
-			handlers.WriteError(c, err)
+			handlers.WriteAuthError(c, err, fromHeader)
 			return
 		}
 		handlers.SetPrincipal(c, p)

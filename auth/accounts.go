@@ -207,19 +207,18 @@ func (s *Service) ChangePassword(ctx context.Context, cl Client, p *Principal, c
 	return err
 }
 
-// UpdateName changes a user's display name.
-func (s *Service) UpdateName(ctx context.Context, userID string, name *string) (models.User, error) {
-	fields := models.FieldErrors{}
-	var n string
+// UpdateProfile changes the caller's profile: a nil field keeps its value.
+func (s *Service) UpdateProfile(ctx context.Context, p *Principal, name *string) (models.User, error) {
 	if name == nil {
-		fields.Add("name", "is required")
-	} else if n = models.NormalizeName(*name); models.NameProblem(n) != "" {
-		fields.Add("name", models.NameProblem(n))
+		return p.User, nil
 	}
-	if err := fields.Err(); err != nil {
-		return models.User{}, err
+	n := models.NormalizeName(*name)
+	if prob := models.NameProblem(n); prob != "" {
+		fields := models.FieldErrors{}
+		fields.Add("name", prob)
+		return models.User{}, fields.Err()
 	}
-	return s.store.UpdateUserName(ctx, userID, n, s.now())
+	return s.store.UpdateUserName(ctx, p.User.ID, n, s.now())
 }
 
 // Activity lists a user's recent audit events, newest first.

@@ -736,6 +736,7 @@ const docTemplate = `{
                         "BearerAuth": []
                     }
                 ],
+                "description": "A partial update: absent fields keep their value (an empty body changes nothing). email, role and password are refused with 422 naming the field and where it is changed.",
                 "consumes": [
                     "application/json"
                 ],
@@ -795,7 +796,7 @@ const docTemplate = `{
                         }
                     },
                     "422": {
-                        "description": "validation_failed",
+                        "description": "validation_failed: fields.name, or fields.email/role/password (changed elsewhere)",
                         "schema": {
                             "$ref": "#/definitions/handlers.ErrorResponse"
                         }
@@ -1738,6 +1739,8 @@ const docTemplate = `{
             "properties": {
                 "name": {
                     "type": "string",
+                    "maxLength": 100,
+                    "minLength": 1,
                     "example": "Ada King"
                 }
             }

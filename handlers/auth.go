@@ -101,6 +101,7 @@ func Me() gin.HandlerFunc {
 // UpdateMe changes the caller's display name.
 //
 //	@Summary	Update the signed-in user's profile
+//	@Description	A partial update: absent fields keep their value (an empty body changes nothing). email, role and password are refused with 422 naming the field and where it is changed.
 //	@Tags		auth
 //	@Accept		json
 //	@Produce	json
@@ -113,7 +114,7 @@ func Me() gin.HandlerFunc {
 //	@Failure	403		{object}	ErrorResponse	"csrf_failed"
 //	@Failure	413		{object}	ErrorResponse	"payload_too_large"
 //	@Failure	415		{object}	ErrorResponse	"unsupported_media_type"
-//	@Failure	422		{object}	ErrorResponse	"validation_failed"
+//	@Failure	422		{object}	ErrorResponse	"validation_failed: fields.name, or fields.email/role/password (changed elsewhere)"
 //	@Failure	503		{object}	ErrorResponse	"unavailable"
 //	@Router		/auth/me [patch]
 func UpdateMe(svc *auth.Service) gin.HandlerFunc {
@@ -123,7 +124,11 @@ func UpdateMe(svc *auth.Service) gin.HandlerFunc {
 			WriteError(c, err)
 			return
 		}
-		u, err := svc.UpdateName(c.Request.Context(), CurrentPrincipal(c).User.ID, req.Name)
+		if err := req.fieldsElsewhere(); err != nil {
+			WriteError(c, err)
+			return
+		}
+		u, err := svc.UpdateProfile(c.Request.Context(), CurrentPrincipal(c), req.Name)
 		if err != nil {
 			WriteError(c, err)
 			return
@@ -187,7 +192,7 @@ func Logout(svc *auth.Service, ck Cookies) gin.HandlerFunc {
 			refresh = ck.Refresh(c)
 		}
 		if err := svc.Logout(c.Request.Context(), client(c), access, refresh, scope); err != nil {
-			WriteError(c, err)
+			WriteAuthError(c, err, fromHeader)
 			return
 		}
 		if !fromHeader && scope != auth.ScopeOthers {

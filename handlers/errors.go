@@ -100,6 +100,24 @@ func WriteError(c *gin.Context, err error) {
 	c.AbortWithStatusJSON(status, ErrorResponse{Error: body})
 }
 
+// errBearerExpired is token_expired for a bearer token: services renew with
+// the refresh grant, not the cookie endpoint.
+var errBearerExpired = &models.Error{Kind: models.Unauthenticated, Code: models.CodeTokenExpired,
+	Message: "the access token has expired; get a new one from POST /auth/token with grant_type=refresh_token"}
+
+// WriteAuthError writes an authentication failure. When the request carried a
+// bearer token, a 401 also says so the RFC 6750 way (WWW-Authenticate), and an
+// expired token is told to use the refresh grant.
+func WriteAuthError(c *gin.Context, err error, bearer bool) {
+	if bearer && models.IsKind(err, models.Unauthenticated) {
+		c.Header("WWW-Authenticate", `Bearer error="invalid_token"`)
+		if models.CodeOf(err) == models.CodeTokenExpired {
+			err = errBearerExpired
+		}
+	}
+	WriteError(c, err)
+}
+
 // clientError does what both error shapes share: it logs server errors with
 // their cause, sets Retry-After, and returns the error whose message may be
 // shown (a *models.Error or a *requestError), or nil when nothing about it

@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"encoding/json"
 	"time"
 
 	"github.com/portcullis-auth/portcullis/auth"
@@ -63,9 +64,31 @@ type LoginRequest struct {
 	RememberMe bool   `json:"rememberMe" example:"false"`
 }
 
-// UpdateMeRequest changes the caller's profile.
+// UpdateMeRequest changes the caller's profile; absent fields keep their
+// value. Email, role and password are changed elsewhere (422 here).
 type UpdateMeRequest struct {
-	Name *string `json:"name" example:"Ada King"`
+	Name     *string          `json:"name" minLength:"1" maxLength:"100" example:"Ada King"`
+	Email    *json.RawMessage `json:"email,omitempty" swaggerignore:"true"`
+	Role     *json.RawMessage `json:"role,omitempty" swaggerignore:"true"`
+	Password *json.RawMessage `json:"password,omitempty" swaggerignore:"true"`
+}
+
+// elsewhere is where the fields PATCH /auth/me does not change are changed.
+var elsewhere = map[string]string{
+	"email":    "cannot be changed with PATCH /auth/me; changing the email address is not available yet",
+	"role":     "cannot be changed with PATCH /auth/me; an administrator changes it with PATCH /admin/users/{id}",
+	"password": "cannot be changed with PATCH /auth/me; use POST /auth/password",
+}
+
+// fieldsElsewhere reports the fields of req that PATCH /auth/me refuses.
+func (req UpdateMeRequest) fieldsElsewhere() error {
+	fields := models.FieldErrors{}
+	for name, present := range map[string]bool{"email": req.Email != nil, "role": req.Role != nil, "password": req.Password != nil} {
+		if present {
+			fields.Add(name, elsewhere[name])
+		}
+	}
+	return fields.Err()
 }
 
 func userView(u models.User) User {
