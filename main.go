@@ -192,6 +192,7 @@ func serve(ctx context.Context, cfg config.Config, getenv func(string) string, l
 		Logger:    log,
 		Draining:  draining.Load,
 		OpenAPI:   openAPISpec,
+		Version:   version(),
 		Registry:  reg,
 		Metrics:   metrics,
 	})
@@ -204,7 +205,7 @@ func serve(ctx context.Context, cfg config.Config, getenv func(string) string, l
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
-	log.Info("listening", "addr", ln.Addr().String(), "database", db.Dialect())
+	log.Info("listening", "addr", ln.Addr().String(), "database", db.Dialect(), "swaggerUI", swaggerURL(ln.Addr()))
 	errc := make(chan error, 2)
 	go func() { errc <- srv.Serve(ln) }()
 	if metricsLn != nil {
@@ -335,4 +336,25 @@ func hashBurstTuning(getenv func(string) string, workers int) func(busy bool) {
 		}
 		debug.FreeOSMemory()
 	}
+}
+
+// version is the module version the binary was built from: a tag for
+// `go install …@v1.2.0`, "dev" for a build from a work tree.
+func version() string {
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+		return bi.Main.Version
+	}
+	return "dev"
+}
+
+// swaggerURL is where a person on this machine opens Swagger UI.
+func swaggerURL(addr net.Addr) string {
+	host, port, err := net.SplitHostPort(addr.String())
+	if err != nil {
+		return "/swagger/index.html"
+	}
+	if ip := net.ParseIP(host); ip == nil || ip.IsUnspecified() {
+		host = "localhost"
+	}
+	return "http://" + net.JoinHostPort(host, port) + "/swagger/index.html"
 }

@@ -386,3 +386,47 @@ func TestMetricsOnTheirOwnAddress(t *testing.T) {
 		t.Errorf("metrics address: %d, want 200 with the main port's counts:\n%.400s", status, body)
 	}
 }
+
+// TestStartPointsToTheDocs: the start-up line names the Swagger UI address,
+// GET / describes the service, /swagger and /swagger/ lead to the UI (titled
+// "Portcullis API") and HEAD /openapi.yaml works.
+func TestStartPointsToTheDocs(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	base, logs, _ := startRun(t, ctx, map[string]string{"AUTH_SHUTDOWN_DRAIN": "0s"})
+	if !strings.Contains(logs.String(), `"swaggerUI":"`+base+`/swagger/index.html"`) {
+		t.Errorf("the listening line does not name %s/swagger/index.html:\n%s", base, logs.String())
+	}
+	resp, err := http.Get(base + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var info struct {
+		Name, Version string
+		Links         struct{ SwaggerUI, OpenAPI string }
+	}
+	_ = json.NewDecoder(resp.Body).Decode(&info)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || info.Name != "Portcullis" || info.Version == "" || info.Links.SwaggerUI != "/swagger/index.html" || info.Links.OpenAPI != "/openapi.yaml" {
+		t.Errorf("GET /: %d %+v", resp.StatusCode, info)
+	}
+	for _, path := range []string{"/swagger", "/swagger/"} {
+		resp, err := http.Get(base + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		page, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.Request.URL.Path != "/swagger/index.html" || !strings.Contains(string(page), "<title>Portcullis API</title>") {
+			t.Errorf("%s led to %s: %.200s", path, resp.Request.URL.Path, page)
+		}
+	}
+	head, err := http.Head(base + "/openapi.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	head.Body.Close()
+	if head.StatusCode != 200 || head.Header.Get("Content-Type") != "application/yaml" || head.ContentLength != int64(len(openAPISpec)) {
+		t.Errorf("HEAD /openapi.yaml: %d %v length %d", head.StatusCode, head.Header, head.ContentLength)
+	}
+}

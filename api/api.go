@@ -46,6 +46,8 @@ type Deps struct {
 	Draining func() bool
 	// OpenAPI is the repository's openapi.yaml, served byte for byte.
 	OpenAPI []byte
+	// Version is the build's version, shown at GET /; empty means "dev".
+	Version string
 	// Registry holds the metrics served at /metrics, and Metrics are
 	// Portcullis's own, registered in it. Nil means new ones.
 	Registry *prometheus.Registry
@@ -61,6 +63,9 @@ const RequestTimeout = 5 * time.Second
 func New(d Deps) http.Handler {
 	if d.Now == nil {
 		d.Now = func() time.Time { return time.Now().UTC().Truncate(time.Millisecond) }
+	}
+	if d.Version == "" {
+		d.Version = "dev"
 	}
 	if d.Draining == nil {
 		d.Draining = func() bool { return false }

@@ -95,7 +95,7 @@ func routeKey(method, path string) string {
 }
 
 // documentationRoutes are served for the docs themselves and not documented.
-var documentationRoutes = map[string]bool{"GET /swagger/*any": true, "GET /openapi.yaml": true}
+var documentationRoutes = map[string]bool{"GET /swagger/*any": true, "GET /swagger": true, "GET /openapi.yaml": true, "HEAD /openapi.yaml": true}
 
 func TestRoutesMatchSpec(t *testing.T) {
 	cfg, _ := config.Load(func(string) string { return "" })

@@ -30,10 +30,24 @@ func routes(e *gin.Engine, d Deps, svc *auth.Service) {
 	e.NoRoute(notFound)
 	e.NoMethod(methodNotAllowed)
 
-	e.GET("/openapi.yaml", func(c *gin.Context) { c.Data(http.StatusOK, "application/yaml", d.OpenAPI) })
-	e.GET("/swagger/*any", ginSwagger.WrapHandler(swaggerFiles.Handler, ginSwagger.URL("/openapi.yaml"),
+	e.GET("/", handlers.Index(d.Version))
+	spec := func(c *gin.Context) { c.Data(http.StatusOK, "application/yaml", d.OpenAPI) }
+	e.GET("/openapi.yaml", spec)
+	e.HEAD("/openapi.yaml", spec)
+	ui := ginSwagger.CustomWrapHandler(&ginSwagger.Config{
+		URL: "/openapi.yaml", Title: "Portcullis API", DocExpansion: "list", DeepLinking: true, DefaultModelsExpandDepth: 1,
 		// A bearer token typed into the UI must not outlive the tab in localStorage.
-		ginSwagger.PersistAuthorization(false)))
+		PersistAuthorization: false,
+	}, swaggerFiles.Handler)
+	toUI := func(c *gin.Context) { c.Redirect(http.StatusFound, "/swagger/index.html") }
+	e.GET("/swagger", toUI)
+	e.GET("/swagger/*any", func(c *gin.Context) {
+		if c.Param("any") == "/" {
+			toUI(c)
+			return
+		}
+		ui(c)
+	})
 
 	e.GET("/healthz", handlers.Healthz())
 	if cfg.MetricsAddr == "" {

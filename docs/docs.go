@@ -15,6 +15,26 @@ const docTemplate = `{
     "host": "{{.Host}}",
     "basePath": "{{.BasePath}}",
     "paths": {
+        "/": {
+            "get": {
+                "description": "The service's name and version, with links to Swagger UI and the OpenAPI document.",
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "operations"
+                ],
+                "summary": "What answers here",
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/handlers.ServiceInfo"
+                        }
+                    }
+                }
+            }
+        },
         "/admin/audit": {
             "get": {
                 "security": [
@@ -1601,6 +1621,35 @@ const docTemplate = `{
                 "password": {
                     "type": "string",
                     "example": "correct horse battery staple"
+                }
+            }
+        },
+        "handlers.ServiceInfo": {
+            "type": "object",
+            "properties": {
+                "links": {
+                    "$ref": "#/definitions/handlers.ServiceLinks"
+                },
+                "name": {
+                    "type": "string",
+                    "example": "Portcullis"
+                },
+                "version": {
+                    "type": "string",
+                    "example": "v1.2.0"
+                }
+            }
+        },
+        "handlers.ServiceLinks": {
+            "type": "object",
+            "properties": {
+                "openapi": {
+                    "type": "string",
+                    "example": "/openapi.yaml"
+                },
+                "swaggerUi": {
+                    "type": "string",
+                    "example": "/swagger/index.html"
                 }
             }
         },

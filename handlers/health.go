@@ -17,6 +17,33 @@ type StatusResponse struct {
 	Status string `json:"status" example:"ok"`
 }
 
+// ServiceInfo says what answers here and where its documentation is.
+type ServiceInfo struct {
+	Name    string       `json:"name" example:"Portcullis"`
+	Version string       `json:"version" example:"v1.2.0"`
+	Links   ServiceLinks `json:"links"`
+}
+
+// ServiceLinks point to the API documentation.
+type ServiceLinks struct {
+	SwaggerUI string `json:"swaggerUi" example:"/swagger/index.html"`
+	OpenAPI   string `json:"openapi" example:"/openapi.yaml"`
+}
+
+// Index answers GET /: the service's name and version, and where to read
+// about its API.
+//
+//	@Summary	What answers here
+//	@Description	The service's name and version, with links to Swagger UI and the OpenAPI document.
+//	@Tags		operations
+//	@Produce	json
+//	@Success	200	{object}	ServiceInfo
+//	@Router		/ [get]
+func Index(version string) gin.HandlerFunc {
+	info := ServiceInfo{Name: "Portcullis", Version: version, Links: ServiceLinks{SwaggerUI: "/swagger/index.html", OpenAPI: "/openapi.yaml"}}
+	return func(c *gin.Context) { c.JSON(http.StatusOK, info) }
+}
+
 // Pinger checks the database.
 type Pinger interface {
 	Ping(ctx context.Context) error
