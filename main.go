@@ -32,13 +32,16 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"net"
 	"net/http"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"runtime"
 	"runtime/debug"
+	"strings"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -111,17 +114,54 @@ func newLogger(level string, w io.Writer) *slog.Logger {
 	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: l}))
 }
 
-// keyRing returns the configured keys, or a random development key.
+// keyRing returns the configured keys or, in development, a development key:
+// kept in auth.keys beside an SQLite database file (so `go run .` keeps users
+// signed in across restarts), random otherwise. Production refuses to start
+// without keys (config checks that).
 func keyRing(cfg config.Config, log *slog.Logger) (*token.KeyRing, error) {
 	if cfg.SessionKeys == "" {
-		log.Warn("AUTH_SESSION_KEYS is not set: using a random development key; sessions will not survive a restart")
-		return token.NewKeyRing(token.GenerateKey("dev"))
+		path, ok := devKeyPath(cfg.DatabaseURL)
+		if !ok {
+			log.Warn("AUTH_SESSION_KEYS is not set: using a random development key; sessions will not survive a restart")
+			return token.NewKeyRing(token.GenerateKey("dev"))
+		}
+		keys, err := devKeys(path)
+		if err != nil {
+			return nil, fmt.Errorf("development key %s: %w (set AUTH_SESSION_KEYS, or remove the file)", path, err)
+		}
+		log.Warn("AUTH_SESSION_KEYS is not set: using the development key in " + path + "; set AUTH_SESSION_KEYS in production")
+		return keys, nil
 	}
 	keys, err := token.ParseKeyRing(cfg.SessionKeys)
 	if err != nil {
 		return nil, &usageError{&config.Error{Var: "AUTH_SESSION_KEYS", Msg: err.Error()}}
 	}
 	return keys, nil
+}
+
+// devKeyPath is auth.keys beside the SQLite database file, if there is one.
+func devKeyPath(databaseURL string) (string, bool) {
+	path, ok := strings.CutPrefix(databaseURL, "sqlite:")
+	if !ok || path == ":memory:" {
+		return "", false
+	}
+	return filepath.Join(filepath.Dir(path), "auth.keys"), true
+}
+
+// devKeys reads the development key at path, creating it (mode 0600) the
+// first time.
+func devKeys(path string) (*token.KeyRing, error) {
+	data, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		k := token.GenerateKey("dev")
+		data = []byte(k.String() + "\n")
+		if err := os.WriteFile(path, data, 0o600); err != nil {
+			return nil, err
+		}
+	} else if err != nil {
+		return nil, err
+	}
+	return token.ParseKeyRing(strings.TrimSpace(string(data)))
 }
 
 func serve(ctx context.Context, cfg config.Config, getenv func(string) string, log *slog.Logger) error {

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"maps"
 	"math"
 	"net"
 	"net/http"
@@ -428,5 +429,46 @@ func TestStartPointsToTheDocs(t *testing.T) {
 	head.Body.Close()
 	if head.StatusCode != 200 || head.Header.Get("Content-Type") != "application/yaml" || head.ContentLength != int64(len(openAPISpec)) {
 		t.Errorf("HEAD /openapi.yaml: %d %v length %d", head.StatusCode, head.Header, head.ContentLength)
+	}
+}
+
+// TestDevelopmentKeyOutlivesARestart: without AUTH_SESSION_KEYS the key is
+// kept in auth.keys (0600) beside the SQLite database, so a session cookie
+// still works after a restart.
+func TestDevelopmentKeyOutlivesARestart(t *testing.T) {
+	dir := t.TempDir()
+	vars := map[string]string{"AUTH_DATABASE_URL": "sqlite:" + filepath.Join(dir, "auth.db"), "AUTH_SHUTDOWN_DRAIN": "0s", "AUTH_COOKIE_SECURE": "false"}
+	start := func() (string, func()) {
+		ctx, cancel := context.WithCancel(context.Background())
+		base, _, done := startRun(t, ctx, maps.Clone(vars))
+		return base, func() { cancel(); <-done }
+	}
+	base, stop := start()
+	resp, err := http.Post(base+"/auth/register", "application/json", strings.NewReader(`{"email":"dev@example.com","password":"correct horse battery staple","name":"Dev"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	var cookie string
+	for _, c := range resp.Cookies() {
+		if c.Name == "session" {
+			cookie = c.Name + "=" + c.Value
+		}
+	}
+	stop()
+	if fi, err := os.Stat(filepath.Join(dir, "auth.keys")); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("auth.keys: %v, %v; want a 0600 file", fi, err)
+	}
+	base, stop = start()
+	defer stop()
+	req, _ := http.NewRequest("GET", base+"/auth/me", nil)
+	req.Header.Set("Cookie", cookie)
+	me, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	me.Body.Close()
+	if cookie == "" || me.StatusCode != http.StatusOK {
+		t.Errorf("the session cookie after a restart: %d (cookie %q), want 200", me.StatusCode, cookie)
 	}
 }
