@@ -25,11 +25,12 @@ const docTemplate = `{
                     "operations"
                 ],
                 "summary": "What answers here",
+                "operationId": "getServiceInfo",
                 "responses": {
                     "200": {
                         "description": "OK",
                         "schema": {
-                            "$ref": "#/definitions/handlers.ServiceInfo"
+                            "$ref": "#/definitions/ServiceInfo"
                         }
                     }
                 }
@@ -45,6 +46,7 @@ const docTemplate = `{
                         "BearerAuth": []
                     }
                 ],
+                "description": "Audit events, newest first, optionally of one user or one type. Administrators only.",
                 "produces": [
                     "application/json"
                 ],
@@ -52,6 +54,7 @@ const docTemplate = `{
                     "admin"
                 ],
                 "summary": "Audit log",
+                "operationId": "listAudit",
                 "parameters": [
                     {
                         "type": "string",
@@ -77,31 +80,31 @@ const docTemplate = `{
                     "200": {
                         "description": "OK",
                         "schema": {
-                            "$ref": "#/definitions/handlers.AuditResponse"
+                            "$ref": "#/definitions/AuditResponse"
                         }
                     },
                     "400": {
                         "description": "bad_request",
                         "schema": {
-                            "$ref": "#/definitions/handlers.ErrorResponse"
+                            "$ref": "#/definitions/ErrorResponse"
                         }
                     },
                     "401": {
                         "description": "unauthenticated or token_expired",
                         "schema": {
-                            "$ref": "#/definitions/handlers.ErrorResponse"
+                            "$ref": "#/definitions/ErrorResponse"
                         }
                     },
                     "403": {
                         "description": "forbidden",
                         "schema": {
-                            "$ref": "#/definitions/handlers.ErrorResponse"
+                            "$ref": "#/definitions/ErrorResponse"
                         }
                     },
                     "503": {
                         "description": "unavailable",
                         "schema": {
-                            "$ref": "#/definitions/handlers.ErrorResponse"
+                            "$ref": "#/definitions/ErrorResponse"
                         }
                     }
                 }
@@ -122,6 +125,7 @@ const docTemplate = `{
                     "admin"
                 ],
                 "summary": "Lift a lockout",
+                "operationId": "liftLockout",
                 "parameters": [
                     {
                         "type": "string",
@@ -138,25 +142,25 @@ const docTemplate = `{
                     "400": {
                         "description": "bad_request",
                         "schema": {
-                            "$ref": "#/definitions/handlers.ErrorResponse"
+                            "$ref": "#/definitions/ErrorResponse"
                         }
                     },
                     "401": {
                         "description": "unauthenticated or token_expired",
                         "schema": {
-                            "$ref": "#/definitions/handlers.ErrorResponse"
+                            "$ref": "#/definitions/ErrorResponse"
                         }
                     },
                     "403": {
                         "description": "forbidden or csrf_failed",
                         "schema": {
-                            "$ref": "#/definitions/handlers.ErrorResponse"
+                            "$ref": "#/definitions/ErrorResponse"
                         }
                     },
                     "503": {
                         "description": "unavailable",
                         "schema": {
-                            "$ref": "#/definitions/handlers.ErrorResponse"
+                            "$ref": "#/definitions/ErrorResponse"
                         }
                     }
                 }
@@ -172,6 +176,7 @@ const docTemplate = `{
                         "BearerAuth": []
                     }
                 ],
+                "description": "A page of users in creation order, with the total that match. Administrators only.",
                 "produces": [
                     "application/json"
                 ],
@@ -179,6 +184,7 @@ const docTemplate = `{
                     "admin"
                 ],
                 "summary": "List users",
+                "operationId": "listUsers",
                 "parameters": [
                     {
                         "minimum": 1,
@@ -205,31 +211,31 @@ const docTemplate = `{
                     "200": {
                         "description": "OK",
                         "schema": {
-                            "$ref": "#/definitions/handlers.UsersResponse"
+                            "$ref": "#/definitions/UsersResponse"
                         }
                     },
                     "400": {
                         "description": "bad_request",
                         "schema": {
-                            "$ref": "#/definitions/handlers.ErrorResponse"
+                            "$ref": "#/definitions/ErrorResponse"
                         }
                     },
                     "401": {
                         "description": "unauthenticated or token_expired",
                         "schema": {
-                            "$ref": "#/definitions/handlers.ErrorResponse"
+                            "$ref": "#/definitions/ErrorResponse"
                         }
                     },
                     "403": {
                         "description": "forbidden",
                         "schema": {
-                            "$ref": "#/definitions/handlers.ErrorResponse"
+                            "$ref": "#/definitions/ErrorResponse"
                         }
                     },
                     "503": {
                         "description": "unavailable",
                         "schema": {
-                            "$ref": "#/definitions/handlers.ErrorResponse"
+                            "$ref": "#/definitions/ErrorResponse"
                         }
                     }
                 }
@@ -245,6 +251,7 @@ const docTemplate = `{
                         "BearerAuth": []
                     }
                 ],
+                "description": "One user, as administrators see it. Administrators only.",
                 "produces": [
                     "application/json"
                 ],
@@ -252,6 +259,7 @@ const docTemplate = `{
                     "admin"
                 ],
                 "summary": "Get a user",
+                "operationId": "getUser",
                 "parameters": [
                     {
                         "type": "string",
@@ -265,31 +273,31 @@ const docTemplate = `{
                     "200": {
                         "description": "OK",
                         "schema": {
-                            "$ref": "#/definitions/handlers.AdminUserResponse"
+                            "$ref": "#/definitions/AdminUserResponse"
                         }
                     },
                     "401": {
                         "description": "unauthenticated or token_expired",
                         "schema": {
-                            "$ref": "#/definitions/handlers.ErrorResponse"
+                            "$ref": "#/definitions/ErrorResponse"
                         }
                     },
                     "403": {
                         "description": "forbidden",
                         "schema": {
-                            "$ref": "#/definitions/handlers.ErrorResponse"
+                            "$ref": "#/definitions/ErrorResponse"
                         }
                     },
                     "404": {
                         "description": "not_found",
                         "schema": {
-                            "$ref": "#/definitions/handlers.ErrorResponse"
+                            "$ref": "#/definitions/ErrorResponse"
                         }
                     },
                     "503": {
                         "description": "unavailable",
                         "schema": {
-                            "$ref": "#/definitions/handlers.ErrorResponse"
+                            "$ref": "#/definitions/ErrorResponse"
                         }
                     }
                 }
@@ -314,6 +322,7 @@ const docTemplate = `{
                     "admin"
                 ],
                 "summary": "Change a user's role or disable them",
+                "operationId": "updateUser",
                 "parameters": [
                     {
                         "type": "string",
@@ -328,7 +337,7 @@ const docTemplate = `{
                         "in": "body",
                         "required": true,
                         "schema": {
-                            "$ref": "#/definitions/handlers.UpdateUserRequest"
+                            "$ref": "#/definitions/UpdateUserRequest"
                         }
                     }
                 ],
@@ -336,61 +345,61 @@ const docTemplate = `{
                     "200": {
                         "description": "OK",
                         "schema": {
-                            "$ref": "#/definitions/handlers.AdminUserResponse"
+                            "$ref": "#/definitions/AdminUserResponse"
                         }
                     },
                     "400": {
                         "description": "bad_request",
                         "schema": {
-                            "$ref": "#/definitions/handlers.ErrorResponse"
+                            "$ref": "#/definitions/ErrorResponse"
                         }
                     },
                     "401": {
                         "description": "unauthenticated or token_expired",
                         "schema": {
-                            "$ref": "#/definitions/handlers.ErrorResponse"
+                            "$ref": "#/definitions/ErrorResponse"
                         }
                     },
                     "403": {
                         "description": "forbidden or csrf_failed",
                         "schema": {
-                            "$ref": "#/definitions/handlers.ErrorResponse"
+                            "$ref": "#/definitions/ErrorResponse"
                         }
                     },
                     "404": {
                         "description": "not_found",
                         "schema": {
-                            "$ref": "#/definitions/handlers.ErrorResponse"
+                            "$ref": "#/definitions/ErrorResponse"
                         }
                     },
                     "409": {
                         "description": "last_admin",
                         "schema": {
-                            "$ref": "#/definitions/handlers.ErrorResponse"
+                            "$ref": "#/definitions/ErrorResponse"
                         }
                     },
                     "413": {
                         "description": "payload_too_large",
                         "schema": {
-                            "$ref": "#/definitions/handlers.ErrorResponse"
+                            "$ref": "#/definitions/ErrorResponse"
                         }
                     },
                     "415": {
                         "description": "unsupported_media_type",
                         "schema": {
-                            "$ref": "#/definitions/handlers.ErrorResponse"
+                            "$ref": "#/definitions/ErrorResponse"
                         }
                     },
                     "422": {
                         "description": "validation_failed",
                         "schema": {
-                            "$ref": "#/definitions/handlers.ErrorResponse"
+                            "$ref": "#/definitions/ErrorResponse"
                         }
                     },
                     "503": {
                         "description": "unavailable",
                         "schema": {
-                            "$ref": "#/definitions/handlers.ErrorResponse"
+                            "$ref": "#/definitions/ErrorResponse"
                         }
                     }
                 }
@@ -406,10 +415,12 @@ const docTemplate = `{
                         "BearerAuth": []
                     }
                 ],
+                "description": "Signs the user out everywhere: every session stops working at its next request. Administrators only.",
                 "tags": [
                     "admin"
                 ],
                 "summary": "Revoke every session of a user",
+                "operationId": "revokeUserSessions",
                 "parameters": [
                     {
                         "type": "string",
@@ -426,25 +437,25 @@ const docTemplate = `{
                     "401": {
                         "description": "unauthenticated or token_expired",
                         "schema": {
-                            "$ref": "#/definitions/handlers.ErrorResponse"
+                            "$ref": "#/definitions/ErrorResponse"
                         }
                     },
                     "403": {
                         "description": "forbidden or csrf_failed",
                         "schema": {
-                            "$ref": "#/definitions/handlers.ErrorResponse"
+                            "$ref": "#/definitions/ErrorResponse"
                         }
                     },
                     "404": {
                         "description": "not_found",
                         "schema": {
-                            "$ref": "#/definitions/handlers.ErrorResponse"
+                            "$ref": "#/definitions/ErrorResponse"
                         }
                     },
                     "503": {
                         "description": "unavailable",
                         "schema": {
-                            "$ref": "#/definitions/handlers.ErrorResponse"
+                            "$ref": "#/definitions/ErrorResponse"
                         }
                     }
                 }
@@ -460,6 +471,7 @@ const docTemplate = `{
                         "BearerAuth": []
                     }
                 ],
+                "description": "The caller's most recent audit events (at most 100), newest first.",
                 "produces": [
                     "application/json"
                 ],
@@ -467,23 +479,24 @@ const docTemplate = `{
                     "sessions"
                 ],
                 "summary": "The signed-in user's recent activity",
+                "operationId": "listActivity",
                 "responses": {
                     "200": {
                         "description": "OK",
                         "schema": {
-                            "$ref": "#/definitions/handlers.ActivityResponse"
+                            "$ref": "#/definitions/ActivityResponse"
                         }
                     },
                     "401": {
                         "description": "unauthenticated or token_expired",
                         "schema": {
-                            "$ref": "#/definitions/handlers.ErrorResponse"
+                            "$ref": "#/definitions/ErrorResponse"
                         }
                     },
                     "503": {
                         "description": "unavailable",
                         "schema": {
-                            "$ref": "#/definitions/handlers.ErrorResponse"
+                            "$ref": "#/definitions/ErrorResponse"
                         }
                     }
                 }
@@ -508,6 +521,7 @@ const docTemplate = `{
                     "services"
                 ],
                 "summary": "Introspect an access token (RFC 7662)",
+                "operationId": "introspect",
                 "parameters": [
                     {
                         "description": "the token",
@@ -515,7 +529,7 @@ const docTemplate = `{
                         "in": "body",
                         "required": true,
                         "schema": {
-                            "$ref": "#/definitions/handlers.IntrospectRequest"
+                            "$ref": "#/definitions/IntrospectRequest"
                         }
                     }
                 ],
@@ -523,43 +537,43 @@ const docTemplate = `{
                     "200": {
                         "description": "OK",
                         "schema": {
-                            "$ref": "#/definitions/handlers.IntrospectResponse"
+                            "$ref": "#/definitions/IntrospectResponse"
                         }
                     },
                     "400": {
                         "description": "invalid_request",
                         "schema": {
-                            "$ref": "#/definitions/handlers.OAuthError"
+                            "$ref": "#/definitions/OAuthError"
                         }
                     },
                     "401": {
                         "description": "invalid_client",
                         "schema": {
-                            "$ref": "#/definitions/handlers.OAuthError"
+                            "$ref": "#/definitions/OAuthError"
                         }
                     },
                     "413": {
                         "description": "invalid_request",
                         "schema": {
-                            "$ref": "#/definitions/handlers.OAuthError"
+                            "$ref": "#/definitions/OAuthError"
                         }
                     },
                     "415": {
                         "description": "invalid_request",
                         "schema": {
-                            "$ref": "#/definitions/handlers.OAuthError"
+                            "$ref": "#/definitions/OAuthError"
                         }
                     },
                     "429": {
                         "description": "slow_down: too many failed client authentications from this address",
                         "schema": {
-                            "$ref": "#/definitions/handlers.OAuthError"
+                            "$ref": "#/definitions/OAuthError"
                         }
                     },
                     "503": {
                         "description": "temporarily_unavailable",
                         "schema": {
-                            "$ref": "#/definitions/handlers.OAuthError"
+                            "$ref": "#/definitions/OAuthError"
                         }
                     }
                 }
@@ -567,6 +581,7 @@ const docTemplate = `{
         },
         "/auth/login": {
             "post": {
+                "description": "Checks the email and password and starts a session, setting both cookies. Wrong email and wrong password give the same 401. Failed attempts lock the (email, client address) pair after AUTH_LOCKOUT_THRESHOLD, and the email everywhere after AUTH_LOCKOUT_GLOBAL_THRESHOLD: 429 with Retry-After, even for the right password.",
                 "consumes": [
                     "application/json"
                 ],
@@ -577,6 +592,7 @@ const docTemplate = `{
                     "auth"
                 ],
                 "summary": "Sign in",
+                "operationId": "login",
                 "parameters": [
                     {
                         "description": "credentials",
@@ -584,7 +600,7 @@ const docTemplate = `{
                         "in": "body",
                         "required": true,
                         "schema": {
-                            "$ref": "#/definitions/handlers.LoginRequest"
+                            "$ref": "#/definitions/LoginRequest"
                         }
                     }
                 ],
@@ -592,7 +608,7 @@ const docTemplate = `{
                     "200": {
                         "description": "session cookies are set",
                         "schema": {
-                            "$ref": "#/definitions/handlers.AuthResponse"
+                            "$ref": "#/definitions/AuthResponse"
                         },
                         "headers": {
                             "Set-Cookie": {
@@ -604,49 +620,49 @@ const docTemplate = `{
                     "400": {
                         "description": "bad_request",
                         "schema": {
-                            "$ref": "#/definitions/handlers.ErrorResponse"
+                            "$ref": "#/definitions/ErrorResponse"
                         }
                     },
                     "401": {
                         "description": "invalid_credentials",
                         "schema": {
-                            "$ref": "#/definitions/handlers.ErrorResponse"
+                            "$ref": "#/definitions/ErrorResponse"
                         }
                     },
                     "403": {
                         "description": "csrf_failed",
                         "schema": {
-                            "$ref": "#/definitions/handlers.ErrorResponse"
+                            "$ref": "#/definitions/ErrorResponse"
                         }
                     },
                     "413": {
                         "description": "payload_too_large",
                         "schema": {
-                            "$ref": "#/definitions/handlers.ErrorResponse"
+                            "$ref": "#/definitions/ErrorResponse"
                         }
                     },
                     "415": {
                         "description": "unsupported_media_type",
                         "schema": {
-                            "$ref": "#/definitions/handlers.ErrorResponse"
+                            "$ref": "#/definitions/ErrorResponse"
                         }
                     },
                     "422": {
                         "description": "validation_failed",
                         "schema": {
-                            "$ref": "#/definitions/handlers.ErrorResponse"
+                            "$ref": "#/definitions/ErrorResponse"
                         }
                     },
                     "429": {
                         "description": "rate_limited",
                         "schema": {
-                            "$ref": "#/definitions/handlers.ErrorResponse"
+                            "$ref": "#/definitions/ErrorResponse"
                         }
                     },
                     "503": {
                         "description": "unavailable",
                         "schema": {
-                            "$ref": "#/definitions/handlers.ErrorResponse"
+                            "$ref": "#/definitions/ErrorResponse"
                         }
                     }
                 }
@@ -659,6 +675,7 @@ const docTemplate = `{
                     "auth"
                 ],
                 "summary": "Sign out",
+                "operationId": "logout",
                 "parameters": [
                     {
                         "enum": [
@@ -685,25 +702,25 @@ const docTemplate = `{
                     "400": {
                         "description": "bad_request",
                         "schema": {
-                            "$ref": "#/definitions/handlers.ErrorResponse"
+                            "$ref": "#/definitions/ErrorResponse"
                         }
                     },
                     "401": {
                         "description": "token_expired: others and global need a live access token",
                         "schema": {
-                            "$ref": "#/definitions/handlers.ErrorResponse"
+                            "$ref": "#/definitions/ErrorResponse"
                         }
                     },
                     "403": {
                         "description": "csrf_failed",
                         "schema": {
-                            "$ref": "#/definitions/handlers.ErrorResponse"
+                            "$ref": "#/definitions/ErrorResponse"
                         }
                     },
                     "503": {
                         "description": "unavailable",
                         "schema": {
-                            "$ref": "#/definitions/handlers.ErrorResponse"
+                            "$ref": "#/definitions/ErrorResponse"
                         }
                     }
                 }
@@ -719,6 +736,7 @@ const docTemplate = `{
                         "BearerAuth": []
                     }
                 ],
+                "description": "The signed-in user and the current session, from the access cookie or a bearer token. On 401 token_expired, call POST /auth/refresh once and retry.",
                 "produces": [
                     "application/json"
                 ],
@@ -726,23 +744,24 @@ const docTemplate = `{
                     "auth"
                 ],
                 "summary": "The signed-in user and session",
+                "operationId": "getMe",
                 "responses": {
                     "200": {
                         "description": "OK",
                         "schema": {
-                            "$ref": "#/definitions/handlers.AuthResponse"
+                            "$ref": "#/definitions/AuthResponse"
                         }
                     },
                     "401": {
                         "description": "unauthenticated or token_expired (call /auth/refresh)",
                         "schema": {
-                            "$ref": "#/definitions/handlers.ErrorResponse"
+                            "$ref": "#/definitions/ErrorResponse"
                         }
                     },
                     "503": {
                         "description": "unavailable",
                         "schema": {
-                            "$ref": "#/definitions/handlers.ErrorResponse"
+                            "$ref": "#/definitions/ErrorResponse"
                         }
                     }
                 }
@@ -767,6 +786,7 @@ const docTemplate = `{
                     "auth"
                 ],
                 "summary": "Update the signed-in user's profile",
+                "operationId": "updateMe",
                 "parameters": [
                     {
                         "description": "new profile fields",
@@ -774,7 +794,7 @@ const docTemplate = `{
                         "in": "body",
                         "required": true,
                         "schema": {
-                            "$ref": "#/definitions/handlers.UpdateMeRequest"
+                            "$ref": "#/definitions/UpdateMeRequest"
                         }
                     }
                 ],
@@ -782,49 +802,49 @@ const docTemplate = `{
                     "200": {
                         "description": "OK",
                         "schema": {
-                            "$ref": "#/definitions/handlers.UserResponse"
+                            "$ref": "#/definitions/UserResponse"
                         }
                     },
                     "400": {
                         "description": "bad_request",
                         "schema": {
-                            "$ref": "#/definitions/handlers.ErrorResponse"
+                            "$ref": "#/definitions/ErrorResponse"
                         }
                     },
                     "401": {
                         "description": "unauthenticated or token_expired",
                         "schema": {
-                            "$ref": "#/definitions/handlers.ErrorResponse"
+                            "$ref": "#/definitions/ErrorResponse"
                         }
                     },
                     "403": {
                         "description": "csrf_failed",
                         "schema": {
-                            "$ref": "#/definitions/handlers.ErrorResponse"
+                            "$ref": "#/definitions/ErrorResponse"
                         }
                     },
                     "413": {
                         "description": "payload_too_large",
                         "schema": {
-                            "$ref": "#/definitions/handlers.ErrorResponse"
+                            "$ref": "#/definitions/ErrorResponse"
                         }
                     },
                     "415": {
                         "description": "unsupported_media_type",
                         "schema": {
-                            "$ref": "#/definitions/handlers.ErrorResponse"
+                            "$ref": "#/definitions/ErrorResponse"
                         }
                     },
                     "422": {
                         "description": "validation_failed: fields.name, or fields.email/role/password (changed elsewhere)",
                         "schema": {
-                            "$ref": "#/definitions/handlers.ErrorResponse"
+                            "$ref": "#/definitions/ErrorResponse"
                         }
                     },
                     "503": {
                         "description": "unavailable",
                         "schema": {
-                            "$ref": "#/definitions/handlers.ErrorResponse"
+                            "$ref": "#/definitions/ErrorResponse"
                         }
                     }
                 }
@@ -848,6 +868,7 @@ const docTemplate = `{
                     "auth"
                 ],
                 "summary": "Change password",
+                "operationId": "changePassword",
                 "parameters": [
                     {
                         "description": "current and new password",
@@ -855,7 +876,7 @@ const docTemplate = `{
                         "in": "body",
                         "required": true,
                         "schema": {
-                            "$ref": "#/definitions/handlers.ChangePasswordRequest"
+                            "$ref": "#/definitions/ChangePasswordRequest"
                         }
                     }
                 ],
@@ -866,49 +887,49 @@ const docTemplate = `{
                     "400": {
                         "description": "bad_request",
                         "schema": {
-                            "$ref": "#/definitions/handlers.ErrorResponse"
+                            "$ref": "#/definitions/ErrorResponse"
                         }
                     },
                     "401": {
                         "description": "unauthenticated or token_expired",
                         "schema": {
-                            "$ref": "#/definitions/handlers.ErrorResponse"
+                            "$ref": "#/definitions/ErrorResponse"
                         }
                     },
                     "403": {
                         "description": "csrf_failed",
                         "schema": {
-                            "$ref": "#/definitions/handlers.ErrorResponse"
+                            "$ref": "#/definitions/ErrorResponse"
                         }
                     },
                     "413": {
                         "description": "payload_too_large",
                         "schema": {
-                            "$ref": "#/definitions/handlers.ErrorResponse"
+                            "$ref": "#/definitions/ErrorResponse"
                         }
                     },
                     "415": {
                         "description": "unsupported_media_type",
                         "schema": {
-                            "$ref": "#/definitions/handlers.ErrorResponse"
+                            "$ref": "#/definitions/ErrorResponse"
                         }
                     },
                     "422": {
                         "description": "validation_failed (fields.currentPassword when it is wrong)",
                         "schema": {
-                            "$ref": "#/definitions/handlers.ErrorResponse"
+                            "$ref": "#/definitions/ErrorResponse"
                         }
                     },
                     "429": {
                         "description": "rate_limited",
                         "schema": {
-                            "$ref": "#/definitions/handlers.ErrorResponse"
+                            "$ref": "#/definitions/ErrorResponse"
                         }
                     },
                     "503": {
                         "description": "unavailable",
                         "schema": {
-                            "$ref": "#/definitions/handlers.ErrorResponse"
+                            "$ref": "#/definitions/ErrorResponse"
                         }
                     }
                 }
@@ -924,11 +945,12 @@ const docTemplate = `{
                     "auth"
                 ],
                 "summary": "Rotate the session cookies",
+                "operationId": "refresh",
                 "responses": {
                     "200": {
                         "description": "rotated cookies are set",
                         "schema": {
-                            "$ref": "#/definitions/handlers.AuthResponse"
+                            "$ref": "#/definitions/AuthResponse"
                         },
                         "headers": {
                             "Set-Cookie": {
@@ -940,19 +962,19 @@ const docTemplate = `{
                     "401": {
                         "description": "invalid_refresh (both cookies are cleared)",
                         "schema": {
-                            "$ref": "#/definitions/handlers.ErrorResponse"
+                            "$ref": "#/definitions/ErrorResponse"
                         }
                     },
                     "403": {
                         "description": "csrf_failed",
                         "schema": {
-                            "$ref": "#/definitions/handlers.ErrorResponse"
+                            "$ref": "#/definitions/ErrorResponse"
                         }
                     },
                     "503": {
                         "description": "unavailable",
                         "schema": {
-                            "$ref": "#/definitions/handlers.ErrorResponse"
+                            "$ref": "#/definitions/ErrorResponse"
                         }
                     }
                 }
@@ -960,6 +982,7 @@ const docTemplate = `{
         },
         "/auth/register": {
             "post": {
+                "description": "Creates a user account with the ` + "`" + `user` + "`" + ` role and signs it in: the answer sets the access cookie (` + "`" + `__Host-session` + "`" + `) and the refresh cookie (` + "`" + `__Secure-refresh` + "`" + `, path /auth). The password must be 8–256 characters and not a common one; every field problem is reported together (422).",
                 "consumes": [
                     "application/json"
                 ],
@@ -970,6 +993,7 @@ const docTemplate = `{
                     "auth"
                 ],
                 "summary": "Create an account and sign in",
+                "operationId": "register",
                 "parameters": [
                     {
                         "description": "new account",
@@ -977,7 +1001,7 @@ const docTemplate = `{
                         "in": "body",
                         "required": true,
                         "schema": {
-                            "$ref": "#/definitions/handlers.RegisterRequest"
+                            "$ref": "#/definitions/RegisterRequest"
                         }
                     }
                 ],
@@ -985,7 +1009,7 @@ const docTemplate = `{
                     "201": {
                         "description": "session cookies are set",
                         "schema": {
-                            "$ref": "#/definitions/handlers.AuthResponse"
+                            "$ref": "#/definitions/AuthResponse"
                         },
                         "headers": {
                             "Set-Cookie": {
@@ -997,49 +1021,49 @@ const docTemplate = `{
                     "400": {
                         "description": "bad_request",
                         "schema": {
-                            "$ref": "#/definitions/handlers.ErrorResponse"
+                            "$ref": "#/definitions/ErrorResponse"
                         }
                     },
                     "403": {
                         "description": "csrf_failed",
                         "schema": {
-                            "$ref": "#/definitions/handlers.ErrorResponse"
+                            "$ref": "#/definitions/ErrorResponse"
                         }
                     },
                     "409": {
                         "description": "email_taken",
                         "schema": {
-                            "$ref": "#/definitions/handlers.ErrorResponse"
+                            "$ref": "#/definitions/ErrorResponse"
                         }
                     },
                     "413": {
                         "description": "payload_too_large",
                         "schema": {
-                            "$ref": "#/definitions/handlers.ErrorResponse"
+                            "$ref": "#/definitions/ErrorResponse"
                         }
                     },
                     "415": {
                         "description": "unsupported_media_type",
                         "schema": {
-                            "$ref": "#/definitions/handlers.ErrorResponse"
+                            "$ref": "#/definitions/ErrorResponse"
                         }
                     },
                     "422": {
                         "description": "validation_failed",
                         "schema": {
-                            "$ref": "#/definitions/handlers.ErrorResponse"
+                            "$ref": "#/definitions/ErrorResponse"
                         }
                     },
                     "429": {
                         "description": "rate_limited",
                         "schema": {
-                            "$ref": "#/definitions/handlers.ErrorResponse"
+                            "$ref": "#/definitions/ErrorResponse"
                         }
                     },
                     "503": {
                         "description": "unavailable",
                         "schema": {
-                            "$ref": "#/definitions/handlers.ErrorResponse"
+                            "$ref": "#/definitions/ErrorResponse"
                         }
                     }
                 }
@@ -1055,6 +1079,7 @@ const docTemplate = `{
                         "BearerAuth": []
                     }
                 ],
+                "description": "The caller's live sessions, newest first; current marks the one making the request.",
                 "produces": [
                     "application/json"
                 ],
@@ -1062,23 +1087,24 @@ const docTemplate = `{
                     "sessions"
                 ],
                 "summary": "The signed-in user's sessions",
+                "operationId": "listSessions",
                 "responses": {
                     "200": {
                         "description": "OK",
                         "schema": {
-                            "$ref": "#/definitions/handlers.SessionsResponse"
+                            "$ref": "#/definitions/SessionsResponse"
                         }
                     },
                     "401": {
                         "description": "unauthenticated or token_expired",
                         "schema": {
-                            "$ref": "#/definitions/handlers.ErrorResponse"
+                            "$ref": "#/definitions/ErrorResponse"
                         }
                     },
                     "503": {
                         "description": "unavailable",
                         "schema": {
-                            "$ref": "#/definitions/handlers.ErrorResponse"
+                            "$ref": "#/definitions/ErrorResponse"
                         }
                     }
                 }
@@ -1094,10 +1120,12 @@ const docTemplate = `{
                         "BearerAuth": []
                     }
                 ],
+                "description": "Ends one of the caller's sessions; it stops working at its next request. Any id that is not a live session of the caller's is 404.",
                 "tags": [
                     "sessions"
                 ],
                 "summary": "Sign out one device",
+                "operationId": "revokeSession",
                 "parameters": [
                     {
                         "type": "string",
@@ -1114,25 +1142,25 @@ const docTemplate = `{
                     "401": {
                         "description": "unauthenticated or token_expired",
                         "schema": {
-                            "$ref": "#/definitions/handlers.ErrorResponse"
+                            "$ref": "#/definitions/ErrorResponse"
                         }
                     },
                     "403": {
                         "description": "csrf_failed",
                         "schema": {
-                            "$ref": "#/definitions/handlers.ErrorResponse"
+                            "$ref": "#/definitions/ErrorResponse"
                         }
                     },
                     "404": {
                         "description": "not_found: no such session of the caller's",
                         "schema": {
-                            "$ref": "#/definitions/handlers.ErrorResponse"
+                            "$ref": "#/definitions/ErrorResponse"
                         }
                     },
                     "503": {
                         "description": "unavailable",
                         "schema": {
-                            "$ref": "#/definitions/handlers.ErrorResponse"
+                            "$ref": "#/definitions/ErrorResponse"
                         }
                     }
                 }
@@ -1152,6 +1180,7 @@ const docTemplate = `{
                     "services"
                 ],
                 "summary": "Get bearer tokens",
+                "operationId": "token",
                 "parameters": [
                     {
                         "description": "grant",
@@ -1159,7 +1188,7 @@ const docTemplate = `{
                         "in": "body",
                         "required": true,
                         "schema": {
-                            "$ref": "#/definitions/handlers.TokenRequest"
+                            "$ref": "#/definitions/TokenRequest"
                         }
                     }
                 ],
@@ -1167,37 +1196,37 @@ const docTemplate = `{
                     "200": {
                         "description": "OK",
                         "schema": {
-                            "$ref": "#/definitions/handlers.TokenResponse"
+                            "$ref": "#/definitions/TokenResponse"
                         }
                     },
                     "400": {
                         "description": "invalid_request, invalid_grant or unsupported_grant_type",
                         "schema": {
-                            "$ref": "#/definitions/handlers.OAuthError"
+                            "$ref": "#/definitions/OAuthError"
                         }
                     },
                     "413": {
                         "description": "invalid_request",
                         "schema": {
-                            "$ref": "#/definitions/handlers.OAuthError"
+                            "$ref": "#/definitions/OAuthError"
                         }
                     },
                     "415": {
                         "description": "invalid_request",
                         "schema": {
-                            "$ref": "#/definitions/handlers.OAuthError"
+                            "$ref": "#/definitions/OAuthError"
                         }
                     },
                     "429": {
                         "description": "slow_down",
                         "schema": {
-                            "$ref": "#/definitions/handlers.OAuthError"
+                            "$ref": "#/definitions/OAuthError"
                         }
                     },
                     "503": {
                         "description": "temporarily_unavailable",
                         "schema": {
-                            "$ref": "#/definitions/handlers.OAuthError"
+                            "$ref": "#/definitions/OAuthError"
                         }
                     }
                 }
@@ -1218,6 +1247,7 @@ const docTemplate = `{
                     "services"
                 ],
                 "summary": "Forward-auth check",
+                "operationId": "verify",
                 "parameters": [
                     {
                         "enum": [
@@ -1255,25 +1285,25 @@ const docTemplate = `{
                     "400": {
                         "description": "bad_request: unknown role",
                         "schema": {
-                            "$ref": "#/definitions/handlers.ErrorResponse"
+                            "$ref": "#/definitions/ErrorResponse"
                         }
                     },
                     "401": {
                         "description": "unauthenticated or token_expired",
                         "schema": {
-                            "$ref": "#/definitions/handlers.ErrorResponse"
+                            "$ref": "#/definitions/ErrorResponse"
                         }
                     },
                     "403": {
                         "description": "forbidden",
                         "schema": {
-                            "$ref": "#/definitions/handlers.ErrorResponse"
+                            "$ref": "#/definitions/ErrorResponse"
                         }
                     },
                     "503": {
                         "description": "unavailable",
                         "schema": {
-                            "$ref": "#/definitions/handlers.ErrorResponse"
+                            "$ref": "#/definitions/ErrorResponse"
                         }
                     }
                 }
@@ -1281,6 +1311,7 @@ const docTemplate = `{
         },
         "/healthz": {
             "get": {
+                "description": "Answers 200 while the process runs; it checks no dependency. Use it for liveness probes.",
                 "produces": [
                     "application/json"
                 ],
@@ -1288,11 +1319,12 @@ const docTemplate = `{
                     "operations"
                 ],
                 "summary": "Liveness",
+                "operationId": "getHealth",
                 "responses": {
                     "200": {
                         "description": "OK",
                         "schema": {
-                            "$ref": "#/definitions/handlers.StatusResponse"
+                            "$ref": "#/definitions/StatusResponse"
                         }
                     }
                 }
@@ -1309,6 +1341,7 @@ const docTemplate = `{
                     "operations"
                 ],
                 "summary": "Prometheus metrics",
+                "operationId": "getMetrics",
                 "responses": {
                     "200": {
                         "description": "Prometheus text exposition format",
@@ -1319,7 +1352,7 @@ const docTemplate = `{
                     "404": {
                         "description": "not_found: AUTH_METRICS_ADDR is set, and /metrics is served only there",
                         "schema": {
-                            "$ref": "#/definitions/handlers.ErrorResponse"
+                            "$ref": "#/definitions/ErrorResponse"
                         }
                     }
                 }
@@ -1327,6 +1360,7 @@ const docTemplate = `{
         },
         "/readyz": {
             "get": {
+                "description": "Answers 200 when the database answers within a second and the instance is not shutting down, else 503. Use it for readiness probes.",
                 "produces": [
                     "application/json"
                 ],
@@ -1334,17 +1368,18 @@ const docTemplate = `{
                     "operations"
                 ],
                 "summary": "Readiness",
+                "operationId": "getReadiness",
                 "responses": {
                     "200": {
                         "description": "OK",
                         "schema": {
-                            "$ref": "#/definitions/handlers.StatusResponse"
+                            "$ref": "#/definitions/StatusResponse"
                         }
                     },
                     "503": {
                         "description": "unavailable",
                         "schema": {
-                            "$ref": "#/definitions/handlers.ErrorResponse"
+                            "$ref": "#/definitions/ErrorResponse"
                         }
                     }
                 }
@@ -1352,8 +1387,14 @@ const docTemplate = `{
         }
     },
     "definitions": {
-        "handlers.ActivityEvent": {
+        "ActivityEvent": {
             "type": "object",
+            "required": [
+                "at",
+                "ip",
+                "type",
+                "userAgent"
+            ],
             "properties": {
                 "at": {
                     "type": "string",
@@ -1374,19 +1415,30 @@ const docTemplate = `{
                 }
             }
         },
-        "handlers.ActivityResponse": {
+        "ActivityResponse": {
             "type": "object",
+            "required": [
+                "events"
+            ],
             "properties": {
                 "events": {
                     "type": "array",
                     "items": {
-                        "$ref": "#/definitions/handlers.ActivityEvent"
+                        "$ref": "#/definitions/ActivityEvent"
                     }
                 }
             }
         },
-        "handlers.AdminUser": {
+        "AdminUser": {
             "type": "object",
+            "required": [
+                "createdAt",
+                "disabled",
+                "email",
+                "id",
+                "name",
+                "role"
+            ],
             "properties": {
                 "createdAt": {
                     "type": "string",
@@ -1399,10 +1451,12 @@ const docTemplate = `{
                 },
                 "email": {
                     "type": "string",
+                    "format": "email",
                     "example": "ada@example.com"
                 },
                 "id": {
                     "type": "string",
+                    "format": "uuid",
                     "example": "01935a4e-7c1d-7a8e-9b0f-3c2d1e0f4a5b"
                 },
                 "name": {
@@ -1419,16 +1473,26 @@ const docTemplate = `{
                 }
             }
         },
-        "handlers.AdminUserResponse": {
+        "AdminUserResponse": {
             "type": "object",
+            "required": [
+                "user"
+            ],
             "properties": {
                 "user": {
-                    "$ref": "#/definitions/handlers.AdminUser"
+                    "$ref": "#/definitions/AdminUser"
                 }
             }
         },
-        "handlers.AuditEvent": {
+        "AuditEvent": {
             "type": "object",
+            "required": [
+                "at",
+                "id",
+                "ip",
+                "type",
+                "userAgent"
+            ],
             "properties": {
                 "at": {
                     "type": "string",
@@ -1440,17 +1504,20 @@ const docTemplate = `{
                 },
                 "email": {
                     "type": "string",
+                    "format": "email",
                     "example": "ada@example.com"
                 },
                 "id": {
-                    "type": "string"
+                    "type": "string",
+                    "format": "uuid"
                 },
                 "ip": {
                     "type": "string",
                     "example": "203.0.113.7"
                 },
                 "sessionId": {
-                    "type": "string"
+                    "type": "string",
+                    "format": "uuid"
                 },
                 "type": {
                     "type": "string",
@@ -1461,47 +1528,68 @@ const docTemplate = `{
                     "example": "Mozilla/5.0"
                 },
                 "userId": {
-                    "type": "string"
+                    "type": "string",
+                    "format": "uuid"
                 }
             }
         },
-        "handlers.AuditResponse": {
+        "AuditResponse": {
             "type": "object",
+            "required": [
+                "events"
+            ],
             "properties": {
                 "events": {
                     "type": "array",
                     "items": {
-                        "$ref": "#/definitions/handlers.AuditEvent"
+                        "$ref": "#/definitions/AuditEvent"
                     }
                 }
             }
         },
-        "handlers.AuthResponse": {
+        "AuthResponse": {
             "type": "object",
+            "required": [
+                "session",
+                "user"
+            ],
             "properties": {
                 "session": {
-                    "$ref": "#/definitions/handlers.Session"
+                    "$ref": "#/definitions/Session"
                 },
                 "user": {
-                    "$ref": "#/definitions/handlers.User"
+                    "$ref": "#/definitions/User"
                 }
             }
         },
-        "handlers.ChangePasswordRequest": {
+        "ChangePasswordRequest": {
             "type": "object",
+            "required": [
+                "currentPassword",
+                "newPassword"
+            ],
             "properties": {
                 "currentPassword": {
                     "type": "string",
+                    "format": "password",
+                    "maxLength": 256,
                     "example": "correct horse battery staple"
                 },
                 "newPassword": {
                     "type": "string",
+                    "format": "password",
+                    "maxLength": 256,
+                    "minLength": 8,
                     "example": "another long passphrase here"
                 }
             }
         },
-        "handlers.ErrorBody": {
+        "ErrorBody": {
             "type": "object",
+            "required": [
+                "code",
+                "message"
+            ],
             "properties": {
                 "code": {
                     "type": "string",
@@ -1525,27 +1613,37 @@ const docTemplate = `{
                 }
             }
         },
-        "handlers.ErrorResponse": {
+        "ErrorResponse": {
             "type": "object",
+            "required": [
+                "error"
+            ],
             "properties": {
                 "error": {
-                    "$ref": "#/definitions/handlers.ErrorBody"
+                    "$ref": "#/definitions/ErrorBody"
                 }
             }
         },
-        "handlers.IntrospectRequest": {
+        "IntrospectRequest": {
             "type": "object",
+            "required": [
+                "token"
+            ],
             "properties": {
                 "token": {
-                    "type": "string"
+                    "type": "string",
+                    "maxLength": 4096
                 },
                 "token_type_hint": {
                     "type": "string"
                 }
             }
         },
-        "handlers.IntrospectResponse": {
+        "IntrospectResponse": {
             "type": "object",
+            "required": [
+                "active"
+            ],
             "properties": {
                 "active": {
                     "type": "boolean",
@@ -1553,6 +1651,7 @@ const docTemplate = `{
                 },
                 "email": {
                     "type": "string",
+                    "format": "email",
                     "example": "ada@example.com"
                 },
                 "exp": {
@@ -1569,23 +1668,33 @@ const docTemplate = `{
                 },
                 "sid": {
                     "type": "string",
+                    "format": "uuid",
                     "example": "01935a4e-7c1d-7a8e-9b0f-3c2d1e0f4a5c"
                 },
                 "sub": {
                     "type": "string",
+                    "format": "uuid",
                     "example": "01935a4e-7c1d-7a8e-9b0f-3c2d1e0f4a5b"
                 }
             }
         },
-        "handlers.LoginRequest": {
+        "LoginRequest": {
             "type": "object",
+            "required": [
+                "email",
+                "password"
+            ],
             "properties": {
                 "email": {
                     "type": "string",
+                    "format": "email",
+                    "maxLength": 254,
                     "example": "ada@example.com"
                 },
                 "password": {
                     "type": "string",
+                    "format": "password",
+                    "maxLength": 256,
                     "example": "correct horse battery staple"
                 },
                 "rememberMe": {
@@ -1594,8 +1703,11 @@ const docTemplate = `{
                 }
             }
         },
-        "handlers.OAuthError": {
+        "OAuthError": {
             "type": "object",
+            "required": [
+                "error"
+            ],
             "properties": {
                 "error": {
                     "type": "string",
@@ -1607,28 +1719,45 @@ const docTemplate = `{
                 }
             }
         },
-        "handlers.RegisterRequest": {
+        "RegisterRequest": {
             "type": "object",
+            "required": [
+                "email",
+                "name",
+                "password"
+            ],
             "properties": {
                 "email": {
                     "type": "string",
+                    "format": "email",
+                    "maxLength": 254,
                     "example": "ada@example.com"
                 },
                 "name": {
                     "type": "string",
+                    "maxLength": 100,
+                    "minLength": 1,
                     "example": "Ada Lovelace"
                 },
                 "password": {
                     "type": "string",
+                    "format": "password",
+                    "maxLength": 256,
+                    "minLength": 8,
                     "example": "correct horse battery staple"
                 }
             }
         },
-        "handlers.ServiceInfo": {
+        "ServiceInfo": {
             "type": "object",
+            "required": [
+                "links",
+                "name",
+                "version"
+            ],
             "properties": {
                 "links": {
-                    "$ref": "#/definitions/handlers.ServiceLinks"
+                    "$ref": "#/definitions/ServiceLinks"
                 },
                 "name": {
                     "type": "string",
@@ -1640,8 +1769,12 @@ const docTemplate = `{
                 }
             }
         },
-        "handlers.ServiceLinks": {
+        "ServiceLinks": {
             "type": "object",
+            "required": [
+                "openapi",
+                "swaggerUi"
+            ],
             "properties": {
                 "openapi": {
                     "type": "string",
@@ -1653,8 +1786,14 @@ const docTemplate = `{
                 }
             }
         },
-        "handlers.Session": {
+        "Session": {
             "type": "object",
+            "required": [
+                "accessExpiresAt",
+                "createdAt",
+                "expiresAt",
+                "id"
+            ],
             "properties": {
                 "accessExpiresAt": {
                     "type": "string",
@@ -1673,12 +1812,22 @@ const docTemplate = `{
                 },
                 "id": {
                     "type": "string",
+                    "format": "uuid",
                     "example": "01935a4e-7c1d-7a8e-9b0f-3c2d1e0f4a5c"
                 }
             }
         },
-        "handlers.SessionInfo": {
+        "SessionInfo": {
             "type": "object",
+            "required": [
+                "createdAt",
+                "current",
+                "expiresAt",
+                "id",
+                "ip",
+                "lastSeenAt",
+                "userAgent"
+            ],
             "properties": {
                 "createdAt": {
                     "type": "string",
@@ -1696,6 +1845,7 @@ const docTemplate = `{
                 },
                 "id": {
                     "type": "string",
+                    "format": "uuid",
                     "example": "01935a4e-7c1d-7a8e-9b0f-3c2d1e0f4a5c"
                 },
                 "ip": {
@@ -1713,19 +1863,25 @@ const docTemplate = `{
                 }
             }
         },
-        "handlers.SessionsResponse": {
+        "SessionsResponse": {
             "type": "object",
+            "required": [
+                "sessions"
+            ],
             "properties": {
                 "sessions": {
                     "type": "array",
                     "items": {
-                        "$ref": "#/definitions/handlers.SessionInfo"
+                        "$ref": "#/definitions/SessionInfo"
                     }
                 }
             }
         },
-        "handlers.StatusResponse": {
+        "StatusResponse": {
             "type": "object",
+            "required": [
+                "status"
+            ],
             "properties": {
                 "status": {
                     "type": "string",
@@ -1733,11 +1889,16 @@ const docTemplate = `{
                 }
             }
         },
-        "handlers.TokenRequest": {
+        "TokenRequest": {
             "type": "object",
+            "required": [
+                "grant_type"
+            ],
             "properties": {
                 "email": {
                     "type": "string",
+                    "format": "email",
+                    "maxLength": 254,
                     "example": "ada@example.com"
                 },
                 "grant_type": {
@@ -1750,6 +1911,8 @@ const docTemplate = `{
                 },
                 "password": {
                     "type": "string",
+                    "format": "password",
+                    "maxLength": 256,
                     "example": "correct horse battery staple"
                 },
                 "refresh_token": {
@@ -1757,12 +1920,21 @@ const docTemplate = `{
                 },
                 "username": {
                     "type": "string",
+                    "format": "email",
+                    "maxLength": 254,
                     "example": "ada@example.com"
                 }
             }
         },
-        "handlers.TokenResponse": {
+        "TokenResponse": {
             "type": "object",
+            "required": [
+                "access_token",
+                "expires_in",
+                "refresh_token",
+                "token_type",
+                "user"
+            ],
             "properties": {
                 "access_token": {
                     "type": "string"
@@ -1779,11 +1951,11 @@ const docTemplate = `{
                     "example": "Bearer"
                 },
                 "user": {
-                    "$ref": "#/definitions/handlers.User"
+                    "$ref": "#/definitions/User"
                 }
             }
         },
-        "handlers.UpdateMeRequest": {
+        "UpdateMeRequest": {
             "type": "object",
             "properties": {
                 "name": {
@@ -1794,7 +1966,7 @@ const docTemplate = `{
                 }
             }
         },
-        "handlers.UpdateUserRequest": {
+        "UpdateUserRequest": {
             "type": "object",
             "properties": {
                 "disabled": {
@@ -1811,8 +1983,15 @@ const docTemplate = `{
                 }
             }
         },
-        "handlers.User": {
+        "User": {
             "type": "object",
+            "required": [
+                "createdAt",
+                "email",
+                "id",
+                "name",
+                "role"
+            ],
             "properties": {
                 "createdAt": {
                     "type": "string",
@@ -1821,10 +2000,12 @@ const docTemplate = `{
                 },
                 "email": {
                     "type": "string",
+                    "format": "email",
                     "example": "ada@example.com"
                 },
                 "id": {
                     "type": "string",
+                    "format": "uuid",
                     "example": "01935a4e-7c1d-7a8e-9b0f-3c2d1e0f4a5b"
                 },
                 "name": {
@@ -1841,16 +2022,23 @@ const docTemplate = `{
                 }
             }
         },
-        "handlers.UserResponse": {
+        "UserResponse": {
             "type": "object",
+            "required": [
+                "user"
+            ],
             "properties": {
                 "user": {
-                    "$ref": "#/definitions/handlers.User"
+                    "$ref": "#/definitions/User"
                 }
             }
         },
-        "handlers.UsersResponse": {
+        "UsersResponse": {
             "type": "object",
+            "required": [
+                "total",
+                "users"
+            ],
             "properties": {
                 "total": {
                     "type": "integer",
@@ -1859,7 +2047,7 @@ const docTemplate = `{
                 "users": {
                     "type": "array",
                     "items": {
-                        "$ref": "#/definitions/handlers.AdminUser"
+                        "$ref": "#/definitions/AdminUser"
                     }
                 }
             }

@@ -12,42 +12,44 @@ import (
 
 // SessionInfo describes one of the caller's sessions.
 type SessionInfo struct {
-	ID         string `json:"id" example:"01935a4e-7c1d-7a8e-9b0f-3c2d1e0f4a5c"`
-	CreatedAt  Time   `json:"createdAt" swaggertype:"string" format:"date-time" example:"2026-11-23T10:00:00.000Z"`
-	LastSeenAt Time   `json:"lastSeenAt" swaggertype:"string" format:"date-time" example:"2026-11-23T10:05:00.000Z"`
-	ExpiresAt  Time   `json:"expiresAt" swaggertype:"string" format:"date-time" example:"2026-11-30T10:00:00.000Z"`
-	UserAgent  string `json:"userAgent" example:"Mozilla/5.0"`
-	IP         string `json:"ip" example:"203.0.113.7"`
-	Current    bool   `json:"current" example:"true"`
-}
+	ID         string `json:"id" example:"01935a4e-7c1d-7a8e-9b0f-3c2d1e0f4a5c" validate:"required" format:"uuid"`
+	CreatedAt  Time   `json:"createdAt" swaggertype:"string" format:"date-time" example:"2026-11-23T10:00:00.000Z" validate:"required"`
+	LastSeenAt Time   `json:"lastSeenAt" swaggertype:"string" format:"date-time" example:"2026-11-23T10:05:00.000Z" validate:"required"`
+	ExpiresAt  Time   `json:"expiresAt" swaggertype:"string" format:"date-time" example:"2026-11-30T10:00:00.000Z" validate:"required"`
+	UserAgent  string `json:"userAgent" example:"Mozilla/5.0" validate:"required"`
+	IP         string `json:"ip" example:"203.0.113.7" validate:"required"`
+	Current    bool   `json:"current" example:"true" validate:"required"`
+} //	@name	SessionInfo
 
 // SessionsResponse lists the caller's live sessions.
 type SessionsResponse struct {
-	Sessions []SessionInfo `json:"sessions"`
-}
+	Sessions []SessionInfo `json:"sessions" validate:"required"`
+} //	@name	SessionsResponse
 
 // ActivityEvent is one entry of the caller's activity.
 type ActivityEvent struct {
-	Type      string `json:"type" example:"login_succeeded"`
-	At        Time   `json:"at" swaggertype:"string" format:"date-time" example:"2026-11-23T10:00:00.000Z"`
-	IP        string `json:"ip" example:"203.0.113.7"`
-	UserAgent string `json:"userAgent" example:"Mozilla/5.0"`
-}
+	Type      string `json:"type" example:"login_succeeded" validate:"required"`
+	At        Time   `json:"at" swaggertype:"string" format:"date-time" example:"2026-11-23T10:00:00.000Z" validate:"required"`
+	IP        string `json:"ip" example:"203.0.113.7" validate:"required"`
+	UserAgent string `json:"userAgent" example:"Mozilla/5.0" validate:"required"`
+} //	@name	ActivityEvent
 
 // ActivityResponse lists the caller's recent activity, newest first.
 type ActivityResponse struct {
-	Events []ActivityEvent `json:"events"`
-}
+	Events []ActivityEvent `json:"events" validate:"required"`
+} //	@name	ActivityResponse
 
 // ChangePasswordRequest changes the caller's password.
 type ChangePasswordRequest struct {
-	CurrentPassword string `json:"currentPassword" example:"correct horse battery staple"`
-	NewPassword     string `json:"newPassword" example:"another long passphrase here"`
-}
+	CurrentPassword string `json:"currentPassword" example:"correct horse battery staple" validate:"required" format:"password" maxLength:"256"`
+	NewPassword     string `json:"newPassword" example:"another long passphrase here" validate:"required" format:"password" minLength:"8" maxLength:"256"`
+} //	@name	ChangePasswordRequest
 
 // ListSessions lists the caller's live sessions.
 //
 //	@Summary	The signed-in user's sessions
+//	@ID		listSessions
+//	@Description	The caller's live sessions, newest first; current marks the one making the request.
 //	@Tags		sessions
 //	@Produce	json
 //	@Security	CookieAuth
@@ -78,6 +80,8 @@ func ListSessions(svc *auth.Service) gin.HandlerFunc {
 // RevokeSession ends one of the caller's sessions.
 //
 //	@Summary	Sign out one device
+//	@ID		revokeSession
+//	@Description	Ends one of the caller's sessions; it stops working at its next request. Any id that is not a live session of the caller's is 404.
 //	@Tags		sessions
 //	@Security	CookieAuth
 //	@Security	BearerAuth
@@ -110,6 +114,7 @@ func RevokeSession(svc *auth.Service, ck Cookies) gin.HandlerFunc {
 // ChangePassword replaces the caller's password and ends every other session.
 //
 //	@Summary	Change password
+//	@ID		changePassword
 //	@Description	Requires the current password. Every other session is revoked at once; this one stays.
 //	@Tags		auth
 //	@Accept		json
@@ -144,6 +149,8 @@ func ChangePassword(svc *auth.Service) gin.HandlerFunc {
 // Activity lists the caller's recent audit events, newest first.
 //
 //	@Summary	The signed-in user's recent activity
+//	@ID		listActivity
+//	@Description	The caller's most recent audit events (at most 100), newest first.
 //	@Tags		sessions
 //	@Produce	json
 //	@Security	CookieAuth

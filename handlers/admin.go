@@ -14,43 +14,43 @@ import (
 // AdminUser is a user as administrators see it.
 type AdminUser struct {
 	User
-	Disabled bool `json:"disabled" example:"false"`
-}
+	Disabled bool `json:"disabled" example:"false" validate:"required"`
+} //	@name	AdminUser
 
 // AdminUserResponse wraps one user.
 type AdminUserResponse struct {
-	User AdminUser `json:"user"`
-}
+	User AdminUser `json:"user" validate:"required"`
+} //	@name	AdminUserResponse
 
 // UsersResponse is a page of users.
 type UsersResponse struct {
-	Users []AdminUser `json:"users"`
-	Total int64       `json:"total" example:"1"`
-}
+	Users []AdminUser `json:"users" validate:"required"`
+	Total int64       `json:"total" example:"1" validate:"required"`
+} //	@name	UsersResponse
 
 // UpdateUserRequest changes a user's role or disabled state.
 type UpdateUserRequest struct {
 	Role     *string `json:"role" enums:"user,admin" example:"admin"`
 	Disabled *bool   `json:"disabled" example:"false"`
-}
+} //	@name	UpdateUserRequest
 
 // AuditEvent is an audit log entry as administrators see it.
 type AuditEvent struct {
-	ID        string `json:"id"`
-	Type      string `json:"type" example:"login_failed"`
-	At        Time   `json:"at" swaggertype:"string" format:"date-time" example:"2026-11-23T10:00:00.000Z"`
-	UserID    string `json:"userId,omitempty"`
-	SessionID string `json:"sessionId,omitempty"`
-	Email     string `json:"email,omitempty" example:"ada@example.com"`
-	IP        string `json:"ip" example:"203.0.113.7"`
-	UserAgent string `json:"userAgent" example:"Mozilla/5.0"`
+	ID        string `json:"id" validate:"required" format:"uuid"`
+	Type      string `json:"type" example:"login_failed" validate:"required"`
+	At        Time   `json:"at" swaggertype:"string" format:"date-time" example:"2026-11-23T10:00:00.000Z" validate:"required"`
+	UserID    string `json:"userId,omitempty" format:"uuid"`
+	SessionID string `json:"sessionId,omitempty" format:"uuid"`
+	Email     string `json:"email,omitempty" example:"ada@example.com" format:"email"`
+	IP        string `json:"ip" example:"203.0.113.7" validate:"required"`
+	UserAgent string `json:"userAgent" example:"Mozilla/5.0" validate:"required"`
 	Detail    string `json:"detail,omitempty"`
-}
+} //	@name	AuditEvent
 
 // AuditResponse lists audit events, newest first.
 type AuditResponse struct {
-	Events []AuditEvent `json:"events"`
-}
+	Events []AuditEvent `json:"events" validate:"required"`
+} //	@name	AuditResponse
 
 func adminUserView(u models.User) AdminUser {
 	return AdminUser{User: userView(u), Disabled: u.Disabled()}
@@ -81,6 +81,8 @@ func userIDParam(c *gin.Context) (string, error) {
 // ListUsers pages through users.
 //
 //	@Summary	List users
+//	@ID		listUsers
+//	@Description	A page of users in creation order, with the total that match. Administrators only.
 //	@Tags		admin
 //	@Produce	json
 //	@Security	CookieAuth
@@ -127,6 +129,8 @@ func ListUsers(svc *auth.Service) gin.HandlerFunc {
 // GetUser returns one user.
 //
 //	@Summary	Get a user
+//	@ID		getUser
+//	@Description	One user, as administrators see it. Administrators only.
 //	@Tags		admin
 //	@Produce	json
 //	@Security	CookieAuth
@@ -157,6 +161,7 @@ func GetUser(svc *auth.Service) gin.HandlerFunc {
 // UpdateUser changes a user's role or disabled state.
 //
 //	@Summary	Change a user's role or disable them
+//	@ID		updateUser
 //	@Description	Disabling revokes every session of the user at once. The last active administrator cannot be demoted or disabled (409).
 //	@Tags		admin
 //	@Accept		json
@@ -205,6 +210,8 @@ func UpdateUser(svc *auth.Service) gin.HandlerFunc {
 // RevokeUserSessions signs a user out everywhere.
 //
 //	@Summary	Revoke every session of a user
+//	@ID		revokeUserSessions
+//	@Description	Signs the user out everywhere: every session stops working at its next request. Administrators only.
 //	@Tags		admin
 //	@Security	CookieAuth
 //	@Security	BearerAuth
@@ -233,6 +240,8 @@ func RevokeUserSessions(svc *auth.Service) gin.HandlerFunc {
 // ListAudit lists audit events, newest first.
 //
 //	@Summary	Audit log
+//	@ID		listAudit
+//	@Description	Audit events, newest first, optionally of one user or one type. Administrators only.
 //	@Tags		admin
 //	@Produce	json
 //	@Security	CookieAuth
@@ -290,6 +299,7 @@ func deref(s *string) string {
 // LiftLockout clears the lockouts of an email, for every client address.
 //
 //	@Summary	Lift a lockout
+//	@ID		liftLockout
 //	@Description	Clears the failed-attempt counts and locks of the email, for every client address and globally. Answers 204 whether or not the email has an account.
 //	@Tags		admin
 //	@Security	CookieAuth

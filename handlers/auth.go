@@ -13,6 +13,8 @@ import (
 // Register creates an account and signs it in.
 //
 //	@Summary	Create an account and sign in
+//	@ID		register
+//	@Description	Creates a user account with the `user` role and signs it in: the answer sets the access cookie (`__Host-session`) and the refresh cookie (`__Secure-refresh`, path /auth). The password must be 8–256 characters and not a common one; every field problem is reported together (422).
 //	@Tags		auth
 //	@Accept		json
 //	@Produce	json
@@ -48,6 +50,8 @@ func Register(svc *auth.Service, ck Cookies) gin.HandlerFunc {
 // Login signs a user in with email and password.
 //
 //	@Summary	Sign in
+//	@ID		login
+//	@Description	Checks the email and password and starts a session, setting both cookies. Wrong email and wrong password give the same 401. Failed attempts lock the (email, client address) pair after AUTH_LOCKOUT_THRESHOLD, and the email everywhere after AUTH_LOCKOUT_GLOBAL_THRESHOLD: 429 with Retry-After, even for the right password.
 //	@Tags		auth
 //	@Accept		json
 //	@Produce	json
@@ -83,6 +87,8 @@ func Login(svc *auth.Service, ck Cookies) gin.HandlerFunc {
 // Me returns the caller and their session.
 //
 //	@Summary	The signed-in user and session
+//	@ID		getMe
+//	@Description	The signed-in user and the current session, from the access cookie or a bearer token. On 401 token_expired, call POST /auth/refresh once and retry.
 //	@Tags		auth
 //	@Produce	json
 //	@Security	CookieAuth
@@ -101,6 +107,7 @@ func Me() gin.HandlerFunc {
 // UpdateMe changes the caller's display name.
 //
 //	@Summary	Update the signed-in user's profile
+//	@ID		updateMe
 //	@Description	A partial update: absent fields keep their value (an empty body changes nothing). email, role and password are refused with 422 naming the field and where it is changed.
 //	@Tags		auth
 //	@Accept		json
@@ -140,6 +147,7 @@ func UpdateMe(svc *auth.Service) gin.HandlerFunc {
 // Refresh rotates the refresh cookie and issues new session cookies.
 //
 //	@Summary	Rotate the session cookies
+//	@ID		refresh
 //	@Description	Reads the refresh cookie (path /auth). Call it when a request answers 401 token_expired.
 //	@Tags		auth
 //	@Produce	json
@@ -167,6 +175,7 @@ func Refresh(svc *auth.Service, ck Cookies) gin.HandlerFunc {
 // Logout ends the caller's session, other sessions, or all of them.
 //
 //	@Summary	Sign out
+//	@ID		logout
 //	@Description	scope=local (default) ends this session, others ends every other session, global ends all. 204 even without a session; others and global need a live access token (401 token_expired with an expired one or only the refresh cookie, and nothing is revoked).
 //	@Tags		auth
 //	@Param		scope	query	string	false	"which sessions to end"	Enums(local, others, global)

@@ -18,16 +18,16 @@ import (
 
 // ErrorResponse is the error envelope of every endpoint except the OAuth ones.
 type ErrorResponse struct {
-	Error ErrorBody `json:"error"`
-}
+	Error ErrorBody `json:"error" validate:"required"`
+} //	@name	ErrorResponse
 
 // ErrorBody describes one error.
 type ErrorBody struct {
-	Code      string              `json:"code" example:"validation_failed"`
-	Message   string              `json:"message" example:"some fields are invalid"`
+	Code      string              `json:"code" example:"validation_failed" validate:"required"`
+	Message   string              `json:"message" example:"some fields are invalid" validate:"required"`
 	Fields    map[string][]string `json:"fields,omitempty"`
 	RequestID string              `json:"requestId,omitempty"`
-}
+} //	@name	ErrorBody
 
 // statuses maps each domain error kind to its HTTP status.
 var statuses = map[models.Kind]int{

@@ -14,26 +14,27 @@ import (
 
 // StatusResponse answers the health endpoints.
 type StatusResponse struct {
-	Status string `json:"status" example:"ok"`
-}
+	Status string `json:"status" example:"ok" validate:"required"`
+} //	@name	StatusResponse
 
 // ServiceInfo says what answers here and where its documentation is.
 type ServiceInfo struct {
-	Name    string       `json:"name" example:"Portcullis"`
-	Version string       `json:"version" example:"v1.2.0"`
-	Links   ServiceLinks `json:"links"`
-}
+	Name    string       `json:"name" example:"Portcullis" validate:"required"`
+	Version string       `json:"version" example:"v1.2.0" validate:"required"`
+	Links   ServiceLinks `json:"links" validate:"required"`
+} //	@name	ServiceInfo
 
 // ServiceLinks point to the API documentation.
 type ServiceLinks struct {
-	SwaggerUI string `json:"swaggerUi" example:"/swagger/index.html"`
-	OpenAPI   string `json:"openapi" example:"/openapi.yaml"`
-}
+	SwaggerUI string `json:"swaggerUi" example:"/swagger/index.html" validate:"required"`
+	OpenAPI   string `json:"openapi" example:"/openapi.yaml" validate:"required"`
+} //	@name	ServiceLinks
 
 // Index answers GET /: the service's name and version, and where to read
 // about its API.
 //
 //	@Summary	What answers here
+//	@ID		getServiceInfo
 //	@Description	The service's name and version, with links to Swagger UI and the OpenAPI document.
 //	@Tags		operations
 //	@Produce	json
@@ -52,6 +53,8 @@ type Pinger interface {
 // Healthz reports that the process is alive; it checks no dependency.
 //
 //	@Summary	Liveness
+//	@ID		getHealth
+//	@Description	Answers 200 while the process runs; it checks no dependency. Use it for liveness probes.
 //	@Tags		operations
 //	@Produce	json
 //	@Success	200	{object}	StatusResponse
@@ -64,6 +67,8 @@ func Healthz() gin.HandlerFunc {
 // answers within a second and the instance is not draining for shutdown.
 //
 //	@Summary	Readiness
+//	@ID		getReadiness
+//	@Description	Answers 200 when the database answers within a second and the instance is not shutting down, else 503. Use it for readiness probes.
 //	@Tags		operations
 //	@Produce	json
 //	@Success	200	{object}	StatusResponse
@@ -88,6 +93,7 @@ func Readyz(db Pinger, draining func() bool) gin.HandlerFunc {
 // MetricsHandler serves the registry in the Prometheus text format.
 //
 //	@Summary	Prometheus metrics
+//	@ID		getMetrics
 //	@Description	Go runtime and process metrics, database pool statistics, and portcullis_* metrics: HTTP requests by method (OTHER for non-standard methods), route template and status with latency, login and refresh outcomes, revocations, and the password-hash queue. Served on the main port unless AUTH_METRICS_ADDR moves it.
 //	@Tags		operations
 //	@Produce	plain,json

@@ -14,45 +14,45 @@ import (
 // OAuthError is the RFC 6749 §5.2 error shape used by /auth/token and
 // /auth/introspect, since OAuth client libraries read it.
 type OAuthError struct {
-	Error            string `json:"error" example:"invalid_grant"`
+	Error            string `json:"error" example:"invalid_grant" validate:"required"`
 	ErrorDescription string `json:"error_description,omitempty" example:"the email or password is incorrect"`
-}
+} //	@name	OAuthError
 
 // TokenRequest is the body of /auth/token, as JSON or a form.
 type TokenRequest struct {
-	GrantType    string `json:"grant_type" form:"grant_type" enums:"password,refresh_token" example:"password"`
-	Username     string `json:"username" form:"username" example:"ada@example.com"`
-	Email        string `json:"email" form:"email" example:"ada@example.com"`
-	Password     string `json:"password" form:"password" example:"correct horse battery staple"`
+	GrantType    string `json:"grant_type" form:"grant_type" enums:"password,refresh_token" example:"password" validate:"required"`
+	Username     string `json:"username" form:"username" example:"ada@example.com" format:"email" maxLength:"254"`
+	Email        string `json:"email" form:"email" example:"ada@example.com" format:"email" maxLength:"254"`
+	Password     string `json:"password" form:"password" example:"correct horse battery staple" format:"password" maxLength:"256"`
 	RefreshToken string `json:"refresh_token" form:"refresh_token"`
-}
+} //	@name	TokenRequest
 
 // TokenResponse is an OAuth 2 access token response.
 type TokenResponse struct {
-	AccessToken  string `json:"access_token"`
-	TokenType    string `json:"token_type" example:"Bearer"`
-	ExpiresIn    int64  `json:"expires_in" example:"900"`
-	RefreshToken string `json:"refresh_token"`
-	User         User   `json:"user"`
-}
+	AccessToken  string `json:"access_token" validate:"required"`
+	TokenType    string `json:"token_type" example:"Bearer" validate:"required"`
+	ExpiresIn    int64  `json:"expires_in" example:"900" validate:"required"`
+	RefreshToken string `json:"refresh_token" validate:"required"`
+	User         User   `json:"user" validate:"required"`
+} //	@name	TokenResponse
 
 // IntrospectRequest is the body of /auth/introspect.
 type IntrospectRequest struct {
-	Token         string `json:"token" form:"token"`
+	Token         string `json:"token" form:"token" validate:"required" maxLength:"4096"`
 	TokenTypeHint string `json:"token_type_hint" form:"token_type_hint"`
-}
+} //	@name	IntrospectRequest
 
 // IntrospectResponse is an RFC 7662 answer; only active is set for an
 // inactive token.
 type IntrospectResponse struct {
-	Active bool   `json:"active" example:"true"`
-	Sub    string `json:"sub,omitempty" example:"01935a4e-7c1d-7a8e-9b0f-3c2d1e0f4a5b"`
-	Sid    string `json:"sid,omitempty" example:"01935a4e-7c1d-7a8e-9b0f-3c2d1e0f4a5c"`
+	Active bool   `json:"active" example:"true" validate:"required"`
+	Sub    string `json:"sub,omitempty" example:"01935a4e-7c1d-7a8e-9b0f-3c2d1e0f4a5b" format:"uuid"`
+	Sid    string `json:"sid,omitempty" example:"01935a4e-7c1d-7a8e-9b0f-3c2d1e0f4a5c" format:"uuid"`
 	Role   string `json:"role,omitempty" example:"user"`
-	Email  string `json:"email,omitempty" example:"ada@example.com"`
+	Email  string `json:"email,omitempty" example:"ada@example.com" format:"email"`
 	Exp    int64  `json:"exp,omitempty" example:"1795412345"`
 	Iat    int64  `json:"iat,omitempty" example:"1795411445"`
-}
+} //	@name	IntrospectResponse
 
 // WriteOAuthError writes err in the OAuth shape and aborts.
 func WriteOAuthError(c *gin.Context, err error) {
@@ -106,6 +106,7 @@ func decodeOAuth(c *gin.Context, dst any, form func(url.Values)) error {
 // Token issues bearer tokens for services (OAuth 2 password and refresh_token grants).
 //
 //	@Summary	Get bearer tokens
+//	@ID		token
 //	@Description	grant_type=password with username (the email; email is accepted too) and password, or grant_type=refresh_token with refresh_token. JSON or form body. Sets no cookie. Refresh tokens rotate with the same reuse rules as the cookie flow.
 //	@Tags		services
 //	@Accept		json,x-www-form-urlencoded
@@ -167,6 +168,7 @@ func Token(svc *auth.Service) gin.HandlerFunc {
 // Introspect answers RFC 7662 token introspection for authenticated clients.
 //
 //	@Summary	Introspect an access token (RFC 7662)
+//	@ID		introspect
 //	@Description	HTTP Basic with an AUTH_INTROSPECT_CLIENTS entry. Answers active:false, without saying why, for anything but a live access token.
 //	@Tags		services
 //	@Accept		x-www-form-urlencoded,json

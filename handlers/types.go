@@ -24,45 +24,45 @@ func wire(t time.Time) Time { return Time{t.UTC()} }
 
 // User is the public view of an account.
 type User struct {
-	ID        string `json:"id" example:"01935a4e-7c1d-7a8e-9b0f-3c2d1e0f4a5b"`
-	Email     string `json:"email" example:"ada@example.com"`
-	Name      string `json:"name" example:"Ada Lovelace"`
-	Role      string `json:"role" enums:"user,admin" example:"user"`
-	CreatedAt Time   `json:"createdAt" swaggertype:"string" format:"date-time" example:"2026-11-23T10:00:00.000Z"`
-}
+	ID        string `json:"id" example:"01935a4e-7c1d-7a8e-9b0f-3c2d1e0f4a5b" validate:"required" format:"uuid"`
+	Email     string `json:"email" example:"ada@example.com" validate:"required" format:"email"`
+	Name      string `json:"name" example:"Ada Lovelace" validate:"required"`
+	Role      string `json:"role" enums:"user,admin" example:"user" validate:"required"`
+	CreatedAt Time   `json:"createdAt" swaggertype:"string" format:"date-time" example:"2026-11-23T10:00:00.000Z" validate:"required"`
+} //	@name	User
 
 // Session is the public view of the caller's current session.
 type Session struct {
-	ID              string `json:"id" example:"01935a4e-7c1d-7a8e-9b0f-3c2d1e0f4a5c"`
-	CreatedAt       Time   `json:"createdAt" swaggertype:"string" format:"date-time" example:"2026-11-23T10:00:00.000Z"`
-	ExpiresAt       Time   `json:"expiresAt" swaggertype:"string" format:"date-time" example:"2026-11-30T10:00:00.000Z"`
-	AccessExpiresAt Time   `json:"accessExpiresAt" swaggertype:"string" format:"date-time" example:"2026-11-23T10:15:00.000Z"`
-}
+	ID              string `json:"id" example:"01935a4e-7c1d-7a8e-9b0f-3c2d1e0f4a5c" validate:"required" format:"uuid"`
+	CreatedAt       Time   `json:"createdAt" swaggertype:"string" format:"date-time" example:"2026-11-23T10:00:00.000Z" validate:"required"`
+	ExpiresAt       Time   `json:"expiresAt" swaggertype:"string" format:"date-time" example:"2026-11-30T10:00:00.000Z" validate:"required"`
+	AccessExpiresAt Time   `json:"accessExpiresAt" swaggertype:"string" format:"date-time" example:"2026-11-23T10:15:00.000Z" validate:"required"`
+} //	@name	Session
 
 // AuthResponse answers register, login, me and refresh.
 type AuthResponse struct {
-	User    User    `json:"user"`
-	Session Session `json:"session"`
-}
+	User    User    `json:"user" validate:"required"`
+	Session Session `json:"session" validate:"required"`
+} //	@name	AuthResponse
 
 // UserResponse wraps one user.
 type UserResponse struct {
-	User User `json:"user"`
-}
+	User User `json:"user" validate:"required"`
+} //	@name	UserResponse
 
 // RegisterRequest creates an account.
 type RegisterRequest struct {
-	Email    string `json:"email" example:"ada@example.com"`
-	Password string `json:"password" example:"correct horse battery staple"`
-	Name     string `json:"name" example:"Ada Lovelace"`
-}
+	Email    string `json:"email" example:"ada@example.com" validate:"required" format:"email" maxLength:"254"`
+	Password string `json:"password" example:"correct horse battery staple" validate:"required" format:"password" minLength:"8" maxLength:"256"`
+	Name     string `json:"name" example:"Ada Lovelace" validate:"required" minLength:"1" maxLength:"100"`
+} //	@name	RegisterRequest
 
 // LoginRequest starts a session.
 type LoginRequest struct {
-	Email      string `json:"email" example:"ada@example.com"`
-	Password   string `json:"password" example:"correct horse battery staple"`
+	Email      string `json:"email" example:"ada@example.com" validate:"required" format:"email" maxLength:"254"`
+	Password   string `json:"password" example:"correct horse battery staple" validate:"required" format:"password" maxLength:"256"`
 	RememberMe bool   `json:"rememberMe" example:"false"`
-}
+} //	@name	LoginRequest
 
 // UpdateMeRequest changes the caller's profile; absent fields keep their
 // value. Email, role and password are changed elsewhere (422 here).
@@ -71,7 +71,7 @@ type UpdateMeRequest struct {
 	Email    *json.RawMessage `json:"email,omitempty" swaggerignore:"true"`
 	Role     *json.RawMessage `json:"role,omitempty" swaggerignore:"true"`
 	Password *json.RawMessage `json:"password,omitempty" swaggerignore:"true"`
-}
+} //	@name	UpdateMeRequest
 
 // elsewhere is where the fields PATCH /auth/me does not change are changed.
 var elsewhere = map[string]string{

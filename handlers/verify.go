@@ -14,6 +14,7 @@ import (
 // signed in, 403 when ?role=admin is asked of another role.
 //
 //	@Summary	Forward-auth check
+//	@ID		verify
 //	@Description	For nginx auth_request, Traefik ForwardAuth and Envoy ext_authz. Accepts the session cookie or a bearer token.
 //	@Tags		services
 //	@Security	CookieAuth
