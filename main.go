@@ -6,12 +6,27 @@
 //go:generate go run ./docs/openapi3 -in docs/swagger.json -out openapi.yaml
 package main
 
-//	@title			Portcullis
+//	@title			Portcullis API
 //	@version		1.0
-//	@description	Authentication for single-page apps and services: JWE-encrypted session cookies backed by revocable database sessions, bearer tokens, introspection and forward-auth.
-//	@description	Browsers: register or log in, then every request carries the __Host-session cookie. On 401 token_expired, call POST /auth/refresh once and retry.
-//	@description	Errors use {"error": {"code", "message", "fields"?}}; /auth/token and /auth/introspect use the OAuth shape {"error", "error_description"}.
+//	@description	Portcullis signs users in and keeps their sessions: JWE-encrypted session cookies for single-page apps, bearer tokens for services, and a database session behind every token, so any session can be listed and revoked at once.
+//	@description
+//	@description	Browsers: POST /auth/register or /auth/login with `fetch(url, {credentials: "include"})`. The answer sets two HttpOnly cookies: `__Host-session` (the 15-minute access token, sent with every request) and `__Secure-refresh` (path /auth). When a request answers 401 with code `token_expired`, call POST /auth/refresh once and retry it; `invalid_refresh` means signing in again. Unsafe requests from another origin are refused (403 `csrf_failed`) unless that origin is in AUTH_ALLOWED_ORIGINS.
+//	@description
+//	@description	Services: POST /auth/token (OAuth 2 password and refresh_token grants) for bearer tokens, POST /auth/introspect (RFC 7662) to check one, and GET /auth/verify for nginx auth_request or Traefik ForwardAuth.
+//	@description
+//	@description	Errors have one shape, `{"error": {"code", "message", "fields"?, "requestId"}}`, with `fields` on 422 only; clients branch on `code`, never on `message`. /auth/token and /auth/introspect answer the OAuth way instead, `{"error", "error_description"}`. 429 and 503 carry Retry-After; every response carries X-Request-ID.
 //	@BasePath		/
+
+//	@tag.name			auth
+//	@tag.description	Accounts and sessions in the browser: register, sign in and out, refresh, profile, password.
+//	@tag.name			sessions
+//	@tag.description	The signed-in user's sessions and activity.
+//	@tag.name			services
+//	@tag.description	For other services: bearer tokens, introspection and forward-auth.
+//	@tag.name			admin
+//	@tag.description	Administrators only: users, roles, sessions, lockouts and the audit log.
+//	@tag.name			operations
+//	@tag.description	Health, readiness, metrics and this service's description.
 
 //	@securityDefinitions.apikey	BearerAuth
 //	@in							header
@@ -24,7 +39,6 @@ package main
 //	@description				The __Host-session cookie set by register, login and refresh (sent by the browser automatically).
 
 //	@securityDefinitions.basic	IntrospectBasic
-//	@description				An AUTH_INTROSPECT_CLIENTS name and secret.
 
 import (
 	"context"

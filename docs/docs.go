@@ -521,7 +521,7 @@ const docTemplate = `{
                     "services"
                 ],
                 "summary": "Introspect an access token (RFC 7662)",
-                "operationId": "introspect",
+                "operationId": "introspectToken",
                 "parameters": [
                     {
                         "description": "the token",
@@ -1180,7 +1180,7 @@ const docTemplate = `{
                     "services"
                 ],
                 "summary": "Get bearer tokens",
-                "operationId": "token",
+                "operationId": "issueToken",
                 "parameters": [
                     {
                         "description": "grant",
@@ -2069,7 +2069,29 @@ const docTemplate = `{
         "IntrospectBasic": {
             "type": "basic"
         }
-    }
+    },
+    "tags": [
+        {
+            "description": "Accounts and sessions in the browser: register, sign in and out, refresh, profile, password.",
+            "name": "auth"
+        },
+        {
+            "description": "The signed-in user's sessions and activity.",
+            "name": "sessions"
+        },
+        {
+            "description": "For other services: bearer tokens, introspection and forward-auth.",
+            "name": "services"
+        },
+        {
+            "description": "Administrators only: users, roles, sessions, lockouts and the audit log.",
+            "name": "admin"
+        },
+        {
+            "description": "Health, readiness, metrics and this service's description.",
+            "name": "operations"
+        }
+    ]
 }`
 
 // SwaggerInfo holds exported Swagger Info so clients can modify it
@@ -2078,8 +2100,8 @@ var SwaggerInfo = &swag.Spec{
 	Host:             "",
 	BasePath:         "/",
 	Schemes:          []string{},
-	Title:            "Portcullis",
-	Description:      "An AUTH_INTROSPECT_CLIENTS name and secret.",
+	Title:            "Portcullis API",
+	Description:      "Portcullis signs users in and keeps their sessions: JWE-encrypted session cookies for single-page apps, bearer tokens for services, and a database session behind every token, so any session can be listed and revoked at once.\n\nBrowsers: POST /auth/register or /auth/login with `fetch(url, {credentials: \"include\"})`. The answer sets two HttpOnly cookies: `__Host-session` (the 15-minute access token, sent with every request) and `__Secure-refresh` (path /auth). When a request answers 401 with code `token_expired`, call POST /auth/refresh once and retry it; `invalid_refresh` means signing in again. Unsafe requests from another origin are refused (403 `csrf_failed`) unless that origin is in AUTH_ALLOWED_ORIGINS.\n\nServices: POST /auth/token (OAuth 2 password and refresh_token grants) for bearer tokens, POST /auth/introspect (RFC 7662) to check one, and GET /auth/verify for nginx auth_request or Traefik ForwardAuth.\n\nErrors have one shape, `{\"error\": {\"code\", \"message\", \"fields\"?, \"requestId\"}}`, with `fields` on 422 only; clients branch on `code`, never on `message`. /auth/token and /auth/introspect answer the OAuth way instead, `{\"error\", \"error_description\"}`. 429 and 503 carry Retry-After; every response carries X-Request-ID.",
 	InfoInstanceName: "swagger",
 	SwaggerTemplate:  docTemplate,
 	LeftDelim:        "{{",

@@ -106,7 +106,7 @@ func decodeOAuth(c *gin.Context, dst any, form func(url.Values)) error {
 // Token issues bearer tokens for services (OAuth 2 password and refresh_token grants).
 //
 //	@Summary	Get bearer tokens
-//	@ID		token
+//	@ID		issueToken
 //	@Description	grant_type=password with username (the email; email is accepted too) and password, or grant_type=refresh_token with refresh_token. JSON or form body. Sets no cookie. Refresh tokens rotate with the same reuse rules as the cookie flow.
 //	@Tags		services
 //	@Accept		json,x-www-form-urlencoded
@@ -168,7 +168,7 @@ func Token(svc *auth.Service) gin.HandlerFunc {
 // Introspect answers RFC 7662 token introspection for authenticated clients.
 //
 //	@Summary	Introspect an access token (RFC 7662)
-//	@ID		introspect
+//	@ID		introspectToken
 //	@Description	HTTP Basic with an AUTH_INTROSPECT_CLIENTS entry. Answers active:false, without saying why, for anything but a live access token.
 //	@Tags		services
 //	@Accept		x-www-form-urlencoded,json

@@ -39,6 +39,15 @@ const (
 	CodeTemporarilyUnavailable Code = "temporarily_unavailable"
 )
 
+// Codes lists every code, envelope and OAuth, for documentation.
+var Codes = []Code{
+	CodeInternal, CodeValidationFailed, CodeBadRequest, CodeUnauthenticated, CodeTokenExpired, CodeInvalidCredentials,
+	CodeInvalidRefresh, CodeForbidden, CodeCSRFFailed, CodeNotFound, CodeConflict, CodeEmailTaken, CodeLastAdmin,
+	CodeRateLimited, CodeUnavailable, CodePayloadTooLarge, CodeUnsupportedMediaType, CodeMethodNotAllowed,
+	CodeInvalidRequest, CodeInvalidClient, CodeInvalidGrant, CodeUnsupportedGrantType, CodeSlowDown, CodeServerError,
+	CodeTemporarilyUnavailable,
+}
+
 // Code returns the code an error of kind k carries when it names none.
 func (k Kind) Code() Code {
 	switch k {
