@@ -85,6 +85,30 @@ func checkContract(t *testing.T, method, path string, reqHeader http.Header, req
 	if err := openapi3filter.ValidateResponse(ctx, out); err != nil {
 		t.Errorf("contract: %s %s answered %d, which openapi.yaml does not allow: %v\nbody: %s", method, path, r.status, err, r.body)
 	}
+	// An error's code must be one the operation documents for that status.
+	if code := errorCode(r.body); r.status >= 400 && code != "" {
+		doc := route.Operation.Responses.Status(r.status)
+		if doc == nil || doc.Value.Description == nil || !strings.Contains(*doc.Value.Description, "`"+code+"`") {
+			t.Errorf("contract: %s %s answered %d %s, a code openapi.yaml does not list for it", method, path, r.status, code)
+		}
+	}
+}
+
+// errorCode is the code of either error shape, or "".
+func errorCode(body []byte) string {
+	var envelope struct {
+		Error json.RawMessage `json:"error"`
+	}
+	if json.Unmarshal(body, &envelope) != nil || len(envelope.Error) == 0 {
+		return ""
+	}
+	var oauth string
+	if json.Unmarshal(envelope.Error, &oauth) == nil {
+		return oauth
+	}
+	var e struct{ Code string }
+	_ = json.Unmarshal(envelope.Error, &e)
+	return e.Code
 }
 
 // routeKey normalises "/auth/sessions/:id" and "/auth/sessions/{id}".
