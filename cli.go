@@ -1,13 +1,13 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -21,13 +21,20 @@ import (
 const usage = `usage: portcullis [command]
 
 commands:
-  serve                 run the service (the default)
-  migrate               apply database migrations and exit
-  user create           create a user; the password is read from standard input
-  keys generate         print a new AUTH_SESSION_KEYS entry
-  healthcheck           exit 0 when the local server answers /healthz
+  serve                   run the service (the default)
+  migrate                 apply database migrations and exit
+  user create             create a user (asks for the password)
+  user list               list users, optionally those whose email contains a text
+  user set-password       set a user's password (asks for it) and end their sessions
+  user set-role           make a user an admin, or an admin a user
+  user disable            disable a user and end their sessions
+  user enable             enable a disabled user
+  keys generate           print a new AUTH_SESSION_KEYS entry
+  healthcheck             exit 0 when the local server answers /healthz
+  help                    show this text
 
-Configuration comes from AUTH_* environment variables; see README.md.
+Configuration comes from AUTH_* environment variables (AUTH_ADDR,
+AUTH_DATABASE_URL, AUTH_SESSION_KEYS, ...); README.md lists them all.
 Run "portcullis COMMAND -h" for a command's flags.
 `
 
@@ -60,7 +67,7 @@ func parseFlags(fs *flag.FlagSet, args []string) (help bool, err error) {
 // dispatch runs the command named by args.
 func dispatch(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
 	cmd, rest := "serve", args
-	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+	if len(args) > 0 && (!strings.HasPrefix(args[0], "-") || slices.Contains([]string{"-h", "-help", "--help"}, args[0])) {
 		cmd, rest = args[0], args[1:]
 	}
 	switch cmd {
@@ -86,11 +93,7 @@ func dispatch(ctx context.Context, args []string, getenv func(string) string, st
 			return nil
 		})
 	case "user":
-		if len(rest) == 0 || rest[0] != "create" {
-			fmt.Fprint(stderr, usage)
-			return &usageError{errors.New(`"user" needs a subcommand: create`)}
-		}
-		return userCreate(ctx, rest[1:], getenv, stdin, stdout, stderr)
+		return userCommand(ctx, rest, getenv, stdin, stdout, stderr)
 	case "keys":
 		if len(rest) == 0 || rest[0] != "generate" {
 			fmt.Fprint(stderr, usage)
@@ -114,7 +117,7 @@ func dispatch(ctx context.Context, args []string, getenv func(string) string, st
 			return err
 		}
 		return healthcheck(ctx, *url, getenv)
-	case "help", "-h", "--help":
+	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil
 	}
@@ -140,38 +143,9 @@ func withStore(ctx context.Context, getenv func(string) string, fn func(*store.D
 	return fn(db, cfg)
 }
 
-func userCreate(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
-	fs := newFlags("user create", "user create -email EMAIL -name NAME [-role admin] < password", stderr)
-	email := fs.String("email", "", "email address (required)")
-	name := fs.String("name", "", "display name (required)")
-	role := fs.String("role", "user", "role: user or admin")
-	if help, err := parseFlags(fs, args); help || err != nil {
-		return err
-	}
-	password, err := bufio.NewReader(io.LimitReader(stdin, models.MaxPasswordBytes+2)).ReadString('\n')
-	if err != nil && !errors.Is(err, io.EOF) {
-		return err
-	}
-	password = strings.TrimRight(password, "\r\n")
-	return withStore(ctx, getenv, func(db *store.DB, _ config.Config) error {
-		u, err := createUser(ctx, db, auth.NewHasher(1, 1, nil), auth.NewUser{Email: *email, Name: *name, Password: password, Role: models.Role(*role)})
-		if err != nil {
-			return err
-		}
-		fmt.Fprintf(stdout, "created %s %s (%s)\n", u.Role, u.Email, u.ID)
-		return nil
-	})
-}
-
-// createUser creates a user through the domain; invalid input is a usage
-// error that never repeats the password.
-func createUser(ctx context.Context, db *store.DB, hasher *auth.Hasher, nu auth.NewUser) (models.User, error) {
-	u, err := auth.New(auth.Deps{Store: db, Hasher: hasher}).CreateUser(ctx, nu)
-	return u, commandError(err, nu.Email)
-}
-
-// commandError phrases a domain error for the command line: field problems
-// on one line, in a fixed order, as a usage error.
+// commandError phrases a domain error for the command line in one plain
+// sentence: field problems on one line, in a fixed order, as a usage error;
+// no database text.
 func commandError(err error, email string) error {
 	var e *models.Error
 	switch {
@@ -186,7 +160,9 @@ func commandError(err error, email string) error {
 		}
 		return &usageError{errors.New(strings.Join(problems, "; "))}
 	case e.Code == models.CodeEmailTaken:
-		return &models.Error{Kind: models.Conflict, Message: "a user with email " + models.NormalizeEmail(email) + " already exists", Err: err}
+		return fmt.Errorf("a user with the email %s already exists", models.NormalizeEmail(email))
+	case e.Kind == models.NotFound || e.Code == models.CodeLastAdmin:
+		return errors.New(e.Message)
 	}
 	return err
 }

@@ -91,3 +91,33 @@ func (s *Service) BootstrapAdmin(ctx context.Context, nu NewUser) (bool, error) 
 	}
 	return false, ErrBootstrapEmailTaken
 }
+
+// UserByEmail returns the user with this email, or NotFound saying so.
+func (s *Service) UserByEmail(ctx context.Context, email string) (models.User, error) {
+	email = models.NormalizeEmail(email)
+	u, err := s.store.UserByEmail(ctx, email)
+	if models.IsKind(err, models.NotFound) {
+		return models.User{}, models.Errorf(models.NotFound, "no user has the email %s", email)
+	}
+	return u, err
+}
+
+// SetPassword replaces a user's password at an operator's hand (a forgotten
+// password, no mail yet): the policy applies, the credential version moves
+// on and every session of the user ends.
+func (s *Service) SetPassword(ctx context.Context, cl Client, u models.User, password string) error {
+	if p := PasswordProblem(password, u.Email, u.Name); p != "" {
+		fields := models.FieldErrors{}
+		fields.Add("password", p)
+		return fields.Err()
+	}
+	hash, err := s.hasher.Hash(ctx, password)
+	if err != nil {
+		return hashErr(err)
+	}
+	if err := s.store.ChangePassword(ctx, u.ID, hash, s.now()); err != nil {
+		return err
+	}
+	_, err = s.Revoke(ctx, cl, Revocation{UserID: u.ID, Scope: ScopeGlobal, Reason: ReasonPasswordSet, Email: u.Email})
+	return err
+}

@@ -192,6 +192,7 @@ const (
 	ReasonPasswordChange Reason = "password_change"
 	ReasonRefreshReuse   Reason = "refresh_reuse"
 	ReasonAdmin          Reason = "admin"
+	ReasonPasswordSet    Reason = "password_set"
 )
 
 // reasonEvents is the audit event each reason writes.
@@ -204,6 +205,7 @@ var reasonEvents = map[Reason]struct {
 	ReasonPasswordChange: {models.EventPasswordChanged, ""},
 	ReasonRefreshReuse:   {models.EventRefreshReuseDetected, ""},
 	ReasonAdmin:          {models.EventSessionRevoked, "all, by an administrator"},
+	ReasonPasswordSet:    {models.EventPasswordChanged, "set by an operator; every session ended"},
 }
 
 // Revocation names sessions to end and why.

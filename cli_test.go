@@ -1,0 +1,206 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"io"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/creack/pty"
+
+	"github.com/portcullis-auth/portcullis/auth"
+	"github.com/portcullis-auth/portcullis/store"
+	"github.com/portcullis-auth/portcullis/token"
+)
+
+// TestHelpListsEveryCommand: -h and help list each subcommand on a line and
+// point to the AUTH_* variables; each subcommand's -h lists its flags.
+func TestHelpListsEveryCommand(t *testing.T) {
+	for _, args := range [][]string{{"-h"}, {"help"}, {"--help"}} {
+		out, _, err := runCmd(t, nil, "", args...)
+		if err != nil {
+			t.Fatalf("%v: %v", args, err)
+		}
+		for _, cmd := range []string{"serve", "migrate", "user create", "user list", "user set-password", "user set-role", "user disable", "user enable", "keys generate", "healthcheck", "AUTH_"} {
+			if !strings.Contains(out, cmd) {
+				t.Errorf("%v does not mention %q:\n%s", args, cmd, out)
+			}
+		}
+	}
+	for sub, flags := range map[string][]string{
+		"user create": {"-email", "-name", "-role"}, "user list": {"-email"}, "user set-password": {"-email"},
+		"user set-role": {"-email", "-role"}, "user disable": {"-email"}, "user enable": {"-email"},
+		"keys generate": {"-kid"}, "healthcheck": {"-url"},
+	} {
+		_, help, err := runCmd(t, nil, "", append(strings.Fields(sub), "-h")...)
+		if err != nil {
+			t.Errorf("%s -h: %v", sub, err)
+		}
+		for _, f := range flags {
+			if !strings.Contains(help, f) {
+				t.Errorf("%s -h does not list %s:\n%s", sub, f, help)
+			}
+		}
+	}
+}
+
+// operatorFixture is a database the commands work on, and a service over it
+// to check what they did.
+func operatorFixture(t *testing.T) (map[string]string, *auth.Service) {
+	t.Helper()
+	dbURL := "sqlite:" + filepath.Join(t.TempDir(), "auth.db")
+	vars := map[string]string{"AUTH_DATABASE_URL": dbURL}
+	db, err := store.Open(context.Background(), dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = db.Close() })
+	if err := db.Migrate(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	keys, _ := token.NewKeyRing(token.GenerateKey("cli"))
+	return vars, auth.New(auth.Deps{Store: db, Keys: keys, Hasher: auth.NewHasher(1, 4, nil),
+		Lifetimes: auth.Lifetimes{Access: time.Minute, Session: time.Hour, Remember: time.Hour, MaxAge: time.Hour}})
+}
+
+// TestOperatorCommands covers the way out for an operator: list, set a
+// forgotten password (which ends the user's sessions), change roles within
+// the last-admin rule, disable and enable; and a duplicate email said plainly.
+func TestOperatorCommands(t *testing.T) {
+	ctx := context.Background()
+	vars, svc := operatorFixture(t)
+	mustRun := func(stdin string, args ...string) string {
+		t.Helper()
+		out, errOut, err := runCmd(t, vars, stdin, args...)
+		if err != nil {
+			t.Fatalf("%v: %v\n%s", args, err, errOut)
+		}
+		return out
+	}
+	mustRun("a long root passphrase\n", "user", "create", "-email", "root@example.com", "-name", "Root", "-role", "admin")
+	mustRun("ada's old passphrase\n", "user", "create", "-email", "ada@example.com", "-name", "Ada")
+	_, _, err := runCmd(t, vars, "another passphrase here\n", "user", "create", "-email", "ADA@example.com", "-name", "Ada Two")
+	if err == nil || err.Error() != "a user with the email ada@example.com already exists" {
+		t.Errorf("duplicate email: %v, want one plain sentence", err)
+	}
+
+	out := mustRun("", "user", "list")
+	if !strings.Contains(out, "root@example.com") || !strings.Contains(out, "ada@example.com") || !strings.Contains(out, "admin") {
+		t.Errorf("user list:\n%s", out)
+	}
+	if out := mustRun("", "user", "list", "-email", "ada"); strings.Contains(out, "root@") || !strings.Contains(out, "ada@") {
+		t.Errorf("user list -email ada:\n%s", out)
+	}
+
+	signedIn, err := svc.Login(ctx, auth.Client{}, "ada@example.com", "ada's old passphrase", auth.LoginOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustRun("ada's brand new passphrase\n", "user", "set-password", "-email", "ada@example.com")
+	if _, err := svc.Authenticate(ctx, signedIn.Tokens.Access); err == nil {
+		t.Error("a session from before set-password still works")
+	}
+	if _, err := svc.Login(ctx, auth.Client{}, "ada@example.com", "ada's old passphrase", auth.LoginOptions{}); err == nil {
+		t.Error("the old password still works")
+	}
+	if _, err := svc.Login(ctx, auth.Client{}, "ada@example.com", "ada's brand new passphrase", auth.LoginOptions{}); err != nil {
+		t.Errorf("the new password: %v", err)
+	}
+
+	mustRun("", "user", "set-role", "-email", "ada@example.com", "-role", "admin")
+	mustRun("", "user", "set-role", "-email", "root@example.com", "-role", "user")
+	_, _, err = runCmd(t, vars, "", "user", "disable", "-email", "ada@example.com")
+	if err == nil || !strings.Contains(err.Error(), "last active administrator") {
+		t.Errorf("disabling the last admin: %v", err)
+	}
+	mustRun("", "user", "disable", "-email", "root@example.com")
+	if _, err := svc.Login(ctx, auth.Client{}, "root@example.com", "a long root passphrase", auth.LoginOptions{}); err == nil {
+		t.Error("a disabled user signed in")
+	}
+	mustRun("", "user", "enable", "-email", "root@example.com")
+	if _, err := svc.Login(ctx, auth.Client{}, "root@example.com", "a long root passphrase", auth.LoginOptions{}); err != nil {
+		t.Errorf("the re-enabled user: %v", err)
+	}
+	_, _, err = runCmd(t, vars, "", "user", "disable", "-email", "nobody@example.com")
+	if err == nil || err.Error() != "no user has the email nobody@example.com" {
+		t.Errorf("unknown email: %v", err)
+	}
+	var usage *usageError
+	for _, args := range [][]string{{"user", "set-role", "-email", "ada@example.com", "-role", "owner"}, {"user", "disable"}, {"user", "rename"}} {
+		if _, _, err := runCmd(t, vars, "", args...); !errors.As(err, &usage) {
+			t.Errorf("%v: %v, want a usage error", args, err)
+		}
+	}
+}
+
+// TestPasswordPromptOnATerminal runs user create with a real pseudo-terminal
+// as standard input: the password is asked for twice and never echoed.
+func TestPasswordPromptOnATerminal(t *testing.T) {
+	ptmx, tty, err := pty.Open()
+	if err != nil {
+		t.Skipf("no pseudo-terminal here: %v", err)
+	}
+	defer ptmx.Close()
+	defer tty.Close()
+	var (
+		echoed strings.Builder
+		mu     sync.Mutex
+	)
+	go func() { // everything the terminal shows
+		buf := make([]byte, 1024)
+		for {
+			n, err := ptmx.Read(buf)
+			mu.Lock()
+			echoed.Write(buf[:n])
+			mu.Unlock()
+			if err != nil {
+				return
+			}
+		}
+	}()
+	vars, svc := operatorFixture(t)
+	var stdout, stderr syncBuffer
+	done := make(chan error, 1)
+	go func() {
+		done <- run(context.Background(), []string{"portcullis", "user", "create", "-email", "tty@example.com", "-name", "Tty"},
+			envOf(vars), tty, &stdout, &stderr)
+	}()
+	const secret = "typed on a terminal"
+	for _, prompt := range []string{"Password: ", "Password again: "} {
+		waitFor(t, func() bool { return strings.Count(stderr.String(), prompt) >= 1 })
+		if _, err := io.WriteString(ptmx, secret+"\r"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("user create on a terminal: %v\n%s", err, stderr.String())
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("user create did not finish")
+	}
+	mu.Lock()
+	shown := echoed.String()
+	mu.Unlock()
+	if strings.Contains(shown, secret) || strings.Contains(stderr.String(), secret) {
+		t.Errorf("the password was echoed: terminal %q, stderr %q", shown, stderr.String())
+	}
+	if _, err := svc.Login(context.Background(), auth.Client{}, "tty@example.com", secret, auth.LoginOptions{}); err != nil {
+		t.Errorf("the password typed on the terminal: %v", err)
+	}
+}
+
+// waitFor polls cond for up to 10 s.
+func waitFor(t *testing.T, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); !cond(); time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("timed out")
+		}
+	}
+}
