@@ -134,11 +134,11 @@ func withStore(ctx context.Context, getenv func(string) string, fn func(*store.D
 	}
 	db, err := store.Open(ctx, cfg.DatabaseURL)
 	if err != nil {
-		return fmt.Errorf("database: %w", err)
+		return startupDBError(err, cfg.DatabaseURL)
 	}
 	defer db.Close()
 	if err := db.Migrate(ctx); err != nil {
-		return fmt.Errorf("database: %w", err)
+		return startupDBError(err, cfg.DatabaseURL)
 	}
 	return fn(db, cfg)
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"io"
+	"net/url"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -203,4 +205,47 @@ func waitFor(t *testing.T, cond func() bool) {
 			t.Fatal("timed out")
 		}
 	}
+}
+
+// TestDatabaseErrorsAtStartSayWhatFailed: a refused connection, a wrong role
+// and an SQLite path that cannot be created each stop the start with one line
+// naming the cause and AUTH_DATABASE_URL (exit 1), with no password and no
+// "temporarily unavailable".
+func TestDatabaseErrorsAtStartSayWhatFailed(t *testing.T) {
+	cases := map[string]struct{ url, want string }{
+		"refused":         {"postgres://postgres:s3cret-pw@127.0.0.1:1/test", "connection refused"},
+		"no directory":    {"sqlite:" + filepath.Join(t.TempDir(), "missing", "dir", "auth.db"), "no such file or directory"},
+		"not a directory": {"sqlite:" + filepath.Join(mustFile(t), "auth.db"), "not a directory"},
+	}
+	if base := os.Getenv("AUTH_TEST_DATABASE_URL"); base != "" {
+		u, _ := url.Parse(base)
+		u.User = url.UserPassword("no_such_role", "s3cret-pw")
+		cases["wrong role"] = struct{ url, want string }{u.String(), `role "no_such_role" does not exist`}
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			vars := map[string]string{"AUTH_ADDR": "127.0.0.1:0", "AUTH_DATABASE_URL": tc.url, "AUTH_SESSION_KEYS": token.GenerateKey("k").String()}
+			ctx, cancel := context.WithTimeout(context.Background(), 40*time.Second)
+			defer cancel()
+			err := run(ctx, []string{"portcullis"}, envOf(vars), strings.NewReader(""), io.Discard, io.Discard)
+			var usage *usageError
+			switch {
+			case err == nil || errors.As(err, &usage):
+				t.Fatalf("err = %v, want a start-up failure (exit 1)", err)
+			case strings.Contains(err.Error(), "\n") || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), "AUTH_DATABASE_URL"):
+				t.Errorf("err = %q, want one line naming %q and AUTH_DATABASE_URL", err, tc.want)
+			case strings.Contains(err.Error(), "s3cret-pw") || strings.Contains(err.Error(), "temporarily unavailable"):
+				t.Errorf("err = %q leaks the password or says temporarily unavailable", err)
+			}
+		})
+	}
+}
+
+func mustFile(t *testing.T) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "a-file")
+	if err := os.WriteFile(p, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
 }

@@ -141,7 +141,7 @@ func keyRing(cfg config.Config, log *slog.Logger) (*token.KeyRing, error) {
 		}
 		keys, err := devKeys(path)
 		if err != nil {
-			return nil, fmt.Errorf("development key %s: %w (set AUTH_SESSION_KEYS, or remove the file)", path, err)
+			return nil, fmt.Errorf("development key: cannot use %s: %s; check AUTH_DATABASE_URL (the key is kept beside the SQLite database) and that its directory exists and is writable, or set AUTH_SESSION_KEYS", path, rootCause(err))
 		}
 		log.Warn("AUTH_SESSION_KEYS is not set: using the development key in " + path + "; set AUTH_SESSION_KEYS in production")
 		return keys, nil
@@ -203,7 +203,10 @@ func serve(ctx context.Context, cfg config.Config, getenv func(string) string, l
 	}
 	cancel()
 	if err != nil {
-		return fmt.Errorf("database: %w", err)
+		if db != nil {
+			_ = db.Close()
+		}
+		return startupDBError(err, cfg.DatabaseURL)
 	}
 	defer db.Close()
 
@@ -301,7 +304,7 @@ func cacheBus(ctx context.Context, db *store.DB, cfg config.Config, log *slog.Lo
 	}
 	conn, err := pgx.Connect(ctx, cfg.DatabaseURL)
 	if err != nil {
-		return nil, fmt.Errorf("database: %w", err)
+		return nil, startupDBError(err, cfg.DatabaseURL)
 	}
 	defer conn.Close(context.Background())
 	if _, err := conn.Exec(ctx, "LISTEN portcullis_probe"); err != nil {
