@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"slices"
 	"strings"
 	"time"
@@ -82,7 +83,12 @@ func dispatch(ctx context.Context, args []string, getenv func(string) string, st
 		}
 		logs := newBufferedWriter(stderr, 64<<10, 100*time.Millisecond)
 		defer logs.Close()
-		return serve(ctx, cfg, getenv, newLogger(cfg.LogLevel, logs))
+		log := newLogger(cfg.LogLevel, logs)
+		// Values come through getenv; the names present are the process's.
+		for _, w := range config.Unknown(environNames(), "AUTH_TEST_DATABASE_URL", "AUTH_TEST_REDIS_URL") {
+			log.Warn(w)
+		}
+		return serve(ctx, cfg, getenv, log)
 	case "migrate":
 		fs := newFlags("migrate", "migrate", stderr)
 		if help, err := parseFlags(fs, rest); help || err != nil {
@@ -211,4 +217,14 @@ func healthcheck(ctx context.Context, url string, getenv func(string) string) er
 		return fmt.Errorf("healthcheck: %s answered %d", url, resp.StatusCode)
 	}
 	return nil
+}
+
+// environNames lists the names in the process environment.
+func environNames() []string {
+	var names []string
+	for _, kv := range os.Environ() {
+		name, _, _ := strings.Cut(kv, "=")
+		names = append(names, name)
+	}
+	return names
 }

@@ -249,3 +249,43 @@ func mustFile(t *testing.T) string {
 	}
 	return p
 }
+
+// TestConfigurationMessages: a bad value says what is wrong once (the
+// variable is named once, by the prefix), a short key says how to make one,
+// a bad or unreachable Redis is one line, and a misspelt variable is warned
+// about with the closest real one.
+func TestConfigurationMessages(t *testing.T) {
+	for _, tc := range []struct {
+		vars  map[string]string
+		want  string
+		usage bool
+	}{
+		{map[string]string{"AUTH_SESSION_KEYS": "k1:YWJj"}, "AUTH_SESSION_KEYS: key \"k1\" must be 32 bytes, not 3; generate one with `portcullis keys generate`", true},
+		{map[string]string{"AUTH_REDIS_URL": "http://cache:6379"}, "AUTH_REDIS_URL: must be a redis:// or rediss:// URL", true},
+		{map[string]string{"AUTH_BOOTSTRAP_ADMIN_EMAIL": "a@example.com"}, "AUTH_BOOTSTRAP_ADMIN_EMAIL: must be set together with AUTH_BOOTSTRAP_ADMIN_PASSWORD", true},
+		{map[string]string{"AUTH_REDIS_URL": "redis://:pw@127.0.0.1:1/0"}, "AUTH_REDIS_URL: cannot reach Redis at 127.0.0.1:1: connection refused; is it running?", false},
+	} {
+		tc.vars["AUTH_ADDR"] = "127.0.0.1:0"
+		tc.vars["AUTH_DATABASE_URL"] = "sqlite::memory:"
+		var stderr syncBuffer
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		err := run(ctx, []string{"portcullis"}, envOf(tc.vars), strings.NewReader(""), io.Discard, &stderr)
+		cancel()
+		var usage *usageError
+		if err == nil || err.Error() != tc.want || errors.As(err, &usage) != tc.usage {
+			t.Errorf("%v: err = %v (usage %v), want %q (usage %v)", tc.vars, err, errors.As(err, &usage), tc.want, tc.usage)
+		}
+		for _, line := range strings.Split(strings.TrimSpace(stderr.String()), "\n") {
+			if line != "" && !strings.HasPrefix(line, "{") {
+				t.Errorf("a line that is not the service's own log: %q", line)
+			}
+		}
+	}
+	t.Setenv("AUTH_SESION_KEYS", "typo")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	_, logs, _ := startRun(t, ctx, map[string]string{"AUTH_SHUTDOWN_DRAIN": "0s"})
+	if !strings.Contains(logs.String(), "AUTH_SESION_KEYS is not a Portcullis variable and is ignored; did you mean AUTH_SESSION_KEYS?") {
+		t.Errorf("no warning about the misspelt variable:\n%s", logs.String())
+	}
+}

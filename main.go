@@ -50,6 +50,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -65,6 +66,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/redis/go-redis/v9"
 
 	"github.com/portcullis-auth/portcullis/api"
 	"github.com/portcullis-auth/portcullis/auth"
@@ -119,6 +121,9 @@ func (e *usageError) Unwrap() error { return e.err }
 // and the server has drained.
 func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
 	gin.SetMode(gin.ReleaseMode)
+	// go-redis logs dial failures itself; the error it returns says the same
+	// in the one line the operator reads.
+	redis.SetLogger(quietRedis{})
 	return dispatch(ctx, args[1:], getenv, stdin, stdout, stderr)
 }
 
@@ -346,7 +351,11 @@ func limiters(ctx context.Context, cfg config.Config, db *store.DB) (api.Limiter
 	case "redis":
 		rdb, err := store.OpenRedis(ctx, cfg.RedisURL)
 		if err != nil {
-			return nil, nil, fmt.Errorf("AUTH_REDIS_URL: %w", err)
+			host := cfg.RedisURL
+			if u, perr := url.Parse(cfg.RedisURL); perr == nil {
+				host = u.Host
+			}
+			return nil, nil, fmt.Errorf("AUTH_REDIS_URL: cannot reach Redis at %s: %s; is it running?", host, rootCause(err))
 		}
 		const prefix = "portcullis:"
 		return store.NewRedisLimiter(rdb, ip.Events, ip.Per, prefix+"ip:"), store.NewRedisLockout(rdb, lock, prefix+"lockout:"), nil
@@ -415,3 +424,8 @@ func swaggerURL(addr net.Addr) string {
 	}
 	return "http://" + net.JoinHostPort(host, port) + "/swagger/index.html"
 }
+
+// quietRedis discards go-redis's own log lines.
+type quietRedis struct{}
+
+func (quietRedis) Printf(context.Context, string, ...any) {}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/netip"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -126,7 +127,7 @@ func (c *Config) validate() error {
 		return &Error{"AUTH_SESSION_MAX_AGE", "must not be shorter than AUTH_SESSION_TTL or AUTH_REMEMBER_TTL"}
 	}
 	if (c.BootstrapAdminEmail == "") != (c.BootstrapAdminPassword == "") {
-		return &Error{"AUTH_BOOTSTRAP_ADMIN_EMAIL", "AUTH_BOOTSTRAP_ADMIN_EMAIL and AUTH_BOOTSTRAP_ADMIN_PASSWORD must be set together"}
+		return &Error{"AUTH_BOOTSTRAP_ADMIN_EMAIL", "must be set together with AUTH_BOOTSTRAP_ADMIN_PASSWORD"}
 	}
 	if c.LockoutGlobalThreshold == 0 {
 		c.LockoutGlobalThreshold = 10 * c.LockoutThreshold
@@ -146,6 +147,9 @@ func (c *Config) validate() error {
 	}
 	if c.RateLimitStore == "redis" && c.RedisURL == "" {
 		return &Error{"AUTH_REDIS_URL", "is required when AUTH_RATE_LIMIT_STORE=redis"}
+	}
+	if c.RedisURL != "" && !strings.HasPrefix(c.RedisURL, "redis://") && !strings.HasPrefix(c.RedisURL, "rediss://") {
+		return &Error{"AUTH_REDIS_URL", "must be a redis:// or rediss:// URL"}
 	}
 	if c.Production {
 		switch {
@@ -304,4 +308,61 @@ func (p *parser) clients(name string) map[string]string {
 		out[id] = secret
 	}
 	return out
+}
+
+// Known lists every variable Load reads.
+func Known() []string {
+	var names []string
+	_, _ = Load(func(name string) string {
+		names = append(names, name)
+		return ""
+	})
+	return names
+}
+
+// Unknown returns a warning for each AUTH_* name among names that Load does
+// not read (a typo such as AUTH_SESION_KEYS is otherwise silently ignored),
+// naming the closest known variable. ignore lists names used elsewhere (the
+// tests' own variables).
+func Unknown(names []string, ignore ...string) []string {
+	known := Known()
+	var warnings []string
+	for _, n := range names {
+		if !strings.HasPrefix(n, "AUTH_") || slices.Contains(known, n) || slices.Contains(ignore, n) {
+			continue
+		}
+		best, dist := "", len(n)
+		for _, k := range known {
+			if d := distance(n, k); d < dist {
+				best, dist = k, d
+			}
+		}
+		w := n + " is not a Portcullis variable and is ignored"
+		if best != "" && dist <= len(n)/3 {
+			w += "; did you mean " + best + "?"
+		}
+		warnings = append(warnings, w)
+	}
+	return warnings
+}
+
+// distance is the Levenshtein distance between a and b.
+func distance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur := make([]int, len(b)+1)
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev = cur
+	}
+	return prev[len(b)]
 }

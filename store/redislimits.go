@@ -14,7 +14,7 @@ import (
 func OpenRedis(ctx context.Context, url string) (*redis.Client, error) {
 	opts, err := redis.ParseURL(url)
 	if err != nil {
-		return nil, errors.New("AUTH_REDIS_URL must be a redis:// or rediss:// URL")
+		return nil, errors.New("must be a redis:// or rediss:// URL")
 	}
 	rdb := redis.NewClient(opts)
 	if err := rdb.Ping(ctx).Err(); err != nil {

@@ -47,7 +47,7 @@ func NewKeyRing(keys ...Key) (*KeyRing, error) {
 			return nil, fmt.Errorf("key id %q must be 1-64 letters, digits, '.', '_' or '-'", k.ID)
 		}
 		if len(k.Secret) != KeySize {
-			return nil, fmt.Errorf("key %q must be 32 bytes, not %d", k.ID, len(k.Secret))
+			return nil, fmt.Errorf("key %q must be 32 bytes, not %d; generate one with `portcullis keys generate`", k.ID, len(k.Secret))
 		}
 		if _, dup := r.byID[k.ID]; dup {
 			return nil, fmt.Errorf("key id %q appears twice", k.ID)
