@@ -58,6 +58,7 @@ const docTemplate = `{
                 "parameters": [
                     {
                         "type": "string",
+                        "format": "uuid",
                         "description": "only this user's events",
                         "name": "userId",
                         "in": "query"
@@ -263,6 +264,7 @@ const docTemplate = `{
                 "parameters": [
                     {
                         "type": "string",
+                        "format": "uuid",
                         "description": "user id",
                         "name": "id",
                         "in": "path",
@@ -326,6 +328,7 @@ const docTemplate = `{
                 "parameters": [
                     {
                         "type": "string",
+                        "format": "uuid",
                         "description": "user id",
                         "name": "id",
                         "in": "path",
@@ -424,6 +427,7 @@ const docTemplate = `{
                 "parameters": [
                     {
                         "type": "string",
+                        "format": "uuid",
                         "description": "user id",
                         "name": "id",
                         "in": "path",
@@ -1129,6 +1133,7 @@ const docTemplate = `{
                 "parameters": [
                     {
                         "type": "string",
+                        "format": "uuid",
                         "description": "session id",
                         "name": "id",
                         "in": "path",

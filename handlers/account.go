@@ -85,7 +85,7 @@ func ListSessions(svc *auth.Service) gin.HandlerFunc {
 //	@Tags		sessions
 //	@Security	CookieAuth
 //	@Security	BearerAuth
-//	@Param		id	path	string	true	"session id"
+//	@Param		id	path	string	true	"session id"	format(uuid)
 //	@Success	204	"the session is ended"
 //	@Failure	401	{object}	ErrorResponse	"unauthenticated or token_expired"
 //	@Failure	403	{object}	ErrorResponse	"csrf_failed"

@@ -135,7 +135,7 @@ func ListUsers(svc *auth.Service) gin.HandlerFunc {
 //	@Produce	json
 //	@Security	CookieAuth
 //	@Security	BearerAuth
-//	@Param		id	path		string	true	"user id"
+//	@Param		id	path		string	true	"user id"	format(uuid)
 //	@Success	200	{object}	AdminUserResponse
 //	@Failure	401	{object}	ErrorResponse	"unauthenticated or token_expired"
 //	@Failure	403	{object}	ErrorResponse	"forbidden"
@@ -168,7 +168,7 @@ func GetUser(svc *auth.Service) gin.HandlerFunc {
 //	@Produce	json
 //	@Security	CookieAuth
 //	@Security	BearerAuth
-//	@Param		id		path		string				true	"user id"
+//	@Param		id		path		string				true	"user id"	format(uuid)
 //	@Param		body	body		UpdateUserRequest	true	"changes"
 //	@Success	200		{object}	AdminUserResponse
 //	@Failure	400		{object}	ErrorResponse	"bad_request"
@@ -215,7 +215,7 @@ func UpdateUser(svc *auth.Service) gin.HandlerFunc {
 //	@Tags		admin
 //	@Security	CookieAuth
 //	@Security	BearerAuth
-//	@Param		id	path	string	true	"user id"
+//	@Param		id	path	string	true	"user id"	format(uuid)
 //	@Success	204	"revoked"
 //	@Failure	401	{object}	ErrorResponse	"unauthenticated or token_expired"
 //	@Failure	403	{object}	ErrorResponse	"forbidden or csrf_failed"
@@ -246,7 +246,7 @@ func RevokeUserSessions(svc *auth.Service) gin.HandlerFunc {
 //	@Produce	json
 //	@Security	CookieAuth
 //	@Security	BearerAuth
-//	@Param		userId	query		string	false	"only this user's events"
+//	@Param		userId	query		string	false	"only this user's events"	format(uuid)
 //	@Param		type	query		string	false	"only events of this type"
 //	@Param		limit	query		int		false	"at most this many (default 100); larger values count as 1000"	minimum(1)
 //	@Success	200		{object}	AuditResponse
