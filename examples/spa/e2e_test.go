@@ -349,8 +349,27 @@ func TestSwaggerUI(t *testing.T) {
 	if ops != want {
 		t.Errorf("Swagger UI shows %d operations, openapi.yaml has %d", ops, want)
 	}
-	login := `[id$="post_auth_login"]`
-	me := `[id$="get_auth_me"]`
+	var title, description string
+	s.run(ctx, "read the page's title and the API's description",
+		chromedp.Title(&title),
+		chromedp.Text(".info .description", &description, chromedp.ByQuery),
+	)
+	if title != "Portcullis API" || !strings.Contains(description, "Portcullis signs users in") || !strings.Contains(description, "token_expired") {
+		t.Errorf("Swagger UI: title %q, description %.200q; want the API's own", title, description)
+	}
+	if path := os.Getenv("UPDATE_SWAGGER_SCREENSHOT"); path != "" {
+		var png []byte
+		s.run(ctx, "screenshot Swagger UI",
+			chromedp.EmulateViewport(1280, 1000),
+			chromedp.ScrollIntoView(".information-container", chromedp.ByQuery),
+			chromedp.CaptureScreenshot(&png))
+		if err := os.WriteFile(path, png, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Swagger UI names each operation's block after its operationId.
+	login := `[id$="-login"]`
+	me := `[id$="-getMe"]`
 	var loginStatus, meStatus string
 	s.run(ctx, "try out POST /auth/login",
 		chromedp.Click(login+" .opblock-summary", chromedp.ByQuery),
