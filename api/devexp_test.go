@@ -106,3 +106,69 @@ func TestBearerFailuresSayHowToRecover(t *testing.T) {
 		t.Errorf("expired cookie: %v %s", r.header, r.body)
 	}
 }
+
+// TestOpenAPIIsCompleteEnoughToGenerateFrom pins what a client generator
+// and a reader need from openapi.yaml: the API's own description and one per
+// security scheme, ordered tags, an operationId and a description on every
+// operation, no Go package in schema names, required fields on request
+// bodies, X-Request-ID on every response, Retry-After on 429 and 503, and
+// error responses that list their codes with an example.
+func TestOpenAPIIsCompleteEnoughToGenerateFrom(t *testing.T) {
+	doc, _ := spec(t)
+	if d := doc.Info.Description; !strings.Contains(d, "token_expired") || !strings.Contains(d, "error_description") {
+		t.Errorf("info.description is not the API's own: %.120q", d)
+	}
+	seen := map[string]string{}
+	for name, s := range doc.Components.SecuritySchemes {
+		d := s.Value.Description
+		if d == "" || seen[d] != "" {
+			t.Errorf("security scheme %s: description %q (also %s's)", name, d, seen[d])
+		}
+		seen[d] = name
+	}
+	var tags []string
+	for _, tag := range doc.Tags {
+		tags = append(tags, tag.Name)
+	}
+	if got := strings.Join(tags, ","); got != "auth,sessions,services,admin,operations" {
+		t.Errorf("tags in the order %s", got)
+	}
+	for name := range doc.Components.Schemas {
+		if strings.Contains(name, ".") || strings.HasPrefix(name, "handlers") {
+			t.Errorf("schema %s carries a Go package", name)
+		}
+	}
+	ids := map[string]bool{}
+	for path, item := range doc.Paths.Map() {
+		for method, op := range item.Operations() {
+			where := method + " " + path
+			if op.OperationID == "" || ids[op.OperationID] || op.Description == "" {
+				t.Errorf("%s: operationId %q (unique: %v), description %q", where, op.OperationID, !ids[op.OperationID], op.Description)
+			}
+			ids[op.OperationID] = true
+			if op.RequestBody != nil {
+				for ct, mt := range op.RequestBody.Value.Content {
+					if s := mt.Schema.Value; len(s.Properties) > 0 && len(s.Required) == 0 && op.OperationID != "updateMe" && op.OperationID != "updateUser" {
+						t.Errorf("%s: the %s body lists no required field", where, ct)
+					}
+				}
+			}
+			for status, r := range op.Responses.Map() {
+				if r.Value.Headers["X-Request-ID"] == nil {
+					t.Errorf("%s %s: no X-Request-ID header", where, status)
+				}
+				if (status == "429" || status == "503") && r.Value.Headers["Retry-After"] == nil {
+					t.Errorf("%s %s: no Retry-After header", where, status)
+				}
+				if status[0] != '4' && status[0] != '5' {
+					continue
+				}
+				for ct, mt := range r.Value.Content {
+					if !strings.Contains(*r.Value.Description, "Codes: `") || mt.Example == nil {
+						t.Errorf("%s %s (%s): codes %q, example %v", where, status, ct, *r.Value.Description, mt.Example)
+					}
+				}
+			}
+		}
+	}
+}
