@@ -16,6 +16,8 @@ package main
 //	@description
 //	@description	Errors have one shape, `{"error": {"code", "message", "fields"?, "requestId"}}`, with `fields` on 422 only; clients branch on `code`, never on `message`. /auth/token and /auth/introspect answer the OAuth way instead, `{"error", "error_description"}`. 429 and 503 carry Retry-After; every response carries X-Request-ID.
 //	@BasePath		/
+//	@accept			json
+//	@produce		json
 
 //	@tag.name			auth
 //	@tag.description	Accounts and sessions in the browser: register, sign in and out, refresh, profile, password.

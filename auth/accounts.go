@@ -207,18 +207,37 @@ func (s *Service) ChangePassword(ctx context.Context, cl Client, p *Principal, c
 	return err
 }
 
-// UpdateProfile changes the caller's profile: a nil field keeps its value.
-func (s *Service) UpdateProfile(ctx context.Context, p *Principal, name *string) (models.User, error) {
-	if name == nil {
-		return p.User, nil
+// ProfileChange is a change to the caller's own profile. Name nil keeps the
+// name; Email, Role and Password say the request tried to change those,
+// which are changed elsewhere.
+type ProfileChange struct {
+	Name                  *string
+	Email, Role, Password bool
+}
+
+// UpdateProfile changes the caller's profile: a partial update. A field that
+// is changed elsewhere is refused, saying where.
+func (s *Service) UpdateProfile(ctx context.Context, p *Principal, ch ProfileChange) (models.User, error) {
+	fields := models.FieldErrors{}
+	if ch.Email {
+		fields.Add("email", "cannot be changed with PATCH /auth/me; changing the email address is not available yet")
 	}
-	n := models.NormalizeName(*name)
-	if prob := models.NameProblem(n); prob != "" {
-		fields := models.FieldErrors{}
-		fields.Add("name", prob)
-		return models.User{}, fields.Err()
+	if ch.Role {
+		fields.Add("role", "cannot be changed with PATCH /auth/me; an administrator changes it with PATCH /admin/users/{id}")
 	}
-	return s.store.UpdateUserName(ctx, p.User.ID, n, s.now())
+	if ch.Password {
+		fields.Add("password", "cannot be changed with PATCH /auth/me; use POST /auth/password")
+	}
+	var name string
+	if ch.Name != nil {
+		if name = models.NormalizeName(*ch.Name); models.NameProblem(name) != "" {
+			fields.Add("name", models.NameProblem(name))
+		}
+	}
+	if err := fields.Err(); err != nil || ch.Name == nil {
+		return p.User, err
+	}
+	return s.store.UpdateUserName(ctx, p.User.ID, name, s.now())
 }
 
 // Activity lists a user's recent audit events, newest first.

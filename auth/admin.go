@@ -4,6 +4,8 @@ import (
 	"context"
 	"strconv"
 
+	"github.com/google/uuid"
+
 	"github.com/portcullis-auth/portcullis/models"
 )
 
@@ -17,8 +19,19 @@ func noUserAs(err error) error {
 	return err
 }
 
-// User returns one user.
+// canonicalID is an id in the one spelling the store keeps (any spelling of
+// a UUID names the same record), or false when it is no UUID.
+func canonicalID(raw string) (string, bool) {
+	id, err := uuid.Parse(raw)
+	return id.String(), err == nil
+}
+
+// User returns one user; id may be any spelling of a UUID.
 func (s *Service) User(ctx context.Context, id string) (models.User, error) {
+	id, ok := canonicalID(id)
+	if !ok {
+		return models.User{}, errNoUser
+	}
 	u, err := s.store.UserByID(ctx, id)
 	return u, noUserAs(err)
 }
@@ -33,6 +46,10 @@ func (s *Service) Users(ctx context.Context, emailLike string, offset, limit int
 // the service without an active administrator (ErrLastAdmin); disabling ends
 // every session of the user.
 func (s *Service) UpdateUser(ctx context.Context, cl Client, by models.User, id string, ch models.UserChange) (models.User, error) {
+	id, ok := canonicalID(id)
+	if !ok {
+		return models.User{}, errNoUser
+	}
 	if ch.Role != nil && !ch.Role.Valid() {
 		fields := models.FieldErrors{}
 		fields.Add("role", "must be user or admin")

@@ -281,19 +281,24 @@ func (s *Service) Logout(ctx context.Context, cl Client, accessToken, refreshTok
 	return err
 }
 
-// EndSession ends one of the caller's own live sessions; any other id is
-// NotFound.
-func (s *Service) EndSession(ctx context.Context, cl Client, p *Principal, id string) error {
+// EndSession ends one of the caller's own live sessions (id in any spelling
+// of a UUID) and reports whether it was the caller's current one; any other
+// id is NotFound.
+func (s *Service) EndSession(ctx context.Context, cl Client, p *Principal, id string) (current bool, err error) {
 	notFound := models.Errorf(models.NotFound, "no such session")
+	id, ok := canonicalID(id)
+	if !ok {
+		return false, notFound
+	}
 	sess, _, err := s.store.SessionWithUser(ctx, id, false)
 	switch {
 	case models.IsKind(err, models.NotFound) || (err == nil && (sess.UserID != p.User.ID || !sess.Live(s.now()))):
-		return notFound
+		return false, notFound
 	case err != nil:
-		return err
+		return false, err
 	}
 	_, err = s.Revoke(ctx, cl, Revocation{UserID: p.User.ID, SessionID: sess.ID, Scope: ScopeLocal, Reason: ReasonUser})
-	return err
+	return err == nil && sess.ID == p.Session.ID, err
 }
 
 // Sessions lists a user's live sessions, newest first.

@@ -5,6 +5,12 @@ import "github.com/swaggo/swag"
 
 const docTemplate = `{
     "schemes": {{ marshal .Schemes }},
+    "consumes": [
+        "application/json"
+    ],
+    "produces": [
+        "application/json"
+    ],
     "swagger": "2.0",
     "info": {
         "description": "{{escape .Description}}",
@@ -18,9 +24,6 @@ const docTemplate = `{
         "/": {
             "get": {
                 "description": "The service's name and version, with links to Swagger UI and the OpenAPI document.",
-                "produces": [
-                    "application/json"
-                ],
                 "tags": [
                     "operations"
                 ],
@@ -47,9 +50,6 @@ const docTemplate = `{
                     }
                 ],
                 "description": "Audit events, newest first, optionally of one user or one type. Administrators only.",
-                "produces": [
-                    "application/json"
-                ],
                 "tags": [
                     "admin"
                 ],
@@ -86,24 +86,6 @@ const docTemplate = `{
                     },
                     "400": {
                         "description": "bad_request",
-                        "schema": {
-                            "$ref": "#/definitions/ErrorResponse"
-                        }
-                    },
-                    "401": {
-                        "description": "unauthenticated or token_expired",
-                        "schema": {
-                            "$ref": "#/definitions/ErrorResponse"
-                        }
-                    },
-                    "403": {
-                        "description": "forbidden",
-                        "schema": {
-                            "$ref": "#/definitions/ErrorResponse"
-                        }
-                    },
-                    "503": {
-                        "description": "unavailable",
                         "schema": {
                             "$ref": "#/definitions/ErrorResponse"
                         }
@@ -145,24 +127,6 @@ const docTemplate = `{
                         "schema": {
                             "$ref": "#/definitions/ErrorResponse"
                         }
-                    },
-                    "401": {
-                        "description": "unauthenticated or token_expired",
-                        "schema": {
-                            "$ref": "#/definitions/ErrorResponse"
-                        }
-                    },
-                    "403": {
-                        "description": "forbidden or csrf_failed",
-                        "schema": {
-                            "$ref": "#/definitions/ErrorResponse"
-                        }
-                    },
-                    "503": {
-                        "description": "unavailable",
-                        "schema": {
-                            "$ref": "#/definitions/ErrorResponse"
-                        }
                     }
                 }
             }
@@ -178,9 +142,6 @@ const docTemplate = `{
                     }
                 ],
                 "description": "A page of users in creation order, with the total that match. Administrators only.",
-                "produces": [
-                    "application/json"
-                ],
                 "tags": [
                     "admin"
                 ],
@@ -220,24 +181,6 @@ const docTemplate = `{
                         "schema": {
                             "$ref": "#/definitions/ErrorResponse"
                         }
-                    },
-                    "401": {
-                        "description": "unauthenticated or token_expired",
-                        "schema": {
-                            "$ref": "#/definitions/ErrorResponse"
-                        }
-                    },
-                    "403": {
-                        "description": "forbidden",
-                        "schema": {
-                            "$ref": "#/definitions/ErrorResponse"
-                        }
-                    },
-                    "503": {
-                        "description": "unavailable",
-                        "schema": {
-                            "$ref": "#/definitions/ErrorResponse"
-                        }
                     }
                 }
             }
@@ -253,9 +196,6 @@ const docTemplate = `{
                     }
                 ],
                 "description": "One user, as administrators see it. Administrators only.",
-                "produces": [
-                    "application/json"
-                ],
                 "tags": [
                     "admin"
                 ],
@@ -278,26 +218,8 @@ const docTemplate = `{
                             "$ref": "#/definitions/AdminUserResponse"
                         }
                     },
-                    "401": {
-                        "description": "unauthenticated or token_expired",
-                        "schema": {
-                            "$ref": "#/definitions/ErrorResponse"
-                        }
-                    },
-                    "403": {
-                        "description": "forbidden",
-                        "schema": {
-                            "$ref": "#/definitions/ErrorResponse"
-                        }
-                    },
                     "404": {
                         "description": "not_found",
-                        "schema": {
-                            "$ref": "#/definitions/ErrorResponse"
-                        }
-                    },
-                    "503": {
-                        "description": "unavailable",
                         "schema": {
                             "$ref": "#/definitions/ErrorResponse"
                         }
@@ -314,12 +236,6 @@ const docTemplate = `{
                     }
                 ],
                 "description": "Disabling revokes every session of the user at once. The last active administrator cannot be demoted or disabled (409).",
-                "consumes": [
-                    "application/json"
-                ],
-                "produces": [
-                    "application/json"
-                ],
                 "tags": [
                     "admin"
                 ],
@@ -351,24 +267,6 @@ const docTemplate = `{
                             "$ref": "#/definitions/AdminUserResponse"
                         }
                     },
-                    "400": {
-                        "description": "bad_request",
-                        "schema": {
-                            "$ref": "#/definitions/ErrorResponse"
-                        }
-                    },
-                    "401": {
-                        "description": "unauthenticated or token_expired",
-                        "schema": {
-                            "$ref": "#/definitions/ErrorResponse"
-                        }
-                    },
-                    "403": {
-                        "description": "forbidden or csrf_failed",
-                        "schema": {
-                            "$ref": "#/definitions/ErrorResponse"
-                        }
-                    },
                     "404": {
                         "description": "not_found",
                         "schema": {
@@ -381,26 +279,8 @@ const docTemplate = `{
                             "$ref": "#/definitions/ErrorResponse"
                         }
                     },
-                    "413": {
-                        "description": "payload_too_large",
-                        "schema": {
-                            "$ref": "#/definitions/ErrorResponse"
-                        }
-                    },
-                    "415": {
-                        "description": "unsupported_media_type",
-                        "schema": {
-                            "$ref": "#/definitions/ErrorResponse"
-                        }
-                    },
                     "422": {
                         "description": "validation_failed",
-                        "schema": {
-                            "$ref": "#/definitions/ErrorResponse"
-                        }
-                    },
-                    "503": {
-                        "description": "unavailable",
                         "schema": {
                             "$ref": "#/definitions/ErrorResponse"
                         }
@@ -438,26 +318,8 @@ const docTemplate = `{
                     "204": {
                         "description": "revoked"
                     },
-                    "401": {
-                        "description": "unauthenticated or token_expired",
-                        "schema": {
-                            "$ref": "#/definitions/ErrorResponse"
-                        }
-                    },
-                    "403": {
-                        "description": "forbidden or csrf_failed",
-                        "schema": {
-                            "$ref": "#/definitions/ErrorResponse"
-                        }
-                    },
                     "404": {
                         "description": "not_found",
-                        "schema": {
-                            "$ref": "#/definitions/ErrorResponse"
-                        }
-                    },
-                    "503": {
-                        "description": "unavailable",
                         "schema": {
                             "$ref": "#/definitions/ErrorResponse"
                         }
@@ -476,9 +338,6 @@ const docTemplate = `{
                     }
                 ],
                 "description": "The caller's most recent audit events (at most 100), newest first.",
-                "produces": [
-                    "application/json"
-                ],
                 "tags": [
                     "sessions"
                 ],
@@ -489,18 +348,6 @@ const docTemplate = `{
                         "description": "OK",
                         "schema": {
                             "$ref": "#/definitions/ActivityResponse"
-                        }
-                    },
-                    "401": {
-                        "description": "unauthenticated or token_expired",
-                        "schema": {
-                            "$ref": "#/definitions/ErrorResponse"
-                        }
-                    },
-                    "503": {
-                        "description": "unavailable",
-                        "schema": {
-                            "$ref": "#/definitions/ErrorResponse"
                         }
                     }
                 }
@@ -516,9 +363,6 @@ const docTemplate = `{
                 "description": "HTTP Basic with an AUTH_INTROSPECT_CLIENTS entry. Answers active:false, without saying why, for anything but a live access token.",
                 "consumes": [
                     "application/x-www-form-urlencoded",
-                    "application/json"
-                ],
-                "produces": [
                     "application/json"
                 ],
                 "tags": [
@@ -556,26 +400,8 @@ const docTemplate = `{
                             "$ref": "#/definitions/OAuthError"
                         }
                     },
-                    "413": {
-                        "description": "invalid_request",
-                        "schema": {
-                            "$ref": "#/definitions/OAuthError"
-                        }
-                    },
-                    "415": {
-                        "description": "invalid_request",
-                        "schema": {
-                            "$ref": "#/definitions/OAuthError"
-                        }
-                    },
                     "429": {
                         "description": "slow_down: too many failed client authentications from this address",
-                        "schema": {
-                            "$ref": "#/definitions/OAuthError"
-                        }
-                    },
-                    "503": {
-                        "description": "temporarily_unavailable",
                         "schema": {
                             "$ref": "#/definitions/OAuthError"
                         }
@@ -586,12 +412,6 @@ const docTemplate = `{
         "/auth/login": {
             "post": {
                 "description": "Checks the email and password and starts a session, setting both cookies. Wrong email and wrong password give the same 401. Failed attempts lock the (email, client address) pair after AUTH_LOCKOUT_THRESHOLD, and the email everywhere after AUTH_LOCKOUT_GLOBAL_THRESHOLD: 429 with Retry-After, even for the right password.",
-                "consumes": [
-                    "application/json"
-                ],
-                "produces": [
-                    "application/json"
-                ],
                 "tags": [
                     "auth"
                 ],
@@ -621,32 +441,8 @@ const docTemplate = `{
                             }
                         }
                     },
-                    "400": {
-                        "description": "bad_request",
-                        "schema": {
-                            "$ref": "#/definitions/ErrorResponse"
-                        }
-                    },
                     "401": {
                         "description": "invalid_credentials",
-                        "schema": {
-                            "$ref": "#/definitions/ErrorResponse"
-                        }
-                    },
-                    "403": {
-                        "description": "csrf_failed",
-                        "schema": {
-                            "$ref": "#/definitions/ErrorResponse"
-                        }
-                    },
-                    "413": {
-                        "description": "payload_too_large",
-                        "schema": {
-                            "$ref": "#/definitions/ErrorResponse"
-                        }
-                    },
-                    "415": {
-                        "description": "unsupported_media_type",
                         "schema": {
                             "$ref": "#/definitions/ErrorResponse"
                         }
@@ -659,12 +455,6 @@ const docTemplate = `{
                     },
                     "429": {
                         "description": "rate_limited",
-                        "schema": {
-                            "$ref": "#/definitions/ErrorResponse"
-                        }
-                    },
-                    "503": {
-                        "description": "unavailable",
                         "schema": {
                             "$ref": "#/definitions/ErrorResponse"
                         }
@@ -714,18 +504,6 @@ const docTemplate = `{
                         "schema": {
                             "$ref": "#/definitions/ErrorResponse"
                         }
-                    },
-                    "403": {
-                        "description": "csrf_failed",
-                        "schema": {
-                            "$ref": "#/definitions/ErrorResponse"
-                        }
-                    },
-                    "503": {
-                        "description": "unavailable",
-                        "schema": {
-                            "$ref": "#/definitions/ErrorResponse"
-                        }
                     }
                 }
             }
@@ -741,9 +519,6 @@ const docTemplate = `{
                     }
                 ],
                 "description": "The signed-in user and the current session, from the access cookie or a bearer token. On 401 token_expired, call POST /auth/refresh once and retry.",
-                "produces": [
-                    "application/json"
-                ],
                 "tags": [
                     "auth"
                 ],
@@ -761,12 +536,6 @@ const docTemplate = `{
                         "schema": {
                             "$ref": "#/definitions/ErrorResponse"
                         }
-                    },
-                    "503": {
-                        "description": "unavailable",
-                        "schema": {
-                            "$ref": "#/definitions/ErrorResponse"
-                        }
                     }
                 }
             },
@@ -780,12 +549,6 @@ const docTemplate = `{
                     }
                 ],
                 "description": "A partial update: absent fields keep their value (an empty body changes nothing). email, role and password are refused with 422 naming the field and where it is changed.",
-                "consumes": [
-                    "application/json"
-                ],
-                "produces": [
-                    "application/json"
-                ],
                 "tags": [
                     "auth"
                 ],
@@ -809,44 +572,8 @@ const docTemplate = `{
                             "$ref": "#/definitions/UserResponse"
                         }
                     },
-                    "400": {
-                        "description": "bad_request",
-                        "schema": {
-                            "$ref": "#/definitions/ErrorResponse"
-                        }
-                    },
-                    "401": {
-                        "description": "unauthenticated or token_expired",
-                        "schema": {
-                            "$ref": "#/definitions/ErrorResponse"
-                        }
-                    },
-                    "403": {
-                        "description": "csrf_failed",
-                        "schema": {
-                            "$ref": "#/definitions/ErrorResponse"
-                        }
-                    },
-                    "413": {
-                        "description": "payload_too_large",
-                        "schema": {
-                            "$ref": "#/definitions/ErrorResponse"
-                        }
-                    },
-                    "415": {
-                        "description": "unsupported_media_type",
-                        "schema": {
-                            "$ref": "#/definitions/ErrorResponse"
-                        }
-                    },
                     "422": {
                         "description": "validation_failed: fields.name, or fields.email/role/password (changed elsewhere)",
-                        "schema": {
-                            "$ref": "#/definitions/ErrorResponse"
-                        }
-                    },
-                    "503": {
-                        "description": "unavailable",
                         "schema": {
                             "$ref": "#/definitions/ErrorResponse"
                         }
@@ -865,9 +592,6 @@ const docTemplate = `{
                     }
                 ],
                 "description": "Requires the current password. Every other session is revoked at once; this one stays.",
-                "consumes": [
-                    "application/json"
-                ],
                 "tags": [
                     "auth"
                 ],
@@ -888,36 +612,6 @@ const docTemplate = `{
                     "204": {
                         "description": "password changed"
                     },
-                    "400": {
-                        "description": "bad_request",
-                        "schema": {
-                            "$ref": "#/definitions/ErrorResponse"
-                        }
-                    },
-                    "401": {
-                        "description": "unauthenticated or token_expired",
-                        "schema": {
-                            "$ref": "#/definitions/ErrorResponse"
-                        }
-                    },
-                    "403": {
-                        "description": "csrf_failed",
-                        "schema": {
-                            "$ref": "#/definitions/ErrorResponse"
-                        }
-                    },
-                    "413": {
-                        "description": "payload_too_large",
-                        "schema": {
-                            "$ref": "#/definitions/ErrorResponse"
-                        }
-                    },
-                    "415": {
-                        "description": "unsupported_media_type",
-                        "schema": {
-                            "$ref": "#/definitions/ErrorResponse"
-                        }
-                    },
                     "422": {
                         "description": "validation_failed (fields.currentPassword when it is wrong)",
                         "schema": {
@@ -929,12 +623,6 @@ const docTemplate = `{
                         "schema": {
                             "$ref": "#/definitions/ErrorResponse"
                         }
-                    },
-                    "503": {
-                        "description": "unavailable",
-                        "schema": {
-                            "$ref": "#/definitions/ErrorResponse"
-                        }
                     }
                 }
             }
@@ -942,9 +630,6 @@ const docTemplate = `{
         "/auth/refresh": {
             "post": {
                 "description": "Reads the refresh cookie (path /auth). Call it when a request answers 401 token_expired.",
-                "produces": [
-                    "application/json"
-                ],
                 "tags": [
                     "auth"
                 ],
@@ -968,18 +653,6 @@ const docTemplate = `{
                         "schema": {
                             "$ref": "#/definitions/ErrorResponse"
                         }
-                    },
-                    "403": {
-                        "description": "csrf_failed",
-                        "schema": {
-                            "$ref": "#/definitions/ErrorResponse"
-                        }
-                    },
-                    "503": {
-                        "description": "unavailable",
-                        "schema": {
-                            "$ref": "#/definitions/ErrorResponse"
-                        }
                     }
                 }
             }
@@ -987,12 +660,6 @@ const docTemplate = `{
         "/auth/register": {
             "post": {
                 "description": "Creates a user account with the ` + "`" + `user` + "`" + ` role and signs it in: the answer sets the access cookie (` + "`" + `__Host-session` + "`" + `) and the refresh cookie (` + "`" + `__Secure-refresh` + "`" + `, path /auth). The password must be 8–256 characters and not a common one; every field problem is reported together (422).",
-                "consumes": [
-                    "application/json"
-                ],
-                "produces": [
-                    "application/json"
-                ],
                 "tags": [
                     "auth"
                 ],
@@ -1022,32 +689,8 @@ const docTemplate = `{
                             }
                         }
                     },
-                    "400": {
-                        "description": "bad_request",
-                        "schema": {
-                            "$ref": "#/definitions/ErrorResponse"
-                        }
-                    },
-                    "403": {
-                        "description": "csrf_failed",
-                        "schema": {
-                            "$ref": "#/definitions/ErrorResponse"
-                        }
-                    },
                     "409": {
                         "description": "email_taken",
-                        "schema": {
-                            "$ref": "#/definitions/ErrorResponse"
-                        }
-                    },
-                    "413": {
-                        "description": "payload_too_large",
-                        "schema": {
-                            "$ref": "#/definitions/ErrorResponse"
-                        }
-                    },
-                    "415": {
-                        "description": "unsupported_media_type",
                         "schema": {
                             "$ref": "#/definitions/ErrorResponse"
                         }
@@ -1060,12 +703,6 @@ const docTemplate = `{
                     },
                     "429": {
                         "description": "rate_limited",
-                        "schema": {
-                            "$ref": "#/definitions/ErrorResponse"
-                        }
-                    },
-                    "503": {
-                        "description": "unavailable",
                         "schema": {
                             "$ref": "#/definitions/ErrorResponse"
                         }
@@ -1084,9 +721,6 @@ const docTemplate = `{
                     }
                 ],
                 "description": "The caller's live sessions, newest first; current marks the one making the request.",
-                "produces": [
-                    "application/json"
-                ],
                 "tags": [
                     "sessions"
                 ],
@@ -1097,18 +731,6 @@ const docTemplate = `{
                         "description": "OK",
                         "schema": {
                             "$ref": "#/definitions/SessionsResponse"
-                        }
-                    },
-                    "401": {
-                        "description": "unauthenticated or token_expired",
-                        "schema": {
-                            "$ref": "#/definitions/ErrorResponse"
-                        }
-                    },
-                    "503": {
-                        "description": "unavailable",
-                        "schema": {
-                            "$ref": "#/definitions/ErrorResponse"
                         }
                     }
                 }
@@ -1144,26 +766,8 @@ const docTemplate = `{
                     "204": {
                         "description": "the session is ended"
                     },
-                    "401": {
-                        "description": "unauthenticated or token_expired",
-                        "schema": {
-                            "$ref": "#/definitions/ErrorResponse"
-                        }
-                    },
-                    "403": {
-                        "description": "csrf_failed",
-                        "schema": {
-                            "$ref": "#/definitions/ErrorResponse"
-                        }
-                    },
                     "404": {
                         "description": "not_found: no such session of the caller's",
-                        "schema": {
-                            "$ref": "#/definitions/ErrorResponse"
-                        }
-                    },
-                    "503": {
-                        "description": "unavailable",
                         "schema": {
                             "$ref": "#/definitions/ErrorResponse"
                         }
@@ -1177,9 +781,6 @@ const docTemplate = `{
                 "consumes": [
                     "application/json",
                     "application/x-www-form-urlencoded"
-                ],
-                "produces": [
-                    "application/json"
                 ],
                 "tags": [
                     "services"
@@ -1210,26 +811,8 @@ const docTemplate = `{
                             "$ref": "#/definitions/OAuthError"
                         }
                     },
-                    "413": {
-                        "description": "invalid_request",
-                        "schema": {
-                            "$ref": "#/definitions/OAuthError"
-                        }
-                    },
-                    "415": {
-                        "description": "invalid_request",
-                        "schema": {
-                            "$ref": "#/definitions/OAuthError"
-                        }
-                    },
                     "429": {
                         "description": "slow_down",
-                        "schema": {
-                            "$ref": "#/definitions/OAuthError"
-                        }
-                    },
-                    "503": {
-                        "description": "temporarily_unavailable",
                         "schema": {
                             "$ref": "#/definitions/OAuthError"
                         }
@@ -1293,20 +876,8 @@ const docTemplate = `{
                             "$ref": "#/definitions/ErrorResponse"
                         }
                     },
-                    "401": {
-                        "description": "unauthenticated or token_expired",
-                        "schema": {
-                            "$ref": "#/definitions/ErrorResponse"
-                        }
-                    },
                     "403": {
-                        "description": "forbidden",
-                        "schema": {
-                            "$ref": "#/definitions/ErrorResponse"
-                        }
-                    },
-                    "503": {
-                        "description": "unavailable",
+                        "description": "forbidden: ?role=admin asked of a user who is not one",
                         "schema": {
                             "$ref": "#/definitions/ErrorResponse"
                         }
@@ -1317,9 +888,6 @@ const docTemplate = `{
         "/healthz": {
             "get": {
                 "description": "Answers 200 while the process runs; it checks no dependency. Use it for liveness probes.",
-                "produces": [
-                    "application/json"
-                ],
                 "tags": [
                     "operations"
                 ],
@@ -1366,9 +934,6 @@ const docTemplate = `{
         "/readyz": {
             "get": {
                 "description": "Answers 200 when the database answers within a second and the instance is not shutting down, else 503. Use it for readiness probes.",
-                "produces": [
-                    "application/json"
-                ],
                 "tags": [
                     "operations"
                 ],
@@ -1379,12 +944,6 @@ const docTemplate = `{
                         "description": "OK",
                         "schema": {
                             "$ref": "#/definitions/StatusResponse"
-                        }
-                    },
-                    "503": {
-                        "description": "unavailable",
-                        "schema": {
-                            "$ref": "#/definitions/ErrorResponse"
                         }
                     }
                 }

@@ -4,10 +4,8 @@ import (
 	"net/http"
 
 	"github.com/gin-gonic/gin"
-	"github.com/google/uuid"
 
 	"github.com/portcullis-auth/portcullis/auth"
-	"github.com/portcullis-auth/portcullis/models"
 )
 
 // SessionInfo describes one of the caller's sessions.
@@ -51,12 +49,9 @@ type ChangePasswordRequest struct {
 //	@ID		listSessions
 //	@Description	The caller's live sessions, newest first; current marks the one making the request.
 //	@Tags		sessions
-//	@Produce	json
 //	@Security	CookieAuth
 //	@Security	BearerAuth
 //	@Success	200	{object}	SessionsResponse
-//	@Failure	401	{object}	ErrorResponse	"unauthenticated or token_expired"
-//	@Failure	503	{object}	ErrorResponse	"unavailable"
 //	@Router		/auth/sessions [get]
 func ListSessions(svc *auth.Service) gin.HandlerFunc {
 	return func(c *gin.Context) {
@@ -87,27 +82,15 @@ func ListSessions(svc *auth.Service) gin.HandlerFunc {
 //	@Security	BearerAuth
 //	@Param		id	path	string	true	"session id"	format(uuid)
 //	@Success	204	"the session is ended"
-//	@Failure	401	{object}	ErrorResponse	"unauthenticated or token_expired"
-//	@Failure	403	{object}	ErrorResponse	"csrf_failed"
 //	@Failure	404	{object}	ErrorResponse	"not_found: no such session of the caller's"
-//	@Failure	503	{object}	ErrorResponse	"unavailable"
 //	@Router		/auth/sessions/{id} [delete]
 func RevokeSession(svc *auth.Service, ck Cookies) gin.HandlerFunc {
 	return func(c *gin.Context) {
-		p := CurrentPrincipal(c)
-		id, err := uuid.Parse(c.Param("id"))
-		if err != nil {
-			WriteError(c, models.Errorf(models.NotFound, "no such session"))
-			return
-		}
-		if err := svc.EndSession(c.Request.Context(), client(c), p, id.String()); err != nil {
-			WriteError(c, err)
-			return
-		}
-		if id.String() == p.Session.ID {
+		current, err := svc.EndSession(c.Request.Context(), client(c), CurrentPrincipal(c), c.Param("id"))
+		if current {
 			ck.Clear(c)
 		}
-		c.Status(http.StatusNoContent)
+		reply(c, http.StatusNoContent, nil, err)
 	}
 }
 
@@ -117,32 +100,20 @@ func RevokeSession(svc *auth.Service, ck Cookies) gin.HandlerFunc {
 //	@ID		changePassword
 //	@Description	Requires the current password. Every other session is revoked at once; this one stays.
 //	@Tags		auth
-//	@Accept		json
 //	@Security	CookieAuth
 //	@Security	BearerAuth
 //	@Param		body	body	ChangePasswordRequest	true	"current and new password"
 //	@Success	204	"password changed"
-//	@Failure	400	{object}	ErrorResponse	"bad_request"
-//	@Failure	401	{object}	ErrorResponse	"unauthenticated or token_expired"
-//	@Failure	403	{object}	ErrorResponse	"csrf_failed"
-//	@Failure	413	{object}	ErrorResponse	"payload_too_large"
-//	@Failure	415	{object}	ErrorResponse	"unsupported_media_type"
 //	@Failure	422	{object}	ErrorResponse	"validation_failed (fields.currentPassword when it is wrong)"
 //	@Failure	429	{object}	ErrorResponse	"rate_limited"
-//	@Failure	503	{object}	ErrorResponse	"unavailable"
 //	@Router		/auth/password [post]
 func ChangePassword(svc *auth.Service) gin.HandlerFunc {
 	return func(c *gin.Context) {
-		var req ChangePasswordRequest
-		if err := DecodeJSON(c, &req); err != nil {
-			WriteError(c, err)
+		req, ok := decode[ChangePasswordRequest](c)
+		if !ok {
 			return
 		}
-		if err := svc.ChangePassword(c.Request.Context(), client(c), CurrentPrincipal(c), req.CurrentPassword, req.NewPassword); err != nil {
-			WriteError(c, err)
-			return
-		}
-		c.Status(http.StatusNoContent)
+		reply(c, http.StatusNoContent, nil, svc.ChangePassword(c.Request.Context(), client(c), CurrentPrincipal(c), req.CurrentPassword, req.NewPassword))
 	}
 }
 
@@ -152,12 +123,9 @@ func ChangePassword(svc *auth.Service) gin.HandlerFunc {
 //	@ID		listActivity
 //	@Description	The caller's most recent audit events (at most 100), newest first.
 //	@Tags		sessions
-//	@Produce	json
 //	@Security	CookieAuth
 //	@Security	BearerAuth
 //	@Success	200	{object}	ActivityResponse
-//	@Failure	401	{object}	ErrorResponse	"unauthenticated or token_expired"
-//	@Failure	503	{object}	ErrorResponse	"unavailable"
 //	@Router		/auth/activity [get]
 func Activity(svc *auth.Service) gin.HandlerFunc {
 	return func(c *gin.Context) {

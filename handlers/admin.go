@@ -69,22 +69,12 @@ func intParam(c *gin.Context, name string, def, max int) (int, error) {
 	return min(n, max), nil
 }
 
-// userIDParam returns the path's user id in canonical form.
-func userIDParam(c *gin.Context) (string, error) {
-	id, err := uuid.Parse(c.Param("id"))
-	if err != nil {
-		return "", models.Errorf(models.NotFound, "no such user")
-	}
-	return id.String(), nil
-}
-
 // ListUsers pages through users.
 //
 //	@Summary	List users
 //	@ID		listUsers
 //	@Description	A page of users in creation order, with the total that match. Administrators only.
 //	@Tags		admin
-//	@Produce	json
 //	@Security	CookieAuth
 //	@Security	BearerAuth
 //	@Param		page	query		int		false	"page, from 1"	minimum(1)
@@ -92,9 +82,6 @@ func userIDParam(c *gin.Context) (string, error) {
 //	@Param		email	query		string	false	"only emails containing this"
 //	@Success	200		{object}	UsersResponse
 //	@Failure	400		{object}	ErrorResponse	"bad_request"
-//	@Failure	401		{object}	ErrorResponse	"unauthenticated or token_expired"
-//	@Failure	403		{object}	ErrorResponse	"forbidden"
-//	@Failure	503		{object}	ErrorResponse	"unavailable"
 //	@Router		/admin/users [get]
 func ListUsers(svc *auth.Service) gin.HandlerFunc {
 	return func(c *gin.Context) {
@@ -132,29 +119,16 @@ func ListUsers(svc *auth.Service) gin.HandlerFunc {
 //	@ID		getUser
 //	@Description	One user, as administrators see it. Administrators only.
 //	@Tags		admin
-//	@Produce	json
 //	@Security	CookieAuth
 //	@Security	BearerAuth
 //	@Param		id	path		string	true	"user id"	format(uuid)
 //	@Success	200	{object}	AdminUserResponse
-//	@Failure	401	{object}	ErrorResponse	"unauthenticated or token_expired"
-//	@Failure	403	{object}	ErrorResponse	"forbidden"
 //	@Failure	404	{object}	ErrorResponse	"not_found"
-//	@Failure	503	{object}	ErrorResponse	"unavailable"
 //	@Router		/admin/users/{id} [get]
 func GetUser(svc *auth.Service) gin.HandlerFunc {
 	return func(c *gin.Context) {
-		id, err := userIDParam(c)
-		if err != nil {
-			WriteError(c, err)
-			return
-		}
-		u, err := svc.User(c.Request.Context(), id)
-		if err != nil {
-			WriteError(c, err)
-			return
-		}
-		c.JSON(http.StatusOK, AdminUserResponse{User: adminUserView(u)})
+		u, err := svc.User(c.Request.Context(), c.Param("id"))
+		reply(c, http.StatusOK, AdminUserResponse{User: adminUserView(u)}, err)
 	}
 }
 
@@ -164,33 +138,19 @@ func GetUser(svc *auth.Service) gin.HandlerFunc {
 //	@ID		updateUser
 //	@Description	Disabling revokes every session of the user at once. The last active administrator cannot be demoted or disabled (409).
 //	@Tags		admin
-//	@Accept		json
-//	@Produce	json
 //	@Security	CookieAuth
 //	@Security	BearerAuth
 //	@Param		id		path		string				true	"user id"	format(uuid)
 //	@Param		body	body		UpdateUserRequest	true	"changes"
 //	@Success	200		{object}	AdminUserResponse
-//	@Failure	400		{object}	ErrorResponse	"bad_request"
-//	@Failure	401		{object}	ErrorResponse	"unauthenticated or token_expired"
-//	@Failure	403		{object}	ErrorResponse	"forbidden or csrf_failed"
 //	@Failure	404		{object}	ErrorResponse	"not_found"
 //	@Failure	409		{object}	ErrorResponse	"last_admin"
-//	@Failure	413		{object}	ErrorResponse	"payload_too_large"
-//	@Failure	415		{object}	ErrorResponse	"unsupported_media_type"
 //	@Failure	422		{object}	ErrorResponse	"validation_failed"
-//	@Failure	503		{object}	ErrorResponse	"unavailable"
 //	@Router		/admin/users/{id} [patch]
 func UpdateUser(svc *auth.Service) gin.HandlerFunc {
 	return func(c *gin.Context) {
-		id, err := userIDParam(c)
-		if err != nil {
-			WriteError(c, err)
-			return
-		}
-		var req UpdateUserRequest
-		if err := DecodeJSON(c, &req); err != nil {
-			WriteError(c, err)
+		req, ok := decode[UpdateUserRequest](c)
+		if !ok {
 			return
 		}
 		ch := models.UserChange{Disabled: req.Disabled}
@@ -198,12 +158,8 @@ func UpdateUser(svc *auth.Service) gin.HandlerFunc {
 			r := models.Role(*req.Role)
 			ch.Role = &r
 		}
-		u, err := svc.UpdateUser(c.Request.Context(), client(c), CurrentPrincipal(c).User, id, ch)
-		if err != nil {
-			WriteError(c, err)
-			return
-		}
-		c.JSON(http.StatusOK, AdminUserResponse{User: adminUserView(u)})
+		u, err := svc.UpdateUser(c.Request.Context(), client(c), CurrentPrincipal(c).User, c.Param("id"), ch)
+		reply(c, http.StatusOK, AdminUserResponse{User: adminUserView(u)}, err)
 	}
 }
 
@@ -217,23 +173,11 @@ func UpdateUser(svc *auth.Service) gin.HandlerFunc {
 //	@Security	BearerAuth
 //	@Param		id	path	string	true	"user id"	format(uuid)
 //	@Success	204	"revoked"
-//	@Failure	401	{object}	ErrorResponse	"unauthenticated or token_expired"
-//	@Failure	403	{object}	ErrorResponse	"forbidden or csrf_failed"
 //	@Failure	404	{object}	ErrorResponse	"not_found"
-//	@Failure	503	{object}	ErrorResponse	"unavailable"
 //	@Router		/admin/users/{id}/sessions [delete]
 func RevokeUserSessions(svc *auth.Service) gin.HandlerFunc {
 	return func(c *gin.Context) {
-		id, err := userIDParam(c)
-		if err != nil {
-			WriteError(c, err)
-			return
-		}
-		if err := svc.RevokeAllSessions(c.Request.Context(), client(c), id); err != nil {
-			WriteError(c, err)
-			return
-		}
-		c.Status(http.StatusNoContent)
+		reply(c, http.StatusNoContent, nil, svc.RevokeAllSessions(c.Request.Context(), client(c), c.Param("id")))
 	}
 }
 
@@ -243,7 +187,6 @@ func RevokeUserSessions(svc *auth.Service) gin.HandlerFunc {
 //	@ID		listAudit
 //	@Description	Audit events, newest first, optionally of one user or one type. Administrators only.
 //	@Tags		admin
-//	@Produce	json
 //	@Security	CookieAuth
 //	@Security	BearerAuth
 //	@Param		userId	query		string	false	"only this user's events"	format(uuid)
@@ -251,9 +194,6 @@ func RevokeUserSessions(svc *auth.Service) gin.HandlerFunc {
 //	@Param		limit	query		int		false	"at most this many (default 100); larger values count as 1000"	minimum(1)
 //	@Success	200		{object}	AuditResponse
 //	@Failure	400		{object}	ErrorResponse	"bad_request"
-//	@Failure	401		{object}	ErrorResponse	"unauthenticated or token_expired"
-//	@Failure	403		{object}	ErrorResponse	"forbidden"
-//	@Failure	503		{object}	ErrorResponse	"unavailable"
 //	@Router		/admin/audit [get]
 func ListAudit(svc *auth.Service) gin.HandlerFunc {
 	return func(c *gin.Context) {
@@ -307,16 +247,9 @@ func deref(s *string) string {
 //	@Param		email	query	string	true	"the locked email"
 //	@Success	204	"the lockouts are lifted"
 //	@Failure	400	{object}	ErrorResponse	"bad_request"
-//	@Failure	401	{object}	ErrorResponse	"unauthenticated or token_expired"
-//	@Failure	403	{object}	ErrorResponse	"forbidden or csrf_failed"
-//	@Failure	503	{object}	ErrorResponse	"unavailable"
 //	@Router		/admin/lockouts [delete]
 func LiftLockout(svc *auth.Service) gin.HandlerFunc {
 	return func(c *gin.Context) {
-		if err := svc.LiftLockout(c.Request.Context(), client(c), CurrentPrincipal(c).User, c.Query("email")); err != nil {
-			WriteError(c, err)
-			return
-		}
-		c.Status(http.StatusNoContent)
+		reply(c, http.StatusNoContent, nil, svc.LiftLockout(c.Request.Context(), client(c), CurrentPrincipal(c).User, c.Query("email")))
 	}
 }

@@ -16,25 +16,17 @@ import (
 //	@ID		register
 //	@Description	Creates a user account with the `user` role and signs it in: the answer sets the access cookie (`__Host-session`) and the refresh cookie (`__Secure-refresh`, path /auth). The password must be 8–256 characters and not a common one; every field problem is reported together (422).
 //	@Tags		auth
-//	@Accept		json
-//	@Produce	json
 //	@Param		body	body		RegisterRequest	true	"new account"
 //	@Success	201		{object}	AuthResponse	"session cookies are set"
 //	@Header		201		{string}	Set-Cookie		"__Host-session (access token) and __Secure-refresh (refresh token, Path=/auth); HttpOnly; Secure; SameSite=Lax"
-//	@Failure	400		{object}	ErrorResponse	"bad_request"
-//	@Failure	403		{object}	ErrorResponse	"csrf_failed"
 //	@Failure	409		{object}	ErrorResponse	"email_taken"
-//	@Failure	413		{object}	ErrorResponse	"payload_too_large"
-//	@Failure	415		{object}	ErrorResponse	"unsupported_media_type"
 //	@Failure	422		{object}	ErrorResponse	"validation_failed"
 //	@Failure	429		{object}	ErrorResponse	"rate_limited"
-//	@Failure	503		{object}	ErrorResponse	"unavailable"
 //	@Router		/auth/register [post]
 func Register(svc *auth.Service, ck Cookies) gin.HandlerFunc {
 	return func(c *gin.Context) {
-		var req RegisterRequest
-		if err := DecodeJSON(c, &req); err != nil {
-			WriteError(c, err)
+		req, ok := decode[RegisterRequest](c)
+		if !ok {
 			return
 		}
 		res, err := svc.Register(c.Request.Context(), client(c), req.Email, req.Password, req.Name)
@@ -53,25 +45,17 @@ func Register(svc *auth.Service, ck Cookies) gin.HandlerFunc {
 //	@ID		login
 //	@Description	Checks the email and password and starts a session, setting both cookies. Wrong email and wrong password give the same 401. Failed attempts lock the (email, client address) pair after AUTH_LOCKOUT_THRESHOLD, and the email everywhere after AUTH_LOCKOUT_GLOBAL_THRESHOLD: 429 with Retry-After, even for the right password.
 //	@Tags		auth
-//	@Accept		json
-//	@Produce	json
 //	@Param		body	body		LoginRequest	true	"credentials"
 //	@Success	200		{object}	AuthResponse	"session cookies are set"
 //	@Header		200		{string}	Set-Cookie		"__Host-session (access token) and __Secure-refresh (refresh token, Path=/auth); HttpOnly; Secure; SameSite=Lax"
-//	@Failure	400		{object}	ErrorResponse	"bad_request"
 //	@Failure	401		{object}	ErrorResponse	"invalid_credentials"
-//	@Failure	403		{object}	ErrorResponse	"csrf_failed"
-//	@Failure	413		{object}	ErrorResponse	"payload_too_large"
-//	@Failure	415		{object}	ErrorResponse	"unsupported_media_type"
 //	@Failure	422		{object}	ErrorResponse	"validation_failed"
 //	@Failure	429		{object}	ErrorResponse	"rate_limited"
-//	@Failure	503		{object}	ErrorResponse	"unavailable"
 //	@Router		/auth/login [post]
 func Login(svc *auth.Service, ck Cookies) gin.HandlerFunc {
 	return func(c *gin.Context) {
-		var req LoginRequest
-		if err := DecodeJSON(c, &req); err != nil {
-			WriteError(c, err)
+		req, ok := decode[LoginRequest](c)
+		if !ok {
 			return
 		}
 		res, err := svc.Login(c.Request.Context(), client(c), req.Email, req.Password, auth.LoginOptions{Remember: req.RememberMe})
@@ -90,12 +74,10 @@ func Login(svc *auth.Service, ck Cookies) gin.HandlerFunc {
 //	@ID		getMe
 //	@Description	The signed-in user and the current session, from the access cookie or a bearer token. On 401 token_expired, call POST /auth/refresh once and retry.
 //	@Tags		auth
-//	@Produce	json
 //	@Security	CookieAuth
 //	@Security	BearerAuth
 //	@Success	200	{object}	AuthResponse
 //	@Failure	401	{object}	ErrorResponse	"unauthenticated or token_expired (call /auth/refresh)"
-//	@Failure	503	{object}	ErrorResponse	"unavailable"
 //	@Router		/auth/me [get]
 func Me() gin.HandlerFunc {
 	return func(c *gin.Context) {
@@ -110,37 +92,22 @@ func Me() gin.HandlerFunc {
 //	@ID		updateMe
 //	@Description	A partial update: absent fields keep their value (an empty body changes nothing). email, role and password are refused with 422 naming the field and where it is changed.
 //	@Tags		auth
-//	@Accept		json
-//	@Produce	json
 //	@Security	CookieAuth
 //	@Security	BearerAuth
 //	@Param		body	body		UpdateMeRequest	true	"new profile fields"
 //	@Success	200		{object}	UserResponse
-//	@Failure	400		{object}	ErrorResponse	"bad_request"
-//	@Failure	401		{object}	ErrorResponse	"unauthenticated or token_expired"
-//	@Failure	403		{object}	ErrorResponse	"csrf_failed"
-//	@Failure	413		{object}	ErrorResponse	"payload_too_large"
-//	@Failure	415		{object}	ErrorResponse	"unsupported_media_type"
 //	@Failure	422		{object}	ErrorResponse	"validation_failed: fields.name, or fields.email/role/password (changed elsewhere)"
-//	@Failure	503		{object}	ErrorResponse	"unavailable"
 //	@Router		/auth/me [patch]
 func UpdateMe(svc *auth.Service) gin.HandlerFunc {
 	return func(c *gin.Context) {
-		var req UpdateMeRequest
-		if err := DecodeJSON(c, &req); err != nil {
-			WriteError(c, err)
+		req, ok := decode[UpdateMeRequest](c)
+		if !ok {
 			return
 		}
-		if err := req.fieldsElsewhere(); err != nil {
-			WriteError(c, err)
-			return
-		}
-		u, err := svc.UpdateProfile(c.Request.Context(), CurrentPrincipal(c), req.Name)
-		if err != nil {
-			WriteError(c, err)
-			return
-		}
-		c.JSON(http.StatusOK, UserResponse{User: userView(u)})
+		u, err := svc.UpdateProfile(c.Request.Context(), CurrentPrincipal(c), auth.ProfileChange{
+			Name: req.Name, Email: req.Email != nil, Role: req.Role != nil, Password: req.Password != nil,
+		})
+		reply(c, http.StatusOK, UserResponse{User: userView(u)}, err)
 	}
 }
 
@@ -150,12 +117,9 @@ func UpdateMe(svc *auth.Service) gin.HandlerFunc {
 //	@ID		refresh
 //	@Description	Reads the refresh cookie (path /auth). Call it when a request answers 401 token_expired.
 //	@Tags		auth
-//	@Produce	json
 //	@Success	200	{object}	AuthResponse	"rotated cookies are set"
 //	@Header		200	{string}	Set-Cookie		"rotated __Host-session and __Secure-refresh"
 //	@Failure	401	{object}	ErrorResponse	"invalid_refresh (both cookies are cleared)"
-//	@Failure	403	{object}	ErrorResponse	"csrf_failed"
-//	@Failure	503	{object}	ErrorResponse	"unavailable"
 //	@Router		/auth/refresh [post]
 func Refresh(svc *auth.Service, ck Cookies) gin.HandlerFunc {
 	return func(c *gin.Context) {
@@ -183,8 +147,6 @@ func Refresh(svc *auth.Service, ck Cookies) gin.HandlerFunc {
 //	@Header		204	{string}	Set-Cookie	"__Host-session and __Secure-refresh with Max-Age=0 (local and global)"
 //	@Failure	400	{object}	ErrorResponse	"bad_request"
 //	@Failure	401	{object}	ErrorResponse	"token_expired: others and global need a live access token"
-//	@Failure	403	{object}	ErrorResponse	"csrf_failed"
-//	@Failure	503	{object}	ErrorResponse	"unavailable"
 //	@Router		/auth/logout [post]
 func Logout(svc *auth.Service, ck Cookies) gin.HandlerFunc {
 	return func(c *gin.Context) {

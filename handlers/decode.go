@@ -30,6 +30,30 @@ func DecodeJSON(c *gin.Context, dst any) error {
 	return UnmarshalJSON(data, dst)
 }
 
+// decode reads the JSON body into a new T; when it cannot, it writes the
+// error and reports false.
+func decode[T any](c *gin.Context) (T, bool) {
+	var req T
+	if err := DecodeJSON(c, &req); err != nil {
+		WriteError(c, err)
+		return req, false
+	}
+	return req, true
+}
+
+// reply writes err, or else the answer: body as JSON, or just the status
+// when body is nil.
+func reply(c *gin.Context, status int, body any, err error) {
+	switch {
+	case err != nil:
+		WriteError(c, err)
+	case body == nil:
+		c.Status(status)
+	default:
+		c.JSON(status, body)
+	}
+}
+
 // IsMediaType reports whether the request's Content-Type is want.
 func IsMediaType(r *http.Request, want string) bool {
 	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))

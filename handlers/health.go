@@ -37,7 +37,6 @@ type ServiceLinks struct {
 //	@ID		getServiceInfo
 //	@Description	The service's name and version, with links to Swagger UI and the OpenAPI document.
 //	@Tags		operations
-//	@Produce	json
 //	@Success	200	{object}	ServiceInfo
 //	@Router		/ [get]
 func Index(version string) gin.HandlerFunc {
@@ -56,7 +55,6 @@ type Pinger interface {
 //	@ID		getHealth
 //	@Description	Answers 200 while the process runs; it checks no dependency. Use it for liveness probes.
 //	@Tags		operations
-//	@Produce	json
 //	@Success	200	{object}	StatusResponse
 //	@Router		/healthz [get]
 func Healthz() gin.HandlerFunc {
@@ -70,9 +68,7 @@ func Healthz() gin.HandlerFunc {
 //	@ID		getReadiness
 //	@Description	Answers 200 when the database answers within a second and the instance is not shutting down, else 503. Use it for readiness probes.
 //	@Tags		operations
-//	@Produce	json
 //	@Success	200	{object}	StatusResponse
-//	@Failure	503	{object}	ErrorResponse	"unavailable"
 //	@Router		/readyz [get]
 func Readyz(db Pinger, draining func() bool) gin.HandlerFunc {
 	return func(c *gin.Context) {

@@ -110,14 +110,10 @@ func decodeOAuth(c *gin.Context, dst any, form func(url.Values)) error {
 //	@Description	grant_type=password with username (the email; email is accepted too) and password, or grant_type=refresh_token with refresh_token. JSON or form body. Sets no cookie. Refresh tokens rotate with the same reuse rules as the cookie flow.
 //	@Tags		services
 //	@Accept		json,x-www-form-urlencoded
-//	@Produce	json
 //	@Param		body	body		TokenRequest	true	"grant"
 //	@Success	200		{object}	TokenResponse
 //	@Failure	400		{object}	OAuthError	"invalid_request, invalid_grant or unsupported_grant_type"
-//	@Failure	413		{object}	OAuthError	"invalid_request"
-//	@Failure	415		{object}	OAuthError	"invalid_request"
 //	@Failure	429		{object}	OAuthError	"slow_down"
-//	@Failure	503		{object}	OAuthError	"temporarily_unavailable"
 //	@Router		/auth/token [post]
 func Token(svc *auth.Service) gin.HandlerFunc {
 	return func(c *gin.Context) {
@@ -172,16 +168,12 @@ func Token(svc *auth.Service) gin.HandlerFunc {
 //	@Description	HTTP Basic with an AUTH_INTROSPECT_CLIENTS entry. Answers active:false, without saying why, for anything but a live access token.
 //	@Tags		services
 //	@Accept		x-www-form-urlencoded,json
-//	@Produce	json
 //	@Security	IntrospectBasic
 //	@Param		body	body		IntrospectRequest	true	"the token"
 //	@Success	200		{object}	IntrospectResponse
 //	@Failure	400		{object}	OAuthError	"invalid_request"
 //	@Failure	401		{object}	OAuthError	"invalid_client"
 //	@Failure	429		{object}	OAuthError	"slow_down: too many failed client authentications from this address"
-//	@Failure	413		{object}	OAuthError	"invalid_request"
-//	@Failure	415		{object}	OAuthError	"invalid_request"
-//	@Failure	503		{object}	OAuthError	"temporarily_unavailable"
 //	@Router		/auth/introspect [post]
 func Introspect(svc *auth.Service) gin.HandlerFunc {
 	return func(c *gin.Context) {

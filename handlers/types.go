@@ -73,24 +73,6 @@ type UpdateMeRequest struct {
 	Password *json.RawMessage `json:"password,omitempty" swaggerignore:"true"`
 } //	@name	UpdateMeRequest
 
-// elsewhere is where the fields PATCH /auth/me does not change are changed.
-var elsewhere = map[string]string{
-	"email":    "cannot be changed with PATCH /auth/me; changing the email address is not available yet",
-	"role":     "cannot be changed with PATCH /auth/me; an administrator changes it with PATCH /admin/users/{id}",
-	"password": "cannot be changed with PATCH /auth/me; use POST /auth/password",
-}
-
-// fieldsElsewhere reports the fields of req that PATCH /auth/me refuses.
-func (req UpdateMeRequest) fieldsElsewhere() error {
-	fields := models.FieldErrors{}
-	for name, present := range map[string]bool{"email": req.Email != nil, "role": req.Role != nil, "password": req.Password != nil} {
-		if present {
-			fields.Add(name, elsewhere[name])
-		}
-	}
-	return fields.Err()
-}
-
 func userView(u models.User) User {
 	return User{ID: u.ID, Email: u.Email, Name: u.Name, Role: string(u.Role), CreatedAt: wire(u.CreatedAt)}
 }

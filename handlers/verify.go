@@ -26,9 +26,7 @@ import (
 //	@Header		200	{string}	X-Auth-User-Role	"role"
 //	@Header		200	{string}	X-Auth-Session-Id	"session id"
 //	@Failure	400	{object}	ErrorResponse	"bad_request: unknown role"
-//	@Failure	401	{object}	ErrorResponse	"unauthenticated or token_expired"
-//	@Failure	403	{object}	ErrorResponse	"forbidden"
-//	@Failure	503	{object}	ErrorResponse	"unavailable"
+//	@Failure	403	{object}	ErrorResponse	"forbidden: ?role=admin asked of a user who is not one"
 //	@Router		/auth/verify [get]
 func Verify() gin.HandlerFunc {
 	return func(c *gin.Context) {

@@ -12,6 +12,7 @@ import (
 	"os"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/getkin/kin-openapi/openapi2"
@@ -60,6 +61,7 @@ func convert(in, out string) error {
 	if basic := doc.Components.SecuritySchemes["IntrospectBasic"]; basic != nil && basic.Value != nil {
 		basic.Value.Description = "HTTP Basic with a name and secret from AUTH_INTROSPECT_CLIENTS."
 	}
+	sharedResponses(doc)
 	describeResponses(doc)
 	// Objects list every field the code writes, so anything else in a
 	// response is undocumented: the contract tests then fail on it.
@@ -146,4 +148,55 @@ func header(typ, description string) *openapi3.HeaderRef {
 	return &openapi3.HeaderRef{Value: &openapi3.Header{Parameter: openapi3.Parameter{
 		Description: description, Schema: openapi3.NewSchemaRef("", &openapi3.Schema{Type: &openapi3.Types{typ}}),
 	}}}
+}
+
+// sharedResponses documents the failures the shared request machinery gives
+// every operation, so the handlers' annotations need not repeat them: a JSON
+// or form body that is malformed (400), too large (413) or of another type
+// (415); a missing or expired session where one is required (401); a
+// cross-origin request refused (403 on unsafe methods); a caller who is not
+// an administrator (403 under /admin); and a database that does not answer
+// within the request deadline (503); each in the operation's own error shape.
+// A status an operation documents itself is left as it is.
+func sharedResponses(doc *openapi3.T) {
+	noDatabase := map[string]bool{"getHealth": true, "getServiceInfo": true, "getMetrics": true}
+	noOrigin := map[string]bool{"issueToken": true, "introspectToken": true}
+	for path, item := range doc.Paths.Map() {
+		for method, op := range item.Operations() {
+			shape, codes := "ErrorResponse", [4]string{"bad_request", "payload_too_large", "unsupported_media_type", "unavailable"}
+			for _, r := range op.Responses.Map() {
+				if mt := r.Value.Content.Get("application/json"); mt != nil && mt.Schema != nil && mt.Schema.Ref == "#/components/schemas/OAuthError" {
+					shape, codes = "OAuthError", [4]string{"invalid_request", "invalid_request", "invalid_request", "temporarily_unavailable"}
+				}
+			}
+			add := func(status int, description string) {
+				if op.Responses.Status(status) != nil {
+					return
+				}
+				ref := openapi3.NewSchemaRef("#/components/schemas/"+shape, doc.Components.Schemas[shape].Value)
+				op.Responses.Set(strconv.Itoa(status), &openapi3.ResponseRef{Value: openapi3.NewResponse().
+					WithDescription(description).WithContent(openapi3.NewContentWithJSONSchemaRef(ref))})
+			}
+			if op.RequestBody != nil {
+				add(400, codes[0]+": the body is not valid JSON (or form) of the right types")
+				add(413, codes[1]+": the body is over 64 KiB")
+				add(415, codes[2]+": the body is not application/json"+map[bool]string{true: " or a form", false: ""}[shape == "OAuthError"])
+			}
+			if op.Security != nil && len(*op.Security) > 0 && shape == "ErrorResponse" {
+				add(401, "unauthenticated, or token_expired: call POST /auth/refresh (a browser) or the refresh grant of /auth/token (a service), then retry")
+			}
+			unsafe := method != "GET" && method != "HEAD" && !noOrigin[op.OperationID]
+			switch {
+			case strings.HasPrefix(path, "/admin/") && unsafe:
+				add(403, "forbidden: the caller is not an administrator; or csrf_failed: a cross-origin request from an origin not in AUTH_ALLOWED_ORIGINS")
+			case strings.HasPrefix(path, "/admin/"):
+				add(403, "forbidden: the caller is not an administrator")
+			case unsafe:
+				add(403, "csrf_failed: a cross-origin request from an origin not in AUTH_ALLOWED_ORIGINS")
+			}
+			if !noDatabase[op.OperationID] {
+				add(503, codes[3]+": the database is unreachable or overloaded; retry after Retry-After")
+			}
+		}
+	}
 }
