@@ -15,10 +15,18 @@ func (db *DB) CreateSession(ctx context.Context, s *models.Session, credentialVe
 	if s.ID == "" {
 		s.ID = newID()
 	}
+	// On PostgreSQL the user row is locked in share mode: a password change
+	// committing meanwhile is either seen (the row is re-checked and no longer
+	// matches) or waits for this insert, and its revocation then sees the new
+	// session. SQLite has one writer at a time, which gives the same order.
+	lock := ""
+	if db.dialect == "postgres" {
+		lock = " FOR SHARE OF u"
+	}
 	res := db.with(ctx).Exec(`INSERT INTO sessions
   (id, user_id, created_at, last_seen_at, expires_at, refresh_gen, rotated_at, remember, user_agent, ip)
 SELECT ?, u.id, ?, ?, ?, ?, ?, ?, ?, ?
-FROM users u WHERE u.id = ? AND u.credential_version = ? AND u.disabled_at IS NULL`,
+FROM users u WHERE u.id = ? AND u.credential_version = ? AND u.disabled_at IS NULL`+lock,
 		s.ID, s.CreatedAt, s.LastSeenAt, s.ExpiresAt, s.RefreshGen, s.RotatedAt, s.Remember, s.UserAgent, s.IP,
 		s.UserID, credentialVersion)
 	if res.Error != nil {
