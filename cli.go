@@ -88,7 +88,7 @@ func dispatch(ctx context.Context, args []string, getenv func(string) string, st
 		for _, w := range config.Unknown(environNames(), "AUTH_TEST_DATABASE_URL", "AUTH_TEST_REDIS_URL") {
 			log.Warn(w)
 		}
-		return serve(ctx, cfg, getenv, log)
+		return serve(ctx, cfg, getenv, log, stdout)
 	case "migrate":
 		fs := newFlags("migrate", "migrate", stderr)
 		if help, err := parseFlags(fs, rest); help || err != nil {
@@ -179,7 +179,7 @@ func bootstrapAdmin(ctx context.Context, db *store.DB, hasher *auth.Hasher, cfg 
 		return false, nil
 	}
 	svc := auth.New(auth.Deps{Store: db, Hasher: hasher})
-	nu := auth.NewUser{Email: cfg.BootstrapAdminEmail, Name: "Administrator", Password: cfg.BootstrapAdminPassword}
+	nu := auth.NewUser{Email: cfg.BootstrapAdminEmail, Name: "Administrator", Password: cfg.BootstrapAdminPassword, Verified: true}
 	created, err := svc.BootstrapAdmin(ctx, nu)
 	if errors.Is(err, auth.ErrBootstrapEmailTaken) {
 		return false, &usageError{&config.Error{Var: "AUTH_BOOTSTRAP_ADMIN_EMAIL", Msg: models.NormalizeEmail(nu.Email) + " " + auth.ErrBootstrapEmailTaken.Message}}

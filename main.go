@@ -23,6 +23,8 @@ package main
 //	@tag.description	Accounts and sessions in the browser: register, sign in and out, refresh, profile, password.
 //	@tag.name			sessions
 //	@tag.description	The signed-in user's sessions and activity.
+//	@tag.name			email
+//	@tag.description	Mailed links and codes: verification, password reset, email change, sign-in by email.
 //	@tag.name			services
 //	@tag.description	For other services: bearer tokens, introspection and forward-auth.
 //	@tag.name			admin
@@ -74,6 +76,7 @@ import (
 	"github.com/portcullis-auth/portcullis/auth"
 	"github.com/portcullis-auth/portcullis/config"
 	_ "github.com/portcullis-auth/portcullis/docs" // registers the generated Swagger 2 document
+	"github.com/portcullis-auth/portcullis/mail"
 	"github.com/portcullis-auth/portcullis/models"
 	"github.com/portcullis-auth/portcullis/store"
 	"github.com/portcullis-auth/portcullis/token"
@@ -185,7 +188,7 @@ func devKeys(path string) (*token.KeyRing, error) {
 	return token.ParseKeyRing(strings.TrimSpace(string(data)))
 }
 
-func serve(ctx context.Context, cfg config.Config, getenv func(string) string, log *slog.Logger) error {
+func serve(ctx context.Context, cfg config.Config, getenv func(string) string, log *slog.Logger, stdout io.Writer) error {
 	keys, err := keyRing(cfg, log)
 	if err != nil {
 		return err
@@ -246,7 +249,20 @@ func serve(ctx context.Context, cfg config.Config, getenv func(string) string, l
 	go pruneLoop(bgCtx, time.Minute, log, limiter, lockout)
 
 	var draining atomic.Bool
-	handler := api.New(api.Deps{
+	worker, email, err := mailer(cfg, db, keys, log, stdout)
+	if err != nil {
+		return err
+	}
+	worker.Metrics = metrics
+	reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "portcullis_email_outbox_depth", Help: "Mail queued and not yet sent.",
+	}, func() float64 {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		n, _ := db.MailDepth(ctx)
+		return float64(n)
+	}))
+	deps := api.Deps{
 		Config:    cfg,
 		Store:     cached,
 		Keys:      keys.WithCache(100_000),
@@ -259,7 +275,14 @@ func serve(ctx context.Context, cfg config.Config, getenv func(string) string, l
 		Version:   version(),
 		Registry:  reg,
 		Metrics:   metrics,
-	})
+		Email:     email,
+	}
+	deps.Auth = api.NewService(deps)
+	worker.Resolver = deps.Auth
+	if worker.Sender != nil {
+		go worker.Run(bgCtx)
+	}
+	handler := api.New(deps)
 	srv := &http.Server{
 		Handler:           handler,
 		ReadHeaderTimeout: 5 * time.Second,
@@ -431,3 +454,29 @@ func swaggerURL(addr net.Addr) string {
 type quietRedis struct{}
 
 func (quietRedis) Printf(context.Context, string, ...any) {}
+
+// mailer returns the outbox worker (its resolver still to set) and the
+// service's mail settings: SMTP when AUTH_SMTP_URL is set, the console
+// (standard output) in development, and none in production without SMTP:
+// one warning, and the endpoints that need mail answer 503.
+func mailer(cfg config.Config, db *store.DB, keys *token.KeyRing, log *slog.Logger, stdout io.Writer) (*mail.Worker, auth.Email, error) {
+	templates, err := mail.LoadTemplates(cfg.MailTemplates)
+	if err != nil {
+		return nil, auth.Email{}, &usageError{&config.Error{Var: "AUTH_MAIL_TEMPLATES", Msg: err.Error()}}
+	}
+	var sender mail.Sender
+	switch {
+	case cfg.SMTPURL != "":
+		if sender, err = mail.NewSMTP(cfg.SMTPURL, cfg.MailFrom); err != nil {
+			return nil, auth.Email{}, &usageError{&config.Error{Var: "AUTH_SMTP_URL", Msg: err.Error()}}
+		}
+	case !cfg.Production:
+		sender = &mail.Console{W: stdout}
+		log.Warn("AUTH_SMTP_URL is not set: mail is printed to standard output (development)")
+	default:
+		log.Warn("AUTH_SMTP_URL is not set: no mail is sent, and the endpoints that need it answer 503 email_unavailable")
+		templates = nil
+	}
+	w := &mail.Worker{Outbox: db, Sender: sender, Sealer: keys, Log: log}
+	return w, auth.Email{Templates: templates, Kick: w.Kick}, nil
+}

@@ -14,6 +14,7 @@ import (
 	"github.com/portcullis-auth/portcullis/auth"
 	"github.com/portcullis-auth/portcullis/config"
 	"github.com/portcullis-auth/portcullis/handlers"
+	"github.com/portcullis-auth/portcullis/models"
 	"github.com/portcullis-auth/portcullis/token"
 )
 
@@ -48,6 +49,13 @@ type Deps struct {
 	OpenAPI []byte
 	// Version is the build's version, shown at GET /; empty means "dev".
 	Version string
+	// Auth is the domain service; nil means one built from the parts above
+	// (NewService), as tests and tools do.
+	Auth *auth.Service
+	// Email is how users are mailed (templates, links, the outbox worker's
+	// kick); the verification policy comes from Config. Its zero value sends
+	// nothing, and the endpoints that need mail answer 503.
+	Email auth.Email
 	// Registry holds the metrics served at /metrics, and Metrics are
 	// Portcullis's own, registered in it. Nil means new ones.
 	Registry *prometheus.Registry
@@ -91,16 +99,10 @@ func New(d Deps) http.Handler {
 		// Config already validated the prefixes; this cannot happen.
 		panic(err)
 	}
-	cfg := d.Config
-	svc := auth.New(auth.Deps{
-		Store: d.Store, Keys: d.Keys, Hasher: d.Hasher, Now: d.Now, Metrics: d.Metrics, Logger: d.Logger,
-		Lockout: d.Lockout, Clients: cfg.IntrospectClients,
-		LockoutLimits: auth.LockoutLimits{Pair: cfg.LockoutThreshold, Global: cfg.LockoutGlobalThreshold, Client: cfg.RateLimitIP.Events},
-		Lifetimes: auth.Lifetimes{
-			Access: cfg.AccessTTL, Session: cfg.SessionTTL, Remember: cfg.RememberTTL,
-			MaxAge: cfg.SessionMaxAge, ReuseInterval: cfg.RefreshReuseInterval,
-		},
-	})
+	svc := d.Auth
+	if svc == nil {
+		svc = NewService(d)
+	}
 	routes(e, d, svc)
 	return e
 }
@@ -120,4 +122,33 @@ func withTimeout(c *gin.Context) {
 	defer cancel()
 	c.Request = c.Request.WithContext(ctx)
 	c.Next()
+}
+
+// NewService builds the domain service from the router's dependencies.
+func NewService(d Deps) *auth.Service {
+	cfg := d.Config
+	return auth.New(auth.Deps{
+		Store: d.Store, Keys: d.Keys, Hasher: d.Hasher, Now: d.Now, Metrics: d.Metrics, Logger: d.Logger,
+		Lockout: d.Lockout, Clients: cfg.IntrospectClients, Email: emailSettings(d.Email, cfg),
+		LockoutLimits: auth.LockoutLimits{Pair: cfg.LockoutThreshold, Global: cfg.LockoutGlobalThreshold, Client: cfg.RateLimitIP.Events},
+		Lifetimes: auth.Lifetimes{
+			Access: cfg.AccessTTL, Session: cfg.SessionTTL, Remember: cfg.RememberTTL,
+			MaxAge: cfg.SessionMaxAge, ReuseInterval: cfg.RefreshReuseInterval,
+		},
+	})
+}
+
+// emailSettings completes the mail settings from the configuration.
+func emailSettings(e auth.Email, cfg config.Config) auth.Email {
+	e.Verification = auth.Verification(cfg.EmailVerification)
+	if e.AppURL == "" {
+		e.AppURL = cfg.AppURL
+	}
+	if e.TTL == nil {
+		e.TTL = map[models.TokenPurpose]time.Duration{}
+		for purpose, d := range cfg.TokenTTL {
+			e.TTL[models.TokenPurpose(purpose)] = d
+		}
+	}
+	return e
 }

@@ -46,6 +46,8 @@ var setsCookies = map[string]bool{
 	"POST /auth/register": true,
 	"POST /auth/login":    true,
 	"POST /auth/refresh":  true,
+	// Email sign-in sets cookies; the rest read or mail tokens.
+	"POST /auth/sign-in/email/verify": true,
 }
 
 // crossOriginCheck rejects unsafe cross-origin browser requests (CSRF, login

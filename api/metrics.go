@@ -19,6 +19,7 @@ type Metrics struct {
 	refreshes *prometheus.CounterVec
 	revoked   *prometheus.CounterVec
 	hashWait  prometheus.Histogram
+	emails    *prometheus.CounterVec
 }
 
 // NewMetrics registers Portcullis's metrics with reg. queueDepth reports how
@@ -41,12 +42,15 @@ func NewMetrics(reg prometheus.Registerer, queueDepth func() float64) *Metrics {
 		revoked: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "portcullis_sessions_revoked_total", Help: "Sessions revoked, by reason.",
 		}, []string{"reason"}),
+		emails: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "portcullis_emails_total", Help: "Queued mail by type and outcome: sent, retried, failed, dropped (no account, a sending limit, an expired token).",
+		}, []string{"type", "outcome"}),
 		hashWait: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name: "portcullis_password_hash_wait_seconds", Help: "Time password hashes waited for a worker.",
 			Buckets: []float64{.001, .005, .01, .025, .05, .1, .25, .5, 1, 2.5},
 		}),
 	}
-	reg.MustRegister(m.requests, m.durations, m.logins, m.refreshes, m.revoked, m.hashWait,
+	reg.MustRegister(m.requests, m.durations, m.logins, m.refreshes, m.revoked, m.hashWait, m.emails,
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "portcullis_password_hash_queue_depth", Help: "Password hashes waiting for a worker.",
 		}, queueDepth))
@@ -103,5 +107,12 @@ func (m *Metrics) Revoked(reason auth.Reason, n int64) {
 func (m *Metrics) HashWaited(d time.Duration) {
 	if m != nil {
 		m.hashWait.Observe(d.Seconds())
+	}
+}
+
+// Email counts one outcome of a queued mail.
+func (m *Metrics) Email(kind, outcome string) {
+	if m != nil {
+		m.emails.WithLabelValues(kind, outcome).Inc()
 	}
 }

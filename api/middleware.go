@@ -139,6 +139,23 @@ func requireSession(svc *auth.Service, ck handlers.Cookies) gin.HandlerFunc {
 	}
 }
 
+// optionalSession returns the caller's principal when the request carries a
+// live session, else nil: for endpoints that need none but treat the
+// signed-in user's own session specially.
+func optionalSession(svc *auth.Service, ck handlers.Cookies) func(*gin.Context) *auth.Principal {
+	return func(c *gin.Context) *auth.Principal {
+		tok, _ := token.FromRequest(c.Request, ck.Config.AccessName())
+		if tok == "" {
+			return nil
+		}
+		p, err := svc.Authenticate(c.Request.Context(), tok)
+		if err != nil {
+			return nil
+		}
+		return p
+	}
+}
+
 // limitByIP rate-limits an endpoint per client address (IPv4, or IPv6 /64). onLimited, when set, is
 // called for each refused request.
 func limitByIP(l Limiter, writeErr func(*gin.Context, error), onLimited func()) gin.HandlerFunc {

@@ -71,6 +71,17 @@ func routes(e *gin.Engine, d Deps, svc *auth.Service) {
 	a.POST("/token", tokenLimited, handlers.Token(svc))
 	a.POST("/introspect", handlers.Introspect(svc))
 
+	// Email: every request that may send mail, checks a token or a code is
+	// limited per address like the other credential endpoints.
+	a.POST("/email/verify", limited, handlers.VerifyEmail(svc))
+	a.POST("/email/verify/resend", limited, handlers.ResendVerification(svc))
+	a.POST("/password/forgot", limited, handlers.ForgotPassword(svc))
+	a.POST("/password/reset", limited, handlers.ResetPassword(svc))
+	a.POST("/email/change", limited, authed, handlers.RequestEmailChange(svc))
+	a.POST("/email/change/confirm", limited, handlers.ConfirmEmailChange(svc, optionalSession(svc, ck)))
+	a.POST("/sign-in/email", limited, handlers.SignInByEmail(svc))
+	a.POST("/sign-in/email/verify", loginLimited, handlers.SignInWithEmail(svc, ck))
+
 	admin := e.Group("/admin", authed, requireAdmin())
 	admin.GET("/users", handlers.ListUsers(svc))
 	admin.GET("/users/:id", handlers.GetUser(svc))
@@ -78,4 +89,5 @@ func routes(e *gin.Engine, d Deps, svc *auth.Service) {
 	admin.DELETE("/users/:id/sessions", handlers.RevokeUserSessions(svc))
 	admin.GET("/audit", handlers.ListAudit(svc))
 	admin.DELETE("/lockouts", handlers.LiftLockout(svc))
+	admin.POST("/users/:id/password-reset", handlers.AdminPasswordReset(svc))
 }

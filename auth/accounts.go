@@ -2,6 +2,7 @@ package auth
 
 import (
 	"context"
+	"errors"
 	"strings"
 
 	"github.com/portcullis-auth/portcullis/models"
@@ -13,6 +14,9 @@ type NewUser struct {
 	Name     string
 	Password string
 	Role     models.Role
+	// Verified marks the address as proven: users an operator creates
+	// (bootstrap, the command line) start verified.
+	Verified bool
 }
 
 // CreateUser validates and creates an account. Every field problem is
@@ -41,7 +45,7 @@ func (s *Service) CreateUser(ctx context.Context, nu NewUser) (models.User, erro
 		return models.User{}, hashErr(err)
 	}
 	now := s.now()
-	u := models.User{Email: email, Name: name, PasswordHash: hash, Role: nu.Role, CreatedAt: now, UpdatedAt: now}
+	u := models.User{Email: email, Name: name, PasswordHash: hash, Role: nu.Role, EmailVerified: nu.Verified, CreatedAt: now, UpdatedAt: now}
 	if err := s.store.CreateUser(ctx, &u); err != nil {
 		if models.IsKind(err, models.Conflict) {
 			return models.User{}, &models.Error{Kind: models.Conflict, Code: ErrEmailTaken.Code, Message: ErrEmailTaken.Message, Err: err}
@@ -51,18 +55,35 @@ func (s *Service) CreateUser(ctx context.Context, nu NewUser) (models.User, erro
 	return u, nil
 }
 
-// Register creates a user account and signs it in.
-func (s *Service) Register(ctx context.Context, cl Client, email, password, name string) (Result, error) {
+// Register creates a user account. Unless verification is required it
+// signs the user in (and, when optional, mails a verification link). When it
+// is required nobody is signed in and accepted is true, for a new address
+// and for one that has an account alike (its owner is mailed instead), after
+// the same work: registration reveals nothing.
+func (s *Service) Register(ctx context.Context, cl Client, email, password, name string) (res Result, accepted bool, err error) {
+	required := s.email.Verification == VerificationRequired
 	u, err := s.CreateUser(ctx, NewUser{Email: email, Name: name, Password: password, Role: models.RoleUser})
-	if err != nil {
-		return Result{}, err
+	if required && models.CodeOf(err) == models.CodeEmailTaken {
+		return Result{}, true, s.queue(ctx, models.MailAccountExists, models.NormalizeEmail(email), "", "")
 	}
-	res, err := s.start(ctx, cl, u, false)
 	if err != nil {
-		return Result{}, err
+		return Result{}, false, err
+	}
+	if s.email.Verification != VerificationOff {
+		if err := s.queue(ctx, models.MailVerifyEmail, u.Email, u.ID, ""); err != nil && (required || !errors.Is(err, ErrEmailUnavailable)) {
+			return Result{}, false, err
+		}
+	}
+	if required {
+		s.record(ctx, cl, event{typ: models.EventRegister, userID: u.ID, email: u.Email})
+		return Result{}, true, nil
+	}
+	res, err = s.start(ctx, cl, u, false)
+	if err != nil {
+		return Result{}, false, err
 	}
 	s.record(ctx, cl, event{typ: models.EventRegister, userID: u.ID, sessionID: res.Session.ID, email: u.Email})
-	return res, nil
+	return res, false, nil
 }
 
 // LoginOptions shape a password login.
@@ -81,6 +102,10 @@ func (s *Service) Login(ctx context.Context, cl Client, email, password string, 
 	u, err := s.checkPassword(ctx, cl, email, password)
 	if err != nil {
 		return Result{}, err
+	}
+	// Only after the password: without it, this reveals nothing.
+	if s.email.Verification == VerificationRequired && !u.EmailVerified {
+		return Result{}, ErrEmailNotVerified
 	}
 	res, err := s.start(ctx, cl, u, opt.Remember)
 	if err != nil {

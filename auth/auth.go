@@ -107,6 +107,7 @@ type Store interface {
 	UserStore
 	SessionStore
 	AuditLog
+	EmailStore
 }
 
 // Lockout counts password attempts per key, whether or not an account
@@ -150,6 +151,8 @@ type Deps struct {
 	Now       func() time.Time // nil: the system clock, in milliseconds
 	Metrics   Metrics          // nil: none
 	Logger    *slog.Logger     // nil: none
+	// Email is how users are mailed; its zero value sends nothing.
+	Email Email
 }
 
 // Service is the domain core. Its methods are safe for concurrent use.
@@ -164,13 +167,17 @@ type Service struct {
 	now       func() time.Time
 	metrics   Metrics
 	logger    *slog.Logger
+	email     Email
 }
 
 // New returns a Service over d.
 func New(d Deps) *Service {
 	s := &Service{
 		store: d.Store, keys: d.Keys, hasher: d.Hasher, lockout: d.Lockout, limits: d.LockoutLimits, clients: d.Clients, lifetimes: d.Lifetimes,
-		now: d.Now, metrics: d.Metrics, logger: d.Logger,
+		now: d.Now, metrics: d.Metrics, logger: d.Logger, email: d.Email,
+	}
+	if s.email.Verification == "" {
+		s.email.Verification = VerificationOptional
 	}
 	if s.now == nil {
 		s.now = func() time.Time { return time.Now().UTC().Truncate(time.Millisecond) }

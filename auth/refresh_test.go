@@ -75,7 +75,7 @@ func newFixture(t *testing.T, dbURL, email string) *fixture {
 		Store: f.store, Keys: keys, Hasher: auth.NewHasher(2, 8, fastParams), Lifetimes: lifetimes,
 		Now: func() time.Time { return f.now }, Metrics: f.counted,
 	})
-	f.signIn, err = f.svc.Register(context.Background(), auth.Client{IP: "192.0.2.1"}, email, "correct horse battery staple", "Ada")
+	f.signIn, _, err = f.svc.Register(context.Background(), auth.Client{IP: "192.0.2.1"}, email, "correct horse battery staple", "Ada")
 	if err != nil {
 		t.Fatal(err)
 	}

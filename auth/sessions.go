@@ -193,6 +193,8 @@ const (
 	ReasonRefreshReuse   Reason = "refresh_reuse"
 	ReasonAdmin          Reason = "admin"
 	ReasonPasswordSet    Reason = "password_set"
+	ReasonPasswordReset  Reason = "password_reset"
+	ReasonEmailChange    Reason = "email_change"
 )
 
 // reasonEvents is the audit event each reason writes.
@@ -206,6 +208,8 @@ var reasonEvents = map[Reason]struct {
 	ReasonRefreshReuse:   {models.EventRefreshReuseDetected, ""},
 	ReasonAdmin:          {models.EventSessionRevoked, "all, by an administrator"},
 	ReasonPasswordSet:    {models.EventPasswordChanged, "set by an operator; every session ended"},
+	ReasonPasswordReset:  {models.EventPasswordReset, "every session ended"},
+	ReasonEmailChange:    {models.EventSessionRevoked, "the email address changed"},
 }
 
 // Revocation names sessions to end and why.

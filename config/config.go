@@ -51,6 +51,16 @@ type Config struct {
 	// MetricsAddr, when set, is the only address /metrics is served on.
 	MetricsAddr string
 
+	// Mail: the SMTP server ("" for the console in development, none in
+	// production), the From header, the frontend links point to, template
+	// overrides, the verification policy and token lifetime overrides.
+	SMTPURL           string
+	MailFrom          string
+	AppURL            string
+	MailTemplates     string
+	EmailVerification string // "off", "optional" or "required"
+	TokenTTL          map[string]time.Duration
+
 	ShutdownDrain time.Duration
 	LogLevel      string
 }
@@ -128,6 +138,21 @@ func (c *Config) validate() error {
 	}
 	if (c.BootstrapAdminEmail == "") != (c.BootstrapAdminPassword == "") {
 		return &Error{"AUTH_BOOTSTRAP_ADMIN_EMAIL", "must be set together with AUTH_BOOTSTRAP_ADMIN_PASSWORD"}
+	}
+	if c.AppURL == "" {
+		c.AppURL = "http://localhost:5173"
+		if len(c.AllowedOrigins) > 0 {
+			c.AppURL = c.AllowedOrigins[0]
+		}
+	}
+	if u, err := url.Parse(c.AppURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return &Error{"AUTH_APP_URL", "must be an http:// or https:// URL such as https://app.example.com"}
+	}
+	if c.SMTPURL != "" && !strings.HasPrefix(c.SMTPURL, "smtp://") && !strings.HasPrefix(c.SMTPURL, "smtps://") {
+		return &Error{"AUTH_SMTP_URL", "must be smtp://[user:pass@]host[:port] or smtps://…"}
+	}
+	if c.Production && c.SMTPURL == "" && c.EmailVerification == "required" {
+		return &Error{"AUTH_SMTP_URL", "is required when AUTH_EMAIL_VERIFICATION=required in production: nobody could sign up"}
 	}
 	if c.LockoutGlobalThreshold == 0 {
 		c.LockoutGlobalThreshold = 10 * c.LockoutThreshold

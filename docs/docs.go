@@ -288,6 +288,54 @@ const docTemplate = `{
                 }
             }
         },
+        "/admin/users/{id}/password-reset": {
+            "post": {
+                "security": [
+                    {
+                        "CookieAuth": []
+                    },
+                    {
+                        "BearerAuth": []
+                    }
+                ],
+                "description": "Mails the user a reset link, as forgot-password does. Administrators only.",
+                "tags": [
+                    "admin"
+                ],
+                "summary": "Mail a user a password reset link",
+                "operationId": "adminPasswordReset",
+                "parameters": [
+                    {
+                        "type": "string",
+                        "format": "uuid",
+                        "description": "user id",
+                        "name": "id",
+                        "in": "path",
+                        "required": true
+                    }
+                ],
+                "responses": {
+                    "202": {
+                        "description": "Accepted",
+                        "schema": {
+                            "$ref": "#/definitions/AcceptedResponse"
+                        }
+                    },
+                    "404": {
+                        "description": "not_found",
+                        "schema": {
+                            "$ref": "#/definitions/ErrorResponse"
+                        }
+                    },
+                    "503": {
+                        "description": "email_unavailable or unavailable",
+                        "schema": {
+                            "$ref": "#/definitions/ErrorResponse"
+                        }
+                    }
+                }
+            }
+        },
         "/admin/users/{id}/sessions": {
             "delete": {
                 "security": [
@@ -348,6 +396,196 @@ const docTemplate = `{
                         "description": "OK",
                         "schema": {
                             "$ref": "#/definitions/ActivityResponse"
+                        }
+                    }
+                }
+            }
+        },
+        "/auth/email/change": {
+            "post": {
+                "security": [
+                    {
+                        "CookieAuth": []
+                    },
+                    {
+                        "BearerAuth": []
+                    }
+                ],
+                "description": "Mails a confirmation link to newEmail (nothing if that address has an account; the answer is the same). currentPassword is required for a user with a password, and a wrong one counts toward the lockout.",
+                "tags": [
+                    "email"
+                ],
+                "summary": "Change the email address",
+                "operationId": "changeEmail",
+                "parameters": [
+                    {
+                        "description": "the new address",
+                        "name": "body",
+                        "in": "body",
+                        "required": true,
+                        "schema": {
+                            "$ref": "#/definitions/ChangeEmailRequest"
+                        }
+                    }
+                ],
+                "responses": {
+                    "202": {
+                        "description": "Accepted",
+                        "schema": {
+                            "$ref": "#/definitions/AcceptedResponse"
+                        }
+                    },
+                    "422": {
+                        "description": "validation_failed (fields.currentPassword when it is wrong)",
+                        "schema": {
+                            "$ref": "#/definitions/ErrorResponse"
+                        }
+                    },
+                    "429": {
+                        "description": "rate_limited",
+                        "schema": {
+                            "$ref": "#/definitions/ErrorResponse"
+                        }
+                    },
+                    "503": {
+                        "description": "email_unavailable or unavailable",
+                        "schema": {
+                            "$ref": "#/definitions/ErrorResponse"
+                        }
+                    }
+                }
+            }
+        },
+        "/auth/email/change/confirm": {
+            "post": {
+                "description": "Consumes an email change token: the account's address becomes the new one (verified), the user's other sessions end, and the old address is told. Needs no session: the token is the proof.",
+                "tags": [
+                    "email"
+                ],
+                "summary": "Confirm a new email address",
+                "operationId": "confirmEmailChange",
+                "parameters": [
+                    {
+                        "description": "the token",
+                        "name": "body",
+                        "in": "body",
+                        "required": true,
+                        "schema": {
+                            "$ref": "#/definitions/TokenBody"
+                        }
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/UserResponse"
+                        }
+                    },
+                    "400": {
+                        "description": "invalid_token (unknown, expired or used) or bad_request",
+                        "schema": {
+                            "$ref": "#/definitions/ErrorResponse"
+                        }
+                    },
+                    "409": {
+                        "description": "email_taken: the address got an account meanwhile",
+                        "schema": {
+                            "$ref": "#/definitions/ErrorResponse"
+                        }
+                    },
+                    "429": {
+                        "description": "rate_limited",
+                        "schema": {
+                            "$ref": "#/definitions/ErrorResponse"
+                        }
+                    }
+                }
+            }
+        },
+        "/auth/email/verify": {
+            "post": {
+                "description": "Consumes a verification token (from the link's token parameter) and marks the address verified.",
+                "tags": [
+                    "email"
+                ],
+                "summary": "Confirm an email address",
+                "operationId": "verifyEmail",
+                "parameters": [
+                    {
+                        "description": "the token",
+                        "name": "body",
+                        "in": "body",
+                        "required": true,
+                        "schema": {
+                            "$ref": "#/definitions/TokenBody"
+                        }
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/UserResponse"
+                        }
+                    },
+                    "400": {
+                        "description": "invalid_token (unknown, expired or used) or bad_request",
+                        "schema": {
+                            "$ref": "#/definitions/ErrorResponse"
+                        }
+                    },
+                    "429": {
+                        "description": "rate_limited",
+                        "schema": {
+                            "$ref": "#/definitions/ErrorResponse"
+                        }
+                    }
+                }
+            }
+        },
+        "/auth/email/verify/resend": {
+            "post": {
+                "description": "Mails a verification link if the address has an unverified account. The answer is 202 whatever the address, and at most one such mail per address per minute and five per hour are sent.",
+                "tags": [
+                    "email"
+                ],
+                "summary": "Mail a new verification link",
+                "operationId": "resendVerification",
+                "parameters": [
+                    {
+                        "description": "the address",
+                        "name": "body",
+                        "in": "body",
+                        "required": true,
+                        "schema": {
+                            "$ref": "#/definitions/EmailRequest"
+                        }
+                    }
+                ],
+                "responses": {
+                    "202": {
+                        "description": "Accepted",
+                        "schema": {
+                            "$ref": "#/definitions/AcceptedResponse"
+                        }
+                    },
+                    "422": {
+                        "description": "validation_failed",
+                        "schema": {
+                            "$ref": "#/definitions/ErrorResponse"
+                        }
+                    },
+                    "429": {
+                        "description": "rate_limited",
+                        "schema": {
+                            "$ref": "#/definitions/ErrorResponse"
+                        }
+                    },
+                    "503": {
+                        "description": "email_unavailable or unavailable",
+                        "schema": {
+                            "$ref": "#/definitions/ErrorResponse"
                         }
                     }
                 }
@@ -443,6 +681,12 @@ const docTemplate = `{
                     },
                     "401": {
                         "description": "invalid_credentials",
+                        "schema": {
+                            "$ref": "#/definitions/ErrorResponse"
+                        }
+                    },
+                    "403": {
+                        "description": "csrf_failed, or email_not_verified (AUTH_EMAIL_VERIFICATION=required, after a right password)",
                         "schema": {
                             "$ref": "#/definitions/ErrorResponse"
                         }
@@ -627,6 +871,97 @@ const docTemplate = `{
                 }
             }
         },
+        "/auth/password/forgot": {
+            "post": {
+                "description": "Mails a reset link (valid 30 minutes, once) if the address has an enabled account. The answer is 202 whatever the address, and at most one such mail per address per minute and five per hour are sent.",
+                "tags": [
+                    "email"
+                ],
+                "summary": "Mail a password reset link",
+                "operationId": "forgotPassword",
+                "parameters": [
+                    {
+                        "description": "the address",
+                        "name": "body",
+                        "in": "body",
+                        "required": true,
+                        "schema": {
+                            "$ref": "#/definitions/EmailRequest"
+                        }
+                    }
+                ],
+                "responses": {
+                    "202": {
+                        "description": "Accepted",
+                        "schema": {
+                            "$ref": "#/definitions/AcceptedResponse"
+                        }
+                    },
+                    "422": {
+                        "description": "validation_failed",
+                        "schema": {
+                            "$ref": "#/definitions/ErrorResponse"
+                        }
+                    },
+                    "429": {
+                        "description": "rate_limited",
+                        "schema": {
+                            "$ref": "#/definitions/ErrorResponse"
+                        }
+                    },
+                    "503": {
+                        "description": "email_unavailable or unavailable",
+                        "schema": {
+                            "$ref": "#/definitions/ErrorResponse"
+                        }
+                    }
+                }
+            }
+        },
+        "/auth/password/reset": {
+            "post": {
+                "description": "Sets a new password with a reset token: the password policy applies (422, and the token stays usable), the address counts as verified, every session of the user ends, lockouts of the address are lifted and a notice is mailed. Nobody is signed in.",
+                "tags": [
+                    "email"
+                ],
+                "summary": "Reset the password",
+                "operationId": "resetPassword",
+                "parameters": [
+                    {
+                        "description": "the token and the new password",
+                        "name": "body",
+                        "in": "body",
+                        "required": true,
+                        "schema": {
+                            "$ref": "#/definitions/ResetPasswordRequest"
+                        }
+                    }
+                ],
+                "responses": {
+                    "204": {
+                        "description": "the password is changed"
+                    },
+                    "400": {
+                        "description": "invalid_token (unknown, expired or used) or bad_request",
+                        "schema": {
+                            "$ref": "#/definitions/ErrorResponse"
+                        }
+                    },
+                    "422": {
+                        "description": "validation_failed",
+                        "schema": {
+                            "$ref": "#/definitions/ErrorResponse"
+                        }
+                    },
+                    "429": {
+                        "description": "rate_limited",
+                        "schema": {
+                            "$ref": "#/definitions/ErrorResponse"
+                        }
+                    }
+                }
+            }
+        },
         "/auth/refresh": {
             "post": {
                 "description": "Reads the refresh cookie (path /auth). Call it when a request answers 401 token_expired.",
@@ -659,7 +994,7 @@ const docTemplate = `{
         },
         "/auth/register": {
             "post": {
-                "description": "Creates a user account with the ` + "`" + `user` + "`" + ` role and signs it in: the answer sets the access cookie (` + "`" + `__Host-session` + "`" + `) and the refresh cookie (` + "`" + `__Secure-refresh` + "`" + `, path /auth). The password must be 8–256 characters and not a common one; every field problem is reported together (422).",
+                "description": "Creates a user account with the ` + "`" + `user` + "`" + ` role and signs it in: the answer sets the access cookie (` + "`" + `__Host-session` + "`" + `) and the refresh cookie (` + "`" + `__Secure-refresh` + "`" + `, path /auth). The password must be 8–256 characters and not a common one; every field problem is reported together (422). With AUTH_EMAIL_VERIFICATION=optional (the default) a verification link is mailed. With ` + "`" + `required` + "`" + `, nobody is signed in: the answer is 202 for a new address and for one that has an account alike (its owner is mailed instead), and the user signs in after following the link.",
                 "tags": [
                     "auth"
                 ],
@@ -687,6 +1022,12 @@ const docTemplate = `{
                                 "type": "string",
                                 "description": "__Host-session (access token) and __Secure-refresh (refresh token, Path=/auth); HttpOnly; Secure; SameSite=Lax"
                             }
+                        }
+                    },
+                    "202": {
+                        "description": "AUTH_EMAIL_VERIFICATION=required: a link is mailed; no cookie",
+                        "schema": {
+                            "$ref": "#/definitions/AcceptedResponse"
                         }
                     },
                     "409": {
@@ -775,6 +1116,100 @@ const docTemplate = `{
                 }
             }
         },
+        "/auth/sign-in/email": {
+            "post": {
+                "description": "Mails a sign-in link and an 8-digit code (valid 10 minutes, once) if the address has an enabled account. The answer is 202 whatever the address; at most one such mail per address per minute and five per hour are sent.",
+                "tags": [
+                    "email"
+                ],
+                "summary": "Mail a sign-in link and code",
+                "operationId": "requestSignInCode",
+                "parameters": [
+                    {
+                        "description": "the address",
+                        "name": "body",
+                        "in": "body",
+                        "required": true,
+                        "schema": {
+                            "$ref": "#/definitions/EmailRequest"
+                        }
+                    }
+                ],
+                "responses": {
+                    "202": {
+                        "description": "Accepted",
+                        "schema": {
+                            "$ref": "#/definitions/AcceptedResponse"
+                        }
+                    },
+                    "422": {
+                        "description": "validation_failed",
+                        "schema": {
+                            "$ref": "#/definitions/ErrorResponse"
+                        }
+                    },
+                    "429": {
+                        "description": "rate_limited",
+                        "schema": {
+                            "$ref": "#/definitions/ErrorResponse"
+                        }
+                    },
+                    "503": {
+                        "description": "email_unavailable or unavailable",
+                        "schema": {
+                            "$ref": "#/definitions/ErrorResponse"
+                        }
+                    }
+                }
+            }
+        },
+        "/auth/sign-in/email/verify": {
+            "post": {
+                "description": "{token} from the link, or {email, code} with the 8-digit code. Sets the session cookies like login, and marks the address verified. Wrong codes count toward the lockout, and the fifth ends the code.",
+                "tags": [
+                    "email"
+                ],
+                "summary": "Sign in with a mailed link or code",
+                "operationId": "signInWithEmail",
+                "parameters": [
+                    {
+                        "description": "the token, or the address and code",
+                        "name": "body",
+                        "in": "body",
+                        "required": true,
+                        "schema": {
+                            "$ref": "#/definitions/SignInEmailRequest"
+                        }
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "session cookies are set",
+                        "schema": {
+                            "$ref": "#/definitions/AuthResponse"
+                        },
+                        "headers": {
+                            "Set-Cookie": {
+                                "type": "string",
+                                "description": "__Host-session and __Secure-refresh"
+                            }
+                        }
+                    },
+                    "400": {
+                        "description": "invalid_token (unknown, expired, used or wrong) or bad_request",
+                        "schema": {
+                            "$ref": "#/definitions/ErrorResponse"
+                        }
+                    },
+                    "429": {
+                        "description": "rate_limited",
+                        "schema": {
+                            "$ref": "#/definitions/ErrorResponse"
+                        }
+                    }
+                }
+            }
+        },
         "/auth/token": {
             "post": {
                 "description": "grant_type=password with username (the email; email is accepted too) and password, or grant_type=refresh_token with refresh_token. JSON or form body. Sets no cookie. Refresh tokens rotate with the same reuse rules as the cookie flow.",
@@ -807,6 +1242,12 @@ const docTemplate = `{
                     },
                     "400": {
                         "description": "invalid_request, invalid_grant or unsupported_grant_type",
+                        "schema": {
+                            "$ref": "#/definitions/OAuthError"
+                        }
+                    },
+                    "403": {
+                        "description": "email_not_verified (AUTH_EMAIL_VERIFICATION=required, after a right password)",
                         "schema": {
                             "$ref": "#/definitions/OAuthError"
                         }
@@ -846,6 +1287,12 @@ const docTemplate = `{
                         "description": "required role",
                         "name": "role",
                         "in": "query"
+                    },
+                    {
+                        "type": "boolean",
+                        "description": "true: require a verified email address (403 email_not_verified otherwise)",
+                        "name": "verified",
+                        "in": "query"
                     }
                 ],
                 "responses": {
@@ -859,6 +1306,10 @@ const docTemplate = `{
                             "X-Auth-User-Email": {
                                 "type": "string",
                                 "description": "email"
+                            },
+                            "X-Auth-User-Email-Verified": {
+                                "type": "string",
+                                "description": "true or false"
                             },
                             "X-Auth-User-Id": {
                                 "type": "string",
@@ -877,7 +1328,7 @@ const docTemplate = `{
                         }
                     },
                     "403": {
-                        "description": "forbidden: ?role=admin asked of a user who is not one",
+                        "description": "forbidden: ?role=admin asked of a user who is not one; email_not_verified: ?verified=true asked of an unverified address",
                         "schema": {
                             "$ref": "#/definitions/ErrorResponse"
                         }
@@ -951,6 +1402,18 @@ const docTemplate = `{
         }
     },
     "definitions": {
+        "AcceptedResponse": {
+            "type": "object",
+            "required": [
+                "status"
+            ],
+            "properties": {
+                "status": {
+                    "type": "string",
+                    "example": "accepted"
+                }
+            }
+        },
         "ActivityEvent": {
             "type": "object",
             "required": [
@@ -999,6 +1462,7 @@ const docTemplate = `{
                 "createdAt",
                 "disabled",
                 "email",
+                "emailVerified",
                 "id",
                 "name",
                 "role"
@@ -1017,6 +1481,11 @@ const docTemplate = `{
                     "type": "string",
                     "format": "email",
                     "example": "ada@example.com"
+                },
+                "emailVerified": {
+                    "description": "EmailVerified says the user proved the address (a mailed link or code, a reset).",
+                    "type": "boolean",
+                    "example": true
                 },
                 "id": {
                     "type": "string",
@@ -1126,6 +1595,25 @@ const docTemplate = `{
                 }
             }
         },
+        "ChangeEmailRequest": {
+            "type": "object",
+            "required": [
+                "newEmail"
+            ],
+            "properties": {
+                "currentPassword": {
+                    "type": "string",
+                    "format": "password",
+                    "maxLength": 256
+                },
+                "newEmail": {
+                    "type": "string",
+                    "format": "email",
+                    "maxLength": 254,
+                    "example": "ada@new.example"
+                }
+            }
+        },
         "ChangePasswordRequest": {
             "type": "object",
             "required": [
@@ -1145,6 +1633,20 @@ const docTemplate = `{
                     "maxLength": 256,
                     "minLength": 8,
                     "example": "another long passphrase here"
+                }
+            }
+        },
+        "EmailRequest": {
+            "type": "object",
+            "required": [
+                "email"
+            ],
+            "properties": {
+                "email": {
+                    "type": "string",
+                    "format": "email",
+                    "maxLength": 254,
+                    "example": "ada@example.com"
                 }
             }
         },
@@ -1217,6 +1719,10 @@ const docTemplate = `{
                     "type": "string",
                     "format": "email",
                     "example": "ada@example.com"
+                },
+                "email_verified": {
+                    "type": "boolean",
+                    "example": true
                 },
                 "exp": {
                     "type": "integer",
@@ -1309,6 +1815,26 @@ const docTemplate = `{
                     "maxLength": 256,
                     "minLength": 8,
                     "example": "correct horse battery staple"
+                }
+            }
+        },
+        "ResetPasswordRequest": {
+            "type": "object",
+            "required": [
+                "password",
+                "token"
+            ],
+            "properties": {
+                "password": {
+                    "type": "string",
+                    "format": "password",
+                    "maxLength": 256,
+                    "minLength": 8,
+                    "example": "a brand new passphrase"
+                },
+                "token": {
+                    "type": "string",
+                    "maxLength": 128
                 }
             }
         },
@@ -1441,6 +1967,26 @@ const docTemplate = `{
                 }
             }
         },
+        "SignInEmailRequest": {
+            "type": "object",
+            "properties": {
+                "code": {
+                    "type": "string",
+                    "maxLength": 8,
+                    "minLength": 8,
+                    "example": "04821937"
+                },
+                "email": {
+                    "type": "string",
+                    "format": "email",
+                    "maxLength": 254
+                },
+                "token": {
+                    "type": "string",
+                    "maxLength": 128
+                }
+            }
+        },
         "StatusResponse": {
             "type": "object",
             "required": [
@@ -1450,6 +1996,19 @@ const docTemplate = `{
                 "status": {
                     "type": "string",
                     "example": "ok"
+                }
+            }
+        },
+        "TokenBody": {
+            "type": "object",
+            "required": [
+                "token"
+            ],
+            "properties": {
+                "token": {
+                    "type": "string",
+                    "maxLength": 128,
+                    "example": "kP3v…"
                 }
             }
         },
@@ -1552,6 +2111,7 @@ const docTemplate = `{
             "required": [
                 "createdAt",
                 "email",
+                "emailVerified",
                 "id",
                 "name",
                 "role"
@@ -1566,6 +2126,11 @@ const docTemplate = `{
                     "type": "string",
                     "format": "email",
                     "example": "ada@example.com"
+                },
+                "emailVerified": {
+                    "description": "EmailVerified says the user proved the address (a mailed link or code, a reset).",
+                    "type": "boolean",
+                    "example": true
                 },
                 "id": {
                     "type": "string",
@@ -1642,6 +2207,10 @@ const docTemplate = `{
         {
             "description": "The signed-in user's sessions and activity.",
             "name": "sessions"
+        },
+        {
+            "description": "Mailed links and codes: verification, password reset, email change, sign-in by email.",
+            "name": "email"
         },
         {
             "description": "For other services: bearer tokens, introspection and forward-auth.",

@@ -14,10 +14,11 @@ import (
 //
 //	@Summary	Create an account and sign in
 //	@ID		register
-//	@Description	Creates a user account with the `user` role and signs it in: the answer sets the access cookie (`__Host-session`) and the refresh cookie (`__Secure-refresh`, path /auth). The password must be 8–256 characters and not a common one; every field problem is reported together (422).
+//	@Description	Creates a user account with the `user` role and signs it in: the answer sets the access cookie (`__Host-session`) and the refresh cookie (`__Secure-refresh`, path /auth). The password must be 8–256 characters and not a common one; every field problem is reported together (422). With AUTH_EMAIL_VERIFICATION=optional (the default) a verification link is mailed. With `required`, nobody is signed in: the answer is 202 for a new address and for one that has an account alike (its owner is mailed instead), and the user signs in after following the link.
 //	@Tags		auth
 //	@Param		body	body		RegisterRequest	true	"new account"
 //	@Success	201		{object}	AuthResponse	"session cookies are set"
+//	@Success	202		{object}	AcceptedResponse	"AUTH_EMAIL_VERIFICATION=required: a link is mailed; no cookie"
 //	@Header		201		{string}	Set-Cookie		"__Host-session (access token) and __Secure-refresh (refresh token, Path=/auth); HttpOnly; Secure; SameSite=Lax"
 //	@Failure	409		{object}	ErrorResponse	"email_taken"
 //	@Failure	422		{object}	ErrorResponse	"validation_failed"
@@ -29,9 +30,13 @@ func Register(svc *auth.Service, ck Cookies) gin.HandlerFunc {
 		if !ok {
 			return
 		}
-		res, err := svc.Register(c.Request.Context(), client(c), req.Email, req.Password, req.Name)
+		res, accepted, err := svc.Register(c.Request.Context(), client(c), req.Email, req.Password, req.Name)
 		if err != nil {
 			WriteError(c, err)
+			return
+		}
+		if accepted {
+			c.JSON(http.StatusAccepted, accepted202)
 			return
 		}
 		ck.Set(c, res)
@@ -49,6 +54,7 @@ func Register(svc *auth.Service, ck Cookies) gin.HandlerFunc {
 //	@Success	200		{object}	AuthResponse	"session cookies are set"
 //	@Header		200		{string}	Set-Cookie		"__Host-session (access token) and __Secure-refresh (refresh token, Path=/auth); HttpOnly; Secure; SameSite=Lax"
 //	@Failure	401		{object}	ErrorResponse	"invalid_credentials"
+//	@Failure	403		{object}	ErrorResponse	"csrf_failed, or email_not_verified (AUTH_EMAIL_VERIFICATION=required, after a right password)"
 //	@Failure	422		{object}	ErrorResponse	"validation_failed"
 //	@Failure	429		{object}	ErrorResponse	"rate_limited"
 //	@Router		/auth/login [post]

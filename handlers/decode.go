@@ -33,12 +33,18 @@ func DecodeJSON(c *gin.Context, dst any) error {
 // decode reads the JSON body into a new T; when it cannot, it writes the
 // error and reports false.
 func decode[T any](c *gin.Context) (T, bool) {
-	var req T
-	if err := DecodeJSON(c, &req); err != nil {
+	req, err := bodyOf[T](c)
+	if err != nil {
 		WriteError(c, err)
 		return req, false
 	}
 	return req, true
+}
+
+// bodyOf reads the JSON body into a new T.
+func bodyOf[T any](c *gin.Context) (T, error) {
+	var req T
+	return req, DecodeJSON(c, &req)
 }
 
 // reply writes err, or else the answer: body as JSON, or just the status

@@ -45,13 +45,14 @@ type IntrospectRequest struct {
 // IntrospectResponse is an RFC 7662 answer; only active is set for an
 // inactive token.
 type IntrospectResponse struct {
-	Active bool   `json:"active" example:"true" validate:"required"`
-	Sub    string `json:"sub,omitempty" example:"01935a4e-7c1d-7a8e-9b0f-3c2d1e0f4a5b" format:"uuid"`
-	Sid    string `json:"sid,omitempty" example:"01935a4e-7c1d-7a8e-9b0f-3c2d1e0f4a5c" format:"uuid"`
-	Role   string `json:"role,omitempty" example:"user"`
-	Email  string `json:"email,omitempty" example:"ada@example.com" format:"email"`
-	Exp    int64  `json:"exp,omitempty" example:"1795412345"`
-	Iat    int64  `json:"iat,omitempty" example:"1795411445"`
+	Active        bool   `json:"active" example:"true" validate:"required"`
+	Sub           string `json:"sub,omitempty" example:"01935a4e-7c1d-7a8e-9b0f-3c2d1e0f4a5b" format:"uuid"`
+	Sid           string `json:"sid,omitempty" example:"01935a4e-7c1d-7a8e-9b0f-3c2d1e0f4a5c" format:"uuid"`
+	Role          string `json:"role,omitempty" example:"user"`
+	EmailVerified *bool  `json:"email_verified,omitempty" example:"true"`
+	Email         string `json:"email,omitempty" example:"ada@example.com" format:"email"`
+	Exp           int64  `json:"exp,omitempty" example:"1795412345"`
+	Iat           int64  `json:"iat,omitempty" example:"1795411445"`
 } //	@name	IntrospectResponse
 
 // WriteOAuthError writes err in the OAuth shape and aborts.
@@ -67,7 +68,7 @@ func WriteOAuthError(c *gin.Context, err error) {
 		oauth = models.CodeServerError
 	case code == models.CodeInvalidCredentials || code == models.CodeInvalidRefresh:
 		oauth, status = models.CodeInvalidGrant, http.StatusBadRequest
-	case code == models.CodeInvalidClient || code == models.CodeUnsupportedGrantType:
+	case code == models.CodeInvalidClient || code == models.CodeUnsupportedGrantType || code == models.CodeEmailNotVerified:
 		oauth = code
 	}
 	body := OAuthError{Error: string(oauth)}
@@ -113,6 +114,7 @@ func decodeOAuth(c *gin.Context, dst any, form func(url.Values)) error {
 //	@Param		body	body		TokenRequest	true	"grant"
 //	@Success	200		{object}	TokenResponse
 //	@Failure	400		{object}	OAuthError	"invalid_request, invalid_grant or unsupported_grant_type"
+//	@Failure	403		{object}	OAuthError	"email_not_verified (AUTH_EMAIL_VERIFICATION=required, after a right password)"
 //	@Failure	429		{object}	OAuthError	"slow_down"
 //	@Router		/auth/token [post]
 func Token(svc *auth.Service) gin.HandlerFunc {
@@ -204,7 +206,7 @@ func Introspect(svc *auth.Service) gin.HandlerFunc {
 			return
 		}
 		c.JSON(http.StatusOK, IntrospectResponse{
-			Active: true, Sub: p.User.ID, Sid: p.Session.ID, Role: string(p.User.Role), Email: p.User.Email,
+			Active: true, Sub: p.User.ID, Sid: p.Session.ID, Role: string(p.User.Role), Email: p.User.Email, EmailVerified: &p.User.EmailVerified,
 			Exp: p.Claims.Expiry, Iat: p.Claims.IssuedAt,
 		})
 	}

@@ -24,11 +24,13 @@ func wire(t time.Time) Time { return Time{t.UTC()} }
 
 // User is the public view of an account.
 type User struct {
-	ID        string `json:"id" example:"01935a4e-7c1d-7a8e-9b0f-3c2d1e0f4a5b" validate:"required" format:"uuid"`
-	Email     string `json:"email" example:"ada@example.com" validate:"required" format:"email"`
-	Name      string `json:"name" example:"Ada Lovelace" validate:"required"`
-	Role      string `json:"role" enums:"user,admin" example:"user" validate:"required"`
-	CreatedAt Time   `json:"createdAt" swaggertype:"string" format:"date-time" example:"2026-11-23T10:00:00.000Z" validate:"required"`
+	ID    string `json:"id" example:"01935a4e-7c1d-7a8e-9b0f-3c2d1e0f4a5b" validate:"required" format:"uuid"`
+	Email string `json:"email" example:"ada@example.com" validate:"required" format:"email"`
+	Name  string `json:"name" example:"Ada Lovelace" validate:"required"`
+	Role  string `json:"role" enums:"user,admin" example:"user" validate:"required"`
+	// EmailVerified says the user proved the address (a mailed link or code, a reset).
+	EmailVerified bool `json:"emailVerified" example:"true" validate:"required"`
+	CreatedAt     Time `json:"createdAt" swaggertype:"string" format:"date-time" example:"2026-11-23T10:00:00.000Z" validate:"required"`
 } //	@name	User
 
 // Session is the public view of the caller's current session.
@@ -74,7 +76,7 @@ type UpdateMeRequest struct {
 } //	@name	UpdateMeRequest
 
 func userView(u models.User) User {
-	return User{ID: u.ID, Email: u.Email, Name: u.Name, Role: string(u.Role), CreatedAt: wire(u.CreatedAt)}
+	return User{ID: u.ID, Email: u.Email, Name: u.Name, Role: string(u.Role), EmailVerified: u.EmailVerified, CreatedAt: wire(u.CreatedAt)}
 }
 
 func authResponse(r auth.Result) AuthResponse {

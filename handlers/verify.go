@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"net/http"
+	"strconv"
 
 	"github.com/gin-gonic/gin"
 
@@ -20,13 +21,15 @@ import (
 //	@Security	CookieAuth
 //	@Security	BearerAuth
 //	@Param		role	query	string	false	"required role"	Enums(user, admin)
+//	@Param		verified	query	bool	false	"true: require a verified email address (403 email_not_verified otherwise)"
 //	@Success	200	"authenticated"
 //	@Header		200	{string}	X-Auth-User-Id		"user id"
 //	@Header		200	{string}	X-Auth-User-Email	"email"
 //	@Header		200	{string}	X-Auth-User-Role	"role"
+//	@Header		200	{string}	X-Auth-User-Email-Verified	"true or false"
 //	@Header		200	{string}	X-Auth-Session-Id	"session id"
 //	@Failure	400	{object}	ErrorResponse	"bad_request: unknown role"
-//	@Failure	403	{object}	ErrorResponse	"forbidden: ?role=admin asked of a user who is not one"
+//	@Failure	403	{object}	ErrorResponse	"forbidden: ?role=admin asked of a user who is not one; email_not_verified: ?verified=true asked of an unverified address"
 //	@Router		/auth/verify [get]
 func Verify() gin.HandlerFunc {
 	return func(c *gin.Context) {
@@ -41,8 +44,13 @@ func Verify() gin.HandlerFunc {
 				return
 			}
 		}
+		if c.Query("verified") == "true" && !p.User.EmailVerified {
+			WriteError(c, auth.ErrEmailNotVerified)
+			return
+		}
 		h := c.Writer.Header()
 		h.Set("X-Auth-User-Id", p.User.ID)
+		h.Set("X-Auth-User-Email-Verified", strconv.FormatBool(p.User.EmailVerified))
 		h.Set("X-Auth-User-Email", p.User.Email)
 		h.Set("X-Auth-User-Role", string(p.User.Role))
 		h.Set("X-Auth-Session-Id", p.Session.ID)

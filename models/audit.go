@@ -18,6 +18,9 @@ const (
 	EventLockout              EventType = "lockout"
 	EventLockoutLifted        EventType = "lockout_lifted"
 	EventPasswordChangeFailed EventType = "password_change_failed"
+	EventPasswordReset        EventType = "password_reset"
+	EventEmailVerified        EventType = "email_verified"
+	EventEmailChanged         EventType = "email_changed"
 	EventUserUpdated          EventType = "user_updated"
 )
 

@@ -25,6 +25,9 @@ const (
 	CodePayloadTooLarge      Code = "payload_too_large"
 	CodeUnsupportedMediaType Code = "unsupported_media_type"
 	CodeMethodNotAllowed     Code = "method_not_allowed"
+	CodeInvalidToken         Code = "invalid_token"
+	CodeEmailNotVerified     Code = "email_not_verified"
+	CodeEmailUnavailable     Code = "email_unavailable"
 )
 
 // The error codes of the OAuth shape (RFC 6749 §5.2), used by /auth/token and
@@ -44,6 +47,7 @@ var Codes = []Code{
 	CodeInternal, CodeValidationFailed, CodeBadRequest, CodeUnauthenticated, CodeTokenExpired, CodeInvalidCredentials,
 	CodeInvalidRefresh, CodeForbidden, CodeCSRFFailed, CodeNotFound, CodeConflict, CodeEmailTaken, CodeLastAdmin,
 	CodeRateLimited, CodeUnavailable, CodePayloadTooLarge, CodeUnsupportedMediaType, CodeMethodNotAllowed,
+	CodeInvalidToken, CodeEmailNotVerified, CodeEmailUnavailable,
 	CodeInvalidRequest, CodeInvalidClient, CodeInvalidGrant, CodeUnsupportedGrantType, CodeSlowDown, CodeServerError,
 	CodeTemporarilyUnavailable,
 }

@@ -28,8 +28,11 @@ type User struct {
 	// disable; a session is created only while the version its check read
 	// is current.
 	CredentialVersion int64
-	CreatedAt         time.Time
-	UpdatedAt         time.Time
+	// EmailVerified is set once the user proved the address (a link or
+	// code mailed to it, a password reset).
+	EmailVerified bool
+	CreatedAt     time.Time
+	UpdatedAt     time.Time
 }
 
 // Disabled reports whether an administrator has disabled the account.

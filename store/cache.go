@@ -319,3 +319,58 @@ func (c *Cached) RecordEvent(ctx context.Context, e *models.AuditEvent) error {
 func (c *Cached) Events(ctx context.Context, f models.EventFilter) ([]models.AuditEvent, error) {
 	return c.db.Events(ctx, f)
 }
+
+// MarkEmailVerified records a proven address and evicts the user everywhere.
+func (c *Cached) MarkEmailVerified(ctx context.Context, userID, email string) error {
+	err := c.db.MarkEmailVerified(ctx, userID, email)
+	if err == nil {
+		c.invalidate(ctx, "u:"+userID)
+	}
+	return err
+}
+
+// ChangeEmail replaces an address and evicts the user everywhere.
+func (c *Cached) ChangeEmail(ctx context.Context, userID, from, to string, now time.Time) (models.User, error) {
+	u, err := c.db.ChangeEmail(ctx, userID, from, to, now)
+	if err == nil {
+		c.invalidate(ctx, "u:"+u.ID)
+	}
+	return u, err
+}
+
+// The one-time tokens and the outbox hold no cached state.
+
+// IssueToken stores a token, consuming older ones of its purpose.
+func (c *Cached) IssueToken(ctx context.Context, t *models.OneTimeToken) error {
+	return c.db.IssueToken(ctx, t)
+}
+
+// TokenByHash reads a live token.
+func (c *Cached) TokenByHash(ctx context.Context, purpose models.TokenPurpose, hash string, now time.Time) (models.OneTimeToken, error) {
+	return c.db.TokenByHash(ctx, purpose, hash, now)
+}
+
+// ConsumeToken uses a token once.
+func (c *Cached) ConsumeToken(ctx context.Context, purpose models.TokenPurpose, hash string, now time.Time) (models.OneTimeToken, error) {
+	return c.db.ConsumeToken(ctx, purpose, hash, now)
+}
+
+// ConsumeCode checks a code, counting misses.
+func (c *Cached) ConsumeCode(ctx context.Context, purpose models.TokenPurpose, email, codeHash string, maxAttempts int, now time.Time) (models.OneTimeToken, bool, error) {
+	return c.db.ConsumeCode(ctx, purpose, email, codeHash, maxAttempts, now)
+}
+
+// ConsumeUserTokens consumes a user's outstanding tokens.
+func (c *Cached) ConsumeUserTokens(ctx context.Context, userID string, purpose models.TokenPurpose, now time.Time) error {
+	return c.db.ConsumeUserTokens(ctx, userID, purpose, now)
+}
+
+// Enqueue records a mail request.
+func (c *Cached) Enqueue(ctx context.Context, r models.MailRequest) error {
+	return c.db.Enqueue(ctx, r)
+}
+
+// RecentMail counts recent messages to a recipient.
+func (c *Cached) RecentMail(ctx context.Context, kind models.MailKind, recipient string, since time.Time) (int64, time.Time, error) {
+	return c.db.RecentMail(ctx, kind, recipient, since)
+}

@@ -130,3 +130,35 @@ func (r *KeyRing) open(token, wantType string) (Claims, error) {
 	}
 	return c, nil
 }
+
+// SealBytes encrypts any payload with the ring's current key as a compact
+// JWE (dir + A256GCM, kid), for secrets at rest such as queued mail.
+func (r *KeyRing) SealBytes(payload []byte) (string, error) {
+	k := r.keys[0]
+	enc, err := jose.NewEncrypter(jose.A256GCM, jose.Recipient{Algorithm: jose.DIRECT, Key: k.Secret, KeyID: k.ID}, nil)
+	if err != nil {
+		return "", err
+	}
+	obj, err := enc.Encrypt(payload)
+	if err != nil {
+		return "", err
+	}
+	return obj.CompactSerialize()
+}
+
+// OpenBytes decrypts what SealBytes sealed with any key of the ring.
+func (r *KeyRing) OpenBytes(sealed string) ([]byte, error) {
+	obj, err := jose.ParseEncryptedCompact(sealed, []jose.KeyAlgorithm{jose.DIRECT}, []jose.ContentEncryption{jose.A256GCM})
+	if err != nil {
+		return nil, ErrInvalid
+	}
+	key, ok := r.byID[obj.Header.KeyID]
+	if !ok {
+		return nil, ErrInvalid
+	}
+	payload, err := obj.Decrypt(key)
+	if err != nil {
+		return nil, ErrInvalid
+	}
+	return payload, nil
+}

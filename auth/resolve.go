@@ -1,0 +1,93 @@
+package auth
+
+import (
+	"context"
+	"time"
+
+	"github.com/portcullis-auth/portcullis/mail"
+	"github.com/portcullis-auth/portcullis/models"
+)
+
+// ResolveMail decides what a queued mail request becomes, for the outbox
+// worker: whether it is sent at all (an account that does not exist or
+// cannot use it, a sending limit reached), the token it carries, and the
+// rendered message. This is where the requests that answered 202 find out
+// whether the address has an account.
+func (s *Service) ResolveMail(ctx context.Context, q models.QueuedMail) (mail.Message, *time.Time, bool, error) {
+	now := s.now()
+	n, last, err := s.store.RecentMail(ctx, q.Kind, q.Recipient, now.Add(-time.Hour))
+	if err != nil {
+		return mail.Message{}, nil, false, err
+	}
+	if n >= mailPerHour || (!last.IsZero() && now.Sub(last) < mailSpacing) {
+		return mail.Message{}, nil, false, nil // more are silently dropped
+	}
+	var u models.User
+	if q.UserID != "" {
+		u, err = s.store.UserByID(ctx, q.UserID)
+	} else {
+		u, err = s.store.UserByEmail(ctx, q.Recipient)
+	}
+	switch {
+	case models.IsKind(err, models.NotFound):
+		return mail.Message{}, nil, false, nil
+	case err != nil:
+		return mail.Message{}, nil, false, err
+	}
+	d := mail.Data{Email: q.Recipient, NewEmail: q.NewEmail, AppURL: s.email.AppURL}
+	var purpose models.TokenPurpose
+	switch q.Kind {
+	case models.MailVerifyEmail:
+		if u.Disabled() || u.EmailVerified || s.email.Verification == VerificationOff {
+			return mail.Message{}, nil, false, nil
+		}
+		purpose = models.PurposeVerifyEmail
+	case models.MailResetPassword:
+		if u.Disabled() {
+			return mail.Message{}, nil, false, nil
+		}
+		purpose = models.PurposeResetPassword
+	case models.MailSignInCode:
+		if u.Disabled() {
+			return mail.Message{}, nil, false, nil
+		}
+		purpose = models.PurposeSignIn
+	case models.MailChangeEmail:
+		// Nothing goes to an address that has an account.
+		if _, err := s.store.UserByEmail(ctx, q.Recipient); !models.IsKind(err, models.NotFound) {
+			return mail.Message{}, nil, false, err
+		}
+		if u.Disabled() {
+			return mail.Message{}, nil, false, nil
+		}
+		purpose = models.PurposeChangeEmail
+	case models.MailAccountExists, models.MailPasswordChanged, models.MailEmailChanged:
+	default:
+		return mail.Message{}, nil, false, nil
+	}
+	var expires *time.Time
+	if purpose != "" {
+		raw, err := newToken()
+		if err != nil {
+			return mail.Message{}, nil, false, err
+		}
+		ttl := defaultTTL[purpose]
+		if over, ok := s.email.TTL[purpose]; ok && over > 0 {
+			ttl = over
+		}
+		t := &models.OneTimeToken{Purpose: purpose, UserID: u.ID, Email: q.Recipient, TokenHash: hashToken(raw),
+			CreatedAt: now, ExpiresAt: now.Add(ttl)}
+		if purpose == models.PurposeSignIn {
+			if d.Code, err = newCode(); err != nil {
+				return mail.Message{}, nil, false, err
+			}
+			t.CodeHash = hashCode(q.Recipient, d.Code)
+		}
+		if err := s.store.IssueToken(ctx, t); err != nil {
+			return mail.Message{}, nil, false, err
+		}
+		d.Link, d.ExpiresIn, expires = s.link(purpose, raw), words(ttl), &t.ExpiresAt
+	}
+	m, err := s.email.Templates.Render(string(q.Kind), d)
+	return m, expires, err == nil, err
+}

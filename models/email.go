@@ -1,0 +1,67 @@
+package models
+
+import "time"
+
+// TokenPurpose says what a one-time token proves.
+type TokenPurpose string
+
+// One-time token purposes.
+const (
+	PurposeVerifyEmail   TokenPurpose = "verify_email"
+	PurposeResetPassword TokenPurpose = "reset_password"
+	PurposeChangeEmail   TokenPurpose = "change_email"
+	PurposeSignIn        TokenPurpose = "sign_in"
+)
+
+// OneTimeToken is a token mailed to a user: only the hashes of the token
+// (and of the sign-in code) are kept.
+type OneTimeToken struct {
+	ID         string `gorm:"primaryKey"`
+	Purpose    TokenPurpose
+	UserID     string
+	Email      string // the address it was sent to (the new one for an email change)
+	TokenHash  string
+	CodeHash   string
+	Attempts   int
+	CreatedAt  time.Time
+	ExpiresAt  time.Time
+	ConsumedAt *time.Time
+}
+
+// MailKind is a type of message, and the name of its templates.
+type MailKind string
+
+// Mail kinds.
+const (
+	MailVerifyEmail     MailKind = "verify_email"
+	MailResetPassword   MailKind = "reset_password"
+	MailChangeEmail     MailKind = "change_email"
+	MailEmailChanged    MailKind = "email_changed"
+	MailPasswordChanged MailKind = "password_changed"
+	MailSignInCode      MailKind = "sign_in_code"
+	MailAccountExists   MailKind = "account_exists"
+)
+
+// MailRequest asks for a message to be sent later by the outbox worker,
+// which decides whether it is sent at all: requests never talk to SMTP and
+// never reveal whether an address has an account.
+type MailRequest struct {
+	Kind      MailKind
+	Recipient string
+	UserID    string // when known
+	NewEmail  string // for an email change
+	CreatedAt time.Time
+}
+
+// QueuedMail is a mail request the outbox worker has claimed.
+type QueuedMail struct {
+	ID             int64
+	Kind           MailKind
+	Recipient      string
+	UserID         string
+	NewEmail       string
+	Payload        string // the sealed rendered message; "" until resolved
+	TokenExpiresAt *time.Time
+	Attempts       int
+	CreatedAt      time.Time
+}
