@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/alexedwards/argon2id"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/portcullis-auth/portcullis/api"
 	"github.com/portcullis-auth/portcullis/auth"
@@ -56,6 +57,7 @@ type harness struct {
 	keys  *token.KeyRing
 	key   token.Key
 	clock *clock
+	svc   *auth.Service
 }
 
 type option func(*config.Config, *api.Deps)
@@ -97,6 +99,11 @@ func newHarness(t *testing.T, dbURL string, opts ...option) *harness {
 		d.Lockout = store.NewMemoryLockout(cfg.LockoutDuration, h.clock.Now)
 	}
 	d.Config = cfg
+	// The service and the router count into one registry.
+	d.Registry = prometheus.NewRegistry()
+	d.Metrics = api.NewMetrics(d.Registry, func() float64 { return 0 })
+	h.svc = api.NewService(d)
+	d.Auth = h.svc
 	h.srv = httptest.NewTLSServer(api.New(d))
 	t.Cleanup(h.srv.Close)
 	return h

@@ -3,6 +3,7 @@ package api_test
 import (
 	"context"
 	"encoding/base64"
+	"encoding/json"
 	"testing"
 
 	"github.com/go-jose/go-jose/v4"
@@ -36,3 +37,5 @@ func kidOf(t *testing.T, token string) string {
 func basic(user, pass string) string {
 	return base64.StdEncoding.EncodeToString([]byte(user + ":" + pass))
 }
+
+func jsonUnmarshal(data []byte, v any) error { return json.Unmarshal(data, v) }

@@ -40,9 +40,8 @@ func (db *DB) TokenByHash(ctx context.Context, purpose models.TokenPurpose, hash
 // succeeds; the others, like unknown or expired tokens, get NotFound.
 func (db *DB) ConsumeToken(ctx context.Context, purpose models.TokenPurpose, hash string, now time.Time) (models.OneTimeToken, error) {
 	var ts []models.OneTimeToken
-	err := db.with(ctx).Model(&ts).Clauses(clause.Returning{}).
-		Where("token_hash = ? AND purpose = ? AND consumed_at IS NULL AND expires_at > ?", hash, purpose, now).
-		Update("consumed_at", now).Error
+	err := db.with(ctx).Raw(`UPDATE one_time_tokens SET consumed_at = ?
+WHERE token_hash = ? AND purpose = ? AND consumed_at IS NULL AND expires_at > ? RETURNING *`, now, hash, purpose, now).Scan(&ts).Error
 	if err != nil {
 		return models.OneTimeToken{}, translate(err, "could not consume the token")
 	}
@@ -194,17 +193,17 @@ func (db *DB) RetryMail(ctx context.Context, id int64, attempts int, next time.T
 // RecentMail counts the messages of a kind resolved for a recipient since a
 // time, and when the latest was created: the sending limits.
 func (db *DB) RecentMail(ctx context.Context, kind models.MailKind, recipient string, since time.Time) (int64, time.Time, error) {
-	var r struct {
-		N    int64
-		Last *time.Time
+	q := db.with(ctx).Model(&outboxRow{}).
+		Where("kind = ? AND recipient = ? AND state IN ('queued', 'sent', 'failed') AND created_at >= ?", kind, recipient, since)
+	var n int64
+	if err := q.Count(&n).Error; err != nil || n == 0 {
+		return 0, time.Time{}, translate(err, "could not count mail")
 	}
-	err := db.with(ctx).Model(&outboxRow{}).Select("COUNT(*) AS n, MAX(created_at) AS last").
-		Where("kind = ? AND recipient = ? AND state IN ('queued', 'sent', 'failed') AND created_at >= ?", kind, recipient, since).
-		Scan(&r).Error
-	if err != nil || r.Last == nil {
-		return r.N, time.Time{}, translate(err, "could not count mail")
-	}
-	return r.N, *r.Last, nil
+	// The latest is read as a row, so each driver parses its time.
+	var latest outboxRow
+	err := db.with(ctx).Where("kind = ? AND recipient = ? AND state IN ('queued', 'sent', 'failed')", kind, recipient).
+		Order("created_at DESC").Take(&latest).Error
+	return n, latest.CreatedAt, translate(err, "could not count mail")
 }
 
 // MailDepth counts the entries waiting to be sent.

@@ -1,0 +1,210 @@
+package api_test
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/portcullis-auth/portcullis/api"
+	"github.com/portcullis-auth/portcullis/auth"
+	"github.com/portcullis-auth/portcullis/config"
+	"github.com/portcullis-auth/portcullis/handlers"
+	"github.com/portcullis-auth/portcullis/mail"
+	"github.com/portcullis-auth/portcullis/mail/mailtest"
+	"github.com/portcullis-auth/portcullis/store/storetest"
+)
+
+// mailHarness is the real router with a real outbox worker delivering to a
+// real SMTP server; the worker runs on the harness clock.
+type mailHarness struct {
+	*harness
+	smtp   *mailtest.Server
+	worker *mail.Worker
+	logs   *lockedBuffer
+}
+
+func newMailHarness(t *testing.T, dbURL string, env map[string]string) *mailHarness {
+	t.Helper()
+	srv := mailtest.Start(t)
+	sender, err := mail.NewSMTP(srv.URL(), "Portcullis <no-reply@example.com>")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tpl, err := mail.LoadTemplates("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	logs := &lockedBuffer{}
+	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	w := &mail.Worker{Sender: sender, Log: log, Poll: 20 * time.Millisecond,
+		Schedule: []time.Duration{time.Second, 5 * time.Second, 30 * time.Second}}
+	vars := map[string]string{"AUTH_APP_URL": "https://app.example.com", "AUTH_RATE_LIMIT_IP": "100000/m"}
+	for k, v := range env {
+		vars[k] = v
+	}
+	h := newHarness(t, dbURL, withEnv(vars), func(_ *config.Config, d *api.Deps) {
+		d.Email = auth.Email{Templates: tpl, Kick: w.Kick}
+		d.Logger = log
+	})
+	w.Outbox, w.Sealer, w.Resolver, w.Now = h.db, h.keys, h.svc, h.clock.Now
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	go w.Run(ctx)
+	return &mailHarness{harness: h, smtp: srv, worker: w, logs: logs}
+}
+
+// next waits for the n-th message to addr.
+func (m *mailHarness) next(addr string, n int) mailtest.Message {
+	m.t.Helper()
+	return m.smtp.Wait(addr, n)
+}
+
+// mailFor waits for the first message to addr after the first skip ones
+// whose subject starts with prefix.
+func (m *mailHarness) mailFor(addr, prefix string, skip int) mailtest.Message {
+	m.t.Helper()
+	for n := skip + 1; ; n++ {
+		if msg := m.next(addr, n); strings.HasPrefix(msg.Subject, prefix) {
+			return msg
+		}
+	}
+}
+
+// settle lets the worker finish what is due and asserts no more mail to addr
+// than want arrives.
+func (m *mailHarness) settle(addr string, want int) {
+	m.t.Helper()
+	for range 5 {
+		m.worker.Kick()
+		time.Sleep(30 * time.Millisecond)
+	}
+	if got := len(m.smtp.To(addr)); got != want {
+		m.t.Fatalf("%d messages to %s, want %d", got, addr, want)
+	}
+}
+
+func newEmail() string {
+	return "u" + strings.ReplaceAll(uuid.NewString()[:13], "-", "") + "@example.com"
+}
+
+// TestPasswordResetByMail: forgot → mail → link → new password. The reset
+// ends every session, the old password stops working, the address counts as
+// verified, a notice is mailed, and the link works once.
+func TestPasswordResetByMail(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, dbURL string) {
+		m := newMailHarness(t, dbURL, nil)
+		email := newEmail()
+		laptop := m.register(email)
+		phone := login(t, m.harness, email)
+		m.next(email, 1) // the verification mail of registration
+		r := m.client().do("POST", "/auth/password/forgot", map[string]any{"email": email})
+		wantStatus(t, r, http.StatusAccepted, "forgot")
+		reset := m.next(email, 2)
+		link, tok := reset.Link()
+		if reset.Subject != "Reset your password" || !strings.HasPrefix(link, "https://app.example.com/reset-password?token=") ||
+			len(tok) != 43 || !strings.Contains(reset.HTML, "reset-password?token=") || !strings.HasPrefix(reset.ContentType, "multipart/alternative") {
+			t.Fatalf("reset mail: %q %q %q", reset.Subject, link, reset.ContentType)
+		}
+		// The policy applies, and a refused password does not spend the link.
+		wantStatus(t, m.client().do("POST", "/auth/password/reset", map[string]any{"token": tok, "password": "password"}),
+			http.StatusUnprocessableEntity, "weak new password")
+		wantStatus(t, m.client().do("POST", "/auth/password/reset", map[string]any{"token": tok, "password": "a brand new passphrase"}),
+			http.StatusNoContent, "reset")
+		wantStatus(t, laptop.do("GET", "/auth/me", nil), http.StatusUnauthorized, "the laptop after the reset")
+		wantStatus(t, phone.do("GET", "/auth/me", nil), http.StatusUnauthorized, "the phone after the reset")
+		wantStatus(t, m.client().do("POST", "/auth/login", map[string]any{"email": email, "password": goodPassword}),
+			http.StatusUnauthorized, "the old password")
+		after := login2(t, m.harness, email, "a brand new passphrase")
+		var me handlers.AuthResponse
+		after.do("GET", "/auth/me", nil).json(t, &me)
+		if !me.User.EmailVerified {
+			t.Error("a reset did not verify the address")
+		}
+		if notice := m.next(email, 3); notice.Subject != "Your password was changed" {
+			t.Errorf("notice: %q", notice.Subject)
+		}
+		r = m.client().do("POST", "/auth/password/reset", map[string]any{"token": tok, "password": "yet another passphrase"})
+		wantStatus(t, r, http.StatusBadRequest, "the link again")
+		if code := r.errorCode(t); code != "invalid_token" {
+			t.Errorf("used link: %s", code)
+		}
+	})
+}
+
+func login2(t *testing.T, h *harness, email, password string) *client {
+	t.Helper()
+	c := h.client()
+	wantStatus(t, c.do("POST", "/auth/login", map[string]any{"email": email, "password": password}), http.StatusOK, "login "+email)
+	return c
+}
+
+// TestMailedTokensWorkOnce: a reset or sign-in token raced by ten requests
+// works once; an expired and a used token get the same answer; issuing a
+// token kills the older one of its purpose.
+func TestMailedTokensWorkOnce(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, dbURL string) {
+		m := newMailHarness(t, dbURL, map[string]string{"AUTH_EMAIL_VERIFICATION": "off"})
+		email := newEmail()
+		m.register(email)
+		for _, flow := range []struct{ ask, use, field string }{
+			{"/auth/password/forgot", "/auth/password/reset", "password"},
+			{"/auth/sign-in/email", "/auth/sign-in/email/verify", ""},
+		} {
+			m.clock.Advance(2 * time.Minute) // past the one-a-minute spacing
+			n := len(m.smtp.To(email))
+			wantStatus(t, m.client().do("POST", flow.ask, map[string]any{"email": email}), http.StatusAccepted, flow.ask)
+			_, tok := m.mailFor(email, map[bool]string{true: "Reset", false: "Your sign-in code"}[flow.field != ""], n).Link()
+			body := map[string]any{"token": tok}
+			if flow.field != "" {
+				body[flow.field] = "a brand new passphrase " + flow.field
+			}
+			rs := all(10, func(int) response { return m.client().do("POST", flow.use, body) })
+			won := 0
+			for _, r := range rs {
+				switch {
+				case r.status < 300:
+					won++
+				case r.status != http.StatusBadRequest || r.errorCode(t) != "invalid_token" || won < 0:
+					t.Errorf("%s raced: %d %s", flow.use, r.status, r.body)
+				}
+			}
+			if won != 1 {
+				t.Errorf("%s: %d of 10 racing requests succeeded, want 1; first answer %d %s", flow.use, won, rs[0].status, rs[0].body)
+			}
+		}
+		// A newer token kills the older one; an expired token answers like a used one.
+		m.clock.Advance(2 * time.Minute)
+		n := len(m.smtp.To(email))
+		wantStatus(t, m.client().do("POST", "/auth/password/forgot", map[string]any{"email": email}), http.StatusAccepted, "forgot 1")
+		_, first := m.mailFor(email, "Reset", n).Link()
+		m.clock.Advance(2 * time.Minute)
+		n = len(m.smtp.To(email))
+		wantStatus(t, m.client().do("POST", "/auth/password/forgot", map[string]any{"email": email}), http.StatusAccepted, "forgot 2")
+		_, second := m.mailFor(email, "Reset", n).Link()
+		older := m.client().do("POST", "/auth/password/reset", map[string]any{"token": first, "password": "an older link's passphrase"})
+		m.clock.Advance(31 * time.Minute)
+		expired := m.client().do("POST", "/auth/password/reset", map[string]any{"token": second, "password": "an expired link's passphrase"})
+		unknown := m.client().do("POST", "/auth/password/reset", map[string]any{"token": strings.Repeat("x", 43), "password": "an unknown link's passphrase"})
+		for name, r := range map[string]response{"older": older, "expired": expired, "unknown": unknown} {
+			if r.status != http.StatusBadRequest || withoutRequestID(r.body) != withoutRequestID(unknown.body) {
+				t.Errorf("%s token: %d %s, want the same 400 invalid_token as the others", name, r.status, r.body)
+			}
+		}
+	})
+}
+
+// withoutRequestID drops the per-request id from an error body.
+func withoutRequestID(body []byte) string {
+	var e handlers.ErrorResponse
+	if err := jsonUnmarshal(body, &e); err != nil {
+		return string(body)
+	}
+	e.Error.RequestID = ""
+	return fmt.Sprintf("%+v", e)
+}
