@@ -208,3 +208,180 @@ func withoutRequestID(body []byte) string {
 	e.Error.RequestID = ""
 	return fmt.Sprintf("%+v", e)
 }
+
+// TestVerifyEmailAndTheFieldsThatShowIt: registration mails a link; the link
+// verifies the address, which /auth/me, introspection and forward-auth show.
+func TestVerifyEmailAndTheFieldsThatShowIt(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, dbURL string) {
+		m := newMailHarness(t, dbURL, map[string]string{"AUTH_INTROSPECT_CLIENTS": introspectClient + ":" + introspectSecret})
+		email := newEmail()
+		c := m.register(email)
+		wantStatus(t, c.do("GET", "/auth/verify?verified=true", nil), http.StatusForbidden, "verify ?verified=true before")
+		if r := c.do("GET", "/auth/verify", nil); r.header.Get("X-Auth-User-Email-Verified") != "false" {
+			t.Errorf("X-Auth-User-Email-Verified before: %q", r.header.Get("X-Auth-User-Email-Verified"))
+		}
+		msg := m.next(email, 1)
+		link, tok := msg.Link()
+		if msg.Subject != "Confirm your email address" || !strings.HasPrefix(link, "https://app.example.com/verify-email?token=") {
+			t.Fatalf("verification mail: %q %q", msg.Subject, link)
+		}
+		r := m.client().do("POST", "/auth/email/verify", map[string]any{"token": tok})
+		wantStatus(t, r, http.StatusOK, "verify")
+		var u handlers.UserResponse
+		r.json(t, &u)
+		if !u.User.EmailVerified || u.User.Email != email {
+			t.Errorf("verified user: %+v", u.User)
+		}
+		var me handlers.AuthResponse
+		c.do("GET", "/auth/me", nil).json(t, &me)
+		if !me.User.EmailVerified {
+			t.Error("/auth/me does not show the verified address")
+		}
+		if r := c.do("GET", "/auth/verify?verified=true", nil); r.status != http.StatusOK || r.header.Get("X-Auth-User-Email-Verified") != "true" {
+			t.Errorf("forward-auth after: %d %v", r.status, r.header)
+		}
+		if in := introspect(t, m.harness, c.cookieValue("/", "__Host-session")); in.EmailVerified == nil || !*in.EmailVerified {
+			t.Errorf("introspection: %+v", in)
+		}
+		wantStatus(t, m.client().do("POST", "/auth/email/verify", map[string]any{"token": tok}), http.StatusBadRequest, "the link again")
+	})
+}
+
+// TestSignInByEmailCode: the code signs in once; wrong codes count, and the
+// fifth ends the code even for the right one.
+func TestSignInByEmailCode(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, dbURL string) {
+		m := newMailHarness(t, dbURL, map[string]string{"AUTH_EMAIL_VERIFICATION": "off"})
+		email := newEmail()
+		m.register(email)
+		ask := func() mailtest.Message {
+			m.clock.Advance(2 * time.Minute)
+			n := len(m.smtp.To(email))
+			wantStatus(t, m.client().do("POST", "/auth/sign-in/email", map[string]any{"email": email}), http.StatusAccepted, "ask for a code")
+			return m.mailFor(email, "Your sign-in code", n)
+		}
+		code := ask().Code()
+		if len(code) != 8 {
+			t.Fatalf("code %q", code)
+		}
+		wrong := fmt.Sprintf("%08d", (atoi(code)+1)%100_000_000)
+		for i := range 5 {
+			r := m.client().do("POST", "/auth/sign-in/email/verify", map[string]any{"email": email, "code": wrong})
+			if r.status != http.StatusBadRequest || r.errorCode(t) != "invalid_token" {
+				t.Fatalf("wrong code %d: %d %s", i+1, r.status, r.body)
+			}
+		}
+		wantStatus(t, m.client().do("POST", "/auth/sign-in/email/verify", map[string]any{"email": email, "code": code}),
+			http.StatusBadRequest, "the right code after five wrong ones")
+		code = ask().Code()
+		c := m.client()
+		r := c.do("POST", "/auth/sign-in/email/verify", map[string]any{"email": strings.ToUpper(email), "code": code})
+		wantStatus(t, r, http.StatusOK, "the right code")
+		var me handlers.AuthResponse
+		r.json(t, &me)
+		if !me.User.EmailVerified || r.cookie("__Host-session") == nil {
+			t.Errorf("signed in by code: verified %v, cookie %v", me.User.EmailVerified, r.cookie("__Host-session"))
+		}
+		wantStatus(t, c.do("GET", "/auth/me", nil), http.StatusOK, "me after signing in by code")
+		wantStatus(t, m.client().do("POST", "/auth/sign-in/email/verify", map[string]any{"email": email, "code": code}),
+			http.StatusBadRequest, "the code again")
+		_, tok := ask().Link()
+		wantStatus(t, m.client().do("POST", "/auth/sign-in/email/verify", map[string]any{"token": tok}), http.StatusOK, "the link")
+	})
+}
+
+func atoi(s string) int {
+	n := 0
+	for _, r := range s {
+		n = n*10 + int(r-'0')
+	}
+	return n
+}
+
+// TestRequiredVerification: registration answers a new and an existing
+// address identically (status, body, headers, cookies) and signs nobody in;
+// the existing owner is mailed instead of a second account being made; login
+// and the password grant refuse an unverified address only after a right
+// password; the link then lets the user in.
+func TestRequiredVerification(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, dbURL string) {
+		m := newMailHarness(t, dbURL, map[string]string{"AUTH_EMAIL_VERIFICATION": "required"})
+		taken, fresh := newEmail(), newEmail()
+		first := m.client().do("POST", "/auth/register", registerBody(taken))
+		wantStatus(t, first, http.StatusAccepted, "register")
+		m.next(taken, 1)
+		m.clock.Advance(2 * time.Minute)
+		again := m.client().do("POST", "/auth/register", registerBody(taken))
+		brandNew := m.client().do("POST", "/auth/register", registerBody(fresh))
+		for _, r := range []response{again, brandNew} {
+			if r.status != first.status || string(r.body) != string(first.body) || len(r.header.Values("Set-Cookie")) != 0 ||
+				!sameHeaders(r.header, first.header) {
+				t.Errorf("register answered %d %s %v, want exactly %d %s %v", r.status, r.body, r.header, first.status, first.body, first.header)
+			}
+		}
+		if exists := m.mailFor(taken, "You already have an account", 1); exists.To != taken {
+			t.Errorf("account_exists mail: %+v", exists)
+		}
+		verify := m.mailFor(fresh, "Confirm your email address", 0)
+		wrong := m.client().do("POST", "/auth/login", map[string]any{"email": fresh, "password": "not the password"})
+		wantStatus(t, wrong, http.StatusUnauthorized, "a wrong password")
+		right := m.client().do("POST", "/auth/login", map[string]any{"email": fresh, "password": goodPassword})
+		if right.status != http.StatusForbidden || right.errorCode(t) != "email_not_verified" || right.cookie("__Host-session") != nil {
+			t.Errorf("login unverified: %d %s", right.status, right.body)
+		}
+		grant := m.client().do("POST", "/auth/token", form("grant_type", "password", "username", fresh, "password", goodPassword), "Content-Type", formType)
+		var oauth handlers.OAuthError
+		grant.json(t, &oauth)
+		if grant.status != http.StatusForbidden || oauth.Error != "email_not_verified" {
+			t.Errorf("password grant unverified: %d %s", grant.status, grant.body)
+		}
+		_, tok := verify.Link()
+		wantStatus(t, m.client().do("POST", "/auth/email/verify", map[string]any{"token": tok}), http.StatusOK, "verify")
+		login2(t, m.harness, fresh, goodPassword)
+	})
+}
+
+// sameHeaders compares two responses' headers but for the per-request ones.
+func sameHeaders(a, b http.Header) bool {
+	clean := func(h http.Header) string {
+		h = h.Clone()
+		h.Del("X-Request-Id")
+		h.Del("Date")
+		return fmt.Sprint(h)
+	}
+	return clean(a) == clean(b)
+}
+
+// TestEmailChange: the new address gets a link, the change needs the
+// password, confirming swaps the address (verified), ends the other
+// sessions, and tells the old address.
+func TestEmailChange(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, dbURL string) {
+		m := newMailHarness(t, dbURL, map[string]string{"AUTH_EMAIL_VERIFICATION": "off"})
+		old, next := newEmail(), newEmail()
+		c := m.register(old)
+		other := login(t, m.harness, old)
+		r := c.do("POST", "/auth/email/change", map[string]any{"newEmail": next, "currentPassword": "not the password"})
+		wantStatus(t, r, http.StatusUnprocessableEntity, "a wrong password")
+		wantStatus(t, c.do("POST", "/auth/email/change", map[string]any{"newEmail": next, "currentPassword": goodPassword}), http.StatusAccepted, "change")
+		msg := m.next(next, 1)
+		link, tok := msg.Link()
+		if !strings.HasPrefix(link, "https://app.example.com/confirm-email-change?token=") {
+			t.Fatalf("change mail: %q %q", msg.Subject, link)
+		}
+		r = c.do("POST", "/auth/email/change/confirm", map[string]any{"token": tok})
+		wantStatus(t, r, http.StatusOK, "confirm")
+		var u handlers.UserResponse
+		r.json(t, &u)
+		if u.User.Email != next || !u.User.EmailVerified {
+			t.Errorf("after the change: %+v", u.User)
+		}
+		wantStatus(t, c.do("GET", "/auth/me", nil), http.StatusOK, "the confirming session")
+		wantStatus(t, other.do("GET", "/auth/me", nil), http.StatusUnauthorized, "another session")
+		if notice := m.mailFor(old, "Your email address was changed", 0); !strings.Contains(notice.Text, next) {
+			t.Errorf("notice to the old address: %q", notice.Text)
+		}
+		login2(t, m.harness, next, goodPassword)
+		wantStatus(t, m.client().do("POST", "/auth/login", map[string]any{"email": old, "password": goodPassword}), http.StatusUnauthorized, "the old address")
+	})
+}
