@@ -1,11 +1,14 @@
 package api_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -384,4 +387,157 @@ func TestEmailChange(t *testing.T) {
 		login2(t, m.harness, next, goodPassword)
 		wantStatus(t, m.client().do("POST", "/auth/login", map[string]any{"email": old, "password": goodPassword}), http.StatusUnauthorized, "the old address")
 	})
+}
+
+// TestMailEndpointsRevealNothing: forgot, resend and sign-in answer
+// byte-identically for an existing, an unknown and a disabled address and for
+// a sixth request within the hour, in about the same time (no mail is sent
+// inside the request: a worker decides later).
+func TestMailEndpointsRevealNothing(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, dbURL string) {
+		m := newMailHarness(t, dbURL, nil)
+		root := makeAdmin(t, m.harness, "root-"+uuid.NewString()[:8]+"@example.com")
+		existing, disabled, busy := newEmail(), newEmail(), newEmail()
+		m.register(existing)
+		m.register(busy)
+		m.register(disabled)
+		var u handlers.AuthResponse
+		login(t, m.harness, disabled).do("GET", "/auth/me", nil).json(t, &u)
+		wantStatus(t, root.do("PATCH", "/admin/users/"+u.User.ID, map[string]any{"disabled": true}), http.StatusOK, "disable")
+		for _, path := range []string{"/auth/password/forgot", "/auth/email/verify/resend", "/auth/sign-in/email"} {
+			for range 5 { // use up the hour for busy
+				m.client().do("POST", path, map[string]any{"email": busy})
+			}
+			addresses := map[string]string{"existing": existing, "unknown": newEmail(), "disabled": disabled, "sixth within the hour": busy}
+			times := map[string][]time.Duration{}
+			var first response
+			for round := range 15 {
+				for name, addr := range addresses {
+					start := time.Now()
+					r := m.client().do("POST", path, map[string]any{"email": addr})
+					times[name] = append(times[name], time.Since(start))
+					if round == 0 && first.status == 0 {
+						first = r
+					}
+					if r.status != first.status || !bytes.Equal(r.body, first.body) || !sameHeaders(r.header, first.header) {
+						t.Fatalf("%s for %s: %d %s %v, want %d %s %v", path, name, r.status, r.body, r.header, first.status, first.body, first.header)
+					}
+				}
+			}
+			lo, hi := time.Hour, time.Duration(0)
+			for _, ts := range times {
+				med := median(ts)
+				lo, hi = min(lo, med), max(hi, med)
+			}
+			if hi > 2*lo+2*time.Millisecond {
+				t.Errorf("%s: median times from %v to %v, want within a factor of 2", path, lo, hi)
+			}
+		}
+	})
+}
+
+func median(ds []time.Duration) time.Duration {
+	s := append([]time.Duration(nil), ds...)
+	slices.Sort(s)
+	return s[len(s)/2]
+}
+
+// TestOutboxSurvivesAnSMTPOutage: with the SMTP server down, requests still
+// answer 202 at once; when it is back, every mail is delivered exactly once.
+func TestOutboxSurvivesAnSMTPOutage(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, dbURL string) {
+		m := newMailHarness(t, dbURL, map[string]string{"AUTH_EMAIL_VERIFICATION": "off"})
+		var users []string
+		for range 3 {
+			e := newEmail()
+			m.register(e)
+			users = append(users, e)
+		}
+		m.smtp.Stop()
+		for _, e := range users {
+			start := time.Now()
+			wantStatus(t, m.client().do("POST", "/auth/password/forgot", map[string]any{"email": e}), http.StatusAccepted, "forgot while SMTP is down")
+			if d := time.Since(start); d > 2*time.Second {
+				t.Errorf("forgot took %v while SMTP was down", d)
+			}
+		}
+		m.settle(users[0], 0) // attempts fail and are rescheduled
+		m.smtp.Restart()
+		m.clock.Advance(10 * time.Second) // past the first retries
+		for _, e := range users {
+			if msg := m.next(e, 1); msg.Subject != "Reset your password" {
+				t.Errorf("%s got %q", e, msg.Subject)
+			}
+		}
+		m.clock.Advance(time.Hour)
+		for _, e := range users {
+			m.settle(e, 1)
+		}
+	})
+}
+
+// TestTwoWorkersDeliverEachMailOnce runs two outbox workers, as two
+// instances would, on one PostgreSQL outbox.
+func TestTwoWorkersDeliverEachMailOnce(t *testing.T) {
+	url := storetest.PostgresURL(t)
+	m := newMailHarness(t, url, map[string]string{"AUTH_EMAIL_VERIFICATION": "off"})
+	first := m.worker
+	second := &mail.Worker{Outbox: storetest.Open(t, url), // its own connections
+		Resolver: first.Resolver, Sender: first.Sender, Sealer: first.Sealer, Schedule: first.Schedule, Poll: first.Poll, Now: first.Now, Log: first.Log}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go second.Run(ctx)
+	var users []string
+	for range 12 {
+		e := newEmail()
+		m.register(e)
+		users = append(users, e)
+	}
+	var wg sync.WaitGroup
+	for _, e := range users {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			m.client().do("POST", "/auth/sign-in/email", map[string]any{"email": e})
+			second.Kick()
+		}()
+	}
+	wg.Wait()
+	for _, e := range users {
+		m.next(e, 1)
+	}
+	for _, e := range users {
+		m.settle(e, 1)
+	}
+}
+
+// TestNoSecretInTheLogs: no token, code or link appears in any log line of
+// the mail flows, at debug level.
+func TestNoSecretInTheLogs(t *testing.T) {
+	m := newMailHarness(t, "sqlite::memory:", map[string]string{"AUTH_EMAIL_VERIFICATION": "off"})
+	email := newEmail()
+	m.register(email)
+	m.smtp.Stop() // a failed delivery logs too
+	m.client().do("POST", "/auth/sign-in/email", map[string]any{"email": email})
+	m.settle(email, 0)
+	m.smtp.Restart()
+	m.clock.Advance(10 * time.Second)
+	msg := m.next(email, 1)
+	link, tok := msg.Link()
+	m.client().do("POST", "/auth/sign-in/email/verify", map[string]any{"token": tok})
+	logs := m.logs.String()
+	for _, secret := range []string{tok, msg.Code(), link} {
+		if secret == "" || strings.Contains(logs, secret) {
+			t.Errorf("a secret (%.8s…) is in the logs, or was not found in the mail", secret)
+		}
+	}
+	if !strings.Contains(logs, "mail delivery will be retried") {
+		t.Error("the failed delivery was not logged")
+	}
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/portcullis-auth/portcullis/models"
@@ -53,8 +54,12 @@ type Worker struct {
 	Now      func() time.Time
 	Log      *slog.Logger
 	Metrics  Metrics
-	kick     chan struct{}
+
+	once sync.Once
+	kick chan struct{}
 }
+
+func (w *Worker) init() { w.once.Do(func() { w.kick = make(chan struct{}, 1) }) }
 
 // lease is how long a claimed entry is this worker's before another may
 // take it (a crashed instance's entries are retried after it).
@@ -63,9 +68,7 @@ const lease = time.Minute
 // Kick asks the worker to look at the outbox now (a request has just queued
 // mail) instead of at its next poll.
 func (w *Worker) Kick() {
-	if w.kick == nil {
-		return
-	}
+	w.init()
 	select {
 	case w.kick <- struct{}{}:
 	default:
@@ -74,7 +77,7 @@ func (w *Worker) Kick() {
 
 // Run delivers until ctx ends.
 func (w *Worker) Run(ctx context.Context) {
-	w.kick = make(chan struct{}, 1)
+	w.init()
 	poll := w.Poll
 	if poll <= 0 {
 		poll = time.Second
