@@ -62,6 +62,10 @@ func NewCached(ctx context.Context, db *DB, bus Bus, size int, flushEvery time.D
 	return c
 }
 
+// DB is the store the cache wraps, for what holds no cached state (the
+// outbox worker).
+func (c *Cached) DB() *DB { return c.db }
+
 // Purge drops every cached entry.
 func (c *Cached) Purge() {
 	c.mu.Lock()

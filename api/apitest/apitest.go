@@ -14,9 +14,11 @@ import (
 	"github.com/portcullis-auth/portcullis/api"
 	"github.com/portcullis-auth/portcullis/auth"
 	"github.com/portcullis-auth/portcullis/config"
+	"github.com/portcullis-auth/portcullis/mail"
 	"github.com/portcullis-auth/portcullis/store"
 	"github.com/portcullis-auth/portcullis/store/storetest"
 	"github.com/portcullis-auth/portcullis/token"
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // Router returns the router configured by env (AUTH_* variables), on
@@ -46,4 +48,32 @@ func Router(t testing.TB, env map[string]string, opts ...func(*api.Deps)) http.H
 		o(&d)
 	}
 	return api.New(d)
+}
+
+// WithMail delivers the router's mail to an SMTP server (a mailtest one):
+// the real templates and outbox worker, running until the test ends.
+func WithMail(t testing.TB, smtpURL string) func(*api.Deps) {
+	return func(d *api.Deps) {
+		sender, err := mail.NewSMTP(smtpURL, "Portcullis <no-reply@example.com>")
+		if err != nil {
+			t.Fatalf("apitest: %v", err)
+		}
+		tpl, err := mail.LoadTemplates("")
+		if err != nil {
+			t.Fatalf("apitest: %v", err)
+		}
+		db, ok := d.Store.(*store.Cached)
+		if !ok {
+			t.Fatal("apitest: WithMail needs the cached store")
+		}
+		w := &mail.Worker{Outbox: db.DB(), Sender: sender, Sealer: d.Keys, Poll: 50 * time.Millisecond, Log: slog.New(slog.DiscardHandler)}
+		d.Email = auth.Email{Templates: tpl, Kick: w.Kick}
+		d.Registry = prometheus.NewRegistry()
+		d.Metrics = api.NewMetrics(d.Registry, func() float64 { return 0 })
+		d.Auth = api.NewService(*d)
+		w.Resolver = d.Auth
+		ctx, cancel := context.WithCancel(context.Background())
+		t.Cleanup(cancel)
+		go w.Run(ctx)
+	}
 }

@@ -18,6 +18,7 @@ import (
 
 	"github.com/portcullis-auth/portcullis/api"
 	"github.com/portcullis-auth/portcullis/api/apitest"
+	"github.com/portcullis-auth/portcullis/mail/mailtest"
 )
 
 // chromium finds Debian's Chromium, or skips: `go test ./...` must pass on a
@@ -59,7 +60,7 @@ func listen(t *testing.T) (net.Listener, string) {
 	return ln, fmt.Sprintf("http://localhost:%d", ln.Addr().(*net.TCPAddr).Port)
 }
 
-func newStack(t *testing.T, env map[string]string) *stack {
+func newStack(t *testing.T, env map[string]string, opts ...func(*api.Deps)) *stack {
 	t.Helper()
 	exe := chromium(t)
 	apiLn, apiURL := listen(t)
@@ -79,7 +80,7 @@ func newStack(t *testing.T, env map[string]string) *stack {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
-	router := apitest.Router(t, vars, func(d *api.Deps) { d.OpenAPI = spec })
+	router := apitest.Router(t, vars, append([]func(*api.Deps){func(d *api.Deps) { d.OpenAPI = spec }}, opts...)...)
 	go func() { _ = http.Serve(apiLn, router) }()
 	go func() { _ = http.Serve(spaLn, newHandler(apiURL)) }()
 	go func() { _ = http.Serve(evilLn, foreignPage(apiURL)) }()
@@ -395,4 +396,47 @@ func TestSwaggerUI(t *testing.T) {
 	if !strings.HasPrefix(strings.TrimSpace(loginStatus), "200") || !strings.HasPrefix(strings.TrimSpace(meStatus), "200") {
 		t.Errorf("in Swagger UI: login answered %q, me answered %q; want 200 both", loginStatus, meStatus)
 	}
+}
+
+// TestSPAForgotPassword drives the whole recovery in Chromium: the forgot
+// page, the mail (a real SMTP server), its link to the SPA's reset page
+// (opening it spends nothing), a new password, and signing in with it.
+func TestSPAForgotPassword(t *testing.T) {
+	smtp := mailtest.Start(t)
+	s := newStack(t, nil, apitest.WithMail(t, smtp.URL()))
+	ctx := s.tab(false)
+	s.register(ctx, "Ada Lovelace", "ada@example.com")
+	s.run(ctx, "sign out", chromedp.Click("#logout", chromedp.ByID), chromedp.WaitVisible("#signed-out", chromedp.ByID))
+	var said string
+	s.run(ctx, "ask for a reset link",
+		chromedp.Click("#forgot-link", chromedp.ByID),
+		chromedp.WaitVisible("#page-forgot-password", chromedp.ByID),
+		chromedp.SendKeys("#forgot-email", "ada@example.com", chromedp.ByID),
+		chromedp.Click("#forgot-submit", chromedp.ByID),
+		chromedp.WaitVisible("#status", chromedp.ByID),
+		chromedp.Poll(`document.querySelector("#status").textContent.length > 0`, nil),
+		chromedp.Text("#status", &said, chromedp.ByID),
+	)
+	if !strings.Contains(said, "reset link is on its way") {
+		t.Fatalf("after asking: %q", said)
+	}
+	var reset mailtest.Message
+	for n := 1; ; n++ {
+		if reset = smtp.Wait("ada@example.com", n); reset.Subject == "Reset your password" {
+			break
+		}
+	}
+	link, _ := reset.Link()
+	if !strings.HasPrefix(link, s.spaURL+"/reset-password?token=") {
+		t.Fatalf("the link %q does not open the SPA", link)
+	}
+	s.run(ctx, "open the link and set a new password",
+		chromedp.Navigate(link),
+		chromedp.Reload(), // a second GET of the page still spends nothing
+		chromedp.WaitVisible("#page-reset-password", chromedp.ByID),
+		chromedp.SendKeys("#reset-password", "a brand new passphrase", chromedp.ByID),
+		chromedp.Click("#reset-submit", chromedp.ByID),
+		chromedp.Poll(`document.querySelector("#status").textContent.includes("password is changed")`, nil),
+	)
+	s.signIn(ctx, "login", "ada@example.com", "#login-email", "ada@example.com", "#login-password", "a brand new passphrase")
 }

@@ -28,6 +28,15 @@ func newHandler(apiURL string) http.Handler {
 		fmt.Fprintf(w, "window.PORTCULLIS_API = %s;\n", strconv.Quote(apiURL))
 	})
 	mux.Handle("GET /", http.FileServerFS(files))
+	// The pages mailed links open (and the forgot-password page) are the same
+	// app; it shows the right section for the path. Opening one consumes
+	// nothing: the page's button POSTs the token.
+	for _, page := range []string{"/forgot-password", "/reset-password", "/verify-email", "/sign-in", "/confirm-email-change"} {
+		mux.HandleFunc("GET "+page, func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Cache-Control", "no-store")
+			http.ServeFileFS(w, r, files, "index.html")
+		})
+	}
 	return mux
 }
 

@@ -119,4 +119,61 @@ window.addEventListener("unhandledrejection", (e) => {
   }
 });
 
-showMe();
+// The pages mailed links open. A GET only shows the page: the token is
+// spent by the POST its button makes.
+const token = new URLSearchParams(location.search).get("token") || "";
+const page = document.getElementById("page-" + location.pathname.slice(1));
+
+// onSubmit runs send on a form's submit (or a button's click) and shows its
+// outcome.
+function onSubmit(sel, send) {
+  const el = $(sel);
+  el.addEventListener(el.tagName === "FORM" ? "submit" : "click", async (e) => {
+    e.preventDefault();
+    status("");
+    await send();
+  });
+}
+
+onSubmit("#forgot-form", async () => {
+  const res = await api("/auth/password/forgot", { method: "POST", body: { email: $("#forgot-email").value } });
+  status(res.ok ? "If that address has an account, a reset link is on its way." : await errorText(res));
+});
+onSubmit("#reset-form", async () => {
+  const res = await api("/auth/password/reset", { method: "POST", body: { token, password: $("#reset-password").value } });
+  status(res.ok ? "Your password is changed. Sign in with it." : await errorText(res));
+  if (res.ok) $("#reset-form").hidden = true;
+});
+onSubmit("#verify-submit", async () => {
+  const res = await api("/auth/email/verify", { method: "POST", body: { token } });
+  status(res.ok ? "Your email address is confirmed." : await errorText(res));
+});
+onSubmit("#change-submit", async () => {
+  const res = await api("/auth/email/change/confirm", { method: "POST", body: { token } });
+  status(res.ok ? "Your email address is changed." : await errorText(res));
+});
+onSubmit("#sign-in-link-submit", async () => {
+  const res = await api("/auth/sign-in/email/verify", { method: "POST", body: { token } });
+  if (!res.ok) return status(await errorText(res));
+  history.replaceState(null, "", "/");
+  page.hidden = true;
+  await showMe();
+});
+onSubmit("#code-request-form", async () => {
+  const res = await api("/auth/sign-in/email", { method: "POST", body: { email: $("#code-email").value } });
+  status(res.ok ? "If that address has an account, a code is on its way." : await errorText(res));
+});
+onSubmit("#code-form", async () => {
+  const res = await api("/auth/sign-in/email/verify", { method: "POST", body: { email: $("#code-email").value, code: $("#code").value } });
+  if (!res.ok) return status(await errorText(res));
+  history.replaceState(null, "", "/");
+  page.hidden = true;
+  await showMe();
+});
+
+if (page) {
+  page.hidden = false;
+  $("#sign-in-link").hidden = !token;
+} else {
+  showMe();
+}
