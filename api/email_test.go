@@ -155,6 +155,7 @@ func TestMailedTokensWorkOnce(t *testing.T) {
 		m := newMailHarness(t, dbURL, map[string]string{"AUTH_EMAIL_VERIFICATION": "off"})
 		email := newEmail()
 		m.register(email)
+		var used response
 		for _, flow := range []struct{ ask, use, field string }{
 			{"/auth/password/forgot", "/auth/password/reset", "password"},
 			{"/auth/sign-in/email", "/auth/sign-in/email/verify", ""},
@@ -173,6 +174,8 @@ func TestMailedTokensWorkOnce(t *testing.T) {
 				switch {
 				case r.status < 300:
 					won++
+				case used.status == 0:
+					used = r // a token another request has just spent
 				case r.status != http.StatusBadRequest || r.errorCode(t) != "invalid_token" || won < 0:
 					t.Errorf("%s raced: %d %s", flow.use, r.status, r.body)
 				}
@@ -194,7 +197,7 @@ func TestMailedTokensWorkOnce(t *testing.T) {
 		m.clock.Advance(31 * time.Minute)
 		expired := m.client().do("POST", "/auth/password/reset", map[string]any{"token": second, "password": "an expired link's passphrase"})
 		unknown := m.client().do("POST", "/auth/password/reset", map[string]any{"token": strings.Repeat("x", 43), "password": "an unknown link's passphrase"})
-		for name, r := range map[string]response{"older": older, "expired": expired, "unknown": unknown} {
+		for name, r := range map[string]response{"older": older, "expired": expired, "unknown": unknown, "used": used} {
 			if r.status != http.StatusBadRequest || withoutRequestID(r.body) != withoutRequestID(unknown.body) {
 				t.Errorf("%s token: %d %s, want the same 400 invalid_token as the others", name, r.status, r.body)
 			}
@@ -540,4 +543,38 @@ func (b *lockedBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.String()
+}
+
+// TestMailWithoutSMTP: with no way to send mail (production without
+// AUTH_SMTP_URL) the endpoints that need it say so with 503.
+func TestMailWithoutSMTP(t *testing.T) {
+	h := newHarness(t, "sqlite::memory:")
+	r := h.client().do("POST", "/auth/password/forgot", map[string]any{"email": "ada@example.com"})
+	if r.status != http.StatusServiceUnavailable || r.errorCode(t) != "email_unavailable" {
+		t.Errorf("forgot without SMTP: %d %s", r.status, r.body)
+	}
+	wantStatus(t, h.client().do("POST", "/auth/register", registerBody("ada@example.com")), http.StatusCreated, "register still works")
+}
+
+// TestAdminResetAndLockoutLift: an administrator can mail a user a reset
+// link, and a reset lifts the lockouts of the address.
+func TestAdminResetAndLockoutLift(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, dbURL string) {
+		m := newMailHarness(t, dbURL, map[string]string{"AUTH_EMAIL_VERIFICATION": "off", "AUTH_LOCKOUT_THRESHOLD": "3"})
+		root := makeAdmin(t, m.harness, "root-"+uuid.NewString()[:8]+"@example.com")
+		email := newEmail()
+		c := m.register(email)
+		id := userID(t, c)
+		for range 3 {
+			m.client().do("POST", "/auth/login", map[string]any{"email": email, "password": "a wrong guess here"})
+		}
+		wantStatus(t, m.client().do("POST", "/auth/login", map[string]any{"email": email, "password": goodPassword}),
+			http.StatusTooManyRequests, "locked")
+		wantStatus(t, root.do("POST", "/admin/users/"+id+"/password-reset", nil), http.StatusAccepted, "admin reset")
+		_, tok := m.mailFor(email, "Reset your password", 0).Link()
+		wantStatus(t, m.client().do("POST", "/auth/password/reset", map[string]any{"token": tok, "password": "a brand new passphrase"}),
+			http.StatusNoContent, "reset")
+		login2(t, m.harness, email, "a brand new passphrase")
+		wantStatus(t, m.register(newEmail()).do("POST", "/admin/users/"+id+"/password-reset", nil), http.StatusForbidden, "by a non-admin")
+	})
 }
