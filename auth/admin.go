@@ -123,18 +123,25 @@ func (s *Service) UserByEmail(ctx context.Context, email string) (models.User, e
 // password, no mail yet): the policy applies, the credential version moves
 // on and every session of the user ends.
 func (s *Service) SetPassword(ctx context.Context, cl Client, u models.User, password string) error {
-	if p := PasswordProblem(password, u.Email, u.Name); p != "" {
-		fields := models.FieldErrors{}
-		fields.Add("password", p)
-		return fields.Err()
-	}
-	hash, err := s.hasher.Hash(ctx, password)
+	hash, err := s.newPasswordHash(ctx, u, password)
 	if err != nil {
-		return hashErr(err)
+		return err
 	}
 	if err := s.store.ChangePassword(ctx, u.ID, hash, s.now()); err != nil {
 		return err
 	}
 	_, err = s.Revoke(ctx, cl, Revocation{UserID: u.ID, Scope: ScopeGlobal, Reason: ReasonPasswordSet, Email: u.Email})
 	return err
+}
+
+// newPasswordHash checks a new password of u against the policy (a field
+// error on "password") and hashes it.
+func (s *Service) newPasswordHash(ctx context.Context, u models.User, password string) (string, error) {
+	if p := PasswordProblem(password, u.Email, u.Name); p != "" {
+		fields := models.FieldErrors{}
+		fields.Add("password", p)
+		return "", fields.Err()
+	}
+	hash, err := s.hasher.Hash(ctx, password)
+	return hash, hashErr(err)
 }

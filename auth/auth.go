@@ -238,6 +238,9 @@ func RateLimited(d time.Duration) *models.Error {
 
 // hashErr maps a hasher error to a client-facing one.
 func hashErr(err error) error {
+	if err == nil {
+		return nil
+	}
 	if errors.Is(err, ErrBusy) {
 		return &models.Error{Kind: models.Unavailable, Message: "too many sign-ins at once; try again shortly", RetryAfterSeconds: 1, Err: err}
 	}

@@ -249,14 +249,9 @@ func (s *Service) ResetPassword(ctx context.Context, cl Client, raw, password st
 	if err != nil {
 		return noUserAs(err)
 	}
-	if p := PasswordProblem(password, u.Email, u.Name); p != "" {
-		fields := models.FieldErrors{}
-		fields.Add("password", p)
-		return fields.Err()
-	}
-	hash, err := s.hasher.Hash(ctx, password)
+	hash, err := s.newPasswordHash(ctx, u, password)
 	if err != nil {
-		return hashErr(err)
+		return err
 	}
 	t, err := s.consume(ctx, models.PurposeResetPassword, raw)
 	if err != nil {

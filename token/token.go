@@ -42,22 +42,11 @@ func (c Claims) ExpiresAt() time.Time { return time.Unix(c.Expiry, 0).UTC() }
 
 // Seal encrypts claims with the ring's current key as a compact JWE.
 func (r *KeyRing) Seal(c Claims) (string, error) {
-	k := r.keys[0]
-	enc, err := jose.NewEncrypter(jose.A256GCM,
-		jose.Recipient{Algorithm: jose.DIRECT, Key: k.Secret, KeyID: k.ID},
-		(&jose.EncrypterOptions{}).WithType("JWT"))
-	if err != nil {
-		return "", err
-	}
 	payload, err := json.Marshal(c)
 	if err != nil {
 		return "", err
 	}
-	obj, err := enc.Encrypt(payload)
-	if err != nil {
-		return "", err
-	}
-	return obj.CompactSerialize()
+	return r.seal(payload, (&jose.EncrypterOptions{}).WithType("JWT"))
 }
 
 // Open decrypts and checks a token of the wanted type at now. Only dir +
@@ -133,9 +122,12 @@ func (r *KeyRing) open(token, wantType string) (Claims, error) {
 
 // SealBytes encrypts any payload with the ring's current key as a compact
 // JWE (dir + A256GCM, kid), for secrets at rest such as queued mail.
-func (r *KeyRing) SealBytes(payload []byte) (string, error) {
+func (r *KeyRing) SealBytes(payload []byte) (string, error) { return r.seal(payload, nil) }
+
+// seal encrypts payload with the current key (dir + A256GCM, kid).
+func (r *KeyRing) seal(payload []byte, opts *jose.EncrypterOptions) (string, error) {
 	k := r.keys[0]
-	enc, err := jose.NewEncrypter(jose.A256GCM, jose.Recipient{Algorithm: jose.DIRECT, Key: k.Secret, KeyID: k.ID}, nil)
+	enc, err := jose.NewEncrypter(jose.A256GCM, jose.Recipient{Algorithm: jose.DIRECT, Key: k.Secret, KeyID: k.ID}, opts)
 	if err != nil {
 		return "", err
 	}
