@@ -78,7 +78,7 @@ func (s *Service) Register(ctx context.Context, cl Client, email, password, name
 		s.record(ctx, cl, event{typ: models.EventRegister, userID: u.ID, email: u.Email})
 		return Result{}, true, nil
 	}
-	res, err = s.start(ctx, cl, u, false)
+	res, err = s.start(ctx, cl, u, false, AMRPassword)
 	if err != nil {
 		return Result{}, false, err
 	}
@@ -107,7 +107,7 @@ func (s *Service) Login(ctx context.Context, cl Client, email, password string, 
 	if s.email.Verification == VerificationRequired && !u.EmailVerified {
 		return Result{}, ErrEmailNotVerified
 	}
-	res, err := s.start(ctx, cl, u, opt.Remember)
+	res, err := s.start(ctx, cl, u, opt.Remember, AMRPassword)
 	if err != nil {
 		return Result{}, err
 	}

@@ -362,7 +362,7 @@ func (s *Service) signInByMail(ctx context.Context, cl Client, t models.OneTimeT
 		}
 		u.EmailVerified = true
 	}
-	res, err := s.start(ctx, cl, u, false)
+	res, err := s.start(ctx, cl, u, false, AMREmail)
 	if err != nil {
 		return Result{}, err
 	}

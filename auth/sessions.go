@@ -3,11 +3,21 @@ package auth
 import (
 	"context"
 	"errors"
+	"strings"
 	"time"
 
 	"github.com/portcullis-auth/portcullis/models"
 	"github.com/portcullis-auth/portcullis/token"
 )
+
+// Authentication methods, as sessions record them (RFC 8176 names).
+const (
+	AMRPassword = "pwd"
+	AMREmail    = "email"
+)
+
+// ErrInsufficientAAL refuses a session below the assurance level asked for.
+var ErrInsufficientAAL = &models.Error{Kind: models.Forbidden, Code: models.CodeInsufficientAAL, Message: "this needs a session signed in with a second factor"}
 
 // lastSeenGranularity bounds how often last_seen_at is written.
 const lastSeenGranularity = time.Minute
@@ -15,7 +25,7 @@ const lastSeenGranularity = time.Minute
 // start creates a session for u and issues its tokens, provided u's
 // credentials (as read by the check that led here) are still current: a
 // login that raced a password change or a disable starts nothing.
-func (s *Service) start(ctx context.Context, cl Client, u models.User, remember bool) (Result, error) {
+func (s *Service) start(ctx context.Context, cl Client, u models.User, remember bool, amr ...string) (Result, error) {
 	now := s.now()
 	lifetime := s.lifetimes.Session
 	if remember {
@@ -30,6 +40,9 @@ func (s *Service) start(ctx context.Context, cl Client, u models.User, remember 
 		Remember:   remember,
 		UserAgent:  models.Sanitize(cl.UserAgent, 512),
 		IP:         cl.IP,
+		AAL:        1,
+		AMR:        strings.Join(amr, ","),
+		AuthTime:   now,
 	}
 	if err := s.store.CreateSession(ctx, &sess, u.CredentialVersion); err != nil {
 		if errors.Is(err, models.ErrStaleCredentials) {

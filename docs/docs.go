@@ -1293,12 +1293,26 @@ const docTemplate = `{
                         "description": "true: require a verified email address (403 email_not_verified otherwise)",
                         "name": "verified",
                         "in": "query"
+                    },
+                    {
+                        "enum": [
+                            1,
+                            2
+                        ],
+                        "type": "integer",
+                        "description": "2: require a session signed in with a second factor (403 insufficient_aal otherwise)",
+                        "name": "aal",
+                        "in": "query"
                     }
                 ],
                 "responses": {
                     "200": {
                         "description": "authenticated",
                         "headers": {
+                            "X-Auth-AAL": {
+                                "type": "string",
+                                "description": "the session's assurance level, 1 or 2"
+                            },
                             "X-Auth-Session-Id": {
                                 "type": "string",
                                 "description": "session id"
@@ -1328,7 +1342,7 @@ const docTemplate = `{
                         }
                     },
                     "403": {
-                        "description": "forbidden: ?role=admin asked of a user who is not one; email_not_verified: ?verified=true asked of an unverified address",
+                        "description": "forbidden: ?role=admin asked of a user who is not one; email_not_verified: ?verified=true asked of an unverified address; insufficient_aal: ?aal=2 asked of a one-factor session",
                         "schema": {
                             "$ref": "#/definitions/ErrorResponse"
                         }
@@ -1711,9 +1725,31 @@ const docTemplate = `{
                 "active"
             ],
             "properties": {
+                "acr": {
+                    "description": "Acr is the session's assurance level, aal1 or aal2; Amr how the user\nsigned in; AuthTime when they last proved who they are.",
+                    "type": "string",
+                    "enum": [
+                        "aal1",
+                        "aal2"
+                    ],
+                    "example": "aal1"
+                },
                 "active": {
                     "type": "boolean",
                     "example": true
+                },
+                "amr": {
+                    "type": "array",
+                    "items": {
+                        "type": "string"
+                    },
+                    "example": [
+                        "pwd"
+                    ]
+                },
+                "auth_time": {
+                    "type": "integer",
+                    "example": 1795411445
                 },
                 "email": {
                     "type": "string",
@@ -1879,16 +1915,44 @@ const docTemplate = `{
         "Session": {
             "type": "object",
             "required": [
+                "aal",
                 "accessExpiresAt",
+                "amr",
+                "authTime",
                 "createdAt",
                 "expiresAt",
                 "id"
             ],
             "properties": {
+                "aal": {
+                    "description": "AAL is the assurance level: 1 for one factor, 2 for two.",
+                    "type": "integer",
+                    "enum": [
+                        1,
+                        2
+                    ],
+                    "example": 1
+                },
                 "accessExpiresAt": {
                     "type": "string",
                     "format": "date-time",
                     "example": "2026-11-23T10:15:00.000Z"
+                },
+                "amr": {
+                    "description": "AMR lists how the user signed in: pwd, email (and later otp, recovery, webauthn, oidc).",
+                    "type": "array",
+                    "items": {
+                        "type": "string"
+                    },
+                    "example": [
+                        "pwd"
+                    ]
+                },
+                "authTime": {
+                    "description": "AuthTime is when the user last proved who they are in this session.",
+                    "type": "string",
+                    "format": "date-time",
+                    "example": "2026-11-23T10:00:00.000Z"
                 },
                 "createdAt": {
                     "type": "string",
@@ -1910,6 +1974,9 @@ const docTemplate = `{
         "SessionInfo": {
             "type": "object",
             "required": [
+                "aal",
+                "amr",
+                "authTime",
                 "createdAt",
                 "current",
                 "expiresAt",
@@ -1919,6 +1986,28 @@ const docTemplate = `{
                 "userAgent"
             ],
             "properties": {
+                "aal": {
+                    "type": "integer",
+                    "enum": [
+                        1,
+                        2
+                    ],
+                    "example": 1
+                },
+                "amr": {
+                    "type": "array",
+                    "items": {
+                        "type": "string"
+                    },
+                    "example": [
+                        "pwd"
+                    ]
+                },
+                "authTime": {
+                    "type": "string",
+                    "format": "date-time",
+                    "example": "2026-11-23T10:00:00.000Z"
+                },
                 "createdAt": {
                     "type": "string",
                     "format": "date-time",

@@ -10,13 +10,16 @@ import (
 
 // SessionInfo describes one of the caller's sessions.
 type SessionInfo struct {
-	ID         string `json:"id" example:"01935a4e-7c1d-7a8e-9b0f-3c2d1e0f4a5c" validate:"required" format:"uuid"`
-	CreatedAt  Time   `json:"createdAt" swaggertype:"string" format:"date-time" example:"2026-11-23T10:00:00.000Z" validate:"required"`
-	LastSeenAt Time   `json:"lastSeenAt" swaggertype:"string" format:"date-time" example:"2026-11-23T10:05:00.000Z" validate:"required"`
-	ExpiresAt  Time   `json:"expiresAt" swaggertype:"string" format:"date-time" example:"2026-11-30T10:00:00.000Z" validate:"required"`
-	UserAgent  string `json:"userAgent" example:"Mozilla/5.0" validate:"required"`
-	IP         string `json:"ip" example:"203.0.113.7" validate:"required"`
-	Current    bool   `json:"current" example:"true" validate:"required"`
+	ID         string   `json:"id" example:"01935a4e-7c1d-7a8e-9b0f-3c2d1e0f4a5c" validate:"required" format:"uuid"`
+	CreatedAt  Time     `json:"createdAt" swaggertype:"string" format:"date-time" example:"2026-11-23T10:00:00.000Z" validate:"required"`
+	LastSeenAt Time     `json:"lastSeenAt" swaggertype:"string" format:"date-time" example:"2026-11-23T10:05:00.000Z" validate:"required"`
+	ExpiresAt  Time     `json:"expiresAt" swaggertype:"string" format:"date-time" example:"2026-11-30T10:00:00.000Z" validate:"required"`
+	UserAgent  string   `json:"userAgent" example:"Mozilla/5.0" validate:"required"`
+	IP         string   `json:"ip" example:"203.0.113.7" validate:"required"`
+	Current    bool     `json:"current" example:"true" validate:"required"`
+	AAL        int      `json:"aal" enums:"1,2" example:"1" validate:"required"`
+	AMR        []string `json:"amr" example:"pwd" validate:"required"`
+	AuthTime   Time     `json:"authTime" swaggertype:"string" format:"date-time" example:"2026-11-23T10:00:00.000Z" validate:"required"`
 } //	@name	SessionInfo
 
 // SessionsResponse lists the caller's live sessions.
@@ -65,7 +68,7 @@ func ListSessions(svc *auth.Service) gin.HandlerFunc {
 		for i, s := range ss {
 			out.Sessions[i] = SessionInfo{
 				ID: s.ID, CreatedAt: wire(s.CreatedAt), LastSeenAt: wire(s.LastSeenAt), ExpiresAt: wire(s.ExpiresAt),
-				UserAgent: s.UserAgent, IP: s.IP, Current: s.ID == p.Session.ID,
+				UserAgent: s.UserAgent, IP: s.IP, Current: s.ID == p.Session.ID, AAL: s.AAL, AMR: s.Methods(), AuthTime: wire(s.AuthTime),
 			}
 		}
 		c.JSON(http.StatusOK, out)

@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"fmt"
 	"net/http"
 	"net/url"
 	"time"
@@ -53,6 +54,11 @@ type IntrospectResponse struct {
 	Email         string `json:"email,omitempty" example:"ada@example.com" format:"email"`
 	Exp           int64  `json:"exp,omitempty" example:"1795412345"`
 	Iat           int64  `json:"iat,omitempty" example:"1795411445"`
+	// Acr is the session's assurance level, aal1 or aal2; Amr how the user
+	// signed in; AuthTime when they last proved who they are.
+	Acr      string   `json:"acr,omitempty" enums:"aal1,aal2" example:"aal1"`
+	Amr      []string `json:"amr,omitempty" example:"pwd"`
+	AuthTime int64    `json:"auth_time,omitempty" example:"1795411445"`
 } //	@name	IntrospectResponse
 
 // WriteOAuthError writes err in the OAuth shape and aborts.
@@ -208,6 +214,7 @@ func Introspect(svc *auth.Service) gin.HandlerFunc {
 		c.JSON(http.StatusOK, IntrospectResponse{
 			Active: true, Sub: p.User.ID, Sid: p.Session.ID, Role: string(p.User.Role), Email: p.User.Email, EmailVerified: &p.User.EmailVerified,
 			Exp: p.Claims.Expiry, Iat: p.Claims.IssuedAt,
+			Acr: fmt.Sprintf("aal%d", p.Session.AAL), Amr: p.Session.Methods(), AuthTime: p.Session.AuthTime.Unix(),
 		})
 	}
 }

@@ -39,6 +39,12 @@ type Session struct {
 	CreatedAt       Time   `json:"createdAt" swaggertype:"string" format:"date-time" example:"2026-11-23T10:00:00.000Z" validate:"required"`
 	ExpiresAt       Time   `json:"expiresAt" swaggertype:"string" format:"date-time" example:"2026-11-30T10:00:00.000Z" validate:"required"`
 	AccessExpiresAt Time   `json:"accessExpiresAt" swaggertype:"string" format:"date-time" example:"2026-11-23T10:15:00.000Z" validate:"required"`
+	// AAL is the assurance level: 1 for one factor, 2 for two.
+	AAL int `json:"aal" enums:"1,2" example:"1" validate:"required"`
+	// AMR lists how the user signed in: pwd, email (and later otp, recovery, webauthn, oidc).
+	AMR []string `json:"amr" example:"pwd" validate:"required"`
+	// AuthTime is when the user last proved who they are in this session.
+	AuthTime Time `json:"authTime" swaggertype:"string" format:"date-time" example:"2026-11-23T10:00:00.000Z" validate:"required"`
 } //	@name	Session
 
 // AuthResponse answers register, login, me and refresh.
@@ -84,5 +90,6 @@ func authResponse(r auth.Result) AuthResponse {
 }
 
 func sessionView(s models.Session, accessExpires time.Time) Session {
-	return Session{ID: s.ID, CreatedAt: wire(s.CreatedAt), ExpiresAt: wire(s.ExpiresAt), AccessExpiresAt: wire(accessExpires)}
+	return Session{ID: s.ID, CreatedAt: wire(s.CreatedAt), ExpiresAt: wire(s.ExpiresAt), AccessExpiresAt: wire(accessExpires),
+		AAL: s.AAL, AMR: s.Methods(), AuthTime: wire(s.AuthTime)}
 }

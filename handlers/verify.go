@@ -22,14 +22,16 @@ import (
 //	@Security	BearerAuth
 //	@Param		role	query	string	false	"required role"	Enums(user, admin)
 //	@Param		verified	query	bool	false	"true: require a verified email address (403 email_not_verified otherwise)"
+//	@Param		aal	query	int	false	"2: require a session signed in with a second factor (403 insufficient_aal otherwise)"	Enums(1, 2)
 //	@Success	200	"authenticated"
 //	@Header		200	{string}	X-Auth-User-Id		"user id"
 //	@Header		200	{string}	X-Auth-User-Email	"email"
 //	@Header		200	{string}	X-Auth-User-Role	"role"
 //	@Header		200	{string}	X-Auth-User-Email-Verified	"true or false"
+//	@Header		200	{string}	X-Auth-AAL	"the session's assurance level, 1 or 2"
 //	@Header		200	{string}	X-Auth-Session-Id	"session id"
 //	@Failure	400	{object}	ErrorResponse	"bad_request: unknown role"
-//	@Failure	403	{object}	ErrorResponse	"forbidden: ?role=admin asked of a user who is not one; email_not_verified: ?verified=true asked of an unverified address"
+//	@Failure	403	{object}	ErrorResponse	"forbidden: ?role=admin asked of a user who is not one; email_not_verified: ?verified=true asked of an unverified address; insufficient_aal: ?aal=2 asked of a one-factor session"
 //	@Router		/auth/verify [get]
 func Verify() gin.HandlerFunc {
 	return func(c *gin.Context) {
@@ -48,9 +50,14 @@ func Verify() gin.HandlerFunc {
 			WriteError(c, auth.ErrEmailNotVerified)
 			return
 		}
+		if c.Query("aal") == "2" && p.Session.AAL < 2 {
+			WriteError(c, auth.ErrInsufficientAAL)
+			return
+		}
 		h := c.Writer.Header()
 		h.Set("X-Auth-User-Id", p.User.ID)
 		h.Set("X-Auth-User-Email-Verified", strconv.FormatBool(p.User.EmailVerified))
+		h.Set("X-Auth-AAL", strconv.Itoa(p.Session.AAL))
 		h.Set("X-Auth-User-Email", p.User.Email)
 		h.Set("X-Auth-User-Role", string(p.User.Role))
 		h.Set("X-Auth-Session-Id", p.Session.ID)

@@ -28,6 +28,7 @@ const (
 	CodeInvalidToken         Code = "invalid_token"
 	CodeEmailNotVerified     Code = "email_not_verified"
 	CodeEmailUnavailable     Code = "email_unavailable"
+	CodeInsufficientAAL      Code = "insufficient_aal"
 )
 
 // The error codes of the OAuth shape (RFC 6749 §5.2), used by /auth/token and
@@ -47,7 +48,7 @@ var Codes = []Code{
 	CodeInternal, CodeValidationFailed, CodeBadRequest, CodeUnauthenticated, CodeTokenExpired, CodeInvalidCredentials,
 	CodeInvalidRefresh, CodeForbidden, CodeCSRFFailed, CodeNotFound, CodeConflict, CodeEmailTaken, CodeLastAdmin,
 	CodeRateLimited, CodeUnavailable, CodePayloadTooLarge, CodeUnsupportedMediaType, CodeMethodNotAllowed,
-	CodeInvalidToken, CodeEmailNotVerified, CodeEmailUnavailable,
+	CodeInvalidToken, CodeEmailNotVerified, CodeEmailUnavailable, CodeInsufficientAAL,
 	CodeInvalidRequest, CodeInvalidClient, CodeInvalidGrant, CodeUnsupportedGrantType, CodeSlowDown, CodeServerError,
 	CodeTemporarilyUnavailable,
 }

@@ -1,6 +1,9 @@
 package models
 
-import "time"
+import (
+	"strings"
+	"time"
+)
 
 // Session is one login: a row per device or client, revocable at any moment.
 // RefreshGen is the generation of the only refresh token that may rotate it;
@@ -17,6 +20,20 @@ type Session struct {
 	Remember   bool
 	UserAgent  string
 	IP         string
+	// AAL is the assurance level (1: one factor, 2: two); AMR lists the
+	// methods used, comma-separated (pwd, otp, recovery, webauthn, email,
+	// oidc); AuthTime is when the user last proved who they are in it.
+	AAL      int
+	AMR      string
+	AuthTime time.Time
+}
+
+// Methods returns the session's authentication methods.
+func (s Session) Methods() []string {
+	if s.AMR == "" {
+		return []string{}
+	}
+	return strings.Split(s.AMR, ",")
 }
 
 // Live reports whether the session can still authenticate requests at now.

@@ -24,10 +24,10 @@ func (db *DB) CreateSession(ctx context.Context, s *models.Session, credentialVe
 		lock = " FOR SHARE OF u"
 	}
 	res := db.with(ctx).Exec(`INSERT INTO sessions
-  (id, user_id, created_at, last_seen_at, expires_at, refresh_gen, rotated_at, remember, user_agent, ip)
-SELECT ?, u.id, ?, ?, ?, ?, ?, ?, ?, ?
+  (id, user_id, created_at, last_seen_at, expires_at, refresh_gen, rotated_at, remember, user_agent, ip, aal, amr, auth_time)
+SELECT ?, u.id, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?
 FROM users u WHERE u.id = ? AND u.credential_version = ? AND u.disabled_at IS NULL`+lock,
-		s.ID, s.CreatedAt, s.LastSeenAt, s.ExpiresAt, s.RefreshGen, s.RotatedAt, s.Remember, s.UserAgent, s.IP,
+		s.ID, s.CreatedAt, s.LastSeenAt, s.ExpiresAt, s.RefreshGen, s.RotatedAt, s.Remember, s.UserAgent, s.IP, s.AAL, s.AMR, s.AuthTime,
 		s.UserID, credentialVersion)
 	if res.Error != nil {
 		return translate(res.Error, "could not create the session")
