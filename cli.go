@@ -30,7 +30,8 @@ commands:
   user set-role           make a user an admin, or an admin a user
   user disable            disable a user and end their sessions
   user enable             enable a disabled user
-  keys generate           print a new AUTH_SESSION_KEYS entry
+  keys generate           print a new AUTH_SESSION_KEYS (or AUTH_DATA_KEYS) entry
+  keys reencrypt          seal every stored secret under the first AUTH_DATA_KEYS key
   healthcheck             exit 0 when the local server answers /healthz
   help                    show this text
 
@@ -101,9 +102,16 @@ func dispatch(ctx context.Context, args []string, getenv func(string) string, st
 	case "user":
 		return userCommand(ctx, rest, getenv, stdin, stdout, stderr)
 	case "keys":
+		if len(rest) > 0 && rest[0] == "reencrypt" {
+			fs := newFlags("keys reencrypt", "keys reencrypt", stderr)
+			if help, err := parseFlags(fs, rest[1:]); help || err != nil {
+				return err
+			}
+			return reencrypt(ctx, getenv, stdout)
+		}
 		if len(rest) == 0 || rest[0] != "generate" {
 			fmt.Fprint(stderr, usage)
-			return &usageError{errors.New(`"keys" needs a subcommand: generate`)}
+			return &usageError{errors.New(`"keys" needs a subcommand: generate or reencrypt`)}
 		}
 		fs := newFlags("keys generate", "keys generate [-kid ID]", stderr)
 		kid := fs.String("kid", time.Now().UTC().Format("2006-01-02"), "key id (letters, digits, '.', '_', '-')")
@@ -227,4 +235,37 @@ func environNames() []string {
 		names = append(names, name)
 	}
 	return names
+}
+
+// reencrypt seals every stored TOTP secret again under the first key of
+// AUTH_DATA_KEYS: after adding a new key first, run it, then drop the old key.
+func reencrypt(ctx context.Context, getenv func(string) string, stdout io.Writer) error {
+	return withStore(ctx, getenv, func(db *store.DB, cfg config.Config) error {
+		if cfg.DataKeys == "" {
+			return &usageError{&config.Error{Var: "AUTH_DATA_KEYS", Msg: "is required: it names the keys to re-encrypt under"}}
+		}
+		keys, err := token.ParseKeyRing(cfg.DataKeys)
+		if err != nil {
+			return &usageError{&config.Error{Var: "AUTH_DATA_KEYS", Msg: err.Error()}}
+		}
+		fs, err := db.AllFactors(ctx)
+		if err != nil {
+			return err
+		}
+		for _, f := range fs {
+			secret, err := keys.OpenBytes(f.Secret)
+			if err != nil {
+				return fmt.Errorf("factor %s: sealed with a key AUTH_DATA_KEYS no longer holds", f.ID)
+			}
+			sealed, err := keys.SealBytes(secret)
+			if err != nil {
+				return err
+			}
+			if err := db.SetFactorSecret(ctx, f.ID, sealed); err != nil {
+				return err
+			}
+		}
+		fmt.Fprintf(stdout, "re-encrypted %d secrets under the first AUTH_DATA_KEYS key\n", len(fs))
+		return nil
+	})
 }

@@ -25,6 +25,8 @@ package main
 //	@tag.description	The signed-in user's sessions and activity.
 //	@tag.name			email
 //	@tag.description	Mailed links and codes: verification, password reset, email change, sign-in by email.
+//	@tag.name			mfa
+//	@tag.description	Second factors: authenticator apps, recovery codes, the second step of sign-in, and proving who you are again.
 //	@tag.name			services
 //	@tag.description	For other services: bearer tokens, introspection and forward-auth.
 //	@tag.name			admin
@@ -262,7 +264,12 @@ func serve(ctx context.Context, cfg config.Config, getenv func(string) string, l
 		n, _ := db.MailDepth(ctx)
 		return float64(n)
 	}))
+	dataKeys, err := dataKeyRing(ctx, cfg, db, log)
+	if err != nil {
+		return err
+	}
 	deps := api.Deps{
+		DataKeys:  dataKeys,
 		Config:    cfg,
 		Store:     cached,
 		Keys:      keys.WithCache(100_000),
@@ -479,4 +486,39 @@ func mailer(cfg config.Config, db *store.DB, keys *token.KeyRing, log *slog.Logg
 	}
 	w := &mail.Worker{Outbox: db, Sender: sender, Sealer: keys, Log: log}
 	return w, auth.Email{Templates: templates, Kick: w.Kick}, nil
+}
+
+// dataKeyRing returns the keys that seal TOTP secrets: AUTH_DATA_KEYS, or in
+// development a key kept in auth.data-keys beside the SQLite database (or a
+// random one, with a warning). In production without them TOTP enrolment
+// answers 501; the start is refused only when TOTP factors already exist,
+// since nobody with one could sign in.
+func dataKeyRing(ctx context.Context, cfg config.Config, db *store.DB, log *slog.Logger) (*token.KeyRing, error) {
+	if cfg.DataKeys != "" {
+		keys, err := token.ParseKeyRing(cfg.DataKeys)
+		if err != nil {
+			return nil, &usageError{&config.Error{Var: "AUTH_DATA_KEYS", Msg: err.Error()}}
+		}
+		return keys, nil
+	}
+	if cfg.Production {
+		fs, err := db.AllFactors(ctx)
+		if err != nil {
+			return nil, startupDBError(err, cfg.DatabaseURL)
+		}
+		if len(fs) > 0 {
+			return nil, &usageError{&config.Error{Var: "AUTH_DATA_KEYS", Msg: "is required: authenticator-app secrets are stored sealed with it"}}
+		}
+		log.Warn("AUTH_DATA_KEYS is not set: adding authenticator apps answers 501 totp_unavailable")
+		return nil, nil
+	}
+	path, ok := devKeyPath(cfg.DatabaseURL)
+	if !ok {
+		return token.NewKeyRing(token.GenerateKey("dev-data"))
+	}
+	keys, err := devKeys(filepath.Join(filepath.Dir(path), "auth.data-keys"))
+	if err != nil {
+		return nil, fmt.Errorf("development data key: %s; set AUTH_DATA_KEYS", rootCause(err))
+	}
+	return keys, nil
 }

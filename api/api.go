@@ -49,6 +49,8 @@ type Deps struct {
 	OpenAPI []byte
 	// Version is the build's version, shown at GET /; empty means "dev".
 	Version string
+	// DataKeys seal TOTP secrets (AUTH_DATA_KEYS); nil: TOTP answers 501.
+	DataKeys *token.KeyRing
 	// Auth is the domain service; nil means one built from the parts above
 	// (NewService), as tests and tools do.
 	Auth *auth.Service
@@ -130,6 +132,7 @@ func NewService(d Deps) *auth.Service {
 	return auth.New(auth.Deps{
 		Store: d.Store, Keys: d.Keys, Hasher: d.Hasher, Now: d.Now, Metrics: d.Metrics, Logger: d.Logger,
 		Lockout: d.Lockout, Clients: cfg.IntrospectClients, Email: emailSettings(d.Email, cfg),
+		DataKeys: d.DataKeys, ReauthWindow: cfg.ReauthWindow,
 		LockoutLimits: auth.LockoutLimits{Pair: cfg.LockoutThreshold, Global: cfg.LockoutGlobalThreshold, Client: cfg.RateLimitIP.Events},
 		Lifetimes: auth.Lifetimes{
 			Access: cfg.AccessTTL, Session: cfg.SessionTTL, Remember: cfg.RememberTTL,

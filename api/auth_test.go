@@ -133,9 +133,9 @@ func TestAccessCookieIsDirA256GCMWithMinimalClaims(t *testing.T) {
 	for k := range claims {
 		keys = append(keys, k)
 	}
-	want := map[string]bool{"typ": true, "sid": true, "sub": true, "role": true, "iat": true, "exp": true}
+	want := map[string]bool{"typ": true, "sid": true, "sub": true, "role": true, "aal": true, "iat": true, "exp": true}
 	if len(claims) != len(want) {
-		t.Errorf("claims %v, want exactly typ sid sub role iat exp", keys)
+		t.Errorf("claims %v, want exactly typ sid sub role aal iat exp", keys)
 	}
 	for k := range want {
 		if _, ok := claims[k]; !ok {

@@ -48,6 +48,8 @@ var setsCookies = map[string]bool{
 	"POST /auth/refresh":  true,
 	// Email sign-in sets cookies; the rest read or mail tokens.
 	"POST /auth/sign-in/email/verify": true,
+	"POST /auth/mfa/verify":           true,
+	"POST /auth/reauthenticate":       true,
 }
 
 // crossOriginCheck rejects unsafe cross-origin browser requests (CSRF, login

@@ -82,6 +82,15 @@ func routes(e *gin.Engine, d Deps, svc *auth.Service) {
 	a.POST("/sign-in/email", limited, handlers.SignInByEmail(svc))
 	a.POST("/sign-in/email/verify", loginLimited, handlers.SignInWithEmail(svc, ck))
 
+	// Second factors.
+	a.POST("/mfa/verify", loginLimited, handlers.VerifyMFA(svc, ck))
+	a.GET("/mfa", authed, handlers.ListFactors(svc))
+	a.POST("/mfa/totp", limited, authed, handlers.EnrollTOTP(svc))
+	a.POST("/mfa/totp/:id/verify", limited, authed, handlers.VerifyTOTP(svc))
+	a.DELETE("/mfa/:id", authed, handlers.RemoveFactor(svc))
+	a.POST("/mfa/recovery-codes", authed, handlers.RegenerateRecoveryCodes(svc))
+	a.POST("/reauthenticate", limited, authed, handlers.Reauthenticate(svc))
+
 	admin := e.Group("/admin", authed, requireAdmin())
 	admin.GET("/users", handlers.ListUsers(svc))
 	admin.GET("/users/:id", handlers.GetUser(svc))
@@ -90,4 +99,5 @@ func routes(e *gin.Engine, d Deps, svc *auth.Service) {
 	admin.GET("/audit", handlers.ListAudit(svc))
 	admin.DELETE("/lockouts", handlers.LiftLockout(svc))
 	admin.POST("/users/:id/password-reset", handlers.AdminPasswordReset(svc))
+	admin.DELETE("/users/:id/mfa", handlers.ResetMFA(svc))
 }

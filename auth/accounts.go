@@ -94,29 +94,30 @@ type LoginOptions struct {
 	Grant bool
 }
 
-// Login checks an email and password and starts a session.
-func (s *Service) Login(ctx context.Context, cl Client, email, password string, opt LoginOptions) (Result, error) {
+// Login checks an email and password and starts a session, or, for a user
+// with a second factor, answers the second step instead.
+func (s *Service) Login(ctx context.Context, cl Client, email, password string, opt LoginOptions) (SignIn, error) {
 	if err := credentialFields(email, password); err != nil {
-		return Result{}, err
+		return SignIn{}, err
 	}
 	u, err := s.checkPassword(ctx, cl, email, password)
 	if err != nil {
-		return Result{}, err
+		return SignIn{}, err
 	}
 	// Only after the password: without it, this reveals nothing.
 	if s.email.Verification == VerificationRequired && !u.EmailVerified {
-		return Result{}, ErrEmailNotVerified
+		return SignIn{}, ErrEmailNotVerified
 	}
-	res, err := s.start(ctx, cl, u, opt.Remember, AMRPassword)
-	if err != nil {
-		return Result{}, err
+	in, err := s.signIn(ctx, cl, u, opt.Remember, AMRPassword)
+	if err != nil || in.MFA != nil {
+		return in, err
 	}
 	detail := ""
 	if opt.Grant {
 		detail = "token"
 	}
-	s.record(ctx, cl, event{typ: models.EventLoginSucceeded, userID: u.ID, sessionID: res.Session.ID, email: u.Email, detail: detail})
-	return res, nil
+	s.record(ctx, cl, event{typ: models.EventLoginSucceeded, userID: u.ID, sessionID: in.Session.ID, email: u.Email, detail: detail})
+	return in, nil
 }
 
 // credentialFields checks that login fields are present and bounded, before
@@ -198,6 +199,14 @@ func (s *Service) ChangePassword(ctx context.Context, cl Client, p *Principal, c
 	}
 	if err := fields.Err(); err != nil {
 		return err
+	}
+	// For a user with a second factor the password alone proves too little.
+	if factors, err := s.activeFactors(ctx, p.User.ID); err != nil {
+		return err
+	} else if len(factors) > 0 {
+		if err := s.requireFresh(ctx, p); err != nil {
+			return err
+		}
 	}
 	// A wrong current password counts toward the lockout like a failed
 	// login, so this endpoint is no free password oracle.

@@ -108,6 +108,7 @@ type Store interface {
 	SessionStore
 	AuditLog
 	EmailStore
+	MFAStore
 }
 
 // Lockout counts password attempts per key, whether or not an account
@@ -153,21 +154,29 @@ type Deps struct {
 	Logger    *slog.Logger     // nil: none
 	// Email is how users are mailed; its zero value sends nothing.
 	Email Email
+	// DataKeys seal TOTP secrets at rest (AUTH_DATA_KEYS); nil: TOTP is
+	// not available.
+	DataKeys *token.KeyRing
+	// ReauthWindow is how recent a proof a sensitive operation needs
+	// (AUTH_REAUTH_WINDOW); zero: 10 minutes.
+	ReauthWindow time.Duration
 }
 
 // Service is the domain core. Its methods are safe for concurrent use.
 type Service struct {
-	store     Store
-	keys      *token.KeyRing
-	hasher    *Hasher
-	lockout   Lockout
-	limits    LockoutLimits
-	clients   map[string]string
-	lifetimes Lifetimes
-	now       func() time.Time
-	metrics   Metrics
-	logger    *slog.Logger
-	email     Email
+	store        Store
+	keys         *token.KeyRing
+	hasher       *Hasher
+	lockout      Lockout
+	limits       LockoutLimits
+	clients      map[string]string
+	lifetimes    Lifetimes
+	now          func() time.Time
+	metrics      Metrics
+	logger       *slog.Logger
+	email        Email
+	dataKeys     *token.KeyRing
+	reauthWindow time.Duration
 }
 
 // New returns a Service over d.
@@ -175,6 +184,10 @@ func New(d Deps) *Service {
 	s := &Service{
 		store: d.Store, keys: d.Keys, hasher: d.Hasher, lockout: d.Lockout, limits: d.LockoutLimits, clients: d.Clients, lifetimes: d.Lifetimes,
 		now: d.Now, metrics: d.Metrics, logger: d.Logger, email: d.Email,
+		dataKeys: d.DataKeys, reauthWindow: d.ReauthWindow,
+	}
+	if s.reauthWindow <= 0 {
+		s.reauthWindow = 10 * time.Minute
 	}
 	if s.email.Verification == "" {
 		s.email.Verification = VerificationOptional

@@ -155,6 +155,14 @@ func (s *Service) RequestEmailChange(ctx context.Context, cl Client, p *Principa
 	if err != nil {
 		return err
 	}
+	if factors, err := s.activeFactors(ctx, p.User.ID); err != nil {
+		return err
+	} else if len(factors) > 0 {
+		// For a user with a second factor the password alone proves too little.
+		if err := s.requireFresh(ctx, p); err != nil {
+			return err
+		}
+	}
 	if p.User.PasswordHash != "" {
 		if err := s.proveCurrentPassword(ctx, cl, p, currentPassword); err != nil {
 			return err
@@ -316,10 +324,10 @@ func (s *Service) ConfirmEmailChange(ctx context.Context, cl Client, raw string,
 }
 
 // SignInWithToken signs in with the link of a sign-in mail.
-func (s *Service) SignInWithToken(ctx context.Context, cl Client, raw string) (Result, error) {
+func (s *Service) SignInWithToken(ctx context.Context, cl Client, raw string) (SignIn, error) {
 	t, err := s.consume(ctx, models.PurposeSignIn, raw)
 	if err != nil {
-		return Result{}, err
+		return SignIn{}, err
 	}
 	return s.signInByMail(ctx, cl, t)
 }
@@ -327,47 +335,48 @@ func (s *Service) SignInWithToken(ctx context.Context, cl Client, raw string) (R
 // SignInWithCode signs in with the 8-digit code of a sign-in mail. Wrong
 // codes count toward the lockout like wrong passwords, and five end the
 // token.
-func (s *Service) SignInWithCode(ctx context.Context, cl Client, email, code string) (Result, error) {
+func (s *Service) SignInWithCode(ctx context.Context, cl Client, email, code string) (SignIn, error) {
 	email = models.NormalizeEmail(email)
 	if models.EmailProblem(email) != "" || len(code) != 8 {
-		return Result{}, ErrInvalidToken
+		return SignIn{}, ErrInvalidToken
 	}
 	g := s.passwordGuard(email, cl)
 	if err := g.reserve(ctx); err != nil {
-		return Result{}, err
+		return SignIn{}, err
 	}
 	t, ok, err := s.store.ConsumeCode(ctx, models.PurposeSignIn, email, hashCode(email, code), maxCodeAttempts, s.now())
 	switch {
 	case models.IsKind(err, models.NotFound) || (err == nil && !ok):
 		g.failed(ctx)
-		return Result{}, ErrInvalidToken
+		return SignIn{}, ErrInvalidToken
 	case err != nil:
 		g.release(ctx)
-		return Result{}, err
+		return SignIn{}, err
 	}
 	g.succeeded(ctx)
 	return s.signInByMail(ctx, cl, t)
 }
 
-// signInByMail starts a session for the user a mailed token proved: the
-// address counts as verified.
-func (s *Service) signInByMail(ctx context.Context, cl Client, t models.OneTimeToken) (Result, error) {
+// signInByMail starts a session for the user a mailed token proved (or the
+// second step, for a user with a second factor): the address counts as
+// verified.
+func (s *Service) signInByMail(ctx context.Context, cl Client, t models.OneTimeToken) (SignIn, error) {
 	u, err := s.store.UserByID(ctx, t.UserID)
 	if err != nil || u.Disabled() || u.Email != t.Email {
-		return Result{}, ErrInvalidToken
+		return SignIn{}, ErrInvalidToken
 	}
 	if !u.EmailVerified {
 		if err := s.store.MarkEmailVerified(ctx, u.ID, u.Email); err != nil {
-			return Result{}, err
+			return SignIn{}, err
 		}
 		u.EmailVerified = true
 	}
-	res, err := s.start(ctx, cl, u, false, AMREmail)
-	if err != nil {
-		return Result{}, err
+	in, err := s.signIn(ctx, cl, u, false, AMREmail)
+	if err != nil || in.MFA != nil {
+		return in, err
 	}
-	s.record(ctx, cl, event{typ: models.EventLoginSucceeded, userID: u.ID, sessionID: res.Session.ID, email: u.Email, detail: "email"})
-	return res, nil
+	s.record(ctx, cl, event{typ: models.EventLoginSucceeded, userID: u.ID, sessionID: in.Session.ID, email: u.Email, detail: "email"})
+	return in, nil
 }
 
 // newToken returns a token for the URL and its stored form.

@@ -57,7 +57,7 @@ func (s *Service) start(ctx context.Context, cl Client, u models.User, remember 
 func (s *Service) issue(sess models.Session, u models.User, now time.Time) (Result, error) {
 	accessExp := now.Add(s.lifetimes.Access)
 	access, err := s.keys.Seal(token.Claims{
-		Type: token.TypeAccess, SessionID: sess.ID, Subject: u.ID, Role: string(u.Role),
+		Type: token.TypeAccess, SessionID: sess.ID, Subject: u.ID, Role: string(u.Role), AAL: sess.AAL,
 		IssuedAt: now.Unix(), Expiry: accessExp.Unix(),
 	})
 	if err != nil {
@@ -208,6 +208,8 @@ const (
 	ReasonPasswordSet    Reason = "password_set"
 	ReasonPasswordReset  Reason = "password_reset"
 	ReasonEmailChange    Reason = "email_change"
+	ReasonMFAEnrolled    Reason = "mfa_enrolled"
+	ReasonMFAReset       Reason = "mfa_reset"
 )
 
 // reasonEvents is the audit event each reason writes.
@@ -223,6 +225,8 @@ var reasonEvents = map[Reason]struct {
 	ReasonPasswordSet:    {models.EventPasswordChanged, "set by an operator; every session ended"},
 	ReasonPasswordReset:  {models.EventPasswordReset, "every session ended"},
 	ReasonEmailChange:    {models.EventSessionRevoked, "the email address changed"},
+	ReasonMFAEnrolled:    {models.EventMFAEnrolled, "every other session ended"},
+	ReasonMFAReset:       {models.EventMFAReset, "every factor removed and every session ended, by an administrator"},
 }
 
 // Revocation names sessions to end and why.

@@ -61,6 +61,11 @@ type Config struct {
 	EmailVerification string // "off", "optional" or "required"
 	TokenTTL          map[string]time.Duration
 
+	// DataKeys is the raw AUTH_DATA_KEYS value (seals TOTP secrets);
+	// ReauthWindow is how recent a proof sensitive operations need.
+	DataKeys     string
+	ReauthWindow time.Duration
+
 	ShutdownDrain time.Duration
 	LogLevel      string
 }
@@ -102,6 +107,8 @@ func Load(getenv func(string) string) (Config, error) {
 		LockoutGlobalThreshold: p.positiveInt("AUTH_LOCKOUT_GLOBAL_THRESHOLD", 0),
 		LockoutDuration:        p.duration("AUTH_LOCKOUT_DURATION", 15*time.Minute),
 		MetricsAddr:            p.str("AUTH_METRICS_ADDR", ""),
+		DataKeys:               p.str("AUTH_DATA_KEYS", ""),
+		ReauthWindow:           p.duration("AUTH_REAUTH_WINDOW", 10*time.Minute),
 		SMTPURL:                p.str("AUTH_SMTP_URL", ""),
 		MailFrom:               p.str("AUTH_MAIL_FROM", "Portcullis <no-reply@localhost>"),
 		AppURL:                 strings.TrimSuffix(p.str("AUTH_APP_URL", ""), "/"),

@@ -288,6 +288,45 @@ const docTemplate = `{
                 }
             }
         },
+        "/admin/users/{id}/mfa": {
+            "delete": {
+                "security": [
+                    {
+                        "CookieAuth": []
+                    },
+                    {
+                        "BearerAuth": []
+                    }
+                ],
+                "description": "Removes the user's authenticator apps and recovery codes and ends their sessions. Administrators only.",
+                "tags": [
+                    "admin"
+                ],
+                "summary": "Remove every second factor of a user",
+                "operationId": "resetMFA",
+                "parameters": [
+                    {
+                        "type": "string",
+                        "format": "uuid",
+                        "description": "user id",
+                        "name": "id",
+                        "in": "path",
+                        "required": true
+                    }
+                ],
+                "responses": {
+                    "204": {
+                        "description": "removed"
+                    },
+                    "404": {
+                        "description": "not_found",
+                        "schema": {
+                            "$ref": "#/definitions/ErrorResponse"
+                        }
+                    }
+                }
+            }
+        },
         "/admin/users/{id}/password-reset": {
             "post": {
                 "security": [
@@ -668,9 +707,9 @@ const docTemplate = `{
                 ],
                 "responses": {
                     "200": {
-                        "description": "session cookies are set",
+                        "description": "user and session, with the session cookies set; or, for a user with a second factor, mfaRequired with an mfaToken for POST /auth/mfa/verify (no cookie)",
                         "schema": {
-                            "$ref": "#/definitions/AuthResponse"
+                            "$ref": "#/definitions/SignInResponse"
                         },
                         "headers": {
                             "Set-Cookie": {
@@ -825,6 +864,274 @@ const docTemplate = `{
                 }
             }
         },
+        "/auth/mfa": {
+            "get": {
+                "security": [
+                    {
+                        "CookieAuth": []
+                    },
+                    {
+                        "BearerAuth": []
+                    }
+                ],
+                "description": "The caller's authenticator apps and how many recovery codes are left.",
+                "tags": [
+                    "mfa"
+                ],
+                "summary": "The signed-in user's second factors",
+                "operationId": "listFactors",
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/FactorsResponse"
+                        }
+                    }
+                }
+            }
+        },
+        "/auth/mfa/recovery-codes": {
+            "post": {
+                "security": [
+                    {
+                        "CookieAuth": []
+                    },
+                    {
+                        "BearerAuth": []
+                    }
+                ],
+                "description": "Needs a fresh session at aal 2. The old codes stop working; the new ones are shown once.",
+                "tags": [
+                    "mfa"
+                ],
+                "summary": "New recovery codes",
+                "operationId": "regenerateRecoveryCodes",
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/RecoveryCodesResponse"
+                        }
+                    },
+                    "403": {
+                        "description": "reauthentication_required or csrf_failed",
+                        "schema": {
+                            "$ref": "#/definitions/ErrorResponse"
+                        }
+                    }
+                }
+            }
+        },
+        "/auth/mfa/totp": {
+            "post": {
+                "security": [
+                    {
+                        "CookieAuth": []
+                    },
+                    {
+                        "BearerAuth": []
+                    }
+                ],
+                "description": "Needs a fresh session (signed in or reauthenticated within AUTH_REAUTH_WINDOW, with the second factor if the user has one). The factor stays pending until POST /auth/mfa/totp/{id}/verify sees its first code (within 10 minutes). 501 totp_unavailable when AUTH_DATA_KEYS is not set in production.",
+                "tags": [
+                    "mfa"
+                ],
+                "summary": "Add an authenticator app",
+                "operationId": "enrollTOTP",
+                "parameters": [
+                    {
+                        "description": "a name for it",
+                        "name": "body",
+                        "in": "body",
+                        "required": true,
+                        "schema": {
+                            "$ref": "#/definitions/EnrollTOTPRequest"
+                        }
+                    }
+                ],
+                "responses": {
+                    "201": {
+                        "description": "Created",
+                        "schema": {
+                            "$ref": "#/definitions/TOTPEnrollment"
+                        }
+                    },
+                    "403": {
+                        "description": "reauthentication_required or csrf_failed",
+                        "schema": {
+                            "$ref": "#/definitions/ErrorResponse"
+                        }
+                    },
+                    "422": {
+                        "description": "validation_failed",
+                        "schema": {
+                            "$ref": "#/definitions/ErrorResponse"
+                        }
+                    },
+                    "501": {
+                        "description": "totp_unavailable",
+                        "schema": {
+                            "$ref": "#/definitions/ErrorResponse"
+                        }
+                    }
+                }
+            }
+        },
+        "/auth/mfa/totp/{id}/verify": {
+            "post": {
+                "security": [
+                    {
+                        "CookieAuth": []
+                    },
+                    {
+                        "BearerAuth": []
+                    }
+                ],
+                "description": "The first code of the app activates it. A user's first factor returns 10 recovery codes, once; the current session becomes aal 2 and every other session of the user ends.",
+                "tags": [
+                    "mfa"
+                ],
+                "summary": "Activate an authenticator app",
+                "operationId": "verifyTOTP",
+                "parameters": [
+                    {
+                        "type": "string",
+                        "format": "uuid",
+                        "description": "factor id",
+                        "name": "id",
+                        "in": "path",
+                        "required": true
+                    },
+                    {
+                        "description": "the app's current code",
+                        "name": "body",
+                        "in": "body",
+                        "required": true,
+                        "schema": {
+                            "$ref": "#/definitions/CodeRequest"
+                        }
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/FactorResponse"
+                        }
+                    },
+                    "404": {
+                        "description": "not_found: no such pending factor",
+                        "schema": {
+                            "$ref": "#/definitions/ErrorResponse"
+                        }
+                    },
+                    "422": {
+                        "description": "validation_failed: fields.code",
+                        "schema": {
+                            "$ref": "#/definitions/ErrorResponse"
+                        }
+                    },
+                    "429": {
+                        "description": "rate_limited",
+                        "schema": {
+                            "$ref": "#/definitions/ErrorResponse"
+                        }
+                    }
+                }
+            }
+        },
+        "/auth/mfa/verify": {
+            "post": {
+                "description": "{mfaToken, code} with a TOTP code, or {mfaToken, recoveryCode}. Sets the session cookies; the session has aal 2. A wrong code is 401 invalid_code and counts toward the lockout; after five, the mfaToken is dead (401 invalid_mfa_token).",
+                "tags": [
+                    "mfa"
+                ],
+                "summary": "Finish signing in with a second factor",
+                "operationId": "verifyMFA",
+                "parameters": [
+                    {
+                        "description": "the second step",
+                        "name": "body",
+                        "in": "body",
+                        "required": true,
+                        "schema": {
+                            "$ref": "#/definitions/MFAVerifyRequest"
+                        }
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "session cookies are set",
+                        "schema": {
+                            "$ref": "#/definitions/AuthResponse"
+                        },
+                        "headers": {
+                            "Set-Cookie": {
+                                "type": "string",
+                                "description": "__Host-session and __Secure-refresh"
+                            }
+                        }
+                    },
+                    "401": {
+                        "description": "invalid_code or invalid_mfa_token",
+                        "schema": {
+                            "$ref": "#/definitions/ErrorResponse"
+                        }
+                    },
+                    "429": {
+                        "description": "rate_limited",
+                        "schema": {
+                            "$ref": "#/definitions/ErrorResponse"
+                        }
+                    }
+                }
+            }
+        },
+        "/auth/mfa/{id}": {
+            "delete": {
+                "security": [
+                    {
+                        "CookieAuth": []
+                    },
+                    {
+                        "BearerAuth": []
+                    }
+                ],
+                "description": "Needs a fresh session at aal 2. Removing the last factor also deletes the recovery codes.",
+                "tags": [
+                    "mfa"
+                ],
+                "summary": "Remove a second factor",
+                "operationId": "removeFactor",
+                "parameters": [
+                    {
+                        "type": "string",
+                        "format": "uuid",
+                        "description": "factor id",
+                        "name": "id",
+                        "in": "path",
+                        "required": true
+                    }
+                ],
+                "responses": {
+                    "204": {
+                        "description": "removed"
+                    },
+                    "403": {
+                        "description": "reauthentication_required or csrf_failed",
+                        "schema": {
+                            "$ref": "#/definitions/ErrorResponse"
+                        }
+                    },
+                    "404": {
+                        "description": "not_found",
+                        "schema": {
+                            "$ref": "#/definitions/ErrorResponse"
+                        }
+                    }
+                }
+            }
+        },
         "/auth/password": {
             "post": {
                 "security": [
@@ -949,6 +1256,55 @@ const docTemplate = `{
                     },
                     "422": {
                         "description": "validation_failed",
+                        "schema": {
+                            "$ref": "#/definitions/ErrorResponse"
+                        }
+                    },
+                    "429": {
+                        "description": "rate_limited",
+                        "schema": {
+                            "$ref": "#/definitions/ErrorResponse"
+                        }
+                    }
+                }
+            }
+        },
+        "/auth/reauthenticate": {
+            "post": {
+                "security": [
+                    {
+                        "CookieAuth": []
+                    },
+                    {
+                        "BearerAuth": []
+                    }
+                ],
+                "description": "{password}, {code} or {recoveryCode}: the session's authTime becomes now (and aal 2 with a second factor), so sensitive operations that answered 403 reauthentication_required work. Wrong proofs are 422 and count toward the lockout.",
+                "tags": [
+                    "mfa"
+                ],
+                "summary": "Prove who you are again",
+                "operationId": "reauthenticate",
+                "parameters": [
+                    {
+                        "description": "one proof",
+                        "name": "body",
+                        "in": "body",
+                        "required": true,
+                        "schema": {
+                            "$ref": "#/definitions/ReauthenticateRequest"
+                        }
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/SessionResponse"
+                        }
+                    },
+                    "422": {
+                        "description": "validation_failed: fields.password, fields.code or fields.recoveryCode",
                         "schema": {
                             "$ref": "#/definitions/ErrorResponse"
                         }
@@ -1184,9 +1540,9 @@ const docTemplate = `{
                 ],
                 "responses": {
                     "200": {
-                        "description": "session cookies are set",
+                        "description": "user and session with the cookies set; or the second step (mfaRequired, mfaToken) for a user with a second factor",
                         "schema": {
-                            "$ref": "#/definitions/AuthResponse"
+                            "$ref": "#/definitions/SignInResponse"
                         },
                         "headers": {
                             "Set-Cookie": {
@@ -1246,8 +1602,14 @@ const docTemplate = `{
                             "$ref": "#/definitions/OAuthError"
                         }
                     },
+                    "401": {
+                        "description": "invalid_code or invalid_mfa_token (grant_type=mfa_otp)",
+                        "schema": {
+                            "$ref": "#/definitions/OAuthError"
+                        }
+                    },
                     "403": {
-                        "description": "email_not_verified (AUTH_EMAIL_VERIFICATION=required, after a right password)",
+                        "description": "email_not_verified (AUTH_EMAIL_VERIFICATION=required, after a right password); mfa_required (with mfa_token: finish with grant_type=mfa_otp)",
                         "schema": {
                             "$ref": "#/definitions/OAuthError"
                         }
@@ -1650,6 +2012,20 @@ const docTemplate = `{
                 }
             }
         },
+        "CodeRequest": {
+            "type": "object",
+            "required": [
+                "code"
+            ],
+            "properties": {
+                "code": {
+                    "type": "string",
+                    "maxLength": 6,
+                    "minLength": 6,
+                    "example": "123456"
+                }
+            }
+        },
         "EmailRequest": {
             "type": "object",
             "required": [
@@ -1661,6 +2037,16 @@ const docTemplate = `{
                     "format": "email",
                     "maxLength": 254,
                     "example": "ada@example.com"
+                }
+            }
+        },
+        "EnrollTOTPRequest": {
+            "type": "object",
+            "properties": {
+                "name": {
+                    "type": "string",
+                    "maxLength": 100,
+                    "example": "Phone"
                 }
             }
         },
@@ -1701,6 +2087,82 @@ const docTemplate = `{
             "properties": {
                 "error": {
                     "$ref": "#/definitions/ErrorBody"
+                }
+            }
+        },
+        "Factor": {
+            "type": "object",
+            "required": [
+                "createdAt",
+                "id",
+                "name",
+                "status",
+                "type"
+            ],
+            "properties": {
+                "createdAt": {
+                    "type": "string",
+                    "format": "date-time"
+                },
+                "id": {
+                    "type": "string",
+                    "format": "uuid"
+                },
+                "lastUsedAt": {
+                    "type": "string",
+                    "format": "date-time"
+                },
+                "name": {
+                    "type": "string",
+                    "example": "Authenticator app"
+                },
+                "status": {
+                    "type": "string",
+                    "enum": [
+                        "pending",
+                        "active"
+                    ]
+                },
+                "type": {
+                    "type": "string",
+                    "enum": [
+                        "totp"
+                    ]
+                }
+            }
+        },
+        "FactorResponse": {
+            "type": "object",
+            "required": [
+                "factor"
+            ],
+            "properties": {
+                "factor": {
+                    "$ref": "#/definitions/Factor"
+                },
+                "recoveryCodes": {
+                    "type": "array",
+                    "items": {
+                        "type": "string"
+                    }
+                }
+            }
+        },
+        "FactorsResponse": {
+            "type": "object",
+            "required": [
+                "factors",
+                "recoveryCodesRemaining"
+            ],
+            "properties": {
+                "factors": {
+                    "type": "array",
+                    "items": {
+                        "$ref": "#/definitions/Factor"
+                    }
+                },
+                "recoveryCodesRemaining": {
+                    "type": "integer"
                 }
             }
         },
@@ -1809,6 +2271,29 @@ const docTemplate = `{
                 }
             }
         },
+        "MFAVerifyRequest": {
+            "type": "object",
+            "required": [
+                "mfaToken"
+            ],
+            "properties": {
+                "code": {
+                    "type": "string",
+                    "maxLength": 6,
+                    "minLength": 6,
+                    "example": "123456"
+                },
+                "mfaToken": {
+                    "type": "string",
+                    "maxLength": 4096
+                },
+                "recoveryCode": {
+                    "type": "string",
+                    "maxLength": 32,
+                    "example": "abcde-fghjk"
+                }
+            }
+        },
         "OAuthError": {
             "type": "object",
             "required": [
@@ -1822,6 +2307,43 @@ const docTemplate = `{
                 "error_description": {
                     "type": "string",
                     "example": "the email or password is incorrect"
+                },
+                "mfa_token": {
+                    "description": "MFAToken comes with mfa_required: the second step, for grant_type=mfa_otp.",
+                    "type": "string"
+                }
+            }
+        },
+        "ReauthenticateRequest": {
+            "type": "object",
+            "properties": {
+                "code": {
+                    "type": "string",
+                    "maxLength": 6,
+                    "example": "123456"
+                },
+                "password": {
+                    "type": "string",
+                    "format": "password",
+                    "maxLength": 256
+                },
+                "recoveryCode": {
+                    "type": "string",
+                    "maxLength": 32
+                }
+            }
+        },
+        "RecoveryCodesResponse": {
+            "type": "object",
+            "required": [
+                "recoveryCodes"
+            ],
+            "properties": {
+                "recoveryCodes": {
+                    "type": "array",
+                    "items": {
+                        "type": "string"
+                    }
                 }
             }
         },
@@ -2042,6 +2564,17 @@ const docTemplate = `{
                 }
             }
         },
+        "SessionResponse": {
+            "type": "object",
+            "required": [
+                "session"
+            ],
+            "properties": {
+                "session": {
+                    "$ref": "#/definitions/Session"
+                }
+            }
+        },
         "SessionsResponse": {
             "type": "object",
             "required": [
@@ -2076,6 +2609,44 @@ const docTemplate = `{
                 }
             }
         },
+        "SignInResponse": {
+            "type": "object",
+            "properties": {
+                "expiresAt": {
+                    "type": "string",
+                    "format": "date-time",
+                    "example": "2026-11-23T10:05:00.000Z"
+                },
+                "methods": {
+                    "type": "array",
+                    "items": {
+                        "type": "string",
+                        "enum": [
+                            "totp",
+                            "recovery_code",
+                            "webauthn"
+                        ]
+                    },
+                    "example": [
+                        "totp",
+                        "recovery_code"
+                    ]
+                },
+                "mfaRequired": {
+                    "type": "boolean",
+                    "example": true
+                },
+                "mfaToken": {
+                    "type": "string"
+                },
+                "session": {
+                    "$ref": "#/definitions/Session"
+                },
+                "user": {
+                    "$ref": "#/definitions/User"
+                }
+            }
+        },
         "StatusResponse": {
             "type": "object",
             "required": [
@@ -2085,6 +2656,32 @@ const docTemplate = `{
                 "status": {
                     "type": "string",
                     "example": "ok"
+                }
+            }
+        },
+        "TOTPEnrollment": {
+            "type": "object",
+            "required": [
+                "factor",
+                "otpauthUri",
+                "qrCode",
+                "secret"
+            ],
+            "properties": {
+                "factor": {
+                    "$ref": "#/definitions/Factor"
+                },
+                "otpauthUri": {
+                    "type": "string",
+                    "example": "otpauth://totp/Portcullis:ada@example.com?…"
+                },
+                "qrCode": {
+                    "type": "string",
+                    "example": "data:image/png;base64,…"
+                },
+                "secret": {
+                    "type": "string",
+                    "example": "JBSWY3DPEHPK3PXP"
                 }
             }
         },
@@ -2117,15 +2714,27 @@ const docTemplate = `{
                     "type": "string",
                     "enum": [
                         "password",
-                        "refresh_token"
+                        "refresh_token",
+                        "mfa_otp"
                     ],
                     "example": "password"
+                },
+                "mfa_token": {
+                    "description": "For grant_type=mfa_otp: the mfa_token of a 403 mfa_required, and a\nTOTP code or a recovery code.",
+                    "type": "string"
+                },
+                "otp": {
+                    "type": "string",
+                    "example": "123456"
                 },
                 "password": {
                     "type": "string",
                     "format": "password",
                     "maxLength": 256,
                     "example": "correct horse battery staple"
+                },
+                "recovery_code": {
+                    "type": "string"
                 },
                 "refresh_token": {
                     "type": "string"
@@ -2300,6 +2909,10 @@ const docTemplate = `{
         {
             "description": "Mailed links and codes: verification, password reset, email change, sign-in by email.",
             "name": "email"
+        },
+        {
+            "description": "Second factors: authenticator apps, recovery codes, the second step of sign-in, and proving who you are again.",
+            "name": "mfa"
         },
         {
             "description": "For other services: bearer tokens, introspection and forward-auth.",

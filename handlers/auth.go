@@ -51,7 +51,7 @@ func Register(svc *auth.Service, ck Cookies) gin.HandlerFunc {
 //	@Description	Checks the email and password and starts a session, setting both cookies. Wrong email and wrong password give the same 401. Failed attempts lock the (email, client address) pair after AUTH_LOCKOUT_THRESHOLD, and the email everywhere after AUTH_LOCKOUT_GLOBAL_THRESHOLD: 429 with Retry-After, even for the right password.
 //	@Tags		auth
 //	@Param		body	body		LoginRequest	true	"credentials"
-//	@Success	200		{object}	AuthResponse	"session cookies are set"
+//	@Success	200		{object}	SignInResponse	"user and session, with the session cookies set; or, for a user with a second factor, mfaRequired with an mfaToken for POST /auth/mfa/verify (no cookie)"
 //	@Header		200		{string}	Set-Cookie		"__Host-session (access token) and __Secure-refresh (refresh token, Path=/auth); HttpOnly; Secure; SameSite=Lax"
 //	@Failure	401		{object}	ErrorResponse	"invalid_credentials"
 //	@Failure	403		{object}	ErrorResponse	"csrf_failed, or email_not_verified (AUTH_EMAIL_VERIFICATION=required, after a right password)"
@@ -64,13 +64,8 @@ func Login(svc *auth.Service, ck Cookies) gin.HandlerFunc {
 		if !ok {
 			return
 		}
-		res, err := svc.Login(c.Request.Context(), client(c), req.Email, req.Password, auth.LoginOptions{Remember: req.RememberMe})
-		if err != nil {
-			WriteError(c, err)
-			return
-		}
-		ck.Set(c, res)
-		c.JSON(http.StatusOK, authResponse(res))
+		in, err := svc.Login(c.Request.Context(), client(c), req.Email, req.Password, auth.LoginOptions{Remember: req.RememberMe})
+		signInAnswer(c, ck, in, err)
 	}
 }
 

@@ -215,7 +215,7 @@ func ConfirmEmailChange(svc *auth.Service, authenticate func(*gin.Context) *auth
 //	@Description	{token} from the link, or {email, code} with the 8-digit code. Sets the session cookies like login, and marks the address verified. Wrong codes count toward the lockout, and the fifth ends the code.
 //	@Tags		email
 //	@Param		body	body		SignInEmailRequest	true	"the token, or the address and code"
-//	@Success	200		{object}	AuthResponse	"session cookies are set"
+//	@Success	200		{object}	SignInResponse	"user and session with the cookies set; or the second step (mfaRequired, mfaToken) for a user with a second factor"
 //	@Header		200		{string}	Set-Cookie		"__Host-session and __Secure-refresh"
 //	@Failure	400		{object}	ErrorResponse	"invalid_token (unknown, expired, used or wrong) or bad_request"
 //	@Failure	429		{object}	ErrorResponse	"rate_limited"
@@ -226,17 +226,14 @@ func SignInWithEmail(svc *auth.Service, ck Cookies) gin.HandlerFunc {
 		if !ok {
 			return
 		}
-		var res auth.Result
+		var in auth.SignIn
 		var err error
 		if req.Token != "" {
-			res, err = svc.SignInWithToken(c.Request.Context(), client(c), req.Token)
+			in, err = svc.SignInWithToken(c.Request.Context(), client(c), req.Token)
 		} else {
-			res, err = svc.SignInWithCode(c.Request.Context(), client(c), req.Email, req.Code)
+			in, err = svc.SignInWithCode(c.Request.Context(), client(c), req.Email, req.Code)
 		}
-		if err == nil {
-			ck.Set(c, res)
-		}
-		reply(c, http.StatusOK, authResponse(res), err)
+		signInAnswer(c, ck, in, err)
 	}
 }
 

@@ -40,6 +40,7 @@ var statuses = map[models.Kind]int{
 	models.Conflict:        http.StatusConflict,
 	models.RateLimited:     http.StatusTooManyRequests,
 	models.Unavailable:     http.StatusServiceUnavailable,
+	models.NotImplemented:  http.StatusNotImplemented,
 }
 
 // requestError is a failure only HTTP has (405, 413, 415): the domain never
@@ -62,7 +63,7 @@ var (
 	errNotJSON          = &requestError{http.StatusUnsupportedMediaType, models.CodeUnsupportedMediaType, "the request body must be application/json"}
 	errNotJSONOrForm    = &requestError{http.StatusUnsupportedMediaType, models.CodeUnsupportedMediaType, "the request body must be application/json or application/x-www-form-urlencoded"}
 	internalMessage     = "internal error; quote the request id when reporting it"
-	errUnsupportedGrant = &models.Error{Kind: models.BadRequest, Code: models.CodeUnsupportedGrantType, Message: "grant_type must be password or refresh_token"}
+	errUnsupportedGrant = &models.Error{Kind: models.BadRequest, Code: models.CodeUnsupportedGrantType, Message: "grant_type must be password, refresh_token or mfa_otp"}
 )
 
 // Errors the middleware answers with.

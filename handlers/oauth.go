@@ -17,15 +17,22 @@ import (
 type OAuthError struct {
 	Error            string `json:"error" example:"invalid_grant" validate:"required"`
 	ErrorDescription string `json:"error_description,omitempty" example:"the email or password is incorrect"`
+	// MFAToken comes with mfa_required: the second step, for grant_type=mfa_otp.
+	MFAToken string `json:"mfa_token,omitempty"`
 } //	@name	OAuthError
 
 // TokenRequest is the body of /auth/token, as JSON or a form.
 type TokenRequest struct {
-	GrantType    string `json:"grant_type" form:"grant_type" enums:"password,refresh_token" example:"password" validate:"required"`
+	GrantType    string `json:"grant_type" form:"grant_type" enums:"password,refresh_token,mfa_otp" example:"password" validate:"required"`
 	Username     string `json:"username" form:"username" example:"ada@example.com" format:"email" maxLength:"254"`
 	Email        string `json:"email" form:"email" example:"ada@example.com" format:"email" maxLength:"254"`
 	Password     string `json:"password" form:"password" example:"correct horse battery staple" format:"password" maxLength:"256"`
 	RefreshToken string `json:"refresh_token" form:"refresh_token"`
+	// For grant_type=mfa_otp: the mfa_token of a 403 mfa_required, and a
+	// TOTP code or a recovery code.
+	MFAToken     string `json:"mfa_token" form:"mfa_token"`
+	OTP          string `json:"otp" form:"otp" example:"123456"`
+	RecoveryCode string `json:"recovery_code" form:"recovery_code"`
 } //	@name	TokenRequest
 
 // TokenResponse is an OAuth 2 access token response.
@@ -74,7 +81,8 @@ func WriteOAuthError(c *gin.Context, err error) {
 		oauth = models.CodeServerError
 	case code == models.CodeInvalidCredentials || code == models.CodeInvalidRefresh:
 		oauth, status = models.CodeInvalidGrant, http.StatusBadRequest
-	case code == models.CodeInvalidClient || code == models.CodeUnsupportedGrantType || code == models.CodeEmailNotVerified:
+	case code == models.CodeInvalidClient || code == models.CodeUnsupportedGrantType || code == models.CodeEmailNotVerified ||
+		code == models.CodeInvalidCode || code == models.CodeInvalidMFAToken:
 		oauth = code
 	}
 	body := OAuthError{Error: string(oauth)}
@@ -120,7 +128,8 @@ func decodeOAuth(c *gin.Context, dst any, form func(url.Values)) error {
 //	@Param		body	body		TokenRequest	true	"grant"
 //	@Success	200		{object}	TokenResponse
 //	@Failure	400		{object}	OAuthError	"invalid_request, invalid_grant or unsupported_grant_type"
-//	@Failure	403		{object}	OAuthError	"email_not_verified (AUTH_EMAIL_VERIFICATION=required, after a right password)"
+//	@Failure	401		{object}	OAuthError	"invalid_code or invalid_mfa_token (grant_type=mfa_otp)"
+//	@Failure	403		{object}	OAuthError	"email_not_verified (AUTH_EMAIL_VERIFICATION=required, after a right password); mfa_required (with mfa_token: finish with grant_type=mfa_otp)"
 //	@Failure	429		{object}	OAuthError	"slow_down"
 //	@Router		/auth/token [post]
 func Token(svc *auth.Service) gin.HandlerFunc {
@@ -128,7 +137,8 @@ func Token(svc *auth.Service) gin.HandlerFunc {
 		var req TokenRequest
 		err := decodeOAuth(c, &req, func(v url.Values) {
 			req = TokenRequest{GrantType: v.Get("grant_type"), Username: v.Get("username"), Email: v.Get("email"),
-				Password: v.Get("password"), RefreshToken: v.Get("refresh_token")}
+				Password: v.Get("password"), RefreshToken: v.Get("refresh_token"),
+				MFAToken: v.Get("mfa_token"), OTP: v.Get("otp"), RecoveryCode: v.Get("recovery_code")}
 		})
 		if err != nil {
 			WriteOAuthError(c, err)
@@ -142,10 +152,19 @@ func Token(svc *auth.Service) gin.HandlerFunc {
 			if email == "" {
 				email = req.Email
 			}
-			res, err = svc.Login(ctx, client(c), email, req.Password, auth.LoginOptions{Grant: true})
+			var in auth.SignIn
+			in, err = svc.Login(ctx, client(c), email, req.Password, auth.LoginOptions{Grant: true})
 			if models.IsKind(err, models.Invalid) {
 				err = models.Errorf(models.BadRequest, "username and password are required")
 			}
+			if err == nil && in.MFA != nil {
+				c.JSON(http.StatusForbidden, OAuthError{Error: string(models.CodeMFARequired), MFAToken: in.MFA.Token,
+					ErrorDescription: "a second factor is required: use grant_type=mfa_otp with mfa_token and otp or recovery_code"})
+				return
+			}
+			res = in.Result
+		case "mfa_otp":
+			res, err = svc.VerifyMFA(ctx, client(c), req.MFAToken, req.OTP, req.RecoveryCode)
 		case "refresh_token":
 			if req.RefreshToken == "" {
 				WriteOAuthError(c, models.Errorf(models.BadRequest, "refresh_token is required"))

@@ -21,6 +21,11 @@ const (
 	EventPasswordReset        EventType = "password_reset"
 	EventEmailVerified        EventType = "email_verified"
 	EventEmailChanged         EventType = "email_changed"
+	EventMFAEnrolled          EventType = "mfa_enrolled"
+	EventMFARemoved           EventType = "mfa_removed"
+	EventMFAFailed            EventType = "mfa_failed"
+	EventMFAReset             EventType = "mfa_reset"
+	EventReauthenticated      EventType = "reauthenticated"
 	EventUserUpdated          EventType = "user_updated"
 )
 

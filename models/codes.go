@@ -29,6 +29,11 @@ const (
 	CodeEmailNotVerified     Code = "email_not_verified"
 	CodeEmailUnavailable     Code = "email_unavailable"
 	CodeInsufficientAAL      Code = "insufficient_aal"
+	CodeInvalidCode          Code = "invalid_code"
+	CodeInvalidMFAToken      Code = "invalid_mfa_token"
+	CodeReauthRequired       Code = "reauthentication_required"
+	CodeTOTPUnavailable      Code = "totp_unavailable"
+	CodeMFARequired          Code = "mfa_required"
 )
 
 // The error codes of the OAuth shape (RFC 6749 §5.2), used by /auth/token and
@@ -49,6 +54,7 @@ var Codes = []Code{
 	CodeInvalidRefresh, CodeForbidden, CodeCSRFFailed, CodeNotFound, CodeConflict, CodeEmailTaken, CodeLastAdmin,
 	CodeRateLimited, CodeUnavailable, CodePayloadTooLarge, CodeUnsupportedMediaType, CodeMethodNotAllowed,
 	CodeInvalidToken, CodeEmailNotVerified, CodeEmailUnavailable, CodeInsufficientAAL,
+	CodeInvalidCode, CodeInvalidMFAToken, CodeReauthRequired, CodeTOTPUnavailable, CodeMFARequired,
 	CodeInvalidRequest, CodeInvalidClient, CodeInvalidGrant, CodeUnsupportedGrantType, CodeSlowDown, CodeServerError,
 	CodeTemporarilyUnavailable,
 }

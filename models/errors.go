@@ -22,6 +22,7 @@ const (
 	Conflict                    // a uniqueness or state conflict (409)
 	RateLimited                 // too many attempts (429)
 	Unavailable                 // a dependency is down or overloaded (503)
+	NotImplemented              // a capability this deployment has not set up (501)
 )
 
 // Error is the error type of Portcullis. Code is the machine-readable code sent

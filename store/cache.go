@@ -378,3 +378,93 @@ func (c *Cached) Enqueue(ctx context.Context, r models.MailRequest) error {
 func (c *Cached) RecentMail(ctx context.Context, kind models.MailKind, recipient string, since time.Time) (int64, time.Time, error) {
 	return c.db.RecentMail(ctx, kind, recipient, since)
 }
+
+// UpgradeSession records a new proof in a session and evicts it everywhere.
+func (c *Cached) UpgradeSession(ctx context.Context, id string, aal int, amr string, authTime time.Time) error {
+	err := c.db.UpgradeSession(ctx, id, aal, amr, authTime)
+	if err == nil {
+		c.invalidate(ctx, "s:"+id)
+	}
+	return err
+}
+
+// BumpCredentialVersion moves the version on and evicts the user everywhere.
+func (c *Cached) BumpCredentialVersion(ctx context.Context, userID string) error {
+	err := c.db.BumpCredentialVersion(ctx, userID)
+	if err == nil {
+		c.invalidate(ctx, "u:"+userID)
+	}
+	return err
+}
+
+// Factors, recovery codes and challenges hold no cached state.
+
+// CreateFactor stores a pending factor.
+func (c *Cached) CreateFactor(ctx context.Context, f *models.Factor) error {
+	return c.db.CreateFactor(ctx, f)
+}
+
+// Factors lists a user's factors.
+func (c *Cached) Factors(ctx context.Context, userID string) ([]models.Factor, error) {
+	return c.db.Factors(ctx, userID)
+}
+
+// ActivateFactor turns a factor active.
+func (c *Cached) ActivateFactor(ctx context.Context, id string, step int64, now time.Time) error {
+	return c.db.ActivateFactor(ctx, id, step, now)
+}
+
+// UseFactorStep records a code's time step once.
+func (c *Cached) UseFactorStep(ctx context.Context, id string, step int64, now time.Time) (bool, error) {
+	return c.db.UseFactorStep(ctx, id, step, now)
+}
+
+// DeleteFactor removes a factor.
+func (c *Cached) DeleteFactor(ctx context.Context, userID, id string) (bool, error) {
+	return c.db.DeleteFactor(ctx, userID, id)
+}
+
+// ReplaceRecoveryCodes stores a new set of recovery codes.
+func (c *Cached) ReplaceRecoveryCodes(ctx context.Context, userID string, hashes []string, now time.Time) error {
+	return c.db.ReplaceRecoveryCodes(ctx, userID, hashes, now)
+}
+
+// UseRecoveryCode spends a recovery code once.
+func (c *Cached) UseRecoveryCode(ctx context.Context, userID, hash string, now time.Time) (bool, error) {
+	return c.db.UseRecoveryCode(ctx, userID, hash, now)
+}
+
+// RecoveryCodesLeft counts unused recovery codes.
+func (c *Cached) RecoveryCodesLeft(ctx context.Context, userID string) (int64, error) {
+	return c.db.RecoveryCodesLeft(ctx, userID)
+}
+
+// DeleteRecoveryCodes removes a user's recovery codes.
+func (c *Cached) DeleteRecoveryCodes(ctx context.Context, userID string) error {
+	return c.db.DeleteRecoveryCodes(ctx, userID)
+}
+
+// DeleteMFA removes a user's factors and codes.
+func (c *Cached) DeleteMFA(ctx context.Context, userID string) error {
+	return c.db.DeleteMFA(ctx, userID)
+}
+
+// CreateChallenge stores a second step.
+func (c *Cached) CreateChallenge(ctx context.Context, ch *models.MFAChallenge) error {
+	return c.db.CreateChallenge(ctx, ch)
+}
+
+// LiveChallenge reads a live second step.
+func (c *Cached) LiveChallenge(ctx context.Context, id string, now time.Time) (models.MFAChallenge, error) {
+	return c.db.LiveChallenge(ctx, id, now)
+}
+
+// FailChallenge counts a wrong code.
+func (c *Cached) FailChallenge(ctx context.Context, id string, maxAttempts int, now time.Time) error {
+	return c.db.FailChallenge(ctx, id, maxAttempts, now)
+}
+
+// ConsumeChallenge spends a second step once.
+func (c *Cached) ConsumeChallenge(ctx context.Context, id string, now time.Time) (bool, error) {
+	return c.db.ConsumeChallenge(ctx, id, now)
+}

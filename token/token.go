@@ -16,6 +16,9 @@ const MaxTokenSize = 4096
 const (
 	TypeAccess  = "access"
 	TypeRefresh = "refresh"
+	// TypeMFA is the second step of a sign-in (the mfaToken): its jti names
+	// the challenge, sub the user, ver the credential version checked.
+	TypeMFA = "mfa"
 )
 
 // Errors returned by Open. ErrExpired is distinguishable so clients can be told
@@ -33,8 +36,13 @@ type Claims struct {
 	Subject   string `json:"sub,omitempty"`
 	Role      string `json:"role,omitempty"`
 	Gen       int64  `json:"gen,omitempty"`
-	IssuedAt  int64  `json:"iat"`
-	Expiry    int64  `json:"exp"`
+	// AAL is an access token's assurance level (1 or 2).
+	AAL int `json:"aal,omitempty"`
+	// JTI and Ver belong to mfa tokens.
+	JTI      string `json:"jti,omitempty"`
+	Ver      int64  `json:"ver,omitempty"`
+	IssuedAt int64  `json:"iat"`
+	Expiry   int64  `json:"exp"`
 }
 
 // ExpiresAt returns the exp claim as a time.
@@ -111,11 +119,22 @@ func (r *KeyRing) open(token, wantType string) (Claims, error) {
 	if err := json.Unmarshal(payload, &c); err != nil {
 		return Claims{}, ErrInvalid
 	}
-	if c.Type != wantType || c.SessionID == "" || c.Expiry == 0 {
+	if c.Type != wantType || c.Expiry == 0 {
 		return Claims{}, ErrInvalid
 	}
-	if wantType == TypeAccess && c.Subject == "" {
-		return Claims{}, ErrInvalid
+	switch wantType {
+	case TypeMFA:
+		if c.JTI == "" || c.Subject == "" {
+			return Claims{}, ErrInvalid
+		}
+	case TypeAccess:
+		if c.SessionID == "" || c.Subject == "" {
+			return Claims{}, ErrInvalid
+		}
+	default:
+		if c.SessionID == "" {
+			return Claims{}, ErrInvalid
+		}
 	}
 	return c, nil
 }

@@ -1,0 +1,519 @@
+package auth
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/base64"
+	"image/png"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/pquerna/otp"
+	"github.com/pquerna/otp/totp"
+
+	"github.com/portcullis-auth/portcullis/models"
+	"github.com/portcullis-auth/portcullis/token"
+)
+
+// MFAStore keeps second factors, recovery codes and pending second steps.
+type MFAStore interface {
+	CreateFactor(ctx context.Context, f *models.Factor) error
+	Factors(ctx context.Context, userID string) ([]models.Factor, error)
+	ActivateFactor(ctx context.Context, id string, step int64, now time.Time) error
+	UseFactorStep(ctx context.Context, id string, step int64, now time.Time) (bool, error)
+	DeleteFactor(ctx context.Context, userID, id string) (bool, error)
+	ReplaceRecoveryCodes(ctx context.Context, userID string, hashes []string, now time.Time) error
+	UseRecoveryCode(ctx context.Context, userID, hash string, now time.Time) (bool, error)
+	RecoveryCodesLeft(ctx context.Context, userID string) (int64, error)
+	DeleteRecoveryCodes(ctx context.Context, userID string) error
+	DeleteMFA(ctx context.Context, userID string) error
+	CreateChallenge(ctx context.Context, c *models.MFAChallenge) error
+	LiveChallenge(ctx context.Context, id string, now time.Time) (models.MFAChallenge, error)
+	FailChallenge(ctx context.Context, id string, maxAttempts int, now time.Time) error
+	ConsumeChallenge(ctx context.Context, id string, now time.Time) (bool, error)
+	UpgradeSession(ctx context.Context, id string, aal int, amr string, authTime time.Time) error
+	BumpCredentialVersion(ctx context.Context, userID string) error
+}
+
+// Second-factor methods (the methods of SecondStep) and the methods a
+// session records (amr).
+const (
+	MethodTOTP         = "totp"
+	MethodRecoveryCode = "recovery_code"
+	AMROTP             = "otp"
+	AMRRecovery        = "recovery"
+)
+
+const (
+	mfaTokenTTL       = 5 * time.Minute
+	maxMFAAttempts    = 5
+	recoveryCodeCount = 10
+	pendingFactorTTL  = 10 * time.Minute
+	totpPeriod        = 30
+)
+
+// recoveryAlphabet has no look-alike characters: 10 of them carry 50 bits.
+const recoveryAlphabet = "abcdefghjkmnpqrstuvwxyz23456789"
+
+// Errors of the second factor.
+var (
+	ErrInvalidCode     = &models.Error{Kind: models.Unauthenticated, Code: models.CodeInvalidCode, Message: "the code is wrong or was already used"}
+	ErrInvalidMFAToken = &models.Error{Kind: models.Unauthenticated, Code: models.CodeInvalidMFAToken, Message: "this sign-in step is over (expired, used, or too many wrong codes); sign in again"}
+	ErrReauthRequired  = &models.Error{Kind: models.Forbidden, Code: models.CodeReauthRequired, Message: "prove who you are again first: POST /auth/reauthenticate"}
+	ErrTOTPUnavailable = &models.Error{Kind: models.NotImplemented, Code: models.CodeTOTPUnavailable, Message: "authenticator apps are not set up here: the operator must set AUTH_DATA_KEYS"}
+	errNoFactor        = models.Errorf(models.NotFound, "no such factor")
+)
+
+// SecondStep is what a first factor answers for a user with a second one:
+// no session yet, but a token for POST /auth/mfa/verify.
+type SecondStep struct {
+	Token     string
+	Methods   []string
+	ExpiresAt time.Time
+}
+
+// SignIn is the answer of a first factor: a session, or the second step.
+type SignIn struct {
+	Result
+	MFA *SecondStep
+}
+
+// activeFactors returns a user's active factors.
+func (s *Service) activeFactors(ctx context.Context, userID string) ([]models.Factor, error) {
+	fs, err := s.store.Factors(ctx, userID)
+	active := fs[:0]
+	for _, f := range fs {
+		if f.Status == models.FactorActive {
+			active = append(active, f)
+		}
+	}
+	return active, err
+}
+
+// signIn finishes a first factor: a user with a second factor gets the
+// second step, everyone else a session. Every route that signs a user in
+// goes through here, so none can skip the second step.
+func (s *Service) signIn(ctx context.Context, cl Client, u models.User, remember bool, amr string) (SignIn, error) {
+	factors, err := s.activeFactors(ctx, u.ID)
+	if err != nil {
+		return SignIn{}, err
+	}
+	if len(factors) == 0 {
+		res, err := s.start(ctx, cl, u, remember, amr)
+		return SignIn{Result: res}, err
+	}
+	now := s.now()
+	ch := &models.MFAChallenge{UserID: u.ID, CredentialVersion: u.CredentialVersion, Remember: remember, AMR: amr,
+		CreatedAt: now, ExpiresAt: now.Add(mfaTokenTTL)}
+	if err := s.store.CreateChallenge(ctx, ch); err != nil {
+		return SignIn{}, err
+	}
+	tok, err := s.keys.Seal(token.Claims{Type: token.TypeMFA, Subject: u.ID, JTI: ch.ID, Ver: u.CredentialVersion,
+		IssuedAt: now.Unix(), Expiry: ch.ExpiresAt.Unix()})
+	if err != nil {
+		return SignIn{}, err
+	}
+	return SignIn{MFA: &SecondStep{Token: tok, Methods: []string{MethodTOTP, MethodRecoveryCode}, ExpiresAt: ch.ExpiresAt}}, nil
+}
+
+// VerifyMFA finishes a sign-in with a TOTP code or a recovery code. Wrong
+// codes count toward the account's lockout and are audited; the fifth ends
+// the mfaToken.
+func (s *Service) VerifyMFA(ctx context.Context, cl Client, mfaToken, code, recoveryCode string) (Result, error) {
+	now := s.now()
+	claims, err := s.keys.Open(mfaToken, token.TypeMFA, now)
+	if err != nil {
+		return Result{}, ErrInvalidMFAToken
+	}
+	ch, err := s.store.LiveChallenge(ctx, claims.JTI, now)
+	if models.IsKind(err, models.NotFound) || (err == nil && ch.UserID != claims.Subject) {
+		return Result{}, ErrInvalidMFAToken
+	} else if err != nil {
+		return Result{}, err
+	}
+	u, err := s.store.UserByID(ctx, ch.UserID)
+	if err != nil || u.Disabled() || u.CredentialVersion != ch.CredentialVersion {
+		return Result{}, ErrInvalidMFAToken
+	}
+	g := s.passwordGuard(u.Email, cl)
+	if err := g.reserve(ctx); err != nil {
+		return Result{}, err
+	}
+	method, ok, err := s.secondFactor(ctx, u, code, recoveryCode)
+	if err != nil {
+		g.release(ctx)
+		return Result{}, err
+	}
+	if !ok {
+		if err := s.store.FailChallenge(ctx, ch.ID, maxMFAAttempts, now); err != nil {
+			s.log(cl).Warn("mfa challenge not updated", "error", err.Error())
+		}
+		s.mfaFailed(ctx, cl, g, u)
+		return Result{}, ErrInvalidCode
+	}
+	if won, err := s.store.ConsumeChallenge(ctx, ch.ID, now); err != nil || !won {
+		g.release(ctx)
+		if err != nil {
+			return Result{}, err
+		}
+		return Result{}, ErrInvalidMFAToken
+	}
+	g.succeeded(ctx)
+	u.CredentialVersion = ch.CredentialVersion
+	res, err := s.startAt(ctx, cl, u, ch.Remember, 2, ch.AMR, method)
+	if err != nil {
+		return Result{}, err
+	}
+	s.record(ctx, cl, event{typ: models.EventLoginSucceeded, userID: u.ID, sessionID: res.Session.ID, email: u.Email, detail: "second factor: " + method})
+	return res, nil
+}
+
+// mfaFailed records a wrong second factor: audited, counted toward the
+// lockout.
+func (s *Service) mfaFailed(ctx context.Context, cl Client, g *guard, u models.User) {
+	failed := event{typ: models.EventMFAFailed, userID: u.ID, email: u.Email}
+	s.record(ctx, cl, failed)
+	if g.failed(ctx) {
+		failed.typ = models.EventLockout
+		s.record(ctx, cl, failed)
+	}
+}
+
+// secondFactor checks a TOTP code or a recovery code of u and returns the
+// method it proves (amr).
+func (s *Service) secondFactor(ctx context.Context, u models.User, code, recoveryCode string) (string, bool, error) {
+	switch {
+	case code != "":
+		ok, err := s.checkTOTP(ctx, u.ID, code)
+		return AMROTP, ok, err
+	case recoveryCode != "":
+		ok, err := s.store.UseRecoveryCode(ctx, u.ID, hashToken(normalizeRecovery(recoveryCode)), s.now())
+		return AMRRecovery, ok, err
+	}
+	return "", false, nil
+}
+
+func normalizeRecovery(code string) string {
+	return strings.ToLower(strings.ReplaceAll(strings.TrimSpace(code), "-", ""))
+}
+
+// checkTOTP accepts a code of any active factor of the user at the current
+// time step or one either side, once per step.
+func (s *Service) checkTOTP(ctx context.Context, userID, code string) (bool, error) {
+	if s.dataKeys == nil || len(code) != 6 {
+		return false, nil
+	}
+	factors, err := s.activeFactors(ctx, userID)
+	if err != nil {
+		return false, err
+	}
+	for _, f := range factors {
+		step, ok := s.totpStep(f, code)
+		if !ok {
+			continue
+		}
+		return s.store.UseFactorStep(ctx, f.ID, step, s.now())
+	}
+	return false, nil
+}
+
+// totpStep returns the time step a code of f matches, now ±1.
+func (s *Service) totpStep(f models.Factor, code string) (int64, bool) {
+	secret, err := s.dataKeys.OpenBytes(f.Secret)
+	if err != nil {
+		return 0, false
+	}
+	now := s.now().Unix() / totpPeriod
+	for _, step := range []int64{now - 1, now, now + 1} {
+		want, err := totp.GenerateCodeCustom(string(secret), time.Unix(step*totpPeriod, 0), totpOpts)
+		if err == nil && subtle.ConstantTimeCompare([]byte(want), []byte(code)) == 1 {
+			return step, true
+		}
+	}
+	return 0, false
+}
+
+var totpOpts = totp.ValidateOpts{Period: totpPeriod, Digits: otp.DigitsSix, Algorithm: otp.AlgorithmSHA1}
+
+// startAt starts a session at an assurance level with its methods.
+func (s *Service) startAt(ctx context.Context, cl Client, u models.User, remember bool, aal int, amr ...string) (Result, error) {
+	res, err := s.start(ctx, cl, u, remember, amr...)
+	if err != nil || aal == res.Session.AAL {
+		return res, err
+	}
+	if err := s.store.UpgradeSession(ctx, res.Session.ID, aal, res.Session.AMR, res.Session.AuthTime); err != nil {
+		return Result{}, err
+	}
+	res.Session.AAL = aal
+	return s.issue(res.Session, u, res.Tokens.IssuedAt)
+}
+
+// requireFresh refuses a sensitive operation unless the session proved who
+// the user is within AUTH_REAUTH_WINDOW and, for a user with a second
+// factor, with it (aal 2).
+func (s *Service) requireFresh(ctx context.Context, p *Principal) error {
+	factors, err := s.activeFactors(ctx, p.User.ID)
+	if err != nil {
+		return err
+	}
+	if s.now().Sub(p.Session.AuthTime) > s.reauthWindow || (len(factors) > 0 && p.Session.AAL < 2) {
+		return ErrReauthRequired
+	}
+	return nil
+}
+
+// Enrollment is a pending TOTP factor and what an authenticator app needs.
+type Enrollment struct {
+	Factor     models.Factor
+	Secret     string
+	OTPAuthURI string
+	QRCode     string // a data:image/png;base64 URL
+}
+
+// EnrollTOTP starts adding an authenticator app (fresh sessions only): the
+// factor stays pending until VerifyTOTP sees its first code.
+func (s *Service) EnrollTOTP(ctx context.Context, p *Principal, name string) (Enrollment, error) {
+	if s.dataKeys == nil {
+		return Enrollment{}, ErrTOTPUnavailable
+	}
+	if err := s.requireFresh(ctx, p); err != nil {
+		return Enrollment{}, err
+	}
+	name = models.NormalizeName(name)
+	if name == "" {
+		name = "Authenticator app"
+	}
+	if p := models.NameProblem(name); p != "" {
+		fields := models.FieldErrors{}
+		fields.Add("name", p)
+		return Enrollment{}, fields.Err()
+	}
+	key, err := totp.Generate(totp.GenerateOpts{Issuer: "Portcullis", AccountName: p.User.Email, SecretSize: 20,
+		Period: totpPeriod, Digits: otp.DigitsSix, Algorithm: otp.AlgorithmSHA1})
+	if err != nil {
+		return Enrollment{}, err
+	}
+	sealed, err := s.dataKeys.SealBytes([]byte(key.Secret()))
+	if err != nil {
+		return Enrollment{}, err
+	}
+	f := models.Factor{UserID: p.User.ID, Type: MethodTOTP, Name: name, Secret: sealed, Status: models.FactorPending, CreatedAt: s.now()}
+	if err := s.store.CreateFactor(ctx, &f); err != nil {
+		return Enrollment{}, err
+	}
+	img, err := key.Image(240, 240)
+	if err != nil {
+		return Enrollment{}, err
+	}
+	var buf bytes.Buffer
+	if err := png.Encode(&buf, img); err != nil {
+		return Enrollment{}, err
+	}
+	return Enrollment{Factor: f, Secret: key.Secret(), OTPAuthURI: key.URL(),
+		QRCode: "data:image/png;base64," + base64.StdEncoding.EncodeToString(buf.Bytes())}, nil
+}
+
+// VerifyTOTP activates a pending factor with its first code. The first
+// factor of a user returns 10 recovery codes (shown once), raises the
+// current session to aal 2, and ends every other session.
+func (s *Service) VerifyTOTP(ctx context.Context, cl Client, p *Principal, id, code string) (models.Factor, []string, error) {
+	fs, err := s.store.Factors(ctx, p.User.ID)
+	if err != nil {
+		return models.Factor{}, nil, err
+	}
+	i := slices.IndexFunc(fs, func(f models.Factor) bool { return f.ID == id })
+	if i < 0 || fs[i].Status != models.FactorPending || s.now().Sub(fs[i].CreatedAt) > pendingFactorTTL {
+		return models.Factor{}, nil, errNoFactor
+	}
+	first := !slices.ContainsFunc(fs, func(f models.Factor) bool { return f.Status == models.FactorActive })
+	g := s.passwordGuard(p.User.Email, cl)
+	if err := g.reserve(ctx); err != nil {
+		return models.Factor{}, nil, err
+	}
+	step, ok := s.totpStep(fs[i], code)
+	if !ok {
+		s.mfaFailed(ctx, cl, g, p.User)
+		fields := models.FieldErrors{}
+		fields.Add("code", "is wrong; enter the current code of the authenticator app")
+		return models.Factor{}, nil, fields.Err()
+	}
+	g.succeeded(ctx)
+	now := s.now()
+	if err := s.store.ActivateFactor(ctx, id, step, now); err != nil {
+		return models.Factor{}, nil, err
+	}
+	f := fs[i]
+	f.Status, f.VerifiedAt, f.LastUsedAt = models.FactorActive, &now, &now
+	var codes []string
+	if first {
+		if codes, err = s.newRecoveryCodes(ctx, p.User.ID); err != nil {
+			return models.Factor{}, nil, err
+		}
+	}
+	if err := s.factorsChanged(ctx, p.User.ID); err != nil {
+		return models.Factor{}, nil, err
+	}
+	amr := strings.Join(append(p.Session.Methods(), AMROTP), ",")
+	if err := s.store.UpgradeSession(ctx, p.Session.ID, 2, amr, now); err != nil {
+		return models.Factor{}, nil, err
+	}
+	if _, err := s.Revoke(ctx, cl, Revocation{UserID: p.User.ID, SessionID: p.Session.ID, Scope: ScopeOthers, Reason: ReasonMFAEnrolled, Email: p.User.Email}); err != nil {
+		return models.Factor{}, nil, err
+	}
+	return f, codes, nil
+}
+
+// factorsChanged moves the credential version on: second steps and logins
+// begun before no longer start a session.
+func (s *Service) factorsChanged(ctx context.Context, userID string) error {
+	return s.store.BumpCredentialVersion(ctx, userID)
+}
+
+// newRecoveryCodes replaces a user's recovery codes and returns the new ones.
+func (s *Service) newRecoveryCodes(ctx context.Context, userID string) ([]string, error) {
+	codes := make([]string, recoveryCodeCount)
+	hashes := make([]string, recoveryCodeCount)
+	for i := range codes {
+		b := make([]byte, 10)
+		if _, err := rand.Read(b); err != nil {
+			return nil, err
+		}
+		for j := range b {
+			b[j] = recoveryAlphabet[int(b[j])%len(recoveryAlphabet)]
+		}
+		codes[i] = string(b[:5]) + "-" + string(b[5:])
+		hashes[i] = hashToken(normalizeRecovery(codes[i]))
+	}
+	return codes, s.store.ReplaceRecoveryCodes(ctx, userID, hashes, s.now())
+}
+
+// Factors lists the caller's factors and how many recovery codes are left.
+func (s *Service) Factors(ctx context.Context, p *Principal) ([]models.Factor, int64, error) {
+	fs, err := s.store.Factors(ctx, p.User.ID)
+	if err != nil {
+		return nil, 0, err
+	}
+	left, err := s.store.RecoveryCodesLeft(ctx, p.User.ID)
+	return fs, left, err
+}
+
+// RemoveFactor removes one of the caller's factors (fresh, aal 2); the last
+// one takes the recovery codes with it.
+func (s *Service) RemoveFactor(ctx context.Context, cl Client, p *Principal, id string) error {
+	if err := s.requireFresh(ctx, p); err != nil {
+		return err
+	}
+	if p.Session.AAL < 2 {
+		return ErrReauthRequired
+	}
+	id, ok := canonicalID(id)
+	if !ok {
+		return errNoFactor
+	}
+	found, err := s.store.DeleteFactor(ctx, p.User.ID, id)
+	if err != nil {
+		return err
+	}
+	if !found {
+		return errNoFactor
+	}
+	if left, err := s.activeFactors(ctx, p.User.ID); err != nil {
+		return err
+	} else if len(left) == 0 {
+		if err := s.store.DeleteRecoveryCodes(ctx, p.User.ID); err != nil {
+			return err
+		}
+	}
+	if err := s.factorsChanged(ctx, p.User.ID); err != nil {
+		return err
+	}
+	s.record(ctx, cl, event{typ: models.EventMFARemoved, userID: p.User.ID, sessionID: p.Session.ID, email: p.User.Email})
+	return nil
+}
+
+// RegenerateRecoveryCodes voids the caller's recovery codes and returns a
+// new set (fresh, aal 2).
+func (s *Service) RegenerateRecoveryCodes(ctx context.Context, p *Principal) ([]string, error) {
+	if err := s.requireFresh(ctx, p); err != nil {
+		return nil, err
+	}
+	if p.Session.AAL < 2 {
+		return nil, ErrReauthRequired
+	}
+	return s.newRecoveryCodes(ctx, p.User.ID)
+}
+
+// Reauthenticate proves the caller again in this session: a password keeps
+// its level, a TOTP or recovery code raises it to 2. Wrong proofs count
+// toward the lockout.
+func (s *Service) Reauthenticate(ctx context.Context, cl Client, p *Principal, password, code, recoveryCode string) (models.Session, error) {
+	g := s.passwordGuard(p.User.Email, cl)
+	if err := g.reserve(ctx); err != nil {
+		return models.Session{}, err
+	}
+	sess := p.Session
+	methods := sess.Methods()
+	fields := models.FieldErrors{}
+	switch {
+	case password != "":
+		ok, _, err := s.hasher.Verify(ctx, password, p.User.PasswordHash)
+		if err != nil {
+			g.release(ctx)
+			return models.Session{}, hashErr(err)
+		}
+		if !ok {
+			g.failed(ctx)
+			fields.Add("password", "is incorrect")
+			return models.Session{}, fields.Err()
+		}
+		methods = append(methods, AMRPassword)
+	case code != "" || recoveryCode != "":
+		method, ok, err := s.secondFactor(ctx, p.User, code, recoveryCode)
+		if err != nil {
+			g.release(ctx)
+			return models.Session{}, err
+		}
+		if !ok {
+			s.mfaFailed(ctx, cl, g, p.User)
+			field := "code"
+			if code == "" {
+				field = "recoveryCode"
+			}
+			fields.Add(field, "is wrong or was already used")
+			return models.Session{}, fields.Err()
+		}
+		methods, sess.AAL = append(methods, method), 2
+	default:
+		g.release(ctx)
+		fields.Add("password", "give the password, a code or a recovery code")
+		return models.Session{}, fields.Err()
+	}
+	g.succeeded(ctx)
+	slices.Sort(methods)
+	sess.AMR, sess.AuthTime = strings.Join(slices.Compact(methods), ","), s.now()
+	if err := s.store.UpgradeSession(ctx, sess.ID, sess.AAL, sess.AMR, sess.AuthTime); err != nil {
+		return models.Session{}, err
+	}
+	s.record(ctx, cl, event{typ: models.EventReauthenticated, userID: p.User.ID, sessionID: sess.ID, email: p.User.Email})
+	return sess, nil
+}
+
+// ResetMFA removes every factor and recovery code of a user at an
+// administrator's request, and ends the user's sessions.
+func (s *Service) ResetMFA(ctx context.Context, cl Client, id string) error {
+	u, err := s.User(ctx, id)
+	if err != nil {
+		return err
+	}
+	if err := s.store.DeleteMFA(ctx, u.ID); err != nil {
+		return err
+	}
+	if err := s.factorsChanged(ctx, u.ID); err != nil {
+		return err
+	}
+	_, err = s.Revoke(ctx, cl, Revocation{UserID: u.ID, Scope: ScopeGlobal, Reason: ReasonMFAReset, Email: u.Email})
+	return err
+}
