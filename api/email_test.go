@@ -32,7 +32,7 @@ type mailHarness struct {
 	logs   *lockedBuffer
 }
 
-func newMailHarness(t *testing.T, dbURL string, env map[string]string) *mailHarness {
+func newMailHarness(t *testing.T, dbURL string, env map[string]string, opts ...option) *mailHarness {
 	t.Helper()
 	srv := mailtest.Start(t)
 	sender, err := mail.NewSMTP(srv.URL(), "Portcullis <no-reply@example.com>")
@@ -51,10 +51,10 @@ func newMailHarness(t *testing.T, dbURL string, env map[string]string) *mailHarn
 	for k, v := range env {
 		vars[k] = v
 	}
-	h := newHarness(t, dbURL, withEnv(vars), func(_ *config.Config, d *api.Deps) {
+	h := newHarness(t, dbURL, append([]option{withEnv(vars), func(_ *config.Config, d *api.Deps) {
 		d.Email = auth.Email{Templates: tpl, Kick: w.Kick}
 		d.Logger = log
-	})
+	}}, opts...)...)
 	w.Outbox, w.Sealer, w.Resolver, w.Now = h.db, h.keys, h.svc, h.clock.Now
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)

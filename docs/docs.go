@@ -474,6 +474,12 @@ const docTemplate = `{
                             "$ref": "#/definitions/AcceptedResponse"
                         }
                     },
+                    "403": {
+                        "description": "reauthentication_required (a user with a second factor: POST /auth/reauthenticate first) or csrf_failed",
+                        "schema": {
+                            "$ref": "#/definitions/ErrorResponse"
+                        }
+                    },
                     "422": {
                         "description": "validation_failed (fields.currentPassword when it is wrong)",
                         "schema": {
@@ -1162,6 +1168,12 @@ const docTemplate = `{
                 "responses": {
                     "204": {
                         "description": "password changed"
+                    },
+                    "403": {
+                        "description": "reauthentication_required (a user with a second factor: POST /auth/reauthenticate first) or csrf_failed",
+                        "schema": {
+                            "$ref": "#/definitions/ErrorResponse"
+                        }
                     },
                     "422": {
                         "description": "validation_failed (fields.currentPassword when it is wrong)",

@@ -107,6 +107,7 @@ func RevokeSession(svc *auth.Service, ck Cookies) gin.HandlerFunc {
 //	@Security	BearerAuth
 //	@Param		body	body	ChangePasswordRequest	true	"current and new password"
 //	@Success	204	"password changed"
+//	@Failure	403		{object}	ErrorResponse	"reauthentication_required (a user with a second factor: POST /auth/reauthenticate first) or csrf_failed"
 //	@Failure	422	{object}	ErrorResponse	"validation_failed (fields.currentPassword when it is wrong)"
 //	@Failure	429	{object}	ErrorResponse	"rate_limited"
 //	@Router		/auth/password [post]

@@ -127,6 +127,7 @@ func SignInByEmail(svc *auth.Service) gin.HandlerFunc {
 //	@Security	BearerAuth
 //	@Param		body	body		ChangeEmailRequest	true	"the new address"
 //	@Success	202		{object}	AcceptedResponse
+//	@Failure	403		{object}	ErrorResponse	"reauthentication_required (a user with a second factor: POST /auth/reauthenticate first) or csrf_failed"
 //	@Failure	422		{object}	ErrorResponse	"validation_failed (fields.currentPassword when it is wrong)"
 //	@Failure	429		{object}	ErrorResponse	"rate_limited"
 //	@Failure	503		{object}	ErrorResponse	"email_unavailable or unavailable"

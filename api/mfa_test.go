@@ -1,0 +1,366 @@
+package api_test
+
+import (
+	"crypto/hmac"
+	"crypto/sha1"
+	"encoding/base32"
+	"encoding/binary"
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/portcullis-auth/portcullis/api"
+	"github.com/portcullis-auth/portcullis/config"
+	"github.com/portcullis-auth/portcullis/handlers"
+	"github.com/portcullis-auth/portcullis/models"
+	"github.com/portcullis-auth/portcullis/store/storetest"
+	"github.com/portcullis-auth/portcullis/token"
+)
+
+// totpAt computes an RFC 6238 code (SHA-1, 6 digits, 30 s) from a base32
+// secret, independently of the library the service uses.
+func totpAt(t *testing.T, secret string, at time.Time) string {
+	t.Helper()
+	key, err := base32.StdEncoding.WithPadding(base32.NoPadding).DecodeString(strings.ToUpper(strings.TrimRight(secret, "=")))
+	if err != nil {
+		t.Fatalf("secret %q: %v", secret, err)
+	}
+	var msg [8]byte
+	binary.BigEndian.PutUint64(msg[:], uint64(at.Unix()/30))
+	mac := hmac.New(sha1.New, key)
+	mac.Write(msg[:])
+	sum := mac.Sum(nil)
+	off := sum[len(sum)-1] & 0x0f
+	n := binary.BigEndian.Uint32(sum[off:off+4]) & 0x7fffffff
+	return fmt.Sprintf("%06d", n%1_000_000)
+}
+
+// withDataKeys gives the router keys to seal TOTP secrets with.
+func withDataKeys(keys *token.KeyRing) option {
+	return func(_ *config.Config, d *api.Deps) { d.DataKeys = keys }
+}
+
+// enrolled registers a user, enrols an authenticator app and returns the
+// signed-in client, its secret and recovery codes.
+func enrolled(t *testing.T, h *harness, email string) (*client, string, []string) {
+	t.Helper()
+	c := h.register(email)
+	secret, codes := enrol(t, h, c)
+	return c, secret, codes
+}
+
+// enrol adds an authenticator app to a signed-in client's user and returns
+// its secret and recovery codes.
+func enrol(t *testing.T, h *harness, c *client) (string, []string) {
+	t.Helper()
+	r := c.do("POST", "/auth/mfa/totp", map[string]any{"name": "Phone"})
+	wantStatus(t, r, http.StatusCreated, "enrol")
+	var e handlers.TOTPEnrollment
+	r.json(t, &e)
+	if e.Factor.Status != "pending" || !strings.HasPrefix(e.QRCode, "data:image/png;base64,") || !strings.HasPrefix(e.OTPAuthURI, "otpauth://totp/") {
+		t.Fatalf("enrolment: %+v", e)
+	}
+	r = c.do("POST", "/auth/mfa/totp/"+e.Factor.ID+"/verify", map[string]any{"code": "000000"})
+	wantStatus(t, r, http.StatusUnprocessableEntity, "a wrong first code")
+	r = c.do("POST", "/auth/mfa/totp/"+e.Factor.ID+"/verify", map[string]any{"code": totpAt(t, e.Secret, h.clock.Now())})
+	wantStatus(t, r, http.StatusOK, "verify the app")
+	var f handlers.FactorResponse
+	r.json(t, &f)
+	if f.Factor.Status != "active" || len(f.RecoveryCodes) != 10 {
+		t.Fatalf("activated: %+v", f)
+	}
+	return e.Secret, f.RecoveryCodes
+}
+
+func newMFAHarness(t *testing.T, dbURL string, opts ...option) (*harness, *token.KeyRing) {
+	keys, _ := token.NewKeyRing(token.GenerateKey("data-1"))
+	h := newHarness(t, dbURL, append([]option{withDataKeys(keys), withEnv(map[string]string{"AUTH_RATE_LIMIT_IP": "100000/m"})}, opts...)...)
+	return h, keys
+}
+
+// TestTOTPSignIn: enrol → 10 recovery codes; enrolling ends the other
+// sessions and raises this one to aal 2; login then asks for the second step
+// and sets no cookie; a code works once; a recovery code works once; five
+// wrong codes end the mfaToken.
+func TestTOTPSignIn(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, dbURL string) {
+		h, _ := newMFAHarness(t, dbURL)
+		email := newEmail()
+		c, secret, recovery := enrolled(t, h, email)
+		var me handlers.AuthResponse
+		c.do("GET", "/auth/me", nil).json(t, &me)
+		if me.Session.AAL != 2 || !slices.Contains(me.Session.AMR, "otp") {
+			t.Errorf("the enrolling session: %+v", me.Session)
+		}
+		h.clock.Advance(time.Minute) // a fresh time step
+		first := h.client()
+		r := first.do("POST", "/auth/login", map[string]any{"email": email, "password": goodPassword})
+		wantStatus(t, r, http.StatusOK, "login")
+		var in handlers.SignInResponse
+		r.json(t, &in)
+		if !in.MFARequired || in.MFAToken == "" || in.User != nil || r.cookie("__Host-session") != nil ||
+			!slices.Equal(in.Methods, []string{"totp", "recovery_code"}) {
+			t.Fatalf("first step: %s", r.body)
+		}
+		code := totpAt(t, secret, h.clock.Now())
+		r = first.do("POST", "/auth/mfa/verify", map[string]any{"mfaToken": in.MFAToken, "code": code})
+		wantStatus(t, r, http.StatusOK, "second step")
+		r.json(t, &me)
+		if me.Session.AAL != 2 || !slices.Equal(me.Session.AMR, []string{"pwd", "otp"}) {
+			t.Errorf("the two-factor session: %+v", me.Session)
+		}
+		wantStatus(t, first.do("GET", "/auth/me", nil), http.StatusOK, "me after the second step")
+		// The same code again (same time step) does not work, nor does the same mfaToken.
+		_, second := loginFirstStep(t, h, email)
+		r = h.client().do("POST", "/auth/mfa/verify", map[string]any{"mfaToken": second, "code": code})
+		if r.status != http.StatusUnauthorized || r.errorCode(t) != "invalid_code" {
+			t.Errorf("a replayed code: %d %s", r.status, r.body)
+		}
+		wantStatus(t, h.client().do("POST", "/auth/mfa/verify", map[string]any{"mfaToken": in.MFAToken, "code": code}),
+			http.StatusUnauthorized, "a used mfaToken")
+		// A recovery code works once.
+		wantStatus(t, h.client().do("POST", "/auth/mfa/verify", map[string]any{"mfaToken": second, "recoveryCode": strings.ToUpper(recovery[0])}),
+			http.StatusOK, "a recovery code")
+		_, third := loginFirstStep(t, h, email)
+		wantStatus(t, h.client().do("POST", "/auth/mfa/verify", map[string]any{"mfaToken": third, "recoveryCode": recovery[0]}),
+			http.StatusUnauthorized, "the recovery code again")
+		// Five wrong codes end the mfaToken, even for the right one.
+		_, fourth := loginFirstStep(t, h, email)
+		for range 5 {
+			h.client().do("POST", "/auth/mfa/verify", map[string]any{"mfaToken": fourth, "code": "000000"})
+		}
+		h.clock.Advance(time.Minute)
+		r = h.client().do("POST", "/auth/mfa/verify", map[string]any{"mfaToken": fourth, "code": totpAt(t, secret, h.clock.Now())})
+		if r.status != http.StatusUnauthorized || r.errorCode(t) != "invalid_mfa_token" {
+			t.Errorf("after five wrong codes: %d %s", r.status, r.body)
+		}
+		if n := countEvents(t, h, models.EventMFAFailed); n < 5 {
+			t.Errorf("%d mfa_failed events, want at least 5", n)
+		}
+	})
+}
+
+// loginFirstStep signs in with the password and returns the mfaToken.
+func loginFirstStep(t *testing.T, h *harness, email string) (*client, string) {
+	t.Helper()
+	c := h.client()
+	r := c.do("POST", "/auth/login", map[string]any{"email": email, "password": goodPassword})
+	var in handlers.SignInResponse
+	r.json(t, &in)
+	if !in.MFARequired {
+		t.Fatalf("no second step: %s", r.body)
+	}
+	return c, in.MFAToken
+}
+
+// TestEnrollingEndsOtherSessions: sessions from before the enrolment are
+// over, and a reset leaves the factor in place: the reset alone never grants
+// access.
+func TestEnrollingEndsOtherSessions(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, dbURL string) {
+		h, _ := newMFAHarness(t, dbURL)
+		email := newEmail()
+		h.register(email)
+		old := login(t, h, email)
+		c := login(t, h, email)
+		r := c.do("POST", "/auth/mfa/totp", map[string]any{})
+		var e handlers.TOTPEnrollment
+		r.json(t, &e)
+		wantStatus(t, c.do("POST", "/auth/mfa/totp/"+e.Factor.ID+"/verify", map[string]any{"code": totpAt(t, e.Secret, h.clock.Now())}), http.StatusOK, "verify")
+		wantStatus(t, old.do("GET", "/auth/me", nil), http.StatusUnauthorized, "a session from before the enrolment")
+		wantStatus(t, old.do("POST", "/auth/refresh", nil), http.StatusUnauthorized, "its refresh token")
+		wantStatus(t, c.do("GET", "/auth/me", nil), http.StatusOK, "the enrolling session")
+	})
+}
+
+// TestSecondStepOnEveryRoute: with a second factor enrolled, every route
+// that yields a session or a token from one factor (login, the password
+// grant, a mailed code or link, a session from before) yields none at aal
+// 2; the second step does, and services see it.
+func TestSecondStepOnEveryRoute(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, dbURL string) {
+		keys, _ := token.NewKeyRing(token.GenerateKey("data-1"))
+		m := newMailHarness(t, dbURL, map[string]string{"AUTH_EMAIL_VERIFICATION": "off",
+			"AUTH_INTROSPECT_CLIENTS": introspectClient + ":" + introspectSecret}, withDataKeys(keys))
+		email := newEmail()
+		before := m.register(email)
+		c := login(t, m.harness, email)
+		secret, _ := enrol(t, m.harness, c)
+		wantStatus(t, before.do("POST", "/auth/refresh", nil), http.StatusUnauthorized, "a session from before the enrolment")
+		if r := c.do("GET", "/auth/verify?aal=2", nil); r.status != http.StatusOK || r.header.Get("X-Auth-AAL") != "2" {
+			t.Errorf("forward-auth after enrolling: %d %v", r.status, r.header)
+		}
+
+		// The password grant: 403 mfa_required, then grant_type=mfa_otp.
+		m.clock.Advance(time.Minute)
+		r := m.client().do("POST", "/auth/token", form("grant_type", "password", "username", email, "password", goodPassword), "Content-Type", formType)
+		var oauth handlers.OAuthError
+		r.json(t, &oauth)
+		if r.status != http.StatusForbidden || oauth.Error != "mfa_required" || oauth.MFAToken == "" || strings.Contains(string(r.body), "access_token") {
+			t.Fatalf("password grant: %d %s", r.status, r.body)
+		}
+		r = m.client().do("POST", "/auth/token", form("grant_type", "mfa_otp", "mfa_token", oauth.MFAToken, "otp", totpAt(t, secret, m.clock.Now())), "Content-Type", formType)
+		wantStatus(t, r, http.StatusOK, "mfa_otp grant")
+		var tok handlers.TokenResponse
+		r.json(t, &tok)
+		if in := introspect(t, m.harness, tok.AccessToken); in.Acr != "aal2" || !slices.Equal(in.Amr, []string{"pwd", "otp"}) || in.AuthTime == 0 {
+			t.Errorf("introspection after mfa_otp: %+v", in)
+		}
+		if claims, err := m.keys.Open(tok.AccessToken, token.TypeAccess, m.clock.Now()); err != nil || claims.AAL != 2 {
+			t.Errorf("the access token's aal claim: %d (%v)", claims.AAL, err)
+		}
+
+		// A mailed code, then a mailed link: the second step again.
+		for _, byLink := range []bool{false, true} {
+			m.clock.Advance(2 * time.Minute)
+			n := len(m.smtp.To(email))
+			wantStatus(t, m.client().do("POST", "/auth/sign-in/email", map[string]any{"email": email}), http.StatusAccepted, "ask for a code")
+			msg := m.mailFor(email, "Your sign-in code", n)
+			_, linkToken := msg.Link()
+			body := map[string]any{"email": email, "code": msg.Code()}
+			if byLink {
+				body = map[string]any{"token": linkToken}
+			}
+			b := m.client()
+			r := b.do("POST", "/auth/sign-in/email/verify", body)
+			var in handlers.SignInResponse
+			r.json(t, &in)
+			if r.status != http.StatusOK || !in.MFARequired || in.Session != nil || r.cookie("__Host-session") != nil {
+				t.Fatalf("mailed sign-in (link %v): %d %s", byLink, r.status, r.body)
+			}
+			r = b.do("POST", "/auth/mfa/verify", map[string]any{"mfaToken": in.MFAToken, "code": totpAt(t, secret, m.clock.Now())})
+			wantStatus(t, r, http.StatusOK, "second step after a mailed sign-in")
+			var me handlers.AuthResponse
+			r.json(t, &me)
+			if me.Session.AAL != 2 || !slices.Equal(me.Session.AMR, []string{"email", "otp"}) {
+				t.Errorf("mailed sign-in session: %+v", me.Session)
+			}
+		}
+
+		// A one-factor session (from before, or password only) never says aal 2.
+		one := m.register(newEmail())
+		if r := one.do("GET", "/auth/verify?aal=2", nil); r.status != http.StatusForbidden {
+			t.Errorf("a one-factor session passed ?aal=2: %d", r.status)
+		}
+	})
+}
+
+// TestWrongSecondFactorsLockTheAccount: failed second factors count toward
+// the lockout like wrong passwords (429), and are audited.
+func TestWrongSecondFactorsLockTheAccount(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, dbURL string) {
+		h, _ := newMFAHarness(t, dbURL, withEnv(map[string]string{"AUTH_LOCKOUT_THRESHOLD": "4", "AUTH_RATE_LIMIT_IP": "100000/m"}))
+		email := newEmail()
+		_, secret, _ := enrolled(t, h, email) // one wrong code already, at enrolment
+		h.clock.Advance(time.Minute)
+		_, tok := loginFirstStep(t, h, email)
+		var statuses []int
+		for range 4 {
+			statuses = append(statuses, h.client().do("POST", "/auth/mfa/verify", map[string]any{"mfaToken": tok, "code": "000000"}).status)
+		}
+		// The fourth wrong code locks the (email, address) pair: even the
+		// password, and then the right code, are refused.
+		r := h.client().do("POST", "/auth/login", map[string]any{"email": email, "password": goodPassword})
+		if fmt.Sprint(statuses) != "[401 401 401 401]" || r.status != http.StatusTooManyRequests || r.header.Get("Retry-After") == "" {
+			t.Errorf("wrong codes: %v, then the password: %d", statuses, r.status)
+		}
+		_ = secret
+		if n := countEvents(t, h, models.EventMFAFailed); n < 4 {
+			t.Errorf("%d mfa_failed events", n)
+		}
+	})
+}
+
+// TestTOTPSecretIsSealed: the secret in the database is not the secret.
+func TestTOTPSecretIsSealed(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, dbURL string) {
+		h, keys := newMFAHarness(t, dbURL)
+		email := newEmail()
+		_, secret, _ := enrolled(t, h, email)
+		var stored []string
+		rows, err := h.db.SQL().Query("SELECT secret FROM mfa_factors")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for rows.Next() {
+			var s string
+			_ = rows.Scan(&s)
+			stored = append(stored, s)
+		}
+		rows.Close()
+		for _, s := range stored {
+			plain, err := keys.OpenBytes(s)
+			if strings.Contains(strings.ToUpper(s), secret) || err != nil || string(plain) != secret {
+				t.Errorf("stored %.20q…: readable, or not sealed with AUTH_DATA_KEYS (%v)", s, err)
+			}
+		}
+		if len(stored) != 1 {
+			t.Errorf("%d factors stored", len(stored))
+		}
+	})
+}
+
+// TestStepUp: a password change 11 minutes after signing in, for a user with
+// a second factor, needs a fresh proof; removing a factor needs aal 2.
+func TestStepUp(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, dbURL string) {
+		h, _ := newMFAHarness(t, dbURL)
+		email := newEmail()
+		c, secret, _ := enrolled(t, h, email)
+		h.clock.Advance(11 * time.Minute)
+		change := map[string]any{"currentPassword": goodPassword, "newPassword": "a brand new passphrase"}
+		r := c.do("POST", "/auth/password", change)
+		if r.status != http.StatusForbidden || r.errorCode(t) != "reauthentication_required" {
+			t.Fatalf("a stale session changing the password: %d %s", r.status, r.body)
+		}
+		wantStatus(t, c.do("POST", "/auth/reauthenticate", map[string]any{"code": "000000"}), http.StatusUnprocessableEntity, "a wrong code")
+		r = c.do("POST", "/auth/reauthenticate", map[string]any{"code": totpAt(t, secret, h.clock.Now())})
+		wantStatus(t, r, http.StatusOK, "reauthenticate")
+		wantStatus(t, c.do("POST", "/auth/password", change), http.StatusNoContent, "the password change after reauthenticating")
+		// A one-factor session cannot remove a factor.
+		var list handlers.FactorsResponse
+		c.do("GET", "/auth/mfa", nil).json(t, &list)
+		if len(list.Factors) != 1 || list.RecoveryCodesRemaining != 10 {
+			t.Fatalf("factors: %+v", list)
+		}
+		wantStatus(t, c.do("DELETE", "/auth/mfa/"+list.Factors[0].ID, nil), http.StatusNoContent, "remove at aal 2")
+		c.do("GET", "/auth/mfa", nil).json(t, &list)
+		if len(list.Factors) != 0 || list.RecoveryCodesRemaining != 0 {
+			t.Errorf("after removing the last factor: %+v", list)
+		}
+		login2(t, h, email, "a brand new passphrase") // one factor again: no second step
+	})
+}
+
+// TestResetAndAdminResetWithMFA: a password reset leaves the factor in place
+// (the reset alone never grants access); an administrator's MFA reset
+// removes it and ends the user's sessions.
+func TestResetAndAdminResetWithMFA(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, dbURL string) {
+		keys, _ := token.NewKeyRing(token.GenerateKey("data-1"))
+		m := newMailHarness(t, dbURL, map[string]string{"AUTH_EMAIL_VERIFICATION": "off"}, withDataKeys(keys))
+		root := makeAdmin(t, m.harness, "root-"+newEmail())
+		email := newEmail()
+		c, _, _ := enrolled(t, m.harness, email)
+		id := userID(t, c)
+		wantStatus(t, m.client().do("POST", "/auth/password/forgot", map[string]any{"email": email}), http.StatusAccepted, "forgot")
+		_, tok := m.mailFor(email, "Reset your password", 0).Link()
+		wantStatus(t, m.client().do("POST", "/auth/password/reset", map[string]any{"token": tok, "password": "a brand new passphrase"}),
+			http.StatusNoContent, "reset")
+		r := m.client().do("POST", "/auth/login", map[string]any{"email": email, "password": "a brand new passphrase"})
+		var in handlers.SignInResponse
+		r.json(t, &in)
+		if !in.MFARequired || in.Session != nil {
+			t.Fatalf("after a reset the factor must still be asked for: %s", r.body)
+		}
+		wantStatus(t, root.do("DELETE", "/admin/users/"+id+"/mfa", nil), http.StatusNoContent, "admin MFA reset")
+		wantStatus(t, c.do("GET", "/auth/me", nil), http.StatusUnauthorized, "a session after the MFA reset")
+		login2(t, m.harness, email, "a brand new passphrase")
+		if n := countEvents(t, m.harness, models.EventMFAReset); n != 1 {
+			t.Errorf("%d mfa_reset events", n)
+		}
+	})
+}
