@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/creack/pty"
+	"github.com/pquerna/otp/totp"
 
 	"github.com/portcullis-auth/portcullis/auth"
 	"github.com/portcullis-auth/portcullis/store"
@@ -287,5 +288,65 @@ func TestConfigurationMessages(t *testing.T) {
 	_, logs, _ := startRun(t, ctx, map[string]string{"AUTH_SHUTDOWN_DRAIN": "0s"})
 	if !strings.Contains(logs.String(), "AUTH_SESION_KEYS is not a Portcullis variable and is ignored; did you mean AUTH_SESSION_KEYS?") {
 		t.Errorf("no warning about the misspelt variable:\n%s", logs.String())
+	}
+}
+
+// TestKeysReencrypt: after a new AUTH_DATA_KEYS key is put first, `keys
+// reencrypt` moves every TOTP secret to it, and sign-in with the second
+// factor works with the old key gone.
+func TestKeysReencrypt(t *testing.T) {
+	ctx := context.Background()
+	vars, _ := operatorFixture(t)
+	if _, _, err := runCmd(t, vars, "a long passphrase for tess\n", "user", "create", "-email", "tess@example.com", "-name", "Tess"); err != nil {
+		t.Fatal(err)
+	}
+	db, err := store.Open(ctx, vars["AUTH_DATABASE_URL"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	oldKey, newKey := token.GenerateKey("old"), token.GenerateKey("new")
+	now := time.Now().UTC().Truncate(time.Second)
+	clock := func() time.Time { return now }
+	service := func(data ...token.Key) *auth.Service {
+		ring, err := token.NewKeyRing(data...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		keys, _ := token.NewKeyRing(token.GenerateKey("session"))
+		return auth.New(auth.Deps{Store: db, Keys: keys, Hasher: auth.NewHasher(1, 4, nil), DataKeys: ring, Now: clock,
+			Lifetimes: auth.Lifetimes{Access: time.Minute, Session: time.Hour, Remember: time.Hour, MaxAge: time.Hour}})
+	}
+	svc := service(oldKey)
+	in, err := svc.Login(ctx, auth.Client{}, "tess@example.com", "a long passphrase for tess", auth.LoginOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := svc.Authenticate(ctx, in.Tokens.Access)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := svc.EnrollTOTP(ctx, p, "Phone")
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, _ := totp.GenerateCode(e.Secret, now)
+	if _, _, err := svc.VerifyTOTP(ctx, auth.Client{}, p, e.Factor.ID, code); err != nil {
+		t.Fatal(err)
+	}
+	vars["AUTH_DATA_KEYS"] = newKey.String() + "," + oldKey.String()
+	out, _, err := runCmd(t, vars, "", "keys", "reencrypt")
+	if err != nil || !strings.Contains(out, "re-encrypted 1 secrets") {
+		t.Fatalf("keys reencrypt: %q %v", out, err)
+	}
+	now = now.Add(time.Minute)
+	svc = service(newKey) // the old key is gone
+	in, err = svc.Login(ctx, auth.Client{}, "tess@example.com", "a long passphrase for tess", auth.LoginOptions{})
+	if err != nil || in.MFA == nil {
+		t.Fatalf("login: %+v %v", in, err)
+	}
+	code, _ = totp.GenerateCode(e.Secret, now)
+	if res, err := svc.VerifyMFA(ctx, auth.Client{}, in.MFA.Token, code, ""); err != nil || res.Session.AAL != 2 {
+		t.Errorf("the second step with only the new key: %v", err)
 	}
 }
