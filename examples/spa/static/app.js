@@ -85,16 +85,58 @@ async function showSessions() {
   $("#sessions").replaceChildren(...items);
 }
 
-// signInWith posts a form's fields to path and shows the user on success.
+// signInWith posts a form's fields to path and shows the user on success,
+// or the second step when the account has one.
 function signInWith(form, path, fields) {
   $(form).addEventListener("submit", async (e) => {
     e.preventDefault();
     status("");
     const res = await api(path, { method: "POST", body: fields() });
     if (!res.ok) return status(await errorText(res));
-    await showMe();
+    await afterFirstStep(await res.json());
   });
 }
+
+// The second step: the first answered mfaRequired and an mfaToken, which
+// the page keeps in memory only.
+let mfaToken = "";
+async function afterFirstStep(body) {
+  if (!body.mfaRequired) return showMe();
+  mfaToken = body.mfaToken;
+  $("#mfa-form").hidden = false;
+  $("#mfa-code").focus();
+}
+$("#mfa-form").addEventListener("submit", async (e) => {
+  e.preventDefault();
+  const res = await api("/auth/mfa/verify", { method: "POST", body: { mfaToken, code: $("#mfa-code").value, recoveryCode: $("#mfa-recovery").value } });
+  if (!res.ok) return status(await errorText(res));
+  mfaToken = "";
+  $("#mfa-form").hidden = true;
+  await showMe();
+});
+
+// Enrolling an authenticator app: the QR code, then its first code, then the
+// recovery codes, shown once.
+let pendingFactor = "";
+$("#totp-start").addEventListener("click", async () => {
+  const res = await api("/auth/mfa/totp", { method: "POST", body: { name: "Authenticator app" } });
+  if (!res.ok) return status(await errorText(res));
+  const e = await res.json();
+  pendingFactor = e.factor.id;
+  $("#totp-qr").src = e.qrCode;
+  $("#totp-secret").textContent = e.secret;
+  $("#totp-form").hidden = false;
+});
+$("#totp-form").addEventListener("submit", async (e) => {
+  e.preventDefault();
+  const res = await api(`/auth/mfa/totp/${pendingFactor}/verify`, { method: "POST", body: { code: $("#totp-code").value } });
+  if (!res.ok) return status(await errorText(res));
+  const { recoveryCodes } = await res.json();
+  $("#totp-form").hidden = true;
+  $("#recovery-codes").replaceChildren(...(recoveryCodes || []).map((c) => Object.assign(document.createElement("li"), { textContent: c })));
+  $("#recovery").hidden = !recoveryCodes;
+  $("#mfa-state").textContent = "Two-step sign-in is on.";
+});
 
 signInWith("#login-form", "/auth/login", () => ({
   email: $("#login-email").value, password: $("#login-password").value, rememberMe: $("#login-remember").checked,
@@ -157,7 +199,8 @@ onSubmit("#sign-in-link-submit", async () => {
   if (!res.ok) return status(await errorText(res));
   history.replaceState(null, "", "/");
   page.hidden = true;
-  await showMe();
+  $("#signed-out").hidden = false;
+  await afterFirstStep(await res.json());
 });
 onSubmit("#code-request-form", async () => {
   const res = await api("/auth/sign-in/email", { method: "POST", body: { email: $("#code-email").value } });
@@ -168,7 +211,8 @@ onSubmit("#code-form", async () => {
   if (!res.ok) return status(await errorText(res));
   history.replaceState(null, "", "/");
   page.hidden = true;
-  await showMe();
+  $("#signed-out").hidden = false;
+  await afterFirstStep(await res.json());
 });
 
 if (page) {
