@@ -15,10 +15,12 @@ import (
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/pquerna/otp/totp"
 
 	"github.com/portcullis-auth/portcullis/api"
 	"github.com/portcullis-auth/portcullis/api/apitest"
 	"github.com/portcullis-auth/portcullis/mail/mailtest"
+	"github.com/portcullis-auth/portcullis/token"
 )
 
 // chromium finds Debian's Chromium, or skips: `go test ./...` must pass on a
@@ -439,4 +441,67 @@ func TestSPAForgotPassword(t *testing.T) {
 		chromedp.Poll(`document.querySelector("#status").textContent.includes("password is changed")`, nil),
 	)
 	s.signIn(ctx, "login", "ada@example.com", "#login-email", "ada@example.com", "#login-password", "a brand new passphrase")
+}
+
+// TestSPATwoStepSignIn turns on an authenticator app in Chromium (key, first
+// code, ten recovery codes shown once), signs out, and signs in again: the
+// password alone leads to the second step, and a code from the app finishes it.
+func TestSPATwoStepSignIn(t *testing.T) {
+	keys, err := token.NewKeyRing(token.GenerateKey("data-1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := newStack(t, nil, func(d *api.Deps) { d.DataKeys = keys })
+	ctx := s.tab(false)
+	s.register(ctx, "Ada Lovelace", "ada@example.com")
+
+	var secret, qr string
+	var ok bool
+	s.run(ctx, "start adding an authenticator app",
+		chromedp.Click("#totp-start", chromedp.ByID),
+		chromedp.WaitVisible("#totp-form", chromedp.ByID),
+		chromedp.Text("#totp-secret", &secret, chromedp.ByID),
+		chromedp.AttributeValue("#totp-qr", "src", &qr, &ok, chromedp.ByID),
+	)
+	if len(secret) < 16 || !strings.HasPrefix(qr, "data:image/png;base64,") {
+		t.Fatalf("enrolment shows secret %q and QR %.40q", secret, qr)
+	}
+	now := time.Now()
+	first, err := totp.GenerateCode(secret, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var codes []string
+	s.run(ctx, "confirm the app with its first code",
+		chromedp.SendKeys("#totp-code", first, chromedp.ByID),
+		chromedp.Click("#totp-verify", chromedp.ByID),
+		chromedp.WaitVisible("#recovery", chromedp.ByID),
+		chromedp.Evaluate(`[...document.querySelectorAll("#recovery-codes li")].map(li => li.textContent)`, &codes),
+	)
+	if len(codes) != 10 {
+		t.Fatalf("recovery codes shown: %q, want 10", codes)
+	}
+
+	s.run(ctx, "sign out", chromedp.Click("#logout", chromedp.ByID), chromedp.WaitVisible("#signed-out", chromedp.ByID))
+	s.run(ctx, "the password leads to the second step",
+		chromedp.Navigate(s.spaURL), chromedp.WaitVisible("#signed-out", chromedp.ByID),
+		chromedp.SendKeys("#login-email", "ada@example.com", chromedp.ByID),
+		chromedp.SendKeys("#login-password", password, chromedp.ByID),
+		chromedp.Click("#login-submit", chromedp.ByID),
+		chromedp.WaitVisible("#mfa-form", chromedp.ByID),
+	)
+	if ck := s.cookies(ctx); ck["__Host-session"] != nil {
+		t.Fatal("the password alone set a session cookie")
+	}
+	// The code of the next time step: the first one is spent.
+	next, err := totp.GenerateCode(secret, now.Add(30*time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.run(ctx, "enter the app's code",
+		chromedp.SendKeys("#mfa-code", next, chromedp.ByID),
+		chromedp.Click("#mfa-submit", chromedp.ByID),
+		chromedp.WaitVisible("#signed-in", chromedp.ByID),
+	)
+	s.expectSignedIn(ctx, "ada@example.com")
 }
