@@ -13,8 +13,8 @@ import (
 	"time"
 
 	"github.com/creack/pty"
-	"github.com/pquerna/otp/totp"
 
+	"github.com/portcullis-auth/portcullis/api/apitest"
 	"github.com/portcullis-auth/portcullis/auth"
 	"github.com/portcullis-auth/portcullis/store"
 	"github.com/portcullis-auth/portcullis/token"
@@ -330,7 +330,7 @@ func TestKeysReencrypt(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	code, _ := totp.GenerateCode(e.Secret, now)
+	code := apitest.TOTP(t, e.Secret, now)
 	if _, _, err := svc.VerifyTOTP(ctx, auth.Client{}, p, e.Factor.ID, code); err != nil {
 		t.Fatal(err)
 	}
@@ -345,7 +345,7 @@ func TestKeysReencrypt(t *testing.T) {
 	if err != nil || in.MFA == nil {
 		t.Fatalf("login: %+v %v", in, err)
 	}
-	code, _ = totp.GenerateCode(e.Secret, now)
+	code = apitest.TOTP(t, e.Secret, now)
 	if res, err := svc.VerifyMFA(ctx, auth.Client{}, in.MFA.Token, code, ""); err != nil || res.Session.AAL != 2 {
 		t.Errorf("the second step with only the new key: %v", err)
 	}

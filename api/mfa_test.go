@@ -1,10 +1,6 @@
 package api_test
 
 import (
-	"crypto/hmac"
-	"crypto/sha1"
-	"encoding/base32"
-	"encoding/binary"
 	"fmt"
 	"net/http"
 	"slices"
@@ -13,30 +9,13 @@ import (
 	"time"
 
 	"github.com/portcullis-auth/portcullis/api"
+	"github.com/portcullis-auth/portcullis/api/apitest"
 	"github.com/portcullis-auth/portcullis/config"
 	"github.com/portcullis-auth/portcullis/handlers"
 	"github.com/portcullis-auth/portcullis/models"
 	"github.com/portcullis-auth/portcullis/store/storetest"
 	"github.com/portcullis-auth/portcullis/token"
 )
-
-// totpAt computes an RFC 6238 code (SHA-1, 6 digits, 30 s) from a base32
-// secret, independently of the library the service uses.
-func totpAt(t *testing.T, secret string, at time.Time) string {
-	t.Helper()
-	key, err := base32.StdEncoding.WithPadding(base32.NoPadding).DecodeString(strings.ToUpper(strings.TrimRight(secret, "=")))
-	if err != nil {
-		t.Fatalf("secret %q: %v", secret, err)
-	}
-	var msg [8]byte
-	binary.BigEndian.PutUint64(msg[:], uint64(at.Unix()/30))
-	mac := hmac.New(sha1.New, key)
-	mac.Write(msg[:])
-	sum := mac.Sum(nil)
-	off := sum[len(sum)-1] & 0x0f
-	n := binary.BigEndian.Uint32(sum[off:off+4]) & 0x7fffffff
-	return fmt.Sprintf("%06d", n%1_000_000)
-}
 
 // withDataKeys gives the router keys to seal TOTP secrets with.
 func withDataKeys(keys *token.KeyRing) option {
@@ -65,7 +44,7 @@ func enrol(t *testing.T, h *harness, c *client) (string, []string) {
 	}
 	r = c.do("POST", "/auth/mfa/totp/"+e.Factor.ID+"/verify", map[string]any{"code": "000000"})
 	wantStatus(t, r, http.StatusUnprocessableEntity, "a wrong first code")
-	r = c.do("POST", "/auth/mfa/totp/"+e.Factor.ID+"/verify", map[string]any{"code": totpAt(t, e.Secret, h.clock.Now())})
+	r = c.do("POST", "/auth/mfa/totp/"+e.Factor.ID+"/verify", map[string]any{"code": apitest.TOTP(t, e.Secret, h.clock.Now())})
 	wantStatus(t, r, http.StatusOK, "verify the app")
 	var f handlers.FactorResponse
 	r.json(t, &f)
@@ -105,7 +84,7 @@ func TestTOTPSignIn(t *testing.T) {
 			!slices.Equal(in.Methods, []string{"totp", "recovery_code"}) {
 			t.Fatalf("first step: %s", r.body)
 		}
-		code := totpAt(t, secret, h.clock.Now())
+		code := apitest.TOTP(t, secret, h.clock.Now())
 		r = first.do("POST", "/auth/mfa/verify", map[string]any{"mfaToken": in.MFAToken, "code": code})
 		wantStatus(t, r, http.StatusOK, "second step")
 		r.json(t, &me)
@@ -133,7 +112,7 @@ func TestTOTPSignIn(t *testing.T) {
 			h.client().do("POST", "/auth/mfa/verify", map[string]any{"mfaToken": fourth, "code": "000000"})
 		}
 		h.clock.Advance(time.Minute)
-		r = h.client().do("POST", "/auth/mfa/verify", map[string]any{"mfaToken": fourth, "code": totpAt(t, secret, h.clock.Now())})
+		r = h.client().do("POST", "/auth/mfa/verify", map[string]any{"mfaToken": fourth, "code": apitest.TOTP(t, secret, h.clock.Now())})
 		if r.status != http.StatusUnauthorized || r.errorCode(t) != "invalid_mfa_token" {
 			t.Errorf("after five wrong codes: %d %s", r.status, r.body)
 		}
@@ -169,7 +148,7 @@ func TestEnrollingEndsOtherSessions(t *testing.T) {
 		r := c.do("POST", "/auth/mfa/totp", map[string]any{})
 		var e handlers.TOTPEnrollment
 		r.json(t, &e)
-		wantStatus(t, c.do("POST", "/auth/mfa/totp/"+e.Factor.ID+"/verify", map[string]any{"code": totpAt(t, e.Secret, h.clock.Now())}), http.StatusOK, "verify")
+		wantStatus(t, c.do("POST", "/auth/mfa/totp/"+e.Factor.ID+"/verify", map[string]any{"code": apitest.TOTP(t, e.Secret, h.clock.Now())}), http.StatusOK, "verify")
 		wantStatus(t, old.do("GET", "/auth/me", nil), http.StatusUnauthorized, "a session from before the enrolment")
 		wantStatus(t, old.do("POST", "/auth/refresh", nil), http.StatusUnauthorized, "its refresh token")
 		wantStatus(t, c.do("GET", "/auth/me", nil), http.StatusOK, "the enrolling session")
@@ -202,7 +181,7 @@ func TestSecondStepOnEveryRoute(t *testing.T) {
 		if r.status != http.StatusForbidden || oauth.Error != "mfa_required" || oauth.MFAToken == "" || strings.Contains(string(r.body), "access_token") {
 			t.Fatalf("password grant: %d %s", r.status, r.body)
 		}
-		r = m.client().do("POST", "/auth/token", form("grant_type", "mfa_otp", "mfa_token", oauth.MFAToken, "otp", totpAt(t, secret, m.clock.Now())), "Content-Type", formType)
+		r = m.client().do("POST", "/auth/token", form("grant_type", "mfa_otp", "mfa_token", oauth.MFAToken, "otp", apitest.TOTP(t, secret, m.clock.Now())), "Content-Type", formType)
 		wantStatus(t, r, http.StatusOK, "mfa_otp grant")
 		var tok handlers.TokenResponse
 		r.json(t, &tok)
@@ -231,7 +210,7 @@ func TestSecondStepOnEveryRoute(t *testing.T) {
 			if r.status != http.StatusOK || !in.MFARequired || in.Session != nil || r.cookie("__Host-session") != nil {
 				t.Fatalf("mailed sign-in (link %v): %d %s", byLink, r.status, r.body)
 			}
-			r = b.do("POST", "/auth/mfa/verify", map[string]any{"mfaToken": in.MFAToken, "code": totpAt(t, secret, m.clock.Now())})
+			r = b.do("POST", "/auth/mfa/verify", map[string]any{"mfaToken": in.MFAToken, "code": apitest.TOTP(t, secret, m.clock.Now())})
 			wantStatus(t, r, http.StatusOK, "second step after a mailed sign-in")
 			var me handlers.AuthResponse
 			r.json(t, &me)
@@ -317,7 +296,7 @@ func TestStepUp(t *testing.T) {
 			t.Fatalf("a stale session changing the password: %d %s", r.status, r.body)
 		}
 		wantStatus(t, c.do("POST", "/auth/reauthenticate", map[string]any{"code": "000000"}), http.StatusUnprocessableEntity, "a wrong code")
-		r = c.do("POST", "/auth/reauthenticate", map[string]any{"code": totpAt(t, secret, h.clock.Now())})
+		r = c.do("POST", "/auth/reauthenticate", map[string]any{"code": apitest.TOTP(t, secret, h.clock.Now())})
 		wantStatus(t, r, http.StatusOK, "reauthenticate")
 		wantStatus(t, c.do("POST", "/auth/password", change), http.StatusNoContent, "the password change after reauthenticating")
 		// A one-factor session cannot remove a factor.

@@ -15,7 +15,6 @@ import (
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 	"github.com/getkin/kin-openapi/openapi3"
-	"github.com/pquerna/otp/totp"
 
 	"github.com/portcullis-auth/portcullis/api"
 	"github.com/portcullis-auth/portcullis/api/apitest"
@@ -467,10 +466,7 @@ func TestSPATwoStepSignIn(t *testing.T) {
 		t.Fatalf("enrolment shows secret %q and QR %.40q", secret, qr)
 	}
 	now := time.Now()
-	first, err := totp.GenerateCode(secret, now)
-	if err != nil {
-		t.Fatal(err)
-	}
+	first := apitest.TOTP(t, secret, now)
 	var codes []string
 	s.run(ctx, "confirm the app with its first code",
 		chromedp.SendKeys("#totp-code", first, chromedp.ByID),
@@ -494,10 +490,7 @@ func TestSPATwoStepSignIn(t *testing.T) {
 		t.Fatal("the password alone set a session cookie")
 	}
 	// The code of the next time step: the first one is spent.
-	next, err := totp.GenerateCode(secret, now.Add(30*time.Second))
-	if err != nil {
-		t.Fatal(err)
-	}
+	next := apitest.TOTP(t, secret, now.Add(30*time.Second))
 	s.run(ctx, "enter the app's code",
 		chromedp.SendKeys("#mfa-code", next, chromedp.ByID),
 		chromedp.Click("#mfa-submit", chromedp.ByID),
