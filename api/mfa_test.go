@@ -231,7 +231,9 @@ func TestSecondStepOnEveryRoute(t *testing.T) {
 // the lockout like wrong passwords (429), and are audited.
 func TestWrongSecondFactorsLockTheAccount(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, dbURL string) {
-		h, _ := newMFAHarness(t, dbURL, withEnv(map[string]string{"AUTH_LOCKOUT_THRESHOLD": "4", "AUTH_RATE_LIMIT_IP": "100000/m"}))
+		keys, _ := token.NewKeyRing(token.GenerateKey("data-1"))
+		m := newMailHarness(t, dbURL, map[string]string{"AUTH_EMAIL_VERIFICATION": "off", "AUTH_LOCKOUT_THRESHOLD": "4"}, withDataKeys(keys))
+		h := m.harness
 		email := newEmail()
 		_, secret, _ := enrolled(t, h, email) // one wrong code already, at enrolment
 		h.clock.Advance(time.Minute)
@@ -249,6 +251,11 @@ func TestWrongSecondFactorsLockTheAccount(t *testing.T) {
 		_ = secret
 		if n := countEvents(t, h, models.EventMFAFailed); n < 4 {
 			t.Errorf("%d mfa_failed events", n)
+		}
+		// The owner hears of it: their password is known to someone.
+		notice := m.mailFor(email, "Wrong sign-in codes locked your account", 0)
+		if strings.Contains(notice.Text, "000000") || !strings.Contains(notice.Text, email) {
+			t.Errorf("mfa_failed notice: %q", notice.Text)
 		}
 	})
 }
@@ -325,6 +332,7 @@ func TestResetAndAdminResetWithMFA(t *testing.T) {
 		email := newEmail()
 		c, _, _ := enrolled(t, m.harness, email)
 		id := userID(t, c)
+		m.mailFor(email, "Two-step sign-in is on", 0)
 		wantStatus(t, m.client().do("POST", "/auth/password/forgot", map[string]any{"email": email}), http.StatusAccepted, "forgot")
 		_, tok := m.mailFor(email, "Reset your password", 0).Link()
 		wantStatus(t, m.client().do("POST", "/auth/password/reset", map[string]any{"token": tok, "password": "a brand new passphrase"}),
@@ -338,6 +346,7 @@ func TestResetAndAdminResetWithMFA(t *testing.T) {
 		wantStatus(t, root.do("DELETE", "/admin/users/"+id+"/mfa", nil), http.StatusNoContent, "admin MFA reset")
 		wantStatus(t, c.do("GET", "/auth/me", nil), http.StatusUnauthorized, "a session after the MFA reset")
 		login2(t, m.harness, email, "a brand new passphrase")
+		m.mailFor(email, "Two-step sign-in was changed", 0)
 		if n := countEvents(t, m.harness, models.EventMFAReset); n != 1 {
 			t.Errorf("%d mfa_reset events", n)
 		}

@@ -280,10 +280,16 @@ func (s *Service) ResetPassword(ctx context.Context, cl Client, raw, password st
 	if err := s.lockout.Clear(ctx, lockPrefix(u.Email)); err != nil {
 		s.log(cl).Warn("lockout store unavailable", "error", err.Error())
 	}
-	if err := s.queue(ctx, models.MailPasswordChanged, u.Email, u.ID, ""); err != nil && !errors.Is(err, ErrEmailUnavailable) {
-		s.log(cl).Warn("password change notice not queued", "error", err.Error())
-	}
+	s.notify(ctx, cl, models.MailPasswordChanged, u)
 	return nil
+}
+
+// notify queues a notice about u's account; a notice that cannot be queued
+// is logged and does not fail what it reports.
+func (s *Service) notify(ctx context.Context, cl Client, kind models.MailKind, u models.User) {
+	if err := s.queue(ctx, kind, u.Email, u.ID, ""); err != nil && !errors.Is(err, ErrEmailUnavailable) {
+		s.log(cl).Warn("notice not queued", "kind", string(kind), "error", err.Error())
+	}
 }
 
 // ConfirmEmailChange swaps a user's address for the one a change token was

@@ -179,6 +179,7 @@ func (s *Service) mfaFailed(ctx context.Context, cl Client, g *guard, u models.U
 	if g.failed(ctx) {
 		failed.typ = models.EventLockout
 		s.record(ctx, cl, failed)
+		s.notify(ctx, cl, models.MailMFAFailed, u)
 	}
 }
 
@@ -363,6 +364,7 @@ func (s *Service) VerifyTOTP(ctx context.Context, cl Client, p *Principal, id, c
 	if _, err := s.Revoke(ctx, cl, Revocation{UserID: p.User.ID, SessionID: p.Session.ID, Scope: ScopeOthers, Reason: ReasonMFAEnrolled, Email: p.User.Email}); err != nil {
 		return models.Factor{}, nil, err
 	}
+	s.notify(ctx, cl, models.MailMFAEnrolled, p.User)
 	return f, codes, nil
 }
 
@@ -431,6 +433,7 @@ func (s *Service) RemoveFactor(ctx context.Context, cl Client, p *Principal, id 
 		return err
 	}
 	s.record(ctx, cl, event{typ: models.EventMFARemoved, userID: p.User.ID, sessionID: p.Session.ID, email: p.User.Email})
+	s.notify(ctx, cl, models.MailMFARemoved, p.User)
 	return nil
 }
 
@@ -514,6 +517,9 @@ func (s *Service) ResetMFA(ctx context.Context, cl Client, id string) error {
 	if err := s.factorsChanged(ctx, u.ID); err != nil {
 		return err
 	}
-	_, err = s.Revoke(ctx, cl, Revocation{UserID: u.ID, Scope: ScopeGlobal, Reason: ReasonMFAReset, Email: u.Email})
-	return err
+	if _, err := s.Revoke(ctx, cl, Revocation{UserID: u.ID, Scope: ScopeGlobal, Reason: ReasonMFAReset, Email: u.Email}); err != nil {
+		return err
+	}
+	s.notify(ctx, cl, models.MailMFARemoved, u)
+	return nil
 }

@@ -61,7 +61,8 @@ func (s *Service) ResolveMail(ctx context.Context, q models.QueuedMail) (mail.Me
 			return mail.Message{}, nil, false, nil
 		}
 		purpose = models.PurposeChangeEmail
-	case models.MailAccountExists, models.MailPasswordChanged, models.MailEmailChanged:
+	case models.MailAccountExists, models.MailPasswordChanged, models.MailEmailChanged,
+		models.MailMFAEnrolled, models.MailMFARemoved, models.MailMFAFailed:
 	default:
 		return mail.Message{}, nil, false, nil
 	}

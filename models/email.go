@@ -40,6 +40,9 @@ const (
 	MailPasswordChanged MailKind = "password_changed"
 	MailSignInCode      MailKind = "sign_in_code"
 	MailAccountExists   MailKind = "account_exists"
+	MailMFAEnrolled     MailKind = "mfa_enrolled" // a second factor was turned on
+	MailMFARemoved      MailKind = "mfa_removed"  // a factor was removed, or an operator reset them all
+	MailMFAFailed       MailKind = "mfa_failed"   // wrong second factors locked the account
 )
 
 // MailRequest asks for a message to be sent later by the outbox worker,
