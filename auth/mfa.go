@@ -55,8 +55,9 @@ const (
 	totpPeriod        = 30
 )
 
-// recoveryAlphabet has no look-alike characters: 10 of them carry 50 bits.
-const recoveryAlphabet = "abcdefghjkmnpqrstuvwxyz23456789"
+// recoveryAlphabet is Crockford's base32 (no i, l, o or u): 32 symbols, so
+// a byte modulo 32 is unbiased and 10 of them carry 50 bits.
+const recoveryAlphabet = "0123456789abcdefghjkmnpqrstvwxyz"
 
 // Errors of the second factor.
 var (
@@ -197,8 +198,10 @@ func (s *Service) secondFactor(ctx context.Context, u models.User, code, recover
 	return "", false, nil
 }
 
+// normalizeRecovery reads a recovery code as typed: any case, dashes and
+// spaces ignored, and the look-alikes i, l and o read as 1, 1 and 0.
 func normalizeRecovery(code string) string {
-	return strings.ToLower(strings.ReplaceAll(strings.TrimSpace(code), "-", ""))
+	return strings.NewReplacer("-", "", " ", "", "i", "1", "l", "1", "o", "0").Replace(strings.ToLower(code))
 }
 
 // checkTOTP accepts a code of any active factor of the user at the current
