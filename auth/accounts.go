@@ -208,28 +208,12 @@ func (s *Service) ChangePassword(ctx context.Context, cl Client, p *Principal, c
 			return err
 		}
 	}
-	// A wrong current password counts toward the lockout like a failed
-	// login, so this endpoint is no free password oracle.
-	g := s.passwordGuard(p.User.Email, cl)
-	if err := g.reserve(ctx); err != nil {
+	if ok, err := s.verifyOwnPassword(ctx, cl, p, current, models.EventPasswordChangeFailed); err != nil {
 		return err
-	}
-	ok, _, err := s.hasher.Verify(ctx, current, p.User.PasswordHash)
-	if err != nil {
-		g.release(ctx)
-		return hashErr(err)
-	}
-	if !ok {
-		failed := event{typ: models.EventPasswordChangeFailed, userID: p.User.ID, sessionID: p.Session.ID, email: p.User.Email}
-		s.record(ctx, cl, failed)
-		if g.failed(ctx) {
-			failed.typ = models.EventLockout
-			s.record(ctx, cl, failed)
-		}
+	} else if !ok {
 		fields.Add("currentPassword", "is incorrect")
 		return fields.Err()
 	}
-	g.succeeded(ctx)
 	hash, err := s.hasher.Hash(ctx, next)
 	if err != nil {
 		return hashErr(err)
@@ -239,6 +223,34 @@ func (s *Service) ChangePassword(ctx context.Context, cl Client, p *Principal, c
 	}
 	_, err = s.Revoke(ctx, cl, Revocation{UserID: p.User.ID, SessionID: p.Session.ID, Scope: ScopeOthers, Reason: ReasonPasswordChange})
 	return err
+}
+
+// verifyOwnPassword checks the signed-in user's password. A wrong one counts
+// toward the lockout like a failed login, so no endpoint that asks for the
+// password is a free oracle; failed, when set, is the event it is audited as.
+func (s *Service) verifyOwnPassword(ctx context.Context, cl Client, p *Principal, password string, failed models.EventType) (bool, error) {
+	g := s.passwordGuard(p.User.Email, cl)
+	if err := g.reserve(ctx); err != nil {
+		return false, err
+	}
+	ok, _, err := s.hasher.Verify(ctx, password, p.User.PasswordHash)
+	if err != nil {
+		g.release(ctx)
+		return false, hashErr(err)
+	}
+	if ok {
+		g.succeeded(ctx)
+		return true, nil
+	}
+	ev := event{typ: failed, userID: p.User.ID, sessionID: p.Session.ID, email: p.User.Email}
+	if failed != "" {
+		s.record(ctx, cl, ev)
+	}
+	if g.failed(ctx) {
+		ev.typ = models.EventLockout
+		s.record(ctx, cl, ev)
+	}
+	return false, nil
 }
 
 // ProfileChange is a change to the caller's own profile. Name nil keeps the

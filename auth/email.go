@@ -178,22 +178,11 @@ func (s *Service) proveCurrentPassword(ctx context.Context, cl Client, p *Princi
 		fields.Add("currentPassword", "is required")
 		return fields.Err()
 	}
-	g := s.passwordGuard(p.User.Email, cl)
-	if err := g.reserve(ctx); err != nil {
+	if ok, err := s.verifyOwnPassword(ctx, cl, p, password, ""); err != nil || ok {
 		return err
 	}
-	ok, _, err := s.hasher.Verify(ctx, password, p.User.PasswordHash)
-	if err != nil {
-		g.release(ctx)
-		return hashErr(err)
-	}
-	if !ok {
-		g.failed(ctx)
-		fields.Add("currentPassword", "is incorrect")
-		return fields.Err()
-	}
-	g.succeeded(ctx)
-	return nil
+	fields.Add("currentPassword", "is incorrect")
+	return fields.Err()
 }
 
 // hashToken is how tokens are stored: their SHA-256, hex.

@@ -456,27 +456,25 @@ func (s *Service) RegenerateRecoveryCodes(ctx context.Context, p *Principal) ([]
 // its level, a TOTP or recovery code raises it to 2. Wrong proofs count
 // toward the lockout.
 func (s *Service) Reauthenticate(ctx context.Context, cl Client, p *Principal, password, code, recoveryCode string) (models.Session, error) {
-	g := s.passwordGuard(p.User.Email, cl)
-	if err := g.reserve(ctx); err != nil {
-		return models.Session{}, err
-	}
 	sess := p.Session
 	methods := sess.Methods()
 	fields := models.FieldErrors{}
 	switch {
 	case password != "":
-		ok, _, err := s.hasher.Verify(ctx, password, p.User.PasswordHash)
+		ok, err := s.verifyOwnPassword(ctx, cl, p, password, "")
 		if err != nil {
-			g.release(ctx)
-			return models.Session{}, hashErr(err)
+			return models.Session{}, err
 		}
 		if !ok {
-			g.failed(ctx)
 			fields.Add("password", "is incorrect")
 			return models.Session{}, fields.Err()
 		}
 		methods = append(methods, AMRPassword)
 	case code != "" || recoveryCode != "":
+		g := s.passwordGuard(p.User.Email, cl)
+		if err := g.reserve(ctx); err != nil {
+			return models.Session{}, err
+		}
 		method, ok, err := s.secondFactor(ctx, p.User, code, recoveryCode)
 		if err != nil {
 			g.release(ctx)
@@ -491,13 +489,12 @@ func (s *Service) Reauthenticate(ctx context.Context, cl Client, p *Principal, p
 			fields.Add(field, "is wrong or was already used")
 			return models.Session{}, fields.Err()
 		}
+		g.succeeded(ctx)
 		methods, sess.AAL = append(methods, method), 2
 	default:
-		g.release(ctx)
 		fields.Add("password", "give the password, a code or a recovery code")
 		return models.Session{}, fields.Err()
 	}
-	g.succeeded(ctx)
 	slices.Sort(methods)
 	sess.AMR, sess.AuthTime = strings.Join(slices.Compact(methods), ","), s.now()
 	if err := s.store.UpgradeSession(ctx, sess.ID, sess.AAL, sess.AMR, sess.AuthTime); err != nil {
