@@ -227,6 +227,93 @@ func TestSecondStepOnEveryRoute(t *testing.T) {
 	})
 }
 
+// TestNoRouteRaisesAnAAL1State tries every route that yields a session or a
+// token from a one-factor state, and the second step's own token where a
+// session or token belongs: nothing comes out at aal 2.
+func TestNoRouteRaisesAnAAL1State(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, dbURL string) {
+		keys, _ := token.NewKeyRing(token.GenerateKey("data-1"))
+		m := newMailHarness(t, dbURL, map[string]string{"AUTH_EMAIL_VERIFICATION": "off",
+			"AUTH_INTROSPECT_CLIENTS": introspectClient + ":" + introspectSecret}, withDataKeys(keys))
+		// A cookie session must answer aal 1 to forward auth and refuse ?aal=2.
+		aal1 := func(c *client, what string) {
+			t.Helper()
+			if r := c.do("GET", "/auth/verify", nil); r.status != http.StatusOK || r.header.Get("X-Auth-AAL") != "1" {
+				t.Errorf("%s: /auth/verify %d, X-Auth-AAL %q", what, r.status, r.header.Get("X-Auth-AAL"))
+			}
+			if r := c.do("GET", "/auth/verify?aal=2", nil); r.status != http.StatusForbidden {
+				t.Errorf("%s: ?aal=2 answered %d", what, r.status)
+			}
+		}
+		// A bearer token must carry aal 1 and introspect as aal1.
+		bearer1 := func(tok handlers.TokenResponse, what string) {
+			t.Helper()
+			if claims, err := m.keys.Open(tok.AccessToken, token.TypeAccess, m.clock.Now()); err != nil || claims.AAL != 1 {
+				t.Errorf("%s: aal claim %d (%v)", what, claims.AAL, err)
+			}
+			if in := introspect(t, m.harness, tok.AccessToken); !in.Active || in.Acr != "aal1" {
+				t.Errorf("%s: introspection %+v", what, in)
+			}
+		}
+		grant := func(what string, kv ...string) handlers.TokenResponse {
+			t.Helper()
+			r := m.client().do("POST", "/auth/token", form(kv...), "Content-Type", formType)
+			wantStatus(t, r, http.StatusOK, what)
+			var tok handlers.TokenResponse
+			r.json(t, &tok)
+			return tok
+		}
+
+		email := newEmail()
+		reg := m.register(email)
+		aal1(reg, "register")
+		c := login(t, m.harness, email)
+		aal1(c, "login")
+		wantStatus(t, c.do("POST", "/auth/refresh", nil), http.StatusOK, "refresh")
+		aal1(c, "refresh")
+		wantStatus(t, c.do("POST", "/auth/reauthenticate", map[string]any{"password": goodPassword}), http.StatusOK, "reauthenticate with the password")
+		aal1(c, "reauthenticate with the password")
+		// A code or a recovery code of a user without a factor proves nothing.
+		r := c.do("POST", "/auth/reauthenticate", map[string]any{"code": "123456"})
+		wantStatus(t, r, http.StatusUnprocessableEntity, "reauthenticate with a code and no factor")
+		aal1(c, "reauthenticate with a code and no factor")
+
+		tok := grant("password grant", "grant_type", "password", "username", email, "password", goodPassword)
+		bearer1(tok, "password grant")
+		bearer1(grant("refresh grant", "grant_type", "refresh_token", "refresh_token", tok.RefreshToken), "refresh grant")
+
+		m.clock.Advance(2 * time.Minute)
+		wantStatus(t, m.client().do("POST", "/auth/sign-in/email", map[string]any{"email": email}), http.StatusAccepted, "ask for a code")
+		msg := m.mailFor(email, "Your sign-in code", 0)
+		byCode := m.client()
+		wantStatus(t, byCode.do("POST", "/auth/sign-in/email/verify", map[string]any{"email": email, "code": msg.Code()}), http.StatusOK, "sign in with a code")
+		aal1(byCode, "mailed code")
+
+		// Now a user with a factor: its mfaToken is no session, no access
+		// token, no refresh token and no grant but mfa_otp's.
+		mfaEmail := newEmail()
+		enrolled(t, m.harness, mfaEmail)
+		m.clock.Advance(time.Minute)
+		_, mfaToken := loginFirstStep(t, m.harness, mfaEmail)
+		stranger := m.client()
+		wantStatus(t, stranger.do("GET", "/auth/me", nil, "Authorization", "Bearer "+mfaToken), http.StatusUnauthorized, "the mfaToken as a bearer token")
+		wantStatus(t, stranger.do("GET", "/auth/verify", nil, "Authorization", "Bearer "+mfaToken), http.StatusUnauthorized, "the mfaToken at forward auth")
+		if in := introspect(t, m.harness, mfaToken); in.Active {
+			t.Errorf("the mfaToken introspects as active: %+v", in)
+		}
+		r = stranger.do("POST", "/auth/token", form("grant_type", "refresh_token", "refresh_token", mfaToken), "Content-Type", formType)
+		wantStatus(t, r, http.StatusBadRequest, "the mfaToken as a refresh token")
+		r = stranger.do("POST", "/auth/token", form("grant_type", "mfa_otp", "mfa_token", mfaToken), "Content-Type", formType)
+		if r.status == http.StatusOK {
+			t.Errorf("mfa_otp without a code: %d %s", r.status, r.body)
+		}
+		r = stranger.do("POST", "/auth/mfa/verify", map[string]any{"mfaToken": mfaToken})
+		if r.status == http.StatusOK || r.cookie("__Host-session") != nil {
+			t.Errorf("the second step without a code: %d %s", r.status, r.body)
+		}
+	})
+}
+
 // TestWrongSecondFactorsLockTheAccount: failed second factors count toward
 // the lockout like wrong passwords (429), and are audited.
 func TestWrongSecondFactorsLockTheAccount(t *testing.T) {
