@@ -380,12 +380,25 @@ func TestTOTPSecretIsSealed(t *testing.T) {
 // a second factor, needs a fresh proof; removing a factor needs aal 2.
 func TestStepUp(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, dbURL string) {
-		h, _ := newMFAHarness(t, dbURL)
+		keys, _ := token.NewKeyRing(token.GenerateKey("data-1"))
+		m := newMailHarness(t, dbURL, map[string]string{"AUTH_EMAIL_VERIFICATION": "off"}, withDataKeys(keys))
+		h := m.harness
+		// A one-factor session, however fresh, cannot remove a factor (here
+		// the pending one it just started).
+		other := h.register(newEmail())
+		var started handlers.TOTPEnrollment
+		r := other.do("POST", "/auth/mfa/totp", map[string]any{})
+		wantStatus(t, r, http.StatusCreated, "start enrolling")
+		r.json(t, &started)
+		if r = other.do("DELETE", "/auth/mfa/"+started.Factor.ID, nil); r.status != http.StatusForbidden || r.errorCode(t) != "reauthentication_required" {
+			t.Errorf("an aal 1 session removing a factor: %d %s", r.status, r.body)
+		}
+
 		email := newEmail()
 		c, secret, _ := enrolled(t, h, email)
 		h.clock.Advance(11 * time.Minute)
 		change := map[string]any{"currentPassword": goodPassword, "newPassword": "a brand new passphrase"}
-		r := c.do("POST", "/auth/password", change)
+		r = c.do("POST", "/auth/password", change)
 		if r.status != http.StatusForbidden || r.errorCode(t) != "reauthentication_required" {
 			t.Fatalf("a stale session changing the password: %d %s", r.status, r.body)
 		}
@@ -393,7 +406,6 @@ func TestStepUp(t *testing.T) {
 		r = c.do("POST", "/auth/reauthenticate", map[string]any{"code": apitest.TOTP(t, secret, h.clock.Now())})
 		wantStatus(t, r, http.StatusOK, "reauthenticate")
 		wantStatus(t, c.do("POST", "/auth/password", change), http.StatusNoContent, "the password change after reauthenticating")
-		// A one-factor session cannot remove a factor.
 		var list handlers.FactorsResponse
 		c.do("GET", "/auth/mfa", nil).json(t, &list)
 		if len(list.Factors) != 1 || list.RecoveryCodesRemaining != 10 {
@@ -404,6 +416,7 @@ func TestStepUp(t *testing.T) {
 		if len(list.Factors) != 0 || list.RecoveryCodesRemaining != 0 {
 			t.Errorf("after removing the last factor: %+v", list)
 		}
+		m.mailFor(email, "Two-step sign-in was changed", 0)
 		login2(t, h, email, "a brand new passphrase") // one factor again: no second step
 	})
 }
