@@ -314,6 +314,42 @@ func TestNoRouteRaisesAnAAL1State(t *testing.T) {
 	})
 }
 
+// TestMFATokenDiesWithTheCredentials: a password change or a disable ends
+// every second step begun before it, even with the right code.
+func TestMFATokenDiesWithTheCredentials(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, dbURL string) {
+		h, _ := newMFAHarness(t, dbURL)
+		root := makeAdmin(t, h, "root-"+newEmail())
+		email := newEmail()
+		c, secret, _ := enrolled(t, h, email)
+		id := userID(t, c)
+		secondStep := func(tok, what string) {
+			t.Helper()
+			r := h.client().do("POST", "/auth/mfa/verify", map[string]any{"mfaToken": tok, "code": apitest.TOTP(t, secret, h.clock.Now())})
+			if r.status != http.StatusUnauthorized || r.errorCode(t) != "invalid_mfa_token" || r.cookie("__Host-session") != nil {
+				t.Errorf("%s: %d %s", what, r.status, r.body)
+			}
+		}
+
+		h.clock.Advance(time.Minute)
+		_, tok := loginFirstStep(t, h, email)
+		wantStatus(t, c.do("POST", "/auth/password", map[string]any{"currentPassword": goodPassword, "newPassword": "a brand new passphrase"}),
+			http.StatusNoContent, "change the password")
+		secondStep(tok, "a second step begun before a password change")
+
+		h.clock.Advance(time.Minute)
+		r := h.client().do("POST", "/auth/login", map[string]any{"email": email, "password": "a brand new passphrase"})
+		var in handlers.SignInResponse
+		r.json(t, &in)
+		if !in.MFARequired {
+			t.Fatalf("login after the change: %s", r.body)
+		}
+		wantStatus(t, root.do("PATCH", "/admin/users/"+id, map[string]any{"disabled": true}), http.StatusOK, "disable")
+		wantStatus(t, root.do("PATCH", "/admin/users/"+id, map[string]any{"disabled": false}), http.StatusOK, "enable again")
+		secondStep(in.MFAToken, "a second step begun before a disable")
+	})
+}
+
 // TestWrongSecondFactorsLockTheAccount: failed second factors count toward
 // the lockout like wrong passwords (429), and are audited.
 func TestWrongSecondFactorsLockTheAccount(t *testing.T) {
