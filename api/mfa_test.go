@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -347,6 +348,66 @@ func TestMFATokenDiesWithTheCredentials(t *testing.T) {
 		wantStatus(t, root.do("PATCH", "/admin/users/"+id, map[string]any{"disabled": true}), http.StatusOK, "disable")
 		wantStatus(t, root.do("PATCH", "/admin/users/"+id, map[string]any{"disabled": false}), http.StatusOK, "enable again")
 		secondStep(in.MFAToken, "a second step begun before a disable")
+	})
+}
+
+// TestSecondStepRaces sends the same proof ten times at once: through one
+// mfaToken, through ten (one code of one time step), and one recovery code
+// through ten. Each time exactly one request signs in.
+func TestSecondStepRaces(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, dbURL string) {
+		h, _ := newMFAHarness(t, dbURL, withEnv(map[string]string{"AUTH_LOCKOUT_THRESHOLD": "1000", "AUTH_RATE_LIMIT_IP": "100000/m"}))
+		email := newEmail()
+		_, secret, recovery := enrolled(t, h, email)
+		const n = 10
+		race := func(what string, body func(i int) map[string]any) {
+			t.Helper()
+			var wg sync.WaitGroup
+			statuses := make([]int, n)
+			start := make(chan struct{})
+			for i := range n {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					b := body(i)
+					<-start
+					statuses[i] = h.client().do("POST", "/auth/mfa/verify", b).status
+				}()
+			}
+			close(start)
+			wg.Wait()
+			signedIn := 0
+			for _, s := range statuses {
+				if s == http.StatusOK {
+					signedIn++
+				}
+			}
+			if signedIn != 1 || slices.Contains(statuses, http.StatusInternalServerError) {
+				t.Errorf("%s: statuses %v, want exactly one 200", what, statuses)
+			}
+		}
+		tokens := func() []string {
+			out := make([]string, n)
+			for i := range out {
+				_, out[i] = loginFirstStep(t, h, email)
+			}
+			return out
+		}
+
+		h.clock.Advance(time.Minute)
+		one := tokens()[0]
+		code := apitest.TOTP(t, secret, h.clock.Now())
+		race("one mfaToken, one code", func(int) map[string]any { return map[string]any{"mfaToken": one, "code": code} })
+
+		h.clock.Advance(time.Minute)
+		many := tokens()
+		code = apitest.TOTP(t, secret, h.clock.Now())
+		race("ten mfaTokens, one code", func(i int) map[string]any { return map[string]any{"mfaToken": many[i], "code": code} })
+
+		many = tokens()
+		race("ten mfaTokens, one recovery code", func(i int) map[string]any {
+			return map[string]any{"mfaToken": many[i], "recoveryCode": recovery[0]}
+		})
 	})
 }
 
