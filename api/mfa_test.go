@@ -411,6 +411,37 @@ func TestSecondStepRaces(t *testing.T) {
 	})
 }
 
+// TestUnfinishedEnrolmentExpires: a pending factor lives 10 minutes; after
+// that its first code does not turn it on, and it is no longer listed.
+func TestUnfinishedEnrolmentExpires(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, dbURL string) {
+		h, _ := newMFAHarness(t, dbURL)
+		c := h.register(newEmail())
+		var e handlers.TOTPEnrollment
+		r := c.do("POST", "/auth/mfa/totp", map[string]any{"name": "Old phone"})
+		wantStatus(t, r, http.StatusCreated, "start enrolling")
+		r.json(t, &e)
+		var list handlers.FactorsResponse
+		c.do("GET", "/auth/mfa", nil).json(t, &list)
+		if len(list.Factors) != 1 || list.Factors[0].Status != "pending" {
+			t.Fatalf("while pending: %+v", list)
+		}
+		h.clock.Advance(11 * time.Minute)
+		r = c.do("POST", "/auth/mfa/totp/"+e.Factor.ID+"/verify", map[string]any{"code": apitest.TOTP(t, e.Secret, h.clock.Now())})
+		wantStatus(t, r, http.StatusNotFound, "the first code of an expired enrolment")
+		c.do("GET", "/auth/mfa", nil).json(t, &list)
+		if len(list.Factors) != 0 {
+			t.Errorf("an expired enrolment is listed: %+v", list)
+		}
+		wantStatus(t, c.do("POST", "/auth/reauthenticate", map[string]any{"password": goodPassword}), http.StatusOK, "reauthenticate")
+		wantStatus(t, c.do("POST", "/auth/mfa/totp", map[string]any{"name": "New phone"}), http.StatusCreated, "start again")
+		var rows int64
+		if err := h.db.SQL().QueryRow("SELECT count(*) FROM mfa_factors WHERE name = 'Old phone'").Scan(&rows); err != nil || rows != 0 {
+			t.Errorf("the expired enrolment's row: %d (%v)", rows, err)
+		}
+	})
+}
+
 // TestWrongSecondFactorsLockTheAccount: failed second factors count toward
 // the lockout like wrong passwords (429), and are audited.
 func TestWrongSecondFactorsLockTheAccount(t *testing.T) {

@@ -304,6 +304,9 @@ func (s *Service) EnrollTOTP(ctx context.Context, p *Principal, name string) (En
 	if err != nil {
 		return Enrollment{}, err
 	}
+	if err := s.dropExpiredPending(ctx, p.User.ID); err != nil {
+		return Enrollment{}, err
+	}
 	f := models.Factor{UserID: p.User.ID, Type: MethodTOTP, Name: name, Secret: sealed, Status: models.FactorPending, CreatedAt: s.now()}
 	if err := s.store.CreateFactor(ctx, &f); err != nil {
 		return Enrollment{}, err
@@ -329,7 +332,7 @@ func (s *Service) VerifyTOTP(ctx context.Context, cl Client, p *Principal, id, c
 		return models.Factor{}, nil, err
 	}
 	i := slices.IndexFunc(fs, func(f models.Factor) bool { return f.ID == id })
-	if i < 0 || fs[i].Status != models.FactorPending || s.now().Sub(fs[i].CreatedAt) > pendingFactorTTL {
+	if i < 0 || fs[i].Status != models.FactorPending || s.expiredPending(fs[i]) {
 		return models.Factor{}, nil, errNoFactor
 	}
 	first := !slices.ContainsFunc(fs, func(f models.Factor) bool { return f.Status == models.FactorActive })
@@ -401,8 +404,31 @@ func (s *Service) Factors(ctx context.Context, p *Principal) ([]models.Factor, i
 	if err != nil {
 		return nil, 0, err
 	}
+	fs = slices.DeleteFunc(fs, s.expiredPending)
 	left, err := s.store.RecoveryCodesLeft(ctx, p.User.ID)
 	return fs, left, err
+}
+
+// expiredPending says whether f is an enrolment nobody finished in time.
+func (s *Service) expiredPending(f models.Factor) bool {
+	return f.Status == models.FactorPending && s.now().Sub(f.CreatedAt) > pendingFactorTTL
+}
+
+// dropExpiredPending deletes the user's unfinished enrolments, so starting
+// over and over leaves no rows behind.
+func (s *Service) dropExpiredPending(ctx context.Context, userID string) error {
+	fs, err := s.store.Factors(ctx, userID)
+	if err != nil {
+		return err
+	}
+	for _, f := range fs {
+		if s.expiredPending(f) {
+			if _, err := s.store.DeleteFactor(ctx, userID, f.ID); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // RemoveFactor removes one of the caller's factors (fresh, aal 2); the last
