@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/portcullis-auth/portcullis/api/apitest"
 	"github.com/portcullis-auth/portcullis/store/storetest"
 	"github.com/portcullis-auth/portcullis/token"
 )
@@ -203,5 +204,72 @@ func TestTwoInstancesOnOnePostgreSQL(t *testing.T) {
 		if st != 429 || h.Get("Retry-After") == "" {
 			t.Errorf("locked email on %s: %d", inst, st)
 		}
+	}
+}
+
+// TestSecondFactorAcrossInstances: a session B has cached ends within a
+// second when its user turns on an authenticator app on A, and a code
+// accepted on A is refused on B (one time step, once, for every instance).
+func TestSecondFactorAcrossInstances(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts two processes")
+	}
+	env := map[string]string{
+		"AUTH_DATABASE_URL":     storetest.PostgresURL(t),
+		"AUTH_SESSION_KEYS":     token.GenerateKey("shared").String(),
+		"AUTH_DATA_KEYS":        token.GenerateKey("data").String(),
+		"AUTH_COOKIE_SECURE":    "false",
+		"AUTH_RATE_LIMIT_STORE": "database",
+	}
+	a := startProcess(t, env)
+	b := startProcess(t, env)
+	const creds = `{"email":"ada@example.com","password":"correct horse battery staple"}`
+
+	ada := &instanceClient{t: t}
+	if st, _, body := ada.do("POST", a+"/auth/register", `{"email":"ada@example.com","password":"correct horse battery staple","name":"Ada"}`); st != 201 {
+		t.Fatalf("register on A: %d %s", st, body)
+	}
+	laptop := &instanceClient{t: t}
+	if st, _, _ := laptop.do("POST", b+"/auth/login", creds); st != 200 {
+		t.Fatalf("login on B: %d", st)
+	}
+	if st, _, _ := laptop.do("GET", b+"/auth/me", ""); st != 200 {
+		t.Fatalf("the laptop's session on B: %d", st)
+	}
+
+	_, _, body := ada.do("POST", a+"/auth/mfa/totp", `{}`)
+	var e struct {
+		Factor struct{ ID string }
+		Secret string
+	}
+	if err := json.Unmarshal([]byte(body), &e); err != nil || e.Secret == "" {
+		t.Fatalf("enrol on A: %s", body)
+	}
+	now := time.Now()
+	if st, _, body := ada.do("POST", a+"/auth/mfa/totp/"+e.Factor.ID+"/verify", fmt.Sprintf(`{"code":%q}`, apitest.TOTP(t, e.Secret, now))); st != 200 {
+		t.Fatalf("verify on A: %d %s", st, body)
+	}
+	d := within(t, time.Second, "B ends the laptop's session", func() bool {
+		st, _, _ := laptop.do("GET", b+"/auth/me", "")
+		return st == 401
+	})
+	t.Logf("B ended the session after %s", d.Round(time.Millisecond))
+
+	// The next time step's code, spent on A, is no good on B.
+	next := apitest.TOTP(t, e.Secret, now.Add(30*time.Second))
+	first := func(inst string) string {
+		_, _, body := (&instanceClient{t: t}).do("POST", inst+"/auth/login", creds)
+		var in struct{ MFAToken string }
+		if err := json.Unmarshal([]byte(body), &in); err != nil || in.MFAToken == "" {
+			t.Fatalf("first step on %s: %s", inst, body)
+		}
+		return in.MFAToken
+	}
+	onA, onB := first(a), first(b)
+	if st, _, body := (&instanceClient{t: t}).do("POST", a+"/auth/mfa/verify", fmt.Sprintf(`{"mfaToken":%q,"code":%q}`, onA, next)); st != 200 {
+		t.Fatalf("the code on A: %d %s", st, body)
+	}
+	if st, _, _ := (&instanceClient{t: t}).do("POST", b+"/auth/mfa/verify", fmt.Sprintf(`{"mfaToken":%q,"code":%q}`, onB, next)); st != 401 {
+		t.Errorf("the same code replayed on B: %d", st)
 	}
 }
