@@ -442,6 +442,39 @@ func TestUnfinishedEnrolmentExpires(t *testing.T) {
 	})
 }
 
+// TestNoMFASecretInTheLogs: at debug level, nothing of the key, the codes,
+// the recovery codes or the mfaToken reaches the logs, whatever happens.
+func TestNoMFASecretInTheLogs(t *testing.T) {
+	keys, _ := token.NewKeyRing(token.GenerateKey("data-1"))
+	m := newMailHarness(t, "sqlite::memory:", map[string]string{"AUTH_EMAIL_VERIFICATION": "off"}, withDataKeys(keys))
+	email := newEmail()
+	c := m.register(email)
+	var e handlers.TOTPEnrollment
+	r := c.do("POST", "/auth/mfa/totp", map[string]any{})
+	r.json(t, &e)
+	first := apitest.TOTP(t, e.Secret, m.clock.Now())
+	r = c.do("POST", "/auth/mfa/totp/"+e.Factor.ID+"/verify", map[string]any{"code": first})
+	var f handlers.FactorResponse
+	r.json(t, &f)
+	m.clock.Advance(time.Minute)
+	_, tok := loginFirstStep(t, m.harness, email)
+	wantStatus(t, m.client().do("POST", "/auth/mfa/verify", map[string]any{"mfaToken": tok, "code": "000000"}), http.StatusUnauthorized, "a wrong code")
+	wantStatus(t, m.client().do("POST", "/auth/mfa/verify", map[string]any{"mfaToken": tok, "recoveryCode": f.RecoveryCodes[0]}), http.StatusOK, "a recovery code")
+	m.mailFor(email, "Two-step sign-in is on", 0)
+	logs := m.logs.String()
+	if len(f.RecoveryCodes) != 10 || !strings.Contains(logs, "/auth/mfa/verify") {
+		t.Fatalf("the flow did not run: %d codes; logs %.200s", len(f.RecoveryCodes), logs)
+	}
+	// A six-digit code could occur by chance inside a timestamp, so it is
+	// looked for as a value of its own.
+	secrets := append([]string{e.Secret, `"` + first + `"`, "=" + first, tok, strings.Split(e.OTPAuthURI, "?")[1]}, f.RecoveryCodes...)
+	for _, secret := range secrets {
+		if strings.Contains(logs, secret) {
+			t.Errorf("a secret (%.4s…) is in the logs", secret)
+		}
+	}
+}
+
 // TestWrongSecondFactorsLockTheAccount: failed second factors count toward
 // the lockout like wrong passwords (429), and are audited.
 func TestWrongSecondFactorsLockTheAccount(t *testing.T) {
