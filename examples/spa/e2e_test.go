@@ -497,4 +497,15 @@ func TestSPATwoStepSignIn(t *testing.T) {
 		chromedp.WaitVisible("#signed-in", chromedp.ByID),
 	)
 	s.expectSignedIn(ctx, "ada@example.com")
+	// Signed in again: the state is shown, the codes shown once are not.
+	var state string
+	var shown int
+	s.run(ctx, "read the two-step panel",
+		chromedp.Poll(`document.querySelector("#mfa-state").textContent.includes("is on")`, nil),
+		chromedp.Text("#mfa-state", &state, chromedp.ByID),
+		chromedp.Evaluate(`document.querySelectorAll("#recovery-codes li").length + (document.querySelector("#recovery").hidden ? 0 : 100)`, &shown),
+	)
+	if !strings.Contains(state, "10 recovery codes left") || shown != 0 {
+		t.Errorf("after signing in again: state %q, recovery codes still shown (%d)", state, shown)
+	}
 }

@@ -35,6 +35,12 @@ function showSignedOut() {
   $("#signed-in").hidden = true;
   $("#signed-out").hidden = false;
   $("#sessions").replaceChildren();
+  // What was shown once is gone with the user.
+  $("#recovery-codes").replaceChildren();
+  $("#recovery").hidden = true;
+  $("#totp-form").hidden = true;
+  $("#totp-secret").textContent = "";
+  $("#totp-qr").removeAttribute("src");
 }
 
 async function showMe() {
@@ -51,7 +57,19 @@ async function showMe() {
   $("#me-expires").textContent = new Date(session.expiresAt).toLocaleString();
   $("#signed-out").hidden = true;
   $("#signed-in").hidden = false;
-  await showSessions();
+  await Promise.all([showSessions(), showFactors()]);
+}
+
+// showFactors says whether two-step sign-in is on.
+async function showFactors() {
+  const res = await api("/auth/mfa");
+  if (!res.ok) return;
+  const { factors, recoveryCodesRemaining } = await res.json();
+  const on = factors.some((f) => f.status === "active");
+  $("#mfa-state").textContent = on
+    ? `Two-step sign-in is on (${recoveryCodesRemaining} recovery codes left).`
+    : "Two-step sign-in is off.";
+  $("#totp-start").hidden = on;
 }
 
 async function showSessions() {
@@ -135,7 +153,7 @@ $("#totp-form").addEventListener("submit", async (e) => {
   $("#totp-form").hidden = true;
   $("#recovery-codes").replaceChildren(...(recoveryCodes || []).map((c) => Object.assign(document.createElement("li"), { textContent: c })));
   $("#recovery").hidden = !recoveryCodes;
-  $("#mfa-state").textContent = "Two-step sign-in is on.";
+  await showFactors();
 });
 
 signInWith("#login-form", "/auth/login", () => ({
