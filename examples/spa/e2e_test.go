@@ -465,6 +465,13 @@ func TestSPATwoStepSignIn(t *testing.T) {
 	if len(secret) < 16 || !strings.HasPrefix(qr, "data:image/png;base64,") {
 		t.Fatalf("enrolment shows secret %q and QR %.40q", secret, qr)
 	}
+	if path := os.Getenv("UPDATE_MFA_SCREENSHOT"); path != "" {
+		var png []byte
+		s.run(ctx, "screenshot", chromedp.FullScreenshot(&png, 100))
+		if err := os.WriteFile(path, png, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
 	now := time.Now()
 	first := apitest.TOTP(t, secret, now)
 	var codes []string

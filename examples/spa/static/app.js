@@ -144,6 +144,7 @@ $("#totp-start").addEventListener("click", async () => {
   $("#totp-qr").src = e.qrCode;
   $("#totp-secret").textContent = e.secret;
   $("#totp-form").hidden = false;
+  $("#totp-start").hidden = true;
 });
 $("#totp-form").addEventListener("submit", async (e) => {
   e.preventDefault();
