@@ -563,6 +563,10 @@ func TestStepUp(t *testing.T) {
 		if r.status != http.StatusForbidden || r.errorCode(t) != "reauthentication_required" {
 			t.Fatalf("a stale session changing the password: %d %s", r.status, r.body)
 		}
+		r = c.do("POST", "/auth/email/change", map[string]any{"newEmail": newEmail(), "currentPassword": goodPassword})
+		if r.status != http.StatusForbidden || r.errorCode(t) != "reauthentication_required" {
+			t.Errorf("a stale session changing the email: %d %s", r.status, r.body)
+		}
 		wantStatus(t, c.do("POST", "/auth/reauthenticate", map[string]any{"code": "000000"}), http.StatusUnprocessableEntity, "a wrong code")
 		r = c.do("POST", "/auth/reauthenticate", map[string]any{"code": apitest.TOTP(t, secret, h.clock.Now())})
 		wantStatus(t, r, http.StatusOK, "reauthenticate")

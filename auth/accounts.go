@@ -200,13 +200,8 @@ func (s *Service) ChangePassword(ctx context.Context, cl Client, p *Principal, c
 	if err := fields.Err(); err != nil {
 		return err
 	}
-	// For a user with a second factor the password alone proves too little.
-	if factors, err := s.activeFactors(ctx, p.User.ID); err != nil {
+	if err := s.requireFreshWithFactor(ctx, p); err != nil {
 		return err
-	} else if len(factors) > 0 {
-		if err := s.requireFresh(ctx, p); err != nil {
-			return err
-		}
 	}
 	if ok, err := s.verifyOwnPassword(ctx, cl, p, current, models.EventPasswordChangeFailed); err != nil {
 		return err

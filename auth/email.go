@@ -155,13 +155,8 @@ func (s *Service) RequestEmailChange(ctx context.Context, cl Client, p *Principa
 	if err != nil {
 		return err
 	}
-	if factors, err := s.activeFactors(ctx, p.User.ID); err != nil {
+	if err := s.requireFreshWithFactor(ctx, p); err != nil {
 		return err
-	} else if len(factors) > 0 {
-		// For a user with a second factor the password alone proves too little.
-		if err := s.requireFresh(ctx, p); err != nil {
-			return err
-		}
 	}
 	if p.User.PasswordHash != "" {
 		if err := s.proveCurrentPassword(ctx, cl, p, currentPassword); err != nil {

@@ -277,6 +277,16 @@ type Enrollment struct {
 	QRCode     string // a data:image/png;base64 URL
 }
 
+// requireFreshWithFactor asks a user with a second factor for a fresh aal 2
+// session: for them the current password alone proves too little.
+func (s *Service) requireFreshWithFactor(ctx context.Context, p *Principal) error {
+	factors, err := s.activeFactors(ctx, p.User.ID)
+	if err != nil || len(factors) == 0 {
+		return err
+	}
+	return s.requireFresh(ctx, p)
+}
+
 // EnrollTOTP starts adding an authenticator app (fresh sessions only): the
 // factor stays pending until VerifyTOTP sees its first code.
 func (s *Service) EnrollTOTP(ctx context.Context, p *Principal, name string) (Enrollment, error) {
