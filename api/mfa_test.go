@@ -475,6 +475,44 @@ func TestNoMFASecretInTheLogs(t *testing.T) {
 	}
 }
 
+// TestNewRecoveryCodes: a fresh aal 2 session gets a new set, which voids
+// the old one; a stale session or a user without a factor gets 403.
+func TestNewRecoveryCodes(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, dbURL string) {
+		h, _ := newMFAHarness(t, dbURL)
+		email := newEmail()
+		c, secret, old := enrolled(t, h, email)
+		r := c.do("POST", "/auth/mfa/recovery-codes", nil)
+		wantStatus(t, r, http.StatusOK, "new recovery codes")
+		var fresh handlers.RecoveryCodesResponse
+		r.json(t, &fresh)
+		if len(fresh.RecoveryCodes) != 10 || slices.ContainsFunc(fresh.RecoveryCodes, func(code string) bool { return slices.Contains(old, code) }) {
+			t.Fatalf("new codes %q, old %q", fresh.RecoveryCodes, old)
+		}
+		h.clock.Advance(time.Minute)
+		_, tok := loginFirstStep(t, h, email)
+		wantStatus(t, h.client().do("POST", "/auth/mfa/verify", map[string]any{"mfaToken": tok, "recoveryCode": old[1]}), http.StatusUnauthorized, "an old recovery code")
+		wantStatus(t, h.client().do("POST", "/auth/mfa/verify", map[string]any{"mfaToken": tok, "recoveryCode": fresh.RecoveryCodes[1]}), http.StatusOK, "a new recovery code")
+		var list handlers.FactorsResponse
+		c.do("GET", "/auth/mfa", nil).json(t, &list)
+		if list.RecoveryCodesRemaining != 9 {
+			t.Errorf("%d recovery codes left, want 9", list.RecoveryCodesRemaining)
+		}
+
+		h.clock.Advance(11 * time.Minute)
+		if r := c.do("POST", "/auth/mfa/recovery-codes", nil); r.status != http.StatusForbidden || r.errorCode(t) != "reauthentication_required" {
+			t.Errorf("a stale session: %d %s", r.status, r.body)
+		}
+		wantStatus(t, c.do("POST", "/auth/reauthenticate", map[string]any{"code": apitest.TOTP(t, secret, h.clock.Now())}), http.StatusOK, "reauthenticate")
+		wantStatus(t, c.do("POST", "/auth/mfa/recovery-codes", nil), http.StatusOK, "after reauthenticating")
+
+		plain := h.register(newEmail())
+		if r := plain.do("POST", "/auth/mfa/recovery-codes", nil); r.status != http.StatusForbidden {
+			t.Errorf("a user without a factor: %d %s", r.status, r.body)
+		}
+	})
+}
+
 // TestWrongSecondFactorsLockTheAccount: failed second factors count toward
 // the lockout like wrong passwords (429), and are audited.
 func TestWrongSecondFactorsLockTheAccount(t *testing.T) {
