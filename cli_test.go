@@ -349,4 +349,16 @@ func TestKeysReencrypt(t *testing.T) {
 	if res, err := svc.VerifyMFA(ctx, auth.Client{}, in.MFA.Token, code, ""); err != nil || res.Session.AAL != 2 {
 		t.Errorf("the second step with only the new key: %v", err)
 	}
+
+	// In production, a database that holds TOTP factors does not start
+	// without AUTH_DATA_KEYS: nobody with a factor could sign in.
+	startCtx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	prod := map[string]string{"AUTH_DATABASE_URL": vars["AUTH_DATABASE_URL"], "AUTH_ENV": "production",
+		"AUTH_SESSION_KEYS": token.GenerateKey("prod").String(), "AUTH_ADDR": "127.0.0.1:0"}
+	err = run(startCtx, []string{"portcullis"}, envOf(prod), strings.NewReader(""), io.Discard, &syncBuffer{})
+	var usage *usageError
+	if !errors.As(err, &usage) || !strings.Contains(err.Error(), "AUTH_DATA_KEYS") || strings.Contains(err.Error(), "\n") {
+		t.Errorf("a production start without data keys: %v, want one line naming AUTH_DATA_KEYS (exit 2)", err)
+	}
 }

@@ -513,6 +513,20 @@ func TestNewRecoveryCodes(t *testing.T) {
 	})
 }
 
+// TestTOTPUnavailableWithoutDataKeys: without keys to seal secrets with,
+// enrolment answers 501 naming the setting, and signing in is unchanged.
+func TestTOTPUnavailableWithoutDataKeys(t *testing.T) {
+	h := newHarness(t, "sqlite::memory:")
+	c := h.register(newEmail())
+	r := c.do("POST", "/auth/mfa/totp", map[string]any{})
+	var e handlers.ErrorResponse
+	r.json(t, &e)
+	if r.status != http.StatusNotImplemented || e.Error.Code != "totp_unavailable" || !strings.Contains(e.Error.Message, "AUTH_DATA_KEYS") {
+		t.Errorf("enrolment without data keys: %d %s", r.status, r.body)
+	}
+	wantStatus(t, c.do("GET", "/auth/mfa", nil), http.StatusOK, "the factor list")
+}
+
 // TestWrongSecondFactorsLockTheAccount: failed second factors count toward
 // the lockout like wrong passwords (429), and are audited.
 func TestWrongSecondFactorsLockTheAccount(t *testing.T) {
