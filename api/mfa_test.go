@@ -408,6 +408,32 @@ func TestSecondStepRaces(t *testing.T) {
 		race("ten mfaTokens, one recovery code", func(i int) map[string]any {
 			return map[string]any{"mfaToken": many[i], "recoveryCode": recovery[0]}
 		})
+
+		// Ten wrong codes at once through one mfaToken: five are checked,
+		// the rest find it spent, and so does the right code afterwards.
+		h.clock.Advance(time.Minute)
+		guessed := tokens()[0]
+		wrong := apitest.TOTP(t, secret, h.clock.Now().Add(time.Hour))
+		var wg sync.WaitGroup
+		codes := make([]string, n)
+		start := make(chan struct{})
+		for i := range n {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				<-start
+				codes[i] = h.client().do("POST", "/auth/mfa/verify", map[string]any{"mfaToken": guessed, "code": wrong}).errorCode(t)
+			}()
+		}
+		close(start)
+		wg.Wait()
+		if checked := len(slices.DeleteFunc(slices.Clone(codes), func(c string) bool { return c != "invalid_code" })); checked != 5 {
+			t.Errorf("parallel wrong codes: %v, want exactly 5 checked (invalid_code)", codes)
+		}
+		r := h.client().do("POST", "/auth/mfa/verify", map[string]any{"mfaToken": guessed, "code": apitest.TOTP(t, secret, h.clock.Now())})
+		if r.status != http.StatusUnauthorized || r.errorCode(t) != "invalid_mfa_token" {
+			t.Errorf("the right code after five wrong ones: %d %s", r.status, r.body)
+		}
 	})
 }
 

@@ -32,7 +32,7 @@ type MFAStore interface {
 	DeleteMFA(ctx context.Context, userID string) error
 	CreateChallenge(ctx context.Context, c *models.MFAChallenge) error
 	LiveChallenge(ctx context.Context, id string, now time.Time) (models.MFAChallenge, error)
-	FailChallenge(ctx context.Context, id string, maxAttempts int, now time.Time) error
+	ClaimAttempt(ctx context.Context, id string, maxAttempts int, now time.Time) (bool, error)
 	ConsumeChallenge(ctx context.Context, id string, now time.Time) (bool, error)
 	UpgradeSession(ctx context.Context, id string, aal int, amr string, authTime time.Time) error
 	BumpCredentialVersion(ctx context.Context, userID string) error
@@ -143,15 +143,21 @@ func (s *Service) VerifyMFA(ctx context.Context, cl Client, mfaToken, code, reco
 	if err := g.reserve(ctx); err != nil {
 		return Result{}, err
 	}
+	// The attempt is counted before the code is checked, so the fifth
+	// claimed attempt is the last whatever runs in parallel.
+	if claimed, err := s.store.ClaimAttempt(ctx, ch.ID, maxMFAAttempts, now); err != nil || !claimed {
+		g.release(ctx)
+		if err != nil {
+			return Result{}, err
+		}
+		return Result{}, ErrInvalidMFAToken
+	}
 	method, ok, err := s.secondFactor(ctx, u, code, recoveryCode)
 	if err != nil {
 		g.release(ctx)
 		return Result{}, err
 	}
 	if !ok {
-		if err := s.store.FailChallenge(ctx, ch.ID, maxMFAAttempts, now); err != nil {
-			s.log(cl).Warn("mfa challenge not updated", "error", err.Error())
-		}
 		s.mfaFailed(ctx, cl, g, u)
 		return Result{}, ErrInvalidCode
 	}

@@ -459,9 +459,9 @@ func (c *Cached) LiveChallenge(ctx context.Context, id string, now time.Time) (m
 	return c.db.LiveChallenge(ctx, id, now)
 }
 
-// FailChallenge counts a wrong code.
-func (c *Cached) FailChallenge(ctx context.Context, id string, maxAttempts int, now time.Time) error {
-	return c.db.FailChallenge(ctx, id, maxAttempts, now)
+// ClaimAttempt counts an attempt at a second step.
+func (c *Cached) ClaimAttempt(ctx context.Context, id string, maxAttempts int, now time.Time) (bool, error) {
+	return c.db.ClaimAttempt(ctx, id, maxAttempts, now)
 }
 
 // ConsumeChallenge spends a second step once.

@@ -125,12 +125,13 @@ func (db *DB) LiveChallenge(ctx context.Context, id string, now time.Time) (mode
 	return c, translate(err, "could not read the challenge")
 }
 
-// FailChallenge counts a wrong code; the maxAttempts-th spends it.
-func (db *DB) FailChallenge(ctx context.Context, id string, maxAttempts int, now time.Time) error {
-	err := db.with(ctx).Exec(`UPDATE mfa_challenges SET attempts = attempts + 1,
-  consumed_at = CASE WHEN attempts + 1 >= ? THEN ? ELSE consumed_at END
-WHERE id = ? AND consumed_at IS NULL`, maxAttempts, now, id).Error
-	return translate(err, "could not update the challenge")
+// ClaimAttempt counts an attempt at a live challenge before its code is
+// checked, and reports false once maxAttempts have been counted: parallel
+// guesses through one mfaToken get no more checks than serial ones.
+func (db *DB) ClaimAttempt(ctx context.Context, id string, maxAttempts int, now time.Time) (bool, error) {
+	res := db.with(ctx).Exec(`UPDATE mfa_challenges SET attempts = attempts + 1
+WHERE id = ? AND consumed_at IS NULL AND attempts < ? AND expires_at > ?`, id, maxAttempts, now)
+	return res.RowsAffected == 1, translate(res.Error, "could not update the challenge")
 }
 
 // ConsumeChallenge spends a challenge once; it reports false when another
