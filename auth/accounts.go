@@ -78,7 +78,7 @@ func (s *Service) Register(ctx context.Context, cl Client, email, password, name
 		s.record(ctx, cl, event{typ: models.EventRegister, userID: u.ID, email: u.Email})
 		return Result{}, true, nil
 	}
-	res, err = s.start(ctx, cl, u, false, AMRPassword)
+	res, err = s.start(ctx, cl, u, false, 1, AMRPassword)
 	if err != nil {
 		return Result{}, false, err
 	}

@@ -103,7 +103,7 @@ func (s *Service) signIn(ctx context.Context, cl Client, u models.User, remember
 		return SignIn{}, err
 	}
 	if len(factors) == 0 {
-		res, err := s.start(ctx, cl, u, remember, amr)
+		res, err := s.start(ctx, cl, u, remember, 1, amr)
 		return SignIn{Result: res}, err
 	}
 	now := s.now()
@@ -117,7 +117,14 @@ func (s *Service) signIn(ctx context.Context, cl Client, u models.User, remember
 	if err != nil {
 		return SignIn{}, err
 	}
-	return SignIn{MFA: &SecondStep{Token: tok, Methods: []string{MethodTOTP, MethodRecoveryCode}, ExpiresAt: ch.ExpiresAt}}, nil
+	// Only the methods the user has: recovery codes may all be spent.
+	methods := []string{MethodTOTP}
+	if left, err := s.store.RecoveryCodesLeft(ctx, u.ID); err != nil {
+		return SignIn{}, err
+	} else if left > 0 {
+		methods = append(methods, MethodRecoveryCode)
+	}
+	return SignIn{MFA: &SecondStep{Token: tok, Methods: methods, ExpiresAt: ch.ExpiresAt}}, nil
 }
 
 // VerifyMFA finishes a sign-in with a TOTP code or a recovery code. Wrong
@@ -170,7 +177,7 @@ func (s *Service) VerifyMFA(ctx context.Context, cl Client, mfaToken, code, reco
 	}
 	g.succeeded(ctx)
 	u.CredentialVersion = ch.CredentialVersion
-	res, err := s.startAt(ctx, cl, u, ch.Remember, 2, ch.AMR, method)
+	res, err := s.start(ctx, cl, u, ch.Remember, 2, ch.AMR, method)
 	if err != nil {
 		return Result{}, err
 	}
@@ -248,19 +255,6 @@ func (s *Service) totpStep(f models.Factor, code string) (int64, bool) {
 
 var totpOpts = totp.ValidateOpts{Period: totpPeriod, Digits: otp.DigitsSix, Algorithm: otp.AlgorithmSHA1}
 
-// startAt starts a session at an assurance level with its methods.
-func (s *Service) startAt(ctx context.Context, cl Client, u models.User, remember bool, aal int, amr ...string) (Result, error) {
-	res, err := s.start(ctx, cl, u, remember, amr...)
-	if err != nil || aal == res.Session.AAL {
-		return res, err
-	}
-	if err := s.store.UpgradeSession(ctx, res.Session.ID, aal, res.Session.AMR, res.Session.AuthTime); err != nil {
-		return Result{}, err
-	}
-	res.Session.AAL = aal
-	return s.issue(res.Session, u, res.Tokens.IssuedAt)
-}
-
 // requireFresh refuses a sensitive operation unless the session proved who
 // the user is within AUTH_REAUTH_WINDOW and, for a user with a second
 // factor, with it (aal 2).
@@ -269,7 +263,13 @@ func (s *Service) requireFresh(ctx context.Context, p *Principal) error {
 	if err != nil {
 		return err
 	}
-	if s.now().Sub(p.Session.AuthTime) > s.reauthWindow || (len(factors) > 0 && p.Session.AAL < 2) {
+	return s.fresh(p, len(factors) > 0)
+}
+
+// fresh is requireFresh's rule, for a caller that knows whether the user
+// has a second factor.
+func (s *Service) fresh(p *Principal, hasFactor bool) error {
+	if s.now().Sub(p.Session.AuthTime) > s.reauthWindow || (hasFactor && p.Session.AAL < 2) {
 		return ErrReauthRequired
 	}
 	return nil
@@ -290,7 +290,7 @@ func (s *Service) requireFreshWithFactor(ctx context.Context, p *Principal) erro
 	if err != nil || len(factors) == 0 {
 		return err
 	}
-	return s.requireFresh(ctx, p)
+	return s.fresh(p, true)
 }
 
 // EnrollTOTP starts adding an authenticator app (fresh sessions only): the

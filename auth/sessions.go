@@ -25,7 +25,7 @@ const lastSeenGranularity = time.Minute
 // start creates a session for u and issues its tokens, provided u's
 // credentials (as read by the check that led here) are still current: a
 // login that raced a password change or a disable starts nothing.
-func (s *Service) start(ctx context.Context, cl Client, u models.User, remember bool, amr ...string) (Result, error) {
+func (s *Service) start(ctx context.Context, cl Client, u models.User, remember bool, aal int, amr ...string) (Result, error) {
 	now := s.now()
 	lifetime := s.lifetimes.Session
 	if remember {
@@ -40,7 +40,7 @@ func (s *Service) start(ctx context.Context, cl Client, u models.User, remember 
 		Remember:   remember,
 		UserAgent:  models.Sanitize(cl.UserAgent, 512),
 		IP:         cl.IP,
-		AAL:        1,
+		AAL:        aal,
 		AMR:        strings.Join(amr, ","),
 		AuthTime:   now,
 	}
