@@ -553,6 +553,25 @@ func TestTOTPUnavailableWithoutDataKeys(t *testing.T) {
 	wantStatus(t, c.do("GET", "/auth/mfa", nil), http.StatusOK, "the factor list")
 }
 
+// TestSecondStepListsOnlyWhatIsLeft: once every recovery code is spent, the
+// second step offers only the authenticator app.
+func TestSecondStepListsOnlyWhatIsLeft(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, dbURL string) {
+		h, _ := newMFAHarness(t, dbURL)
+		email := newEmail()
+		c, _, codes := enrolled(t, h, email)
+		for _, code := range codes {
+			wantStatus(t, c.do("POST", "/auth/reauthenticate", map[string]any{"recoveryCode": code}), http.StatusOK, "spend a recovery code")
+		}
+		r := h.client().do("POST", "/auth/login", map[string]any{"email": email, "password": goodPassword})
+		var in handlers.SignInResponse
+		r.json(t, &in)
+		if !in.MFARequired || !slices.Equal(in.Methods, []string{"totp"}) {
+			t.Errorf("with no recovery code left: %s", r.body)
+		}
+	})
+}
+
 // TestWrongSecondFactorsLockTheAccount: failed second factors count toward
 // the lockout like wrong passwords (429), and are audited.
 func TestWrongSecondFactorsLockTheAccount(t *testing.T) {
