@@ -62,6 +62,8 @@ type Deps struct {
 	// Portcullis's own, registered in it. Nil means new ones.
 	Registry *prometheus.Registry
 	Metrics  *Metrics
+	// Hooks let tests see and order the steps of a proof; production sets none.
+	Hooks auth.Hooks
 }
 
 // RequestTimeout bounds the work of one request, so a stalled database
@@ -132,7 +134,7 @@ func NewService(d Deps) *auth.Service {
 	return auth.New(auth.Deps{
 		Store: d.Store, Keys: d.Keys, Hasher: d.Hasher, Now: d.Now, Metrics: d.Metrics, Logger: d.Logger,
 		Lockout: d.Lockout, Clients: cfg.IntrospectClients, Email: emailSettings(d.Email, cfg),
-		DataKeys: d.DataKeys, ReauthWindow: cfg.ReauthWindow,
+		DataKeys: d.DataKeys, ReauthWindow: cfg.ReauthWindow, Hooks: d.Hooks,
 		LockoutLimits: auth.LockoutLimits{Pair: cfg.LockoutThreshold, Global: cfg.LockoutGlobalThreshold, Client: cfg.RateLimitIP.Events},
 		Lifetimes: auth.Lifetimes{
 			Access: cfg.AccessTTL, Session: cfg.SessionTTL, Remember: cfg.RememberTTL,

@@ -58,6 +58,8 @@ type harness struct {
 	key   token.Key
 	clock *clock
 	svc   *auth.Service
+	// hasher is the router's: its Count is the work requests did.
+	hasher *auth.Hasher
 }
 
 type option func(*config.Config, *api.Deps)
@@ -92,6 +94,7 @@ func newHarness(t *testing.T, dbURL string, opts ...option) *harness {
 	for _, o := range opts {
 		o(&cfg, &d)
 	}
+	h.hasher = d.Hasher
 	if d.IPLimiter == nil {
 		d.IPLimiter = store.NewMemoryLimiter(cfg.RateLimitIP.Events, cfg.RateLimitIP.Per, h.clock.Now)
 	}

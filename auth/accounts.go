@@ -100,15 +100,16 @@ func (s *Service) Login(ctx context.Context, cl Client, email, password string, 
 	if err := credentialFields(email, password); err != nil {
 		return SignIn{}, err
 	}
-	u, err := s.checkPassword(ctx, cl, email, password)
+	u, g, err := s.checkPassword(ctx, cl, email, password)
 	if err != nil {
 		return SignIn{}, err
 	}
+	defer g.release(ctx)
 	// Only after the password: without it, this reveals nothing.
 	if s.email.Verification == VerificationRequired && !u.EmailVerified {
 		return SignIn{}, ErrEmailNotVerified
 	}
-	in, err := s.signIn(ctx, cl, u, opt.Remember, AMRPassword)
+	in, err := s.signIn(ctx, cl, g, u, opt.Remember, AMRPassword)
 	if err != nil || in.MFA != nil {
 		return in, err
 	}
@@ -145,23 +146,25 @@ func credentialFields(email, password string) error {
 // Unknown emails cost the same as wrong passwords and get the same error; a
 // locked (email, address) pair or email gets 429 even with the right
 // password, and attempts are counted before hashing, so however many arrive
-// at once no more than the limit are checked.
-func (s *Service) checkPassword(ctx context.Context, cl Client, email, password string) (models.User, error) {
+// at once no more than the limit are checked. A right password returns its
+// guard still reserved: the caller passes it to signIn, which forgets the
+// failures only if a session is issued, and releases it (deferred) otherwise.
+func (s *Service) checkPassword(ctx context.Context, cl Client, email, password string) (models.User, *guard, error) {
 	email = models.NormalizeEmail(email)
 	g := s.passwordGuard(email, cl)
 	if err := g.reserve(ctx); err != nil {
 		s.metrics.Login(LoginLocked)
-		return models.User{}, err
+		return models.User{}, nil, err
 	}
 	u, err := s.store.UserByEmail(ctx, email)
 	if err != nil && !models.IsKind(err, models.NotFound) {
 		g.release(ctx)
-		return models.User{}, err
+		return models.User{}, nil, err
 	}
 	ok, rehash, err := s.hasher.Verify(ctx, password, u.PasswordHash)
 	if err != nil {
 		g.release(ctx)
-		return models.User{}, hashErr(err)
+		return models.User{}, nil, hashErr(err)
 	}
 	if !ok || u.Disabled() {
 		s.metrics.Login(LoginInvalidCredentials)
@@ -171,10 +174,9 @@ func (s *Service) checkPassword(ctx context.Context, cl Client, email, password 
 			failed.typ = models.EventLockout
 			s.record(ctx, cl, failed)
 		}
-		return models.User{}, ErrInvalidCreds
+		return models.User{}, nil, ErrInvalidCreds
 	}
 	s.metrics.Login(LoginSuccess)
-	g.succeeded(ctx)
 	if rehash {
 		if h, err := s.hasher.Hash(ctx, password); err == nil {
 			if err := s.store.UpgradePasswordHash(ctx, u.ID, h, u.CredentialVersion); err != nil {
@@ -182,7 +184,7 @@ func (s *Service) checkPassword(ctx context.Context, cl Client, email, password 
 			}
 		}
 	}
-	return u, nil
+	return u, g, nil
 }
 
 // ChangePassword replaces the caller's password, given the current one, and
@@ -234,7 +236,9 @@ func (s *Service) verifyOwnPassword(ctx context.Context, cl Client, p *Principal
 		return false, hashErr(err)
 	}
 	if ok {
-		g.succeeded(ctx)
+		// No session is issued: the failures stay (DESIGN.md, "Proofs and
+		// the lockout").
+		g.release(ctx)
 		return true, nil
 	}
 	ev := event{typ: failed, userID: p.User.ID, sessionID: p.Session.ID, email: p.User.Email}

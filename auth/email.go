@@ -319,7 +319,7 @@ func (s *Service) SignInWithToken(ctx context.Context, cl Client, raw string) (S
 	if err != nil {
 		return SignIn{}, err
 	}
-	return s.signInByMail(ctx, cl, t)
+	return s.signInByMail(ctx, cl, nil, t)
 }
 
 // SignInWithCode signs in with the 8-digit code of a sign-in mail. Wrong
@@ -334,6 +334,7 @@ func (s *Service) SignInWithCode(ctx context.Context, cl Client, email, code str
 	if err := g.reserve(ctx); err != nil {
 		return SignIn{}, err
 	}
+	defer g.release(ctx)
 	t, ok, err := s.store.ConsumeCode(ctx, models.PurposeSignIn, email, hashCode(email, code), maxCodeAttempts, s.now())
 	switch {
 	case models.IsKind(err, models.NotFound) || (err == nil && !ok):
@@ -343,14 +344,13 @@ func (s *Service) SignInWithCode(ctx context.Context, cl Client, email, code str
 		g.release(ctx)
 		return SignIn{}, err
 	}
-	g.succeeded(ctx)
-	return s.signInByMail(ctx, cl, t)
+	return s.signInByMail(ctx, cl, g, t)
 }
 
 // signInByMail starts a session for the user a mailed token proved (or the
 // second step, for a user with a second factor): the address counts as
-// verified.
-func (s *Service) signInByMail(ctx context.Context, cl Client, t models.OneTimeToken) (SignIn, error) {
+// verified. g is the lockout guard of a mailed code (nil for a link).
+func (s *Service) signInByMail(ctx context.Context, cl Client, g *guard, t models.OneTimeToken) (SignIn, error) {
 	u, err := s.store.UserByID(ctx, t.UserID)
 	if err != nil || u.Disabled() || u.Email != t.Email {
 		return SignIn{}, ErrInvalidToken
@@ -361,7 +361,7 @@ func (s *Service) signInByMail(ctx context.Context, cl Client, t models.OneTimeT
 		}
 		u.EmailVerified = true
 	}
-	in, err := s.signIn(ctx, cl, u, false, AMREmail)
+	in, err := s.signIn(ctx, cl, g, u, false, AMREmail)
 	if err != nil || in.MFA != nil {
 		return in, err
 	}

@@ -44,6 +44,8 @@ type Hasher struct {
 	// before use. Calls never overlap and alternate.
 	OnBusy func(busy bool)
 
+	// count is how many hashes have been computed (Count).
+	count atomic.Int64
 	// active counts hashes running or queued.
 	active    atomic.Int64
 	mu        sync.Mutex
@@ -69,6 +71,11 @@ func NewHasher(workers, queue int, params *argon2id.Params) *Hasher {
 	return h
 }
 
+// Count returns how many hashes this Hasher has computed: password hashes
+// and checks (the dummy of an unknown email included) and recovery code
+// keys. Tests use it to see the work a request did.
+func (h *Hasher) Count() int64 { return h.count.Load() }
+
 // Waiting returns how many callers are queued for a worker.
 func (h *Hasher) Waiting() int64 { return h.waiting.Load() }
 
@@ -83,6 +90,7 @@ func (h *Hasher) acquire(ctx context.Context) (release func(), err error) {
 	}
 	select {
 	case h.slots <- struct{}{}:
+		h.count.Add(1)
 		return h.release, nil
 	default:
 	}
@@ -98,6 +106,7 @@ func (h *Hasher) acquire(ctx context.Context) (release func(), err error) {
 		if h.OnWait != nil {
 			h.OnWait(time.Since(start))
 		}
+		h.count.Add(1)
 		return h.release, nil
 	case <-ctx.Done():
 		h.done()

@@ -67,9 +67,15 @@ func (g *guard) reserve(ctx context.Context) error {
 	return nil
 }
 
-// release gives back the reservations whose proof was never checked (or
-// whose success must not forget earlier failures).
+// release gives back the reservations still held: of a proof never
+// checked, or of a right proof that issued no session or token (a password
+// before the second step, a reauthentication, an enrolment code), whose
+// success must not forget earlier failures. It does nothing on a nil guard
+// or once every reservation is settled, so callers defer it.
 func (g *guard) release(ctx context.Context) {
+	if g == nil {
+		return
+	}
 	for i, k := range g.keys {
 		if g.reserved[i] {
 			g.reserved[i] = false
@@ -97,8 +103,14 @@ func (g *guard) failed(ctx context.Context) bool {
 	return locked
 }
 
-// succeeded forgets the failures after a right proof.
+// succeeded forgets the failures once a right proof issued a session or
+// token: the only success that resets the count (DESIGN.md, "Proofs and the
+// lockout"). A right password that leads to a second step only releases its
+// reservation, or password → wrong codes → password … would never lock.
 func (g *guard) succeeded(ctx context.Context) {
+	if g == nil {
+		return
+	}
 	for i, k := range g.keys {
 		if !g.reserved[i] {
 			continue

@@ -96,14 +96,20 @@ func (s *Service) activeFactors(ctx context.Context, userID string) ([]models.Fa
 
 // signIn finishes a first factor: a user with a second factor gets the
 // second step, everyone else a session. Every route that signs a user in
-// goes through here, so none can skip the second step.
-func (s *Service) signIn(ctx context.Context, cl Client, u models.User, remember bool, amr string) (SignIn, error) {
+// goes through here, so none can skip the second step. g is the lockout
+// guard of the proof (nil when it counts nothing): only an issued session
+// forgets the failures; the second step leaves them for the caller's
+// deferred release.
+func (s *Service) signIn(ctx context.Context, cl Client, g *guard, u models.User, remember bool, amr string) (SignIn, error) {
 	factors, err := s.activeFactors(ctx, u.ID)
 	if err != nil {
 		return SignIn{}, err
 	}
 	if len(factors) == 0 {
 		res, err := s.start(ctx, cl, u, remember, 1, amr)
+		if err == nil {
+			g.succeeded(ctx)
+		}
 		return SignIn{Result: res}, err
 	}
 	now := s.now()
@@ -150,10 +156,10 @@ func (s *Service) VerifyMFA(ctx context.Context, cl Client, mfaToken, code, reco
 	if err := g.reserve(ctx); err != nil {
 		return Result{}, err
 	}
+	defer g.release(ctx)
 	// The attempt is counted before the code is checked, so the fifth
 	// claimed attempt is the last whatever runs in parallel.
 	if claimed, err := s.store.ClaimAttempt(ctx, ch.ID, maxMFAAttempts, now); err != nil || !claimed {
-		g.release(ctx)
 		if err != nil {
 			return Result{}, err
 		}
@@ -161,7 +167,6 @@ func (s *Service) VerifyMFA(ctx context.Context, cl Client, mfaToken, code, reco
 	}
 	method, ok, err := s.secondFactor(ctx, u, code, recoveryCode)
 	if err != nil {
-		g.release(ctx)
 		return Result{}, err
 	}
 	if !ok {
@@ -169,18 +174,18 @@ func (s *Service) VerifyMFA(ctx context.Context, cl Client, mfaToken, code, reco
 		return Result{}, ErrInvalidCode
 	}
 	if won, err := s.store.ConsumeChallenge(ctx, ch.ID, now); err != nil || !won {
-		g.release(ctx)
 		if err != nil {
 			return Result{}, err
 		}
 		return Result{}, ErrInvalidMFAToken
 	}
-	g.succeeded(ctx)
 	u.CredentialVersion = ch.CredentialVersion
 	res, err := s.start(ctx, cl, u, ch.Remember, 2, ch.AMR, method)
 	if err != nil {
 		return Result{}, err
 	}
+	// A session is issued: only now are the failures forgotten.
+	g.succeeded(ctx)
 	s.record(ctx, cl, event{typ: models.EventLoginSucceeded, userID: u.ID, sessionID: res.Session.ID, email: u.Email, detail: "second factor: " + method})
 	return res, nil
 }
@@ -363,7 +368,7 @@ func (s *Service) VerifyTOTP(ctx context.Context, cl Client, p *Principal, id, c
 		fields.Add("code", "is wrong; enter the current code of the authenticator app")
 		return models.Factor{}, nil, fields.Err()
 	}
-	g.succeeded(ctx)
+	g.release(ctx) // no session is issued: the failures stay
 	now := s.now()
 	if err := s.store.ActivateFactor(ctx, id, step, now); err != nil {
 		return models.Factor{}, nil, err
@@ -531,7 +536,7 @@ func (s *Service) Reauthenticate(ctx context.Context, cl Client, p *Principal, p
 			fields.Add(field, "is wrong or was already used")
 			return models.Session{}, fields.Err()
 		}
-		g.succeeded(ctx)
+		g.release(ctx) // no session is issued: the failures stay
 		methods, sess.AAL = append(methods, method), 2
 	default:
 		fields.Add("password", "give the password, a code or a recovery code")
