@@ -1,11 +1,18 @@
 package api_test
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"net/http"
 	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/alexedwards/argon2id"
 
 	"github.com/portcullis-auth/portcullis/api"
 	"github.com/portcullis-auth/portcullis/api/apitest"
@@ -189,4 +196,198 @@ func TestFreshTokensDoNotOutrunTheLockout(t *testing.T) {
 			t.Errorf("the right password afterwards: %d %s", r.status, r.body)
 		}
 	})
+}
+
+// barrier returns a CodeChecked hook that, while armed, holds every check
+// until n have been made (so each has checked before any spends: the
+// interleaving the race needs, forced), and counts the checks. The timeout
+// only guards against a deadlock when fewer than n arrive.
+func barrier(n int32) (hook func(bool), armed *atomic.Bool, checks *atomic.Int32) {
+	armed, checks = new(atomic.Bool), new(atomic.Int32)
+	gate := make(chan struct{})
+	var once sync.Once
+	hook = func(bool) {
+		if !armed.Load() {
+			return
+		}
+		if checks.Add(1) == n {
+			once.Do(func() { close(gate) })
+		}
+		select {
+		case <-gate:
+		case <-time.After(10 * time.Second):
+		}
+	}
+	return hook, armed, checks
+}
+
+// unusedRecoveryCodes counts a user's unused recovery codes in the table.
+func unusedRecoveryCodes(t *testing.T, h *harness, userID string) int {
+	t.Helper()
+	var n int
+	if err := h.db.SQL().QueryRow("SELECT count(*) FROM recovery_codes WHERE user_id = $1 AND used_at IS NULL", userID).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// TestParallelRecoveryCodesSpendOne sends six different recovery codes at
+// once through one mfaToken, each of the five checked held until all five
+// are: one request signs in and exactly one code is spent (nine left); the
+// others find the second step taken and spend nothing. (Before, each spent
+// its code before the challenge was consumed: five gone, one session.)
+func TestParallelRecoveryCodesSpendOne(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, dbURL string) {
+		hook, armed, checks := barrier(5)
+		h, _ := newMFAHarness(t, dbURL, withHooks(auth.Hooks{CodeChecked: hook}))
+		email := newEmail()
+		c, _, codes := enrolled(t, h, email)
+		id := userID(t, c)
+		h.clock.Advance(time.Minute)
+		_, tok := loginFirstStep(t, h, email)
+		armed.Store(true)
+		rs := all(6, func(i int) response {
+			return h.client().do("POST", "/auth/mfa/verify", map[string]any{"mfaToken": tok, "recoveryCode": codes[i]})
+		})
+		armed.Store(false)
+		signedIn := 0
+		for _, r := range rs {
+			if r.status == http.StatusOK {
+				signedIn++
+			} else if o := outcome(t, r); o != "token" {
+				t.Errorf("a losing request: %s, want 401 invalid_mfa_token", o)
+			}
+		}
+		if signedIn != 1 {
+			t.Errorf("six recovery codes at once: %d signed in, want 1", signedIn)
+		}
+		if n := checks.Load(); n != 5 {
+			t.Errorf("%d codes checked, want 5 (the sixth attempt finds the mfaToken's attempts used)", n)
+		}
+		if n := unusedRecoveryCodes(t, h, id); n != 9 {
+			t.Errorf("%d recovery codes left in the table, want 9", n)
+		}
+		var list handlers.FactorsResponse
+		c.do("GET", "/auth/mfa", nil).json(t, &list)
+		if list.RecoveryCodesRemaining != 9 {
+			t.Errorf("GET /auth/mfa: %d recovery codes left, want 9", list.RecoveryCodesRemaining)
+		}
+	})
+}
+
+// sha256Hex is how recovery codes were stored before: unsalted SHA-256.
+func sha256Hex(s string) string {
+	sum := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(sum[:])
+}
+
+// storedRecoveryCodes reads a user's recovery code column as stored.
+func storedRecoveryCodes(t *testing.T, h *harness, userID string) []string {
+	t.Helper()
+	rows, err := h.db.SQL().Query("SELECT code_hash FROM recovery_codes WHERE user_id = $1", userID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var s string
+		if err := rows.Scan(&s); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
+// saltOf is the salt field of a PHC argon2id string.
+func saltOf(phc string) string {
+	parts := strings.Split(phc, "$")
+	if len(parts) != 6 {
+		return ""
+	}
+	return parts[4]
+}
+
+// TestRecoveryCodesAreSaltedArgon2 reads the recovery code column: no value
+// is the SHA-256 of a code (as typed or normalised); every value is argon2id
+// under one salt per user, another user's salt differs; an attempt costs
+// exactly one hash. Rows from before (unsalted SHA-256) keep working until
+// the set is regenerated.
+func TestRecoveryCodesAreSaltedArgon2(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, dbURL string) {
+		h, _ := newMFAHarness(t, dbURL)
+		ada, bob := newEmail(), newEmail()
+		adaC, _, adaCodes := enrolled(t, h, ada)
+		bobC, _, bobCodes := enrolled(t, h, bob)
+		adaID, bobID := userID(t, adaC), userID(t, bobC)
+		stored := storedRecoveryCodes(t, h, adaID)
+		if len(stored) != 10 {
+			t.Fatalf("%d rows", len(stored))
+		}
+		for i, code := range adaCodes {
+			for form, guess := range []string{code, strings.ReplaceAll(code, "-", ""), strings.ToUpper(code)} {
+				if slices.Contains(stored, sha256Hex(guess)) {
+					t.Errorf("a stored value is the SHA-256 of code %d (form %d)", i, form)
+				}
+			}
+		}
+		for _, s := range stored {
+			if !strings.HasPrefix(s, "$argon2id$v=19$") || saltOf(s) == "" || saltOf(s) != saltOf(stored[0]) {
+				t.Errorf("stored %.30q…: not argon2id under the user's one salt %q", s, saltOf(stored[0]))
+			}
+		}
+		if other := storedRecoveryCodes(t, h, bobID); saltOf(other[0]) == saltOf(stored[0]) {
+			t.Errorf("two users share the salt %q", saltOf(stored[0]))
+		}
+
+		// One hash per attempt, right or wrong.
+		h.clock.Advance(time.Minute)
+		for _, try := range []struct {
+			code string
+			want int
+		}{{"zzzzz-zzzzz", http.StatusUnauthorized}, {adaCodes[3], http.StatusOK}} {
+			_, tok := loginFirstStep(t, h, ada)
+			before := h.hasher.Count()
+			wantStatus(t, h.client().do("POST", "/auth/mfa/verify", map[string]any{"mfaToken": tok, "recoveryCode": try.code}), try.want, "recovery code "+try.code)
+			if n := h.hasher.Count() - before; n != 1 {
+				t.Errorf("a recovery code attempt (%d) took %d hashes, want 1", try.want, n)
+			}
+		}
+
+		// Bob's rows as an older version stored them still work, once.
+		for _, code := range bobCodes {
+			if _, err := h.db.SQL().Exec("UPDATE recovery_codes SET code_hash = $1 WHERE user_id = $2 AND code_hash = $3",
+				sha256Hex(strings.ReplaceAll(code, "-", "")), bobID, storedFor(t, h, bobID, code)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		_, tok := loginFirstStep(t, h, bob)
+		wantStatus(t, h.client().do("POST", "/auth/mfa/verify", map[string]any{"mfaToken": tok, "recoveryCode": strings.ToUpper(bobCodes[2])}), http.StatusOK, "an unsalted code from before")
+		_, tok = loginFirstStep(t, h, bob)
+		wantStatus(t, h.client().do("POST", "/auth/mfa/verify", map[string]any{"mfaToken": tok, "recoveryCode": bobCodes[2]}), http.StatusUnauthorized, "the same code again")
+		if n := unusedRecoveryCodes(t, h, bobID); n != 9 {
+			t.Errorf("%d of Bob's codes left, want 9", n)
+		}
+		r := bobC.do("POST", "/auth/mfa/recovery-codes", nil)
+		wantStatus(t, r, http.StatusOK, "regenerate")
+		for _, s := range storedRecoveryCodes(t, h, bobID) {
+			if !strings.HasPrefix(s, "$argon2id$") {
+				t.Errorf("after regenerating: %.30q…", s)
+			}
+		}
+	})
+}
+
+// storedFor finds the stored form of one of a user's codes: the row whose
+// argon2id key the code reproduces.
+func storedFor(t *testing.T, h *harness, userID, code string) string {
+	t.Helper()
+	for _, s := range storedRecoveryCodes(t, h, userID) {
+		if ok, err := argon2id.ComparePasswordAndHash(strings.ReplaceAll(code, "-", ""), s); err == nil && ok {
+			return s
+		}
+	}
+	t.Fatalf("no stored row for a code")
+	return ""
 }

@@ -6,11 +6,13 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/portcullis-auth/portcullis/api"
 	"github.com/portcullis-auth/portcullis/api/apitest"
+	"github.com/portcullis-auth/portcullis/auth"
 	"github.com/portcullis-auth/portcullis/config"
 	"github.com/portcullis-auth/portcullis/handlers"
 	"github.com/portcullis-auth/portcullis/models"
@@ -353,10 +355,13 @@ func TestMFATokenDiesWithTheCredentials(t *testing.T) {
 
 // TestSecondStepRaces sends the same proof ten times at once: through one
 // mfaToken, through ten (one code of one time step), and one recovery code
-// through ten. Each time exactly one request signs in.
+// through ten. Each time exactly one request signs in. Ten wrong codes at
+// once through one mfaToken get exactly five checks (counted by a hook).
 func TestSecondStepRaces(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, dbURL string) {
-		h, _ := newMFAHarness(t, dbURL, withEnv(map[string]string{"AUTH_LOCKOUT_THRESHOLD": "1000", "AUTH_RATE_LIMIT_IP": "100000/m"}))
+		var checks atomic.Int32
+		h, _ := newMFAHarness(t, dbURL, withEnv(map[string]string{"AUTH_LOCKOUT_THRESHOLD": "1000", "AUTH_RATE_LIMIT_IP": "100000/m"}),
+			withHooks(auth.Hooks{CodeChecked: func(bool) { checks.Add(1) }}))
 		email := newEmail()
 		_, secret, recovery := enrolled(t, h, email)
 		const n = 10
@@ -414,6 +419,7 @@ func TestSecondStepRaces(t *testing.T) {
 		h.clock.Advance(time.Minute)
 		guessed := tokens()[0]
 		wrong := apitest.TOTP(t, secret, h.clock.Now().Add(time.Hour))
+		checks.Store(0)
 		var wg sync.WaitGroup
 		codes := make([]string, n)
 		start := make(chan struct{})
@@ -429,6 +435,9 @@ func TestSecondStepRaces(t *testing.T) {
 		wg.Wait()
 		if checked := len(slices.DeleteFunc(slices.Clone(codes), func(c string) bool { return c != "invalid_code" })); checked != 5 {
 			t.Errorf("parallel wrong codes: %v, want exactly 5 checked (invalid_code)", codes)
+		}
+		if n := checks.Load(); n != 5 {
+			t.Errorf("ten wrong codes at once through one mfaToken: %d checks, want 5", n)
 		}
 		r := h.client().do("POST", "/auth/mfa/verify", map[string]any{"mfaToken": guessed, "code": apitest.TOTP(t, secret, h.clock.Now())})
 		if r.status != http.StatusUnauthorized || r.errorCode(t) != "invalid_mfa_token" {

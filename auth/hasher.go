@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/alexedwards/argon2id"
+	"golang.org/x/crypto/argon2"
 	"golang.org/x/crypto/bcrypt"
 )
 
@@ -148,6 +149,21 @@ func (h *Hasher) Hash(ctx context.Context, password string) (string, error) {
 	}
 	defer release()
 	return argon2id.CreateHash(password, &h.params)
+}
+
+// Params returns the argon2id parameters of new hashes.
+func (h *Hasher) Params() argon2id.Params { return h.params }
+
+// Key derives the argon2id key of secret under salt with p, on a worker of
+// the queue like every other hash (recovery codes: one salt per user, one
+// key per attempt, compared with the set).
+func (h *Hasher) Key(ctx context.Context, secret string, salt []byte, p argon2id.Params) ([]byte, error) {
+	release, err := h.acquire(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer release()
+	return argon2.IDKey([]byte(secret), salt, p.Iterations, p.Memory, p.Parallelism, p.KeyLength), nil
 }
 
 // Verify reports whether password matches hash, and whether hash should be

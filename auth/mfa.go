@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"crypto/subtle"
 	"encoding/base64"
+	"errors"
 	"image/png"
 	"slices"
 	"strings"
@@ -23,17 +24,17 @@ type MFAStore interface {
 	CreateFactor(ctx context.Context, f *models.Factor) error
 	Factors(ctx context.Context, userID string) ([]models.Factor, error)
 	ActivateFactor(ctx context.Context, id string, step int64, now time.Time) error
-	UseFactorStep(ctx context.Context, id string, step int64, now time.Time) (bool, error)
 	DeleteFactor(ctx context.Context, userID, id string) (bool, error)
 	ReplaceRecoveryCodes(ctx context.Context, userID string, hashes []string, now time.Time) error
-	UseRecoveryCode(ctx context.Context, userID, hash string, now time.Time) (bool, error)
+	RecoveryCodes(ctx context.Context, userID string) ([]models.RecoveryCode, error)
+	Spend(ctx context.Context, sp models.Spend, now time.Time) (bool, error)
 	RecoveryCodesLeft(ctx context.Context, userID string) (int64, error)
 	DeleteRecoveryCodes(ctx context.Context, userID string) error
 	DeleteMFA(ctx context.Context, userID string) error
 	CreateChallenge(ctx context.Context, c *models.MFAChallenge) error
 	LiveChallenge(ctx context.Context, id string, now time.Time) (models.MFAChallenge, error)
 	ClaimAttempt(ctx context.Context, id string, maxAttempts int, now time.Time) (bool, error)
-	ConsumeChallenge(ctx context.Context, id string, now time.Time) (bool, error)
+	CompleteChallenge(ctx context.Context, id string, sp models.Spend, now time.Time) error
 	UpgradeSession(ctx context.Context, id string, aal int, amr string, authTime time.Time) error
 	BumpCredentialVersion(ctx context.Context, userID string) error
 }
@@ -165,7 +166,7 @@ func (s *Service) VerifyMFA(ctx context.Context, cl Client, mfaToken, code, reco
 		}
 		return Result{}, ErrInvalidMFAToken
 	}
-	method, ok, err := s.secondFactor(ctx, u, code, recoveryCode)
+	method, sp, ok, err := s.checkSecondFactor(ctx, u, code, recoveryCode)
 	if err != nil {
 		return Result{}, err
 	}
@@ -173,11 +174,16 @@ func (s *Service) VerifyMFA(ctx context.Context, cl Client, mfaToken, code, reco
 		s.mfaFailed(ctx, cl, g, u)
 		return Result{}, ErrInvalidCode
 	}
-	if won, err := s.store.ConsumeChallenge(ctx, ch.ID, now); err != nil || !won {
-		if err != nil {
-			return Result{}, err
-		}
+	// Only the request that consumes the challenge spends its code: of six
+	// recovery codes sent at once through one mfaToken, one is used.
+	switch err := s.store.CompleteChallenge(ctx, ch.ID, sp, now); {
+	case errors.Is(err, models.ErrChallengeConsumed):
 		return Result{}, ErrInvalidMFAToken
+	case errors.Is(err, models.ErrProofSpent):
+		s.mfaFailed(ctx, cl, g, u)
+		return Result{}, ErrInvalidCode
+	case err != nil:
+		return Result{}, err
 	}
 	u.CredentialVersion = ch.CredentialVersion
 	res, err := s.start(ctx, cl, u, ch.Remember, 2, ch.AMR, method)
@@ -202,18 +208,31 @@ func (s *Service) mfaFailed(ctx context.Context, cl Client, g *guard, u models.U
 	}
 }
 
-// secondFactor checks a TOTP code or a recovery code of u and returns the
-// method it proves (amr).
-func (s *Service) secondFactor(ctx context.Context, u models.User, code, recoveryCode string) (string, bool, error) {
+// checkSecondFactor checks a TOTP code or a recovery code of u without
+// spending it, and returns the method it proves (amr) and what using it up
+// takes. A TOTP step already used counts as a wrong code.
+func (s *Service) checkSecondFactor(ctx context.Context, u models.User, code, recoveryCode string) (string, models.Spend, bool, error) {
+	var (
+		method string
+		sp     models.Spend
+		ok     bool
+		err    error
+	)
 	switch {
 	case code != "":
-		ok, err := s.checkTOTP(ctx, u.ID, code)
-		return AMROTP, ok, err
+		method = AMROTP
+		sp.FactorID, sp.Step, ok, err = s.checkTOTP(ctx, u.ID, code)
 	case recoveryCode != "":
-		ok, err := s.store.UseRecoveryCode(ctx, u.ID, hashToken(normalizeRecovery(recoveryCode)), s.now())
-		return AMRRecovery, ok, err
+		method = AMRRecovery
+		sp.RecoveryCodeID, ok, err = s.matchRecoveryCode(ctx, u.ID, recoveryCode)
+	default:
+		return "", sp, false, nil
 	}
-	return "", false, nil
+	if err != nil {
+		return "", sp, false, err
+	}
+	s.hooks.codeChecked(ok)
+	return method, sp, ok, nil
 }
 
 // normalizeRecovery reads a recovery code as typed: any case, dashes and
@@ -222,24 +241,22 @@ func normalizeRecovery(code string) string {
 	return strings.NewReplacer("-", "", " ", "", "i", "1", "l", "1", "o", "0").Replace(strings.ToLower(code))
 }
 
-// checkTOTP accepts a code of any active factor of the user at the current
-// time step or one either side, once per step.
-func (s *Service) checkTOTP(ctx context.Context, userID, code string) (bool, error) {
+// checkTOTP finds the active factor of the user a code belongs to, at the
+// current time step or one either side, not used yet; it spends nothing.
+func (s *Service) checkTOTP(ctx context.Context, userID, code string) (string, int64, bool, error) {
 	if s.dataKeys == nil || len(code) != 6 {
-		return false, nil
+		return "", 0, false, nil
 	}
 	factors, err := s.activeFactors(ctx, userID)
 	if err != nil {
-		return false, err
+		return "", 0, false, err
 	}
 	for _, f := range factors {
-		step, ok := s.totpStep(f, code)
-		if !ok {
-			continue
+		if step, ok := s.totpStep(f, code); ok && step > f.LastStep {
+			return f.ID, step, true, nil
 		}
-		return s.store.UseFactorStep(ctx, f.ID, step, s.now())
 	}
-	return false, nil
+	return "", 0, false, nil
 }
 
 // totpStep returns the time step a code of f matches, now ±1.
@@ -404,7 +421,6 @@ func (s *Service) factorsChanged(ctx context.Context, userID string) error {
 // newRecoveryCodes replaces a user's recovery codes and returns the new ones.
 func (s *Service) newRecoveryCodes(ctx context.Context, userID string) ([]string, error) {
 	codes := make([]string, recoveryCodeCount)
-	hashes := make([]string, recoveryCodeCount)
 	for i := range codes {
 		b := make([]byte, 10)
 		if _, err := rand.Read(b); err != nil {
@@ -414,7 +430,10 @@ func (s *Service) newRecoveryCodes(ctx context.Context, userID string) ([]string
 			b[j] = recoveryAlphabet[int(b[j])%len(recoveryAlphabet)]
 		}
 		codes[i] = string(b[:5]) + "-" + string(b[5:])
-		hashes[i] = hashToken(normalizeRecovery(codes[i]))
+	}
+	hashes, err := s.recoveryHashes(ctx, codes)
+	if err != nil {
+		return nil, err
 	}
 	return codes, s.store.ReplaceRecoveryCodes(ctx, userID, hashes, s.now())
 }
@@ -522,7 +541,10 @@ func (s *Service) Reauthenticate(ctx context.Context, cl Client, p *Principal, p
 		if err := g.reserve(ctx); err != nil {
 			return models.Session{}, err
 		}
-		method, ok, err := s.secondFactor(ctx, p.User, code, recoveryCode)
+		method, sp, ok, err := s.checkSecondFactor(ctx, p.User, code, recoveryCode)
+		if err == nil && ok {
+			ok, err = s.store.Spend(ctx, sp, s.now())
+		}
 		if err != nil {
 			g.release(ctx)
 			return models.Session{}, err

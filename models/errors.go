@@ -90,6 +90,14 @@ func IsKind(err error, kind Kind) bool {
 // was disabled, between a check and the write that relied on it.
 var ErrStaleCredentials = &Error{Kind: Conflict, Message: "the credentials changed since they were checked"}
 
+// ErrChallengeConsumed reports that another request consumed a second step
+// first; ErrProofSpent that the TOTP step or recovery code of a proof was
+// used meanwhile. Either way the store changed nothing.
+var (
+	ErrChallengeConsumed = &Error{Kind: Conflict, Message: "the second step was already completed"}
+	ErrProofSpent        = &Error{Kind: Conflict, Message: "the code was already used"}
+)
+
 // FieldErrors collects validation messages for several fields so that all of
 // them are reported together.
 type FieldErrors map[string][]string

@@ -35,6 +35,14 @@ type RecoveryCode struct {
 	UsedAt    *time.Time
 }
 
+// Spend is what a second-factor proof uses up: one TOTP time step of a
+// factor (FactorID, Step), or one recovery code (RecoveryCodeID).
+type Spend struct {
+	FactorID       string
+	Step           int64
+	RecoveryCodeID string
+}
+
 // MFAChallenge is the second step of a sign-in, named by an mfaToken's jti.
 type MFAChallenge struct {
 	ID                string `gorm:"primaryKey"`

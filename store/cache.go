@@ -414,11 +414,6 @@ func (c *Cached) ActivateFactor(ctx context.Context, id string, step int64, now 
 	return c.db.ActivateFactor(ctx, id, step, now)
 }
 
-// UseFactorStep records a code's time step once.
-func (c *Cached) UseFactorStep(ctx context.Context, id string, step int64, now time.Time) (bool, error) {
-	return c.db.UseFactorStep(ctx, id, step, now)
-}
-
 // DeleteFactor removes a factor.
 func (c *Cached) DeleteFactor(ctx context.Context, userID, id string) (bool, error) {
 	return c.db.DeleteFactor(ctx, userID, id)
@@ -429,9 +424,14 @@ func (c *Cached) ReplaceRecoveryCodes(ctx context.Context, userID string, hashes
 	return c.db.ReplaceRecoveryCodes(ctx, userID, hashes, now)
 }
 
-// UseRecoveryCode spends a recovery code once.
-func (c *Cached) UseRecoveryCode(ctx context.Context, userID, hash string, now time.Time) (bool, error) {
-	return c.db.UseRecoveryCode(ctx, userID, hash, now)
+// RecoveryCodes returns a user's unused recovery codes.
+func (c *Cached) RecoveryCodes(ctx context.Context, userID string) ([]models.RecoveryCode, error) {
+	return c.db.RecoveryCodes(ctx, userID)
+}
+
+// Spend uses up a proof.
+func (c *Cached) Spend(ctx context.Context, sp models.Spend, now time.Time) (bool, error) {
+	return c.db.Spend(ctx, sp, now)
 }
 
 // RecoveryCodesLeft counts unused recovery codes.
@@ -464,7 +464,7 @@ func (c *Cached) ClaimAttempt(ctx context.Context, id string, maxAttempts int, n
 	return c.db.ClaimAttempt(ctx, id, maxAttempts, now)
 }
 
-// ConsumeChallenge spends a second step once.
-func (c *Cached) ConsumeChallenge(ctx context.Context, id string, now time.Time) (bool, error) {
-	return c.db.ConsumeChallenge(ctx, id, now)
+// CompleteChallenge consumes a second step and spends its proof at once.
+func (c *Cached) CompleteChallenge(ctx context.Context, id string, sp models.Spend, now time.Time) error {
+	return c.db.CompleteChallenge(ctx, id, sp, now)
 }

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"gorm.io/gorm"
@@ -39,14 +40,6 @@ func (db *DB) ActivateFactor(ctx context.Context, id string, step int64, now tim
 	return translate(err, "could not activate the factor")
 }
 
-// UseFactorStep records a code's time step, once: it reports false when
-// that step (or a later one) was already used.
-func (db *DB) UseFactorStep(ctx context.Context, id string, step int64, now time.Time) (bool, error) {
-	res := db.with(ctx).Model(&models.Factor{}).Where("id = ? AND status = ? AND last_step < ?", id, models.FactorActive, step).
-		Updates(map[string]any{"last_step": step, "last_used_at": now})
-	return res.RowsAffected == 1, translate(res.Error, "could not use the factor")
-}
-
 // DeleteFactor removes one of a user's factors and reports whether it existed.
 func (db *DB) DeleteFactor(ctx context.Context, userID, id string) (bool, error) {
 	res := db.with(ctx).Where("id = ? AND user_id = ?", id, userID).Delete(&models.Factor{})
@@ -80,11 +73,61 @@ func (db *DB) ReplaceRecoveryCodes(ctx context.Context, userID string, hashes []
 	return translate(err, "could not store recovery codes")
 }
 
-// UseRecoveryCode spends a user's unused recovery code with this hash, once.
-func (db *DB) UseRecoveryCode(ctx context.Context, userID, hash string, now time.Time) (bool, error) {
-	res := db.with(ctx).Model(&models.RecoveryCode{}).Where("user_id = ? AND code_hash = ? AND used_at IS NULL", userID, hash).
-		Update("used_at", now)
-	return res.RowsAffected == 1, translate(res.Error, "could not use the recovery code")
+// RecoveryCodes returns a user's unused recovery codes.
+func (db *DB) RecoveryCodes(ctx context.Context, userID string) ([]models.RecoveryCode, error) {
+	var cs []models.RecoveryCode
+	err := db.with(ctx).Where("user_id = ? AND used_at IS NULL", userID).Order("id").Find(&cs).Error
+	return cs, translate(err, "could not read recovery codes")
+}
+
+// Spend uses up a proof outside a second step (reauthentication): a TOTP
+// step later than the factor's last, or an unused recovery code. It reports
+// false when it was used already.
+func (db *DB) Spend(ctx context.Context, sp models.Spend, now time.Time) (bool, error) {
+	n, err := spend(db.with(ctx), sp, now)
+	return n == 1, translate(err, "could not use the code")
+}
+
+func spend(tx *gorm.DB, sp models.Spend, now time.Time) (int64, error) {
+	var res *gorm.DB
+	if sp.RecoveryCodeID != "" {
+		res = tx.Model(&models.RecoveryCode{}).Where("id = ? AND used_at IS NULL", sp.RecoveryCodeID).Update("used_at", now)
+	} else {
+		res = tx.Model(&models.Factor{}).Where("id = ? AND status = ? AND last_step < ?", sp.FactorID, models.FactorActive, sp.Step).
+			Updates(map[string]any{"last_step": sp.Step, "last_used_at": now})
+	}
+	return res.RowsAffected, res.Error
+}
+
+// CompleteChallenge consumes a second step and spends its proof in one
+// transaction: of parallel requests through one mfaToken only the one that
+// consumes the challenge spends its code. It returns
+// models.ErrChallengeConsumed when another request consumed it first and
+// models.ErrProofSpent when the code was used meanwhile; then nothing
+// changes. (On PostgreSQL the challenge's row lock orders the competitors:
+// each re-reads consumed_at once the winner commits.)
+func (db *DB) CompleteChallenge(ctx context.Context, id string, sp models.Spend, now time.Time) error {
+	err := db.with(ctx).Transaction(func(tx *gorm.DB) error {
+		res := tx.Model(&models.MFAChallenge{}).Where("id = ? AND consumed_at IS NULL", id).Update("consumed_at", now)
+		if res.Error != nil {
+			return res.Error
+		}
+		if res.RowsAffected != 1 {
+			return models.ErrChallengeConsumed
+		}
+		n, err := spend(tx, sp, now)
+		if err != nil {
+			return err
+		}
+		if n != 1 {
+			return models.ErrProofSpent
+		}
+		return nil
+	})
+	if errors.Is(err, models.ErrChallengeConsumed) || errors.Is(err, models.ErrProofSpent) {
+		return err
+	}
+	return translate(err, "could not complete the second step")
 }
 
 // RecoveryCodesLeft counts a user's unused recovery codes.
@@ -132,13 +175,6 @@ func (db *DB) ClaimAttempt(ctx context.Context, id string, maxAttempts int, now 
 	res := db.with(ctx).Exec(`UPDATE mfa_challenges SET attempts = attempts + 1
 WHERE id = ? AND consumed_at IS NULL AND attempts < ? AND expires_at > ?`, id, maxAttempts, now)
 	return res.RowsAffected == 1, translate(res.Error, "could not update the challenge")
-}
-
-// ConsumeChallenge spends a challenge once; it reports false when another
-// request spent it first.
-func (db *DB) ConsumeChallenge(ctx context.Context, id string, now time.Time) (bool, error) {
-	res := db.with(ctx).Model(&models.MFAChallenge{}).Where("id = ? AND consumed_at IS NULL", id).Update("consumed_at", now)
-	return res.RowsAffected == 1, translate(res.Error, "could not spend the challenge")
 }
 
 // UpgradeSession records a new proof in a session: its assurance level,
