@@ -202,14 +202,8 @@ func (s *Service) ChangePassword(ctx context.Context, cl Client, p *Principal, c
 	if err := fields.Err(); err != nil {
 		return err
 	}
-	if err := s.requireFreshWithFactor(ctx, p); err != nil {
+	if err := s.stepUp(ctx, cl, p, current, true, models.EventPasswordChangeFailed); err != nil {
 		return err
-	}
-	if ok, err := s.verifyOwnPassword(ctx, cl, p, current, models.EventPasswordChangeFailed); err != nil {
-		return err
-	} else if !ok {
-		fields.Add("currentPassword", "is incorrect")
-		return fields.Err()
 	}
 	hash, err := s.hasher.Hash(ctx, next)
 	if err != nil {

@@ -42,9 +42,34 @@ func (s *Service) Users(ctx context.Context, emailLike string, offset, limit int
 	return s.store.ListUsers(ctx, emailLike, offset, limit)
 }
 
-// UpdateUser applies an administrator's change to a user. Nothing may leave
-// the service without an active administrator (ErrLastAdmin); disabling ends
-// every session of the user.
+// requireFreshAdmin asks a signed-in administrator for a fresh session
+// (DESIGN.md, "Fresh") before a change that removes protection or grants
+// power: an MFA reset, any role change, re-enabling, a password-reset
+// mail, lifting a lockout. A stolen stale admin session can then do none of
+// them. The command line needs none: it is the break-glass way in.
+func (s *Service) requireFreshAdmin(ctx context.Context, by *Principal) error {
+	if by == nil {
+		return ErrUnauthenticated
+	}
+	return s.requireFresh(ctx, by)
+}
+
+// AdminUpdateUser applies a signed-in administrator's change to a user
+// (UpdateUser): a role change or re-enabling needs a fresh session, a
+// disable does not (it takes power away).
+func (s *Service) AdminUpdateUser(ctx context.Context, cl Client, by *Principal, id string, ch models.UserChange) (models.User, error) {
+	if ch.Role != nil || (ch.Disabled != nil && !*ch.Disabled) {
+		if err := s.requireFreshAdmin(ctx, by); err != nil {
+			return models.User{}, err
+		}
+	}
+	return s.UpdateUser(ctx, cl, by.User, id, ch)
+}
+
+// UpdateUser applies a change to a user, by an administrator (through
+// AdminUpdateUser, which asks for a fresh session) or the operator on the
+// command line. Nothing may leave the service without an active
+// administrator (ErrLastAdmin); disabling ends every session of the user.
 func (s *Service) UpdateUser(ctx context.Context, cl Client, by models.User, id string, ch models.UserChange) (models.User, error) {
 	id, ok := canonicalID(id)
 	if !ok {

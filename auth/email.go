@@ -138,8 +138,11 @@ func (s *Service) RequestSignInCode(ctx context.Context, email string) error {
 }
 
 // AdminPasswordReset mails a reset link to a user, at an administrator's
-// request.
-func (s *Service) AdminPasswordReset(ctx context.Context, id string) error {
+// request (a fresh session: DESIGN.md, "Fresh").
+func (s *Service) AdminPasswordReset(ctx context.Context, by *Principal, id string) error {
+	if err := s.requireFreshAdmin(ctx, by); err != nil {
+		return err
+	}
 	u, err := s.User(ctx, id)
 	if err != nil {
 		return err
@@ -155,29 +158,11 @@ func (s *Service) RequestEmailChange(ctx context.Context, cl Client, p *Principa
 	if err != nil {
 		return err
 	}
-	if err := s.requireFreshWithFactor(ctx, p); err != nil {
+	// A user with a password proves it; a password sent is always checked.
+	if err := s.stepUp(ctx, cl, p, currentPassword, p.User.PasswordHash != "", ""); err != nil {
 		return err
-	}
-	if p.User.PasswordHash != "" {
-		if err := s.proveCurrentPassword(ctx, cl, p, currentPassword); err != nil {
-			return err
-		}
 	}
 	return s.queue(ctx, models.MailChangeEmail, newEmail, p.User.ID, "")
-}
-
-// proveCurrentPassword checks the caller's password under the lockout.
-func (s *Service) proveCurrentPassword(ctx context.Context, cl Client, p *Principal, password string) error {
-	fields := models.FieldErrors{}
-	if password == "" || len(password) > models.MaxPasswordBytes {
-		fields.Add("currentPassword", "is required")
-		return fields.Err()
-	}
-	if ok, err := s.verifyOwnPassword(ctx, cl, p, password, ""); err != nil || ok {
-		return err
-	}
-	fields.Add("currentPassword", "is incorrect")
-	return fields.Err()
 }
 
 // hashToken is how tokens are stored: their SHA-256, hex.

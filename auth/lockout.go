@@ -123,8 +123,12 @@ func (g *guard) succeeded(ctx context.Context) {
 }
 
 // LiftLockout clears every lockout of an email, for every address, at an
-// administrator's request. Unknown emails are answered the same way.
-func (s *Service) LiftLockout(ctx context.Context, cl Client, by models.User, email string) error {
+// administrator's request (a fresh session). Unknown emails are answered
+// the same way.
+func (s *Service) LiftLockout(ctx context.Context, cl Client, by *Principal, email string) error {
+	if err := s.requireFreshAdmin(ctx, by); err != nil {
+		return err
+	}
 	email = models.NormalizeEmail(email)
 	if email == "" || models.HasControl(email) || len(email) > 4*models.MaxEmailLength {
 		return models.Errorf(models.BadRequest, "email must be an email address")
@@ -132,7 +136,7 @@ func (s *Service) LiftLockout(ctx context.Context, cl Client, by models.User, em
 	if err := s.lockout.Clear(ctx, lockPrefix(email)); err != nil {
 		return err
 	}
-	s.record(ctx, cl, event{typ: models.EventLockoutLifted, email: loggableEmail(email), detail: "by " + by.ID})
+	s.record(ctx, cl, event{typ: models.EventLockoutLifted, email: loggableEmail(email), detail: "by " + by.User.ID})
 	return nil
 }
 

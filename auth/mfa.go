@@ -305,14 +305,41 @@ type Enrollment struct {
 	QRCode     string // a data:image/png;base64 URL
 }
 
-// requireFreshWithFactor asks a user with a second factor for a fresh aal 2
-// session: for them the current password alone proves too little.
-func (s *Service) requireFreshWithFactor(ctx context.Context, p *Principal) error {
+// stepUp is the freshness rule of an operation that takes the current
+// password (DESIGN.md, "Fresh"): a password sent is always checked and
+// counted toward the lockout (failed, when set, is the event a wrong one is
+// audited as), but it excuses a stale session only for a user without a
+// factor; a user with one needs a fresh aal 2 session as well. required
+// says the operation cannot go without the password.
+func (s *Service) stepUp(ctx context.Context, cl Client, p *Principal, password string, required bool, failed models.EventType) error {
 	factors, err := s.activeFactors(ctx, p.User.ID)
-	if err != nil || len(factors) == 0 {
+	if err != nil {
 		return err
 	}
-	return s.fresh(p, true)
+	fields := models.FieldErrors{}
+	proved := false
+	switch {
+	case password == "" && required:
+		fields.Add("currentPassword", "is required")
+	case len(password) > models.MaxPasswordBytes:
+		fields.Add("currentPassword", "is incorrect")
+	case password != "":
+		ok, err := s.verifyOwnPassword(ctx, cl, p, password, failed)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			fields.Add("currentPassword", "is incorrect")
+		}
+		proved = ok
+	}
+	if err := fields.Err(); err != nil {
+		return err
+	}
+	if proved && len(factors) == 0 {
+		return nil
+	}
+	return s.fresh(p, len(factors) > 0)
 }
 
 // EnrollTOTP starts adding an authenticator app (fresh sessions only): the
@@ -527,6 +554,15 @@ func (s *Service) Reauthenticate(ctx context.Context, cl Client, p *Principal, p
 	fields := models.FieldErrors{}
 	switch {
 	case password != "":
+		// A user with a factor reauthenticates with a factor: the password
+		// alone would let a stolen session plus the password remove it.
+		// Refused before any hashing, counting nothing, renewing nothing.
+		if factors, err := s.activeFactors(ctx, p.User.ID); err != nil {
+			return models.Session{}, err
+		} else if len(factors) > 0 {
+			fields.Add("code", "you have a second factor: reauthenticate with its code or a recovery code, not the password")
+			return models.Session{}, fields.Err()
+		}
 		ok, err := s.verifyOwnPassword(ctx, cl, p, password, "")
 		if err != nil {
 			return models.Session{}, err
@@ -574,8 +610,11 @@ func (s *Service) Reauthenticate(ctx context.Context, cl Client, p *Principal, p
 }
 
 // ResetMFA removes every factor and recovery code of a user at an
-// administrator's request, and ends the user's sessions.
-func (s *Service) ResetMFA(ctx context.Context, cl Client, id string) error {
+// administrator's request (a fresh session), and ends the user's sessions.
+func (s *Service) ResetMFA(ctx context.Context, cl Client, by *Principal, id string) error {
+	if err := s.requireFreshAdmin(ctx, by); err != nil {
+		return err
+	}
 	u, err := s.User(ctx, id)
 	if err != nil {
 		return err

@@ -103,7 +103,7 @@ const docTemplate = `{
                         "BearerAuth": []
                     }
                 ],
-                "description": "Clears the failed-attempt counts and locks of the email, for every client address and globally. Answers 204 whether or not the email has an account.",
+                "description": "Clears the failed-attempt counts and locks of the email, for every client address and globally. Answers 204 whether or not the email has an account. Needs the administrator's session fresh.",
                 "tags": [
                     "admin"
                 ],
@@ -124,6 +124,12 @@ const docTemplate = `{
                     },
                     "400": {
                         "description": "bad_request",
+                        "schema": {
+                            "$ref": "#/definitions/ErrorResponse"
+                        }
+                    },
+                    "403": {
+                        "description": "forbidden: the caller is not an administrator; reauthentication_required: the administrator's session is not fresh (POST /auth/reauthenticate first); or csrf_failed",
                         "schema": {
                             "$ref": "#/definitions/ErrorResponse"
                         }
@@ -235,7 +241,7 @@ const docTemplate = `{
                         "BearerAuth": []
                     }
                 ],
-                "description": "Disabling revokes every session of the user at once. The last active administrator cannot be demoted or disabled (409).",
+                "description": "Disabling revokes every session of the user at once. The last active administrator cannot be demoted or disabled (409). A body with role (any role change) or disabled: false (re-enabling) needs the administrator's session fresh (403 reauthentication_required); disabling does not.",
                 "tags": [
                     "admin"
                 ],
@@ -265,6 +271,12 @@ const docTemplate = `{
                         "description": "OK",
                         "schema": {
                             "$ref": "#/definitions/AdminUserResponse"
+                        }
+                    },
+                    "403": {
+                        "description": "forbidden: the caller is not an administrator; reauthentication_required: the body changes the role or re-enables the user and the administrator's session is not fresh (POST /auth/reauthenticate first); or csrf_failed",
+                        "schema": {
+                            "$ref": "#/definitions/ErrorResponse"
                         }
                     },
                     "404": {
@@ -298,7 +310,7 @@ const docTemplate = `{
                         "BearerAuth": []
                     }
                 ],
-                "description": "Removes the user's authenticator apps and recovery codes and ends their sessions. Administrators only.",
+                "description": "Removes the user's authenticator apps and recovery codes and ends their sessions. Administrators only, with a fresh session (signed in or reauthenticated within AUTH_REAUTH_WINDOW, with the second factor if they have one).",
                 "tags": [
                     "admin"
                 ],
@@ -317,6 +329,12 @@ const docTemplate = `{
                 "responses": {
                     "204": {
                         "description": "removed"
+                    },
+                    "403": {
+                        "description": "forbidden: the caller is not an administrator; reauthentication_required: the administrator's session is not fresh (POST /auth/reauthenticate first); or csrf_failed",
+                        "schema": {
+                            "$ref": "#/definitions/ErrorResponse"
+                        }
                     },
                     "404": {
                         "description": "not_found",
@@ -337,7 +355,7 @@ const docTemplate = `{
                         "BearerAuth": []
                     }
                 ],
-                "description": "Mails the user a reset link, as forgot-password does. Administrators only.",
+                "description": "Mails the user a reset link, as forgot-password does. Administrators only, with a fresh session.",
                 "tags": [
                     "admin"
                 ],
@@ -358,6 +376,12 @@ const docTemplate = `{
                         "description": "Accepted",
                         "schema": {
                             "$ref": "#/definitions/AcceptedResponse"
+                        }
+                    },
+                    "403": {
+                        "description": "forbidden: the caller is not an administrator; reauthentication_required: the administrator's session is not fresh (POST /auth/reauthenticate first); or csrf_failed",
+                        "schema": {
+                            "$ref": "#/definitions/ErrorResponse"
                         }
                     },
                     "404": {
@@ -1291,7 +1315,7 @@ const docTemplate = `{
                         "BearerAuth": []
                     }
                 ],
-                "description": "{password}, {code} or {recoveryCode}: the session's authTime becomes now (and aal 2 with a second factor), so sensitive operations that answered 403 reauthentication_required work. Wrong proofs are 422 and count toward the lockout.",
+                "description": "{password}, {code} or {recoveryCode}: the session's authTime becomes now (and aal 2 with a second factor), so sensitive operations that answered 403 reauthentication_required work. Wrong proofs are 422 and count toward the lockout. {password} is for users without an active factor: a user with one reauthenticates with a factor, and {password} alone is 422 on fields.code, checked before any hashing, renewing nothing.",
                 "tags": [
                     "mfa"
                 ],

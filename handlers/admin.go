@@ -136,13 +136,14 @@ func GetUser(svc *auth.Service) gin.HandlerFunc {
 //
 //	@Summary	Change a user's role or disable them
 //	@ID		updateUser
-//	@Description	Disabling revokes every session of the user at once. The last active administrator cannot be demoted or disabled (409).
+//	@Description	Disabling revokes every session of the user at once. The last active administrator cannot be demoted or disabled (409). A body with role (any role change) or disabled: false (re-enabling) needs the administrator's session fresh (403 reauthentication_required); disabling does not.
 //	@Tags		admin
 //	@Security	CookieAuth
 //	@Security	BearerAuth
 //	@Param		id		path		string				true	"user id"	format(uuid)
 //	@Param		body	body		UpdateUserRequest	true	"changes"
 //	@Success	200		{object}	AdminUserResponse
+//	@Failure	403	{object}	ErrorResponse	"forbidden: the caller is not an administrator; reauthentication_required: the body changes the role or re-enables the user and the administrator's session is not fresh (POST /auth/reauthenticate first); or csrf_failed"
 //	@Failure	404		{object}	ErrorResponse	"not_found"
 //	@Failure	409		{object}	ErrorResponse	"last_admin"
 //	@Failure	422		{object}	ErrorResponse	"validation_failed"
@@ -158,7 +159,7 @@ func UpdateUser(svc *auth.Service) gin.HandlerFunc {
 			r := models.Role(*req.Role)
 			ch.Role = &r
 		}
-		u, err := svc.UpdateUser(c.Request.Context(), client(c), CurrentPrincipal(c).User, c.Param("id"), ch)
+		u, err := svc.AdminUpdateUser(c.Request.Context(), client(c), CurrentPrincipal(c), c.Param("id"), ch)
 		reply(c, http.StatusOK, AdminUserResponse{User: adminUserView(u)}, err)
 	}
 }
@@ -240,16 +241,17 @@ func deref(s *string) string {
 //
 //	@Summary	Lift a lockout
 //	@ID		liftLockout
-//	@Description	Clears the failed-attempt counts and locks of the email, for every client address and globally. Answers 204 whether or not the email has an account.
+//	@Description	Clears the failed-attempt counts and locks of the email, for every client address and globally. Answers 204 whether or not the email has an account. Needs the administrator's session fresh.
 //	@Tags		admin
 //	@Security	CookieAuth
 //	@Security	BearerAuth
 //	@Param		email	query	string	true	"the locked email"
 //	@Success	204	"the lockouts are lifted"
+//	@Failure	403	{object}	ErrorResponse	"forbidden: the caller is not an administrator; reauthentication_required: the administrator's session is not fresh (POST /auth/reauthenticate first); or csrf_failed"
 //	@Failure	400	{object}	ErrorResponse	"bad_request"
 //	@Router		/admin/lockouts [delete]
 func LiftLockout(svc *auth.Service) gin.HandlerFunc {
 	return func(c *gin.Context) {
-		reply(c, http.StatusNoContent, nil, svc.LiftLockout(c.Request.Context(), client(c), CurrentPrincipal(c).User, c.Query("email")))
+		reply(c, http.StatusNoContent, nil, svc.LiftLockout(c.Request.Context(), client(c), CurrentPrincipal(c), c.Query("email")))
 	}
 }

@@ -242,15 +242,18 @@ func SignInWithEmail(svc *auth.Service, ck Cookies) gin.HandlerFunc {
 //
 //	@Summary	Mail a user a password reset link
 //	@ID		adminPasswordReset
-//	@Description	Mails the user a reset link, as forgot-password does. Administrators only.
+//	@Description	Mails the user a reset link, as forgot-password does. Administrators only, with a fresh session.
 //	@Tags		admin
 //	@Security	CookieAuth
 //	@Security	BearerAuth
 //	@Param		id	path		string	true	"user id"	format(uuid)
 //	@Success	202	{object}	AcceptedResponse
+//	@Failure	403	{object}	ErrorResponse	"forbidden: the caller is not an administrator; reauthentication_required: the administrator's session is not fresh (POST /auth/reauthenticate first); or csrf_failed"
 //	@Failure	404	{object}	ErrorResponse	"not_found"
 //	@Failure	503	{object}	ErrorResponse	"email_unavailable or unavailable"
 //	@Router		/admin/users/{id}/password-reset [post]
 func AdminPasswordReset(svc *auth.Service) gin.HandlerFunc {
-	return mailed(func(c *gin.Context) error { return svc.AdminPasswordReset(c.Request.Context(), c.Param("id")) })
+	return mailed(func(c *gin.Context) error {
+		return svc.AdminPasswordReset(c.Request.Context(), CurrentPrincipal(c), c.Param("id"))
+	})
 }

@@ -251,7 +251,7 @@ func RegenerateRecoveryCodes(svc *auth.Service) gin.HandlerFunc {
 //
 //	@Summary	Prove who you are again
 //	@ID		reauthenticate
-//	@Description	{password}, {code} or {recoveryCode}: the session's authTime becomes now (and aal 2 with a second factor), so sensitive operations that answered 403 reauthentication_required work. Wrong proofs are 422 and count toward the lockout.
+//	@Description	{password}, {code} or {recoveryCode}: the session's authTime becomes now (and aal 2 with a second factor), so sensitive operations that answered 403 reauthentication_required work. Wrong proofs are 422 and count toward the lockout. {password} is for users without an active factor: a user with one reauthenticates with a factor, and {password} alone is 422 on fields.code, checked before any hashing, renewing nothing.
 //	@Tags		mfa
 //	@Security	CookieAuth
 //	@Security	BearerAuth
@@ -276,16 +276,17 @@ func Reauthenticate(svc *auth.Service) gin.HandlerFunc {
 //
 //	@Summary	Remove every second factor of a user
 //	@ID		resetMFA
-//	@Description	Removes the user's authenticator apps and recovery codes and ends their sessions. Administrators only.
+//	@Description	Removes the user's authenticator apps and recovery codes and ends their sessions. Administrators only, with a fresh session (signed in or reauthenticated within AUTH_REAUTH_WINDOW, with the second factor if they have one).
 //	@Tags		admin
 //	@Security	CookieAuth
 //	@Security	BearerAuth
 //	@Param		id	path	string	true	"user id"	format(uuid)
 //	@Success	204	"removed"
+//	@Failure	403	{object}	ErrorResponse	"forbidden: the caller is not an administrator; reauthentication_required: the administrator's session is not fresh (POST /auth/reauthenticate first); or csrf_failed"
 //	@Failure	404	{object}	ErrorResponse	"not_found"
 //	@Router		/admin/users/{id}/mfa [delete]
 func ResetMFA(svc *auth.Service) gin.HandlerFunc {
 	return func(c *gin.Context) {
-		reply(c, http.StatusNoContent, nil, svc.ResetMFA(c.Request.Context(), client(c), c.Param("id")))
+		reply(c, http.StatusNoContent, nil, svc.ResetMFA(c.Request.Context(), client(c), CurrentPrincipal(c), c.Param("id")))
 	}
 }
