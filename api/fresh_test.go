@@ -3,6 +3,7 @@ package api_test
 import (
 	"fmt"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -189,4 +190,59 @@ func mustDataKeys(t *testing.T) *token.KeyRing {
 		t.Fatal(err)
 	}
 	return keys
+}
+
+// TestIDsInAnySpellingOnEveryRoute: every route that takes an id reads it
+// in any spelling of the UUID (upper case, no dashes, braces): activating
+// and removing a factor, and each administrator's route on a user. New
+// recovery codes are audited.
+func TestIDsInAnySpellingOnEveryRoute(t *testing.T) {
+	spellings := map[string]func(string) string{
+		"upper":     strings.ToUpper,
+		"no dashes": func(id string) string { return strings.ReplaceAll(id, "-", "") },
+		"braces":    func(id string) string { return "{" + strings.ToUpper(id) + "}" },
+	}
+	storetest.Each(t, func(t *testing.T, dbURL string) {
+		m := newMailHarness(t, dbURL, map[string]string{"AUTH_EMAIL_VERIFICATION": "off"}, withDataKeys(mustDataKeys(t)))
+		h := m.harness
+		root := makeAdmin(t, h, "root-"+newEmail())
+		start := func(c *client) handlers.TOTPEnrollment {
+			t.Helper()
+			var e handlers.TOTPEnrollment
+			r := c.do("POST", "/auth/mfa/totp", map[string]any{})
+			wantStatus(t, r, http.StatusCreated, "start enrolling")
+			r.json(t, &e)
+			return e
+		}
+		for name, spell := range spellings {
+			c := h.register(newEmail())
+			id := userID(t, c)
+			e := start(c)
+			r := c.do("POST", "/auth/mfa/totp/"+spell(e.Factor.ID)+"/verify", map[string]any{"code": apitest.TOTP(t, e.Secret, h.clock.Now())})
+			wantStatus(t, r, http.StatusOK, name+": activate the factor")
+			wantStatus(t, c.do("POST", "/auth/mfa/recovery-codes", nil), http.StatusOK, name+": new recovery codes")
+			wantStatus(t, c.do("DELETE", "/auth/mfa/"+spell(e.Factor.ID), nil), http.StatusNoContent, name+": remove the factor")
+			h.clock.Advance(time.Minute)
+			e = start(c)
+			wantStatus(t, c.do("POST", "/auth/mfa/totp/"+e.Factor.ID+"/verify", map[string]any{"code": apitest.TOTP(t, e.Secret, h.clock.Now())}),
+				http.StatusOK, name+": activate again")
+
+			uid := spell(id)
+			wantStatus(t, root.do("GET", "/admin/users/"+uid, nil), http.StatusOK, name+": get the user")
+			wantStatus(t, root.do("PATCH", "/admin/users/"+uid, map[string]any{"role": "user"}), http.StatusOK, name+": patch the user")
+			wantStatus(t, root.do("POST", "/admin/users/"+uid+"/password-reset", nil), http.StatusAccepted, name+": mail a reset")
+			wantStatus(t, root.do("DELETE", "/admin/users/"+uid+"/mfa", nil), http.StatusNoContent, name+": reset the MFA")
+			wantStatus(t, root.do("DELETE", "/admin/users/"+uid+"/sessions", nil), http.StatusNoContent, name+": sign the user out")
+			if n := count(t, h, "SELECT count(*) FROM mfa_factors WHERE user_id = $1", id); n != 0 {
+				t.Errorf("%s: %d factors after the reset", name, n)
+			}
+			var audit handlers.AuditResponse
+			r = root.do("GET", "/admin/audit?type=recovery_codes_regenerated&userId="+uid, nil)
+			wantStatus(t, r, http.StatusOK, name+": the audit of the user")
+			r.json(t, &audit)
+			if len(audit.Events) != 1 || audit.Events[0].UserID != id || audit.Events[0].SessionID == "" {
+				t.Errorf("%s: recovery_codes_regenerated events %+v", name, audit.Events)
+			}
+		}
+	})
 }

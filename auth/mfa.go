@@ -392,6 +392,10 @@ func (s *Service) EnrollTOTP(ctx context.Context, p *Principal, name string) (En
 // factor of a user returns 10 recovery codes (shown once), raises the
 // current session to aal 2, and ends every other session.
 func (s *Service) VerifyTOTP(ctx context.Context, cl Client, p *Principal, id, code string) (models.Factor, []string, error) {
+	id, ok := canonicalID(id)
+	if !ok {
+		return models.Factor{}, nil, errNoFactor
+	}
 	fs, err := s.store.Factors(ctx, p.User.ID)
 	if err != nil {
 		return models.Factor{}, nil, err
@@ -534,15 +538,20 @@ func (s *Service) RemoveFactor(ctx context.Context, cl Client, p *Principal, id 
 }
 
 // RegenerateRecoveryCodes voids the caller's recovery codes and returns a
-// new set (fresh, aal 2).
-func (s *Service) RegenerateRecoveryCodes(ctx context.Context, p *Principal) ([]string, error) {
+// new set (fresh, aal 2), audited.
+func (s *Service) RegenerateRecoveryCodes(ctx context.Context, cl Client, p *Principal) ([]string, error) {
 	if err := s.requireFresh(ctx, p); err != nil {
 		return nil, err
 	}
 	if p.Session.AAL < 2 {
 		return nil, ErrReauthRequired
 	}
-	return s.newRecoveryCodes(ctx, p.User.ID)
+	codes, err := s.newRecoveryCodes(ctx, p.User.ID)
+	if err != nil {
+		return nil, err
+	}
+	s.record(ctx, cl, event{typ: models.EventRecoveryCodesRegenerated, userID: p.User.ID, sessionID: p.Session.ID, email: p.User.Email})
+	return codes, nil
 }
 
 // Reauthenticate proves the caller again in this session: a password keeps

@@ -930,7 +930,7 @@ const docTemplate = `{
                         "BearerAuth": []
                     }
                 ],
-                "description": "Needs a fresh session at aal 2. The old codes stop working; the new ones are shown once.",
+                "description": "Needs a fresh session at aal 2. The old codes stop working; the new ones are shown once. Audited as recovery_codes_regenerated.",
                 "tags": [
                     "mfa"
                 ],

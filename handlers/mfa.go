@@ -233,7 +233,7 @@ func RemoveFactor(svc *auth.Service) gin.HandlerFunc {
 //
 //	@Summary	New recovery codes
 //	@ID		regenerateRecoveryCodes
-//	@Description	Needs a fresh session at aal 2. The old codes stop working; the new ones are shown once.
+//	@Description	Needs a fresh session at aal 2. The old codes stop working; the new ones are shown once. Audited as recovery_codes_regenerated.
 //	@Tags		mfa
 //	@Security	CookieAuth
 //	@Security	BearerAuth
@@ -242,7 +242,7 @@ func RemoveFactor(svc *auth.Service) gin.HandlerFunc {
 //	@Router		/auth/mfa/recovery-codes [post]
 func RegenerateRecoveryCodes(svc *auth.Service) gin.HandlerFunc {
 	return func(c *gin.Context) {
-		codes, err := svc.RegenerateRecoveryCodes(c.Request.Context(), CurrentPrincipal(c))
+		codes, err := svc.RegenerateRecoveryCodes(c.Request.Context(), client(c), CurrentPrincipal(c))
 		reply(c, http.StatusOK, RecoveryCodesResponse{RecoveryCodes: codes}, err)
 	}
 }

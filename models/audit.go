@@ -27,6 +27,8 @@ const (
 	EventMFAReset             EventType = "mfa_reset"
 	EventReauthenticated      EventType = "reauthenticated"
 	EventUserUpdated          EventType = "user_updated"
+	// EventRecoveryCodesRegenerated: a new set voided the old one.
+	EventRecoveryCodesRegenerated EventType = "recovery_codes_regenerated"
 )
 
 // AuditEvent records something that happened to an account. UserID is empty
