@@ -54,8 +54,8 @@ func all(n int, send func(i int) response) []response {
 
 // TestParallelGuessesStopAtTheThreshold sends 30 wrong passwords at once to
 // login and to the password grant: exactly AUTH_LOCKOUT_THRESHOLD of them are
-// checked and the rest are refused with 429 and Retry-After, on every lockout
-// store; the right password afterwards is refused too. (Before, every request
+// checked (hashed: the hasher counts) and the rest are refused with 429 and
+// Retry-After, on every lockout store; the right password afterwards is refused too. (Before, every request
 // already queued for a hashing worker got its guess: 30 × 401, then 200.)
 func TestParallelGuessesStopAtTheThreshold(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, dbURL string) {
@@ -71,7 +71,13 @@ func TestParallelGuessesStopAtTheThreshold(t *testing.T) {
 					}
 					return h.client().do("POST", "/auth/login", map[string]any{"email": email, "password": pw})
 				}
+				hashes := h.hasher.Count()
 				rs := all(30, func(i int) response { return try(fmt.Sprintf("wrong guess number %d", i)) })
+				// The work, not only the answers: a guess past the limit is
+				// refused before it is hashed.
+				if n := h.hasher.Count() - hashes; n != 10 {
+					t.Errorf("grant=%v: %d password hashes for 30 parallel guesses, want exactly 10", grant, n)
+				}
 				checked, limited := 0, 0
 				for _, r := range rs {
 					switch r.status {

@@ -238,9 +238,23 @@ func TestNoRouteRaisesAnAAL1State(t *testing.T) {
 		keys, _ := token.NewKeyRing(token.GenerateKey("data-1"))
 		m := newMailHarness(t, dbURL, map[string]string{"AUTH_EMAIL_VERIFICATION": "off",
 			"AUTH_INTROSPECT_CLIENTS": introspectClient + ":" + introspectSecret}, withDataKeys(keys))
+		// What is stored, not only what the warm cache says: every session
+		// row of the user has aal 1, and so does what the router reads once
+		// the cache is purged (as after an eviction, or on another instance).
+		stored1 := func(userID, what string) {
+			t.Helper()
+			var n int
+			if err := m.db.SQL().QueryRow("SELECT count(*) FROM sessions WHERE user_id = $1 AND aal <> 1", userID).Scan(&n); err != nil || n != 0 {
+				t.Errorf("%s: %d stored sessions above aal 1 (%v)", what, n, err)
+			}
+			m.cache.Purge()
+		}
 		// A cookie session must answer aal 1 to forward auth and refuse ?aal=2.
 		aal1 := func(c *client, what string) {
 			t.Helper()
+			var me handlers.AuthResponse
+			c.do("GET", "/auth/me", nil).json(t, &me)
+			stored1(me.User.ID, what)
 			if r := c.do("GET", "/auth/verify", nil); r.status != http.StatusOK || r.header.Get("X-Auth-AAL") != "1" {
 				t.Errorf("%s: /auth/verify %d, X-Auth-AAL %q", what, r.status, r.header.Get("X-Auth-AAL"))
 			}
@@ -251,6 +265,7 @@ func TestNoRouteRaisesAnAAL1State(t *testing.T) {
 		// A bearer token must carry aal 1 and introspect as aal1.
 		bearer1 := func(tok handlers.TokenResponse, what string) {
 			t.Helper()
+			stored1(tok.User.ID, what)
 			if claims, err := m.keys.Open(tok.AccessToken, token.TypeAccess, m.clock.Now()); err != nil || claims.AAL != 1 {
 				t.Errorf("%s: aal claim %d (%v)", what, claims.AAL, err)
 			}
