@@ -32,32 +32,39 @@ func withHooks(hooks auth.Hooks) option {
 // answers an mfaToken (or a refusal), the second sends a code with it.
 type secondStep struct {
 	name  string
-	first func(h *harness, email string) (string, response)
+	first func(m *mailHarness, email string) (string, response)
 	code  func(h *harness, mfaToken, code string) response
+}
+
+func verifyCode(h *harness, tok, code string) response {
+	return h.client().do("POST", "/auth/mfa/verify", map[string]any{"mfaToken": tok, "code": code})
+}
+
+// signInAnswer reads the mfaToken of a first step's SignInResponse.
+func signInAnswer(t *testing.T, r response) string {
+	var in handlers.SignInResponse
+	if r.status == http.StatusOK {
+		r.json(t, &in)
+	}
+	return in.MFAToken
 }
 
 var secondSteps = []secondStep{
 	{
 		name: "login then mfa/verify",
-		first: func(h *harness, email string) (string, response) {
-			r := h.client().do("POST", "/auth/login", map[string]any{"email": email, "password": goodPassword})
-			var in handlers.SignInResponse
-			if r.status == http.StatusOK {
-				r.json(h.t, &in)
-			}
-			return in.MFAToken, r
+		first: func(m *mailHarness, email string) (string, response) {
+			r := m.client().do("POST", "/auth/login", map[string]any{"email": email, "password": goodPassword})
+			return signInAnswer(m.t, r), r
 		},
-		code: func(h *harness, tok, code string) response {
-			return h.client().do("POST", "/auth/mfa/verify", map[string]any{"mfaToken": tok, "code": code})
-		},
+		code: verifyCode,
 	},
 	{
 		name: "password grant then mfa_otp",
-		first: func(h *harness, email string) (string, response) {
-			r := h.client().do("POST", "/auth/token", form("grant_type", "password", "username", email, "password", goodPassword), "Content-Type", formType)
+		first: func(m *mailHarness, email string) (string, response) {
+			r := m.client().do("POST", "/auth/token", form("grant_type", "password", "username", email, "password", goodPassword), "Content-Type", formType)
 			var e handlers.OAuthError
 			if r.status == http.StatusForbidden {
-				r.json(h.t, &e)
+				r.json(m.t, &e)
 			}
 			return e.MFAToken, r
 		},
@@ -65,6 +72,24 @@ var secondSteps = []secondStep{
 			return h.client().do("POST", "/auth/token", form("grant_type", "mfa_otp", "mfa_token", tok, "otp", code), "Content-Type", formType)
 		},
 	},
+	{
+		name: "mailed code then mfa/verify",
+		first: func(m *mailHarness, email string) (string, response) {
+			m.clock.Advance(2 * time.Minute) // past the spacing of sign-in mails
+			n := len(m.smtp.To(email))
+			wantStatus(m.t, m.client().do("POST", "/auth/sign-in/email", map[string]any{"email": email}), http.StatusAccepted, "ask for a code")
+			code := m.mailFor(email, "Your sign-in code", n).Code()
+			r := m.client().do("POST", "/auth/sign-in/email/verify", map[string]any{"email": email, "code": code})
+			return signInAnswer(m.t, r), r
+		},
+		code: verifyCode,
+	},
+}
+
+// newSecondStepHarness serves a router that seals TOTP secrets and sends
+// mail, at the default lockout threshold.
+func newSecondStepHarness(t *testing.T, dbURL string, opts ...option) *mailHarness {
+	return newMailHarness(t, dbURL, map[string]string{"AUTH_EMAIL_VERIFICATION": "off"}, append([]option{withDataKeys(mustDataKeys(t))}, opts...)...)
 }
 
 // outcome names what a second-step answer says: "checked" (a wrong code was
@@ -94,24 +119,26 @@ func outcome(t *testing.T, r response) string {
 }
 
 // TestRightPasswordKeepsTheFailedCodes: for a user with an authenticator
-// app, a right password leads to the second step and forgets nothing, so
-// "password, five wrong codes" repeated locks the (email, address) pair at
-// AUTH_LOCKOUT_THRESHOLD failed codes (10), through login and through the
-// password grant, with the five codes of a round sent one by one or all at
-// once. (Before, each right password reset the count: never locked.)
+// app, a right password (or mailed code) leads to the second step and
+// forgets nothing, so "password, five wrong codes" repeated locks the
+// (email, address) pair at AUTH_LOCKOUT_THRESHOLD failed codes (10), through
+// login, the password grant and a mailed sign-in code, with the five codes
+// of a round sent one by one or all at once. (Before, each right first
+// factor reset the count: never locked.)
 func TestRightPasswordKeepsTheFailedCodes(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, dbURL string) {
 		for _, step := range secondSteps {
 			for _, parallel := range []bool{false, true} {
 				t.Run(fmt.Sprintf("%s/parallel=%v", step.name, parallel), func(t *testing.T) {
-					h, _ := newMFAHarness(t, dbURL)
+					m := newSecondStepHarness(t, dbURL)
+					h := m.harness
 					email := newEmail()
 					enrolled(t, h, email) // one wrong code at enrolment: failure 1
 					h.clock.Advance(time.Minute)
 					wrong := "000000"
 					var seen []string
 					for round := 1; round <= 3; round++ {
-						tok, r := step.first(h, email)
+						tok, r := step.first(m, email)
 						if tok == "" {
 							seen = append(seen, "password: "+outcome(t, r))
 							break
@@ -151,21 +178,22 @@ func TestRightPasswordKeepsTheFailedCodes(t *testing.T) {
 // two tokens. The second round ends in 429.
 func TestFreshTokensDoNotOutrunTheLockout(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, dbURL string) {
-		h, _ := newMFAHarness(t, dbURL)
+		m := newSecondStepHarness(t, dbURL)
+		h := m.harness
 		email := newEmail()
 		_, secret, _ := enrolled(t, h, email)
 		// The wrong code at enrolment is forgotten by a sign-in that
 		// issues a session: the test starts from zero.
 		step := secondSteps[0]
 		h.clock.Advance(time.Minute)
-		tok, _ := step.first(h, email)
+		tok, _ := step.first(m, email)
 		wantStatus(t, step.code(h, tok, apitest.TOTP(t, secret, h.clock.Now())), http.StatusOK, "sign in with both factors")
 		h.clock.Advance(time.Minute)
 		locked := 0
 		for round := 1; round <= 2 && locked == 0; round++ {
 			codes := 0
 			for codes < 9 && locked == 0 {
-				tok, r := step.first(h, email)
+				tok, r := step.first(m, email)
 				if tok == "" {
 					if outcome(t, r) != "locked" {
 						t.Fatalf("round %d, first step: %d %s", round, r.status, r.body)
@@ -191,7 +219,7 @@ func TestFreshTokensDoNotOutrunTheLockout(t *testing.T) {
 		if locked != 2 {
 			t.Errorf("locked in round %d, want 2 (0: never)", locked)
 		}
-		_, r := step.first(h, email)
+		_, r := step.first(m, email)
 		if outcome(t, r) != "locked" {
 			t.Errorf("the right password afterwards: %d %s", r.status, r.body)
 		}
