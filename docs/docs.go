@@ -1048,7 +1048,7 @@ const docTemplate = `{
         },
         "/auth/mfa/verify": {
             "post": {
-                "description": "{mfaToken, code} with a TOTP code, or {mfaToken, recoveryCode}. Sets the session cookies; the session has aal 2. A wrong code is 401 invalid_code and counts toward the lockout; after five, the mfaToken is dead (401 invalid_mfa_token).",
+                "description": "{mfaToken, code} with a TOTP code, or {mfaToken, recoveryCode}: exactly one of the two, else 422 naming code. Sets the session cookies; the session has aal 2. A wrong code is 401 invalid_code and counts toward the lockout; after five, the mfaToken is dead (401 invalid_mfa_token).",
                 "tags": [
                     "mfa"
                 ],
@@ -1080,6 +1080,12 @@ const docTemplate = `{
                     },
                     "401": {
                         "description": "invalid_code or invalid_mfa_token",
+                        "schema": {
+                            "$ref": "#/definitions/ErrorResponse"
+                        }
+                    },
+                    "422": {
+                        "description": "validation_failed: an unknown field, no mfaToken, or not exactly one of code and recoveryCode (nothing is counted)",
                         "schema": {
                             "$ref": "#/definitions/ErrorResponse"
                         }
@@ -2066,7 +2072,8 @@ const docTemplate = `{
             "type": "object",
             "required": [
                 "code",
-                "message"
+                "message",
+                "requestId"
             ],
             "properties": {
                 "code": {
@@ -2087,7 +2094,8 @@ const docTemplate = `{
                     "example": "some fields are invalid"
                 },
                 "requestId": {
-                    "type": "string"
+                    "type": "string",
+                    "example": "5f0c6a2e9b1d4c7a8e3f2a1b0c9d8e7f"
                 }
             }
         },
