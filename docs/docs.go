@@ -643,7 +643,7 @@ const docTemplate = `{
                         "IntrospectBasic": []
                     }
                 ],
-                "description": "HTTP Basic with an AUTH_INTROSPECT_CLIENTS entry. Answers active:false, without saying why, for anything but a live access token.",
+                "description": "HTTP Basic with an AUTH_INTROSPECT_CLIENTS entry. Answers active:false, without saying why, for anything but a live access token. Unknown parameters are ignored; a missing token is 400 invalid_request.",
                 "consumes": [
                     "application/x-www-form-urlencoded",
                     "application/json"
@@ -1586,7 +1586,7 @@ const docTemplate = `{
         },
         "/auth/token": {
             "post": {
-                "description": "grant_type=password with username (the email; email is accepted too) and password, or grant_type=refresh_token with refresh_token. JSON or form body. Sets no cookie. Refresh tokens rotate with the same reuse rules as the cookie flow.",
+                "description": "grant_type=password with username (the email; email is accepted too) and password, or grant_type=refresh_token with refresh_token. JSON or form body. Sets no cookie. Refresh tokens rotate with the same reuse rules as the cookie flow. Unknown parameters are ignored (RFC 6749 §3.2); a missing one is 400 invalid_request and counts nothing.",
                 "consumes": [
                     "application/json",
                     "application/x-www-form-urlencoded"
