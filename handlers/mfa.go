@@ -11,8 +11,10 @@ import (
 
 // SignInResponse answers a first factor: user and session (the cookies are
 // set), or, for a user with a second factor, mfaRequired with the mfaToken
-// for POST /auth/mfa/verify (no cookie). Every field is optional: Swagger 2
-// has no oneOf.
+// for POST /auth/mfa/verify (no cookie). Swagger 2 has no oneOf, so swag
+// sees one object of optional fields; docs/openapi3 splits it into the
+// oneOf of SignedIn (user, session) and MFAChallenge (the other four) that
+// openapi.yaml serves. A field added here must go into one of the two there.
 type SignInResponse struct {
 	User        *User    `json:"user,omitempty"`
 	Session     *Session `json:"session,omitempty"`
