@@ -21,17 +21,24 @@ import (
 // MaxBodyBytes is the largest request body accepted.
 const MaxBodyBytes = 64 << 10
 
-// DecodeJSON reads an application/json body into dst. Every failure is a
-// client error with a message that names the problem, never parser internals.
+// DecodeJSON reads an application/json body into dst leniently: members dst
+// does not have are ignored, as the OAuth endpoints must (RFC 6749 §3.2); the
+// rest of the API decodes strictly (bodyOf). Every failure is a client error
+// with a message that names the problem, never parser internals.
 func DecodeJSON(c *gin.Context, dst any) error {
-	if !IsMediaType(c.Request, "application/json") {
-		return errNotJSON
-	}
-	data, err := ReadBody(c)
+	data, err := jsonBody(c)
 	if err != nil {
 		return err
 	}
 	return UnmarshalJSON(data, dst)
+}
+
+// jsonBody reads the body of an application/json request.
+func jsonBody(c *gin.Context) ([]byte, error) {
+	if !IsMediaType(c.Request, "application/json") {
+		return nil, errNotJSON
+	}
+	return ReadBody(c)
 }
 
 // decode reads the JSON body into a new T, strictly (see bodyOf); when it
@@ -53,10 +60,7 @@ func decode[T any](c *gin.Context) (T, bool) {
 // nothing is counted. The OAuth endpoints read leniently (DecodeJSON).
 func bodyOf[T any](c *gin.Context) (T, error) {
 	var req T
-	if !IsMediaType(c.Request, "application/json") {
-		return req, errNotJSON
-	}
-	data, err := ReadBody(c)
+	data, err := jsonBody(c)
 	if err != nil {
 		return req, err
 	}
