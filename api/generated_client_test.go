@@ -107,3 +107,53 @@ func TestGeneratedClientDrivesASession(t *testing.T) {
 		t.Fatalf("the generated client: %v\n%s", err, out)
 	}
 }
+
+// TestGeneratedClientNarrowsInTypeScript generates TypeScript types from
+// openapi.yaml with openapi-typescript and type-checks, with tsc --strict, a
+// client (testdata/tsclient/client.ts, using openapi-fetch) that tells the two
+// answers of a sign-in apart with 'mfaRequired' in r and switches on an error
+// code, without a cast. The tools come from testdata/tsclient's lock file:
+// run `npm ci --prefix api/testdata/tsclient` first (.ci/run does).
+func TestGeneratedClientNarrowsInTypeScript(t *testing.T) {
+	if testing.Short() {
+		t.Skip("generating and type-checking a TypeScript client takes a while")
+	}
+	tools, err := filepath.Abs("testdata/tsclient")
+	if err != nil {
+		t.Fatal(err)
+	}
+	modules := filepath.Join(tools, "node_modules")
+	if _, err := exec.LookPath("node"); err != nil {
+		t.Skip("node is not installed: the TypeScript client check is skipped (install Node.js 20+, then npm ci --prefix api/testdata/tsclient)")
+	}
+	if _, err := os.Stat(filepath.Join(modules, ".bin", "tsc")); err != nil {
+		t.Skip("api/testdata/tsclient/node_modules is absent: the TypeScript client check is skipped (run npm ci --prefix api/testdata/tsclient)")
+	}
+	spec, err := filepath.Abs("../openapi.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	program, err := os.ReadFile(filepath.Join(tools, "client.ts"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "client.ts"), program, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// The program resolves openapi-fetch from the locked install.
+	if err := os.Symlink(modules, filepath.Join(dir, "node_modules")); err != nil {
+		t.Fatal(err)
+	}
+	node := func(tool string, args ...string) {
+		t.Helper()
+		cmd := exec.Command(filepath.Join(modules, ".bin", tool), args...)
+		cmd.Dir = dir
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("%s %s: %v\n%s", tool, strings.Join(args, " "), err, out)
+		}
+	}
+	node("openapi-typescript", spec, "-o", filepath.Join(dir, "schema.d.ts"))
+	node("tsc", "--strict", "--noEmit", "--target", "es2022", "--module", "esnext", "--moduleResolution", "bundler",
+		"--lib", "es2022,dom", "client.ts")
+}

@@ -667,7 +667,7 @@ const docTemplate = `{
                         "IntrospectBasic": []
                     }
                 ],
-                "description": "HTTP Basic with an AUTH_INTROSPECT_CLIENTS entry. Answers active:false, without saying why, for anything but a live access token.",
+                "description": "HTTP Basic with an AUTH_INTROSPECT_CLIENTS entry. Answers active:false, without saying why, for anything but a live access token. Unknown parameters are ignored; a missing token is 400 invalid_request.",
                 "consumes": [
                     "application/x-www-form-urlencoded",
                     "application/json"
@@ -1072,7 +1072,7 @@ const docTemplate = `{
         },
         "/auth/mfa/verify": {
             "post": {
-                "description": "{mfaToken, code} with a TOTP code, or {mfaToken, recoveryCode}. Sets the session cookies; the session has aal 2. A wrong code is 401 invalid_code and counts toward the lockout; after five, the mfaToken is dead (401 invalid_mfa_token).",
+                "description": "{mfaToken, code} with a TOTP code, or {mfaToken, recoveryCode}: exactly one of the two, else 422 naming code. Sets the session cookies; the session has aal 2. A wrong code is 401 invalid_code and counts toward the lockout; after five, the mfaToken is dead (401 invalid_mfa_token).",
                 "tags": [
                     "mfa"
                 ],
@@ -1104,6 +1104,12 @@ const docTemplate = `{
                     },
                     "401": {
                         "description": "invalid_code or invalid_mfa_token",
+                        "schema": {
+                            "$ref": "#/definitions/ErrorResponse"
+                        }
+                    },
+                    "422": {
+                        "description": "validation_failed: an unknown field, no mfaToken, or not exactly one of code and recoveryCode (nothing is counted)",
                         "schema": {
                             "$ref": "#/definitions/ErrorResponse"
                         }
@@ -1604,7 +1610,7 @@ const docTemplate = `{
         },
         "/auth/token": {
             "post": {
-                "description": "grant_type=password with username (the email; email is accepted too) and password, or grant_type=refresh_token with refresh_token. JSON or form body. Sets no cookie. Refresh tokens rotate with the same reuse rules as the cookie flow.",
+                "description": "grant_type=password with username (the email; email is accepted too) and password, or grant_type=refresh_token with refresh_token. JSON or form body. Sets no cookie. Refresh tokens rotate with the same reuse rules as the cookie flow. Unknown parameters are ignored (RFC 6749 §3.2); a missing one is 400 invalid_request and counts nothing.",
                 "consumes": [
                     "application/json",
                     "application/x-www-form-urlencoded"
@@ -2090,7 +2096,8 @@ const docTemplate = `{
             "type": "object",
             "required": [
                 "code",
-                "message"
+                "message",
+                "requestId"
             ],
             "properties": {
                 "code": {
@@ -2111,7 +2118,8 @@ const docTemplate = `{
                     "example": "some fields are invalid"
                 },
                 "requestId": {
-                    "type": "string"
+                    "type": "string",
+                    "example": "5f0c6a2e9b1d4c7a8e3f2a1b0c9d8e7f"
                 }
             }
         },

@@ -6,6 +6,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/portcullis-auth/portcullis/auth"
+	"github.com/portcullis-auth/portcullis/models"
 )
 
 // AcceptedResponse answers every request that may send mail, whatever
@@ -45,6 +46,20 @@ type SignInEmailRequest struct {
 	Email string `json:"email" format:"email" maxLength:"254"`
 	Code  string `json:"code" example:"04821937" minLength:"8" maxLength:"8"`
 } //	@name	SignInEmailRequest
+
+func (r *SignInEmailRequest) check(fields models.FieldErrors) {
+	switch {
+	case r.Token != "" && (r.Email != "" || r.Code != ""):
+		fields.Add("token", "give either token, or email and code, not both")
+	case r.Token != "":
+	case r.Email == "" && r.Code == "":
+		fields.Add("token", "is required (or email and code)")
+	case r.Email == "":
+		fields.Add("email", "is required with code")
+	case r.Code == "":
+		fields.Add("code", "is required with email")
+	}
+}
 
 // mailed answers 202 for a request that may send mail.
 func mailed(send func(c *gin.Context) error) gin.HandlerFunc {

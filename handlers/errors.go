@@ -21,12 +21,14 @@ type ErrorResponse struct {
 	Error ErrorBody `json:"error" validate:"required"`
 } //	@name	ErrorResponse
 
-// ErrorBody describes one error.
+// ErrorBody describes one error. The OpenAPI document lists the codes of
+// models.Codes as Code's enum (docs/openapi3), so typed clients can switch
+// on them.
 type ErrorBody struct {
 	Code      string              `json:"code" example:"validation_failed" validate:"required"`
 	Message   string              `json:"message" example:"some fields are invalid" validate:"required"`
 	Fields    map[string][]string `json:"fields,omitempty"`
-	RequestID string              `json:"requestId,omitempty"`
+	RequestID string              `json:"requestId" example:"5f0c6a2e9b1d4c7a8e3f2a1b0c9d8e7f" validate:"required"`
 } //	@name	ErrorBody
 
 // statuses maps each domain error kind to its HTTP status.

@@ -11,8 +11,10 @@ import (
 
 // SignInResponse answers a first factor: user and session (the cookies are
 // set), or, for a user with a second factor, mfaRequired with the mfaToken
-// for POST /auth/mfa/verify (no cookie). Every field is optional: Swagger 2
-// has no oneOf.
+// for POST /auth/mfa/verify (no cookie). Swagger 2 has no oneOf, so swag
+// sees one object of optional fields; docs/openapi3 splits it into the
+// oneOf of SignedIn (user, session) and MFAChallenge (the other four) that
+// openapi.yaml serves. A field added here must go into one of the two there.
 type SignInResponse struct {
 	User        *User    `json:"user,omitempty"`
 	Session     *Session `json:"session,omitempty"`
@@ -37,12 +39,19 @@ func signInAnswer(c *gin.Context, ck Cookies, in auth.SignIn, err error) {
 	}
 }
 
-// MFAVerifyRequest finishes a sign-in with the second factor.
+// MFAVerifyRequest finishes a sign-in with the second factor: the mfaToken
+// and exactly one of code and recoveryCode.
 type MFAVerifyRequest struct {
 	MFAToken     string `json:"mfaToken" validate:"required" maxLength:"4096"`
 	Code         string `json:"code" example:"123456" minLength:"6" maxLength:"6"`
 	RecoveryCode string `json:"recoveryCode" example:"abcde-fghjk" maxLength:"32"`
 } //	@name	MFAVerifyRequest
+
+func (r *MFAVerifyRequest) check(fields models.FieldErrors) {
+	if (r.Code == "") == (r.RecoveryCode == "") {
+		fields.Add("code", "give exactly one of code and recoveryCode")
+	}
+}
 
 // Factor is a second factor as its owner sees it.
 type Factor struct {
@@ -116,12 +125,13 @@ type SessionResponse struct {
 //
 //	@Summary	Finish signing in with a second factor
 //	@ID		verifyMFA
-//	@Description	{mfaToken, code} with a TOTP code, or {mfaToken, recoveryCode}. Sets the session cookies; the session has aal 2. A wrong code is 401 invalid_code and counts toward the lockout; after five, the mfaToken is dead (401 invalid_mfa_token).
+//	@Description	{mfaToken, code} with a TOTP code, or {mfaToken, recoveryCode}: exactly one of the two, else 422 naming code. Sets the session cookies; the session has aal 2. A wrong code is 401 invalid_code and counts toward the lockout; after five, the mfaToken is dead (401 invalid_mfa_token).
 //	@Tags		mfa
 //	@Param		body	body		MFAVerifyRequest	true	"the second step"
 //	@Success	200		{object}	AuthResponse	"session cookies are set"
 //	@Header		200		{string}	Set-Cookie		"__Host-session and __Secure-refresh"
 //	@Failure	401		{object}	ErrorResponse	"invalid_code or invalid_mfa_token"
+//	@Failure	422		{object}	ErrorResponse	"validation_failed: an unknown field, no mfaToken, or not exactly one of code and recoveryCode (nothing is counted)"
 //	@Failure	429		{object}	ErrorResponse	"rate_limited"
 //	@Router		/auth/mfa/verify [post]
 func VerifyMFA(svc *auth.Service, ck Cookies) gin.HandlerFunc {

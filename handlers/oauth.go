@@ -122,7 +122,7 @@ func decodeOAuth(c *gin.Context, dst any, form func(url.Values)) error {
 //
 //	@Summary	Get bearer tokens
 //	@ID		issueToken
-//	@Description	grant_type=password with username (the email; email is accepted too) and password, or grant_type=refresh_token with refresh_token. JSON or form body. Sets no cookie. Refresh tokens rotate with the same reuse rules as the cookie flow.
+//	@Description	grant_type=password with username (the email; email is accepted too) and password, or grant_type=refresh_token with refresh_token. JSON or form body. Sets no cookie. Refresh tokens rotate with the same reuse rules as the cookie flow. Unknown parameters are ignored (RFC 6749 §3.2); a missing one is 400 invalid_request and counts nothing.
 //	@Tags		services
 //	@Accept		json,x-www-form-urlencoded
 //	@Param		body	body		TokenRequest	true	"grant"
@@ -164,7 +164,16 @@ func Token(svc *auth.Service) gin.HandlerFunc {
 			}
 			res = in.Result
 		case "mfa_otp":
-			res, err = svc.VerifyMFA(ctx, client(c), req.MFAToken, req.OTP, req.RecoveryCode)
+			// A missing parameter is the request's fault, not a wrong code:
+			// it reaches no check and counts nothing.
+			switch {
+			case req.MFAToken == "":
+				err = models.Errorf(models.BadRequest, "mfa_token is required")
+			case (req.OTP == "") == (req.RecoveryCode == ""):
+				err = models.Errorf(models.BadRequest, "exactly one of otp and recovery_code is required")
+			default:
+				res, err = svc.VerifyMFA(ctx, client(c), req.MFAToken, req.OTP, req.RecoveryCode)
+			}
 		case "refresh_token":
 			if req.RefreshToken == "" {
 				WriteOAuthError(c, models.Errorf(models.BadRequest, "refresh_token is required"))
@@ -192,7 +201,7 @@ func Token(svc *auth.Service) gin.HandlerFunc {
 //
 //	@Summary	Introspect an access token (RFC 7662)
 //	@ID		introspectToken
-//	@Description	HTTP Basic with an AUTH_INTROSPECT_CLIENTS entry. Answers active:false, without saying why, for anything but a live access token.
+//	@Description	HTTP Basic with an AUTH_INTROSPECT_CLIENTS entry. Answers active:false, without saying why, for anything but a live access token. Unknown parameters are ignored; a missing token is 400 invalid_request.
 //	@Tags		services
 //	@Accept		x-www-form-urlencoded,json
 //	@Security	IntrospectBasic

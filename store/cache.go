@@ -34,8 +34,12 @@ type Cached struct {
 	touches map[string]time.Time
 
 	// afterRead, when set (tests only), runs between a database read and
-	// the fill that caches it.
-	afterRead func()
+	// the fill that caches it; afterPeek between the read of a cached entry
+	// and its update in place; onContended when mu is taken while held
+	// elsewhere, before waiting for it.
+	afterRead   func()
+	afterPeek   func()
+	onContended func()
 }
 
 type cachedSession struct {
@@ -68,7 +72,7 @@ func (c *Cached) DB() *DB { return c.db }
 
 // Purge drops every cached entry.
 func (c *Cached) Purge() {
-	c.mu.Lock()
+	c.lock()
 	defer c.mu.Unlock()
 	c.epoch++
 	c.sessions.Purge()
@@ -78,7 +82,7 @@ func (c *Cached) Purge() {
 // onKey applies an invalidation: "s:<session id>", "u:<user id>" or
 // "us:<user id>" (every session of a user).
 func (c *Cached) onKey(key string) {
-	c.mu.Lock()
+	c.lock()
 	defer c.mu.Unlock()
 	c.epoch++
 	kind, id, _ := strings.Cut(key, ":")
@@ -124,7 +128,7 @@ func (c *Cached) SessionWithUser(ctx context.Context, id string, fresh bool) (mo
 			}
 		}
 	}
-	c.mu.Lock()
+	c.lock()
 	epoch := c.epoch
 	c.mu.Unlock()
 	s, u, err := c.db.SessionWithUser(ctx, id, true)
@@ -143,19 +147,33 @@ func (c *Cached) SessionWithUser(ctx context.Context, id string, fresh bool) (mo
 
 // fill runs add unless an invalidation has happened since epoch was read.
 func (c *Cached) fill(epoch uint64, add func()) {
-	c.mu.Lock()
+	c.lock()
 	defer c.mu.Unlock()
 	if c.epoch == epoch {
 		add()
 	}
 }
 
+// lock takes mu, telling onContended (tests) when it has to wait.
+func (c *Cached) lock() {
+	if c.mu.TryLock() {
+		return
+	}
+	if c.onContended != nil {
+		c.onContended()
+	}
+	c.mu.Lock()
+}
+
 // updateSession changes a cached session in place, atomically with respect to
 // invalidations (so a revoked session is never put back).
 func (c *Cached) updateSession(id string, change func(*models.Session) bool) {
-	c.mu.Lock()
+	c.lock()
 	defer c.mu.Unlock()
 	if e, ok := c.sessions.Peek(id); ok {
+		if c.afterPeek != nil {
+			c.afterPeek()
+		}
 		if change(&e.s) {
 			c.sessions.Add(id, e)
 		} else {

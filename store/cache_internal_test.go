@@ -94,3 +94,61 @@ func TestInPlaceUpdatesNeverRestoreAnEvictedSession(t *testing.T) {
 		}
 	}
 }
+
+// TestInPlaceUpdateHoldsOffAnInvalidation forces a revocation between the
+// read of a cached session and its update in place (a last-seen touch, a
+// refresh rotation): the revocation runs in its own goroutine, and the
+// update goes on only once the revocation has finished or is waiting for the
+// cache's lock. Either the update wins the lock and the revocation's eviction
+// follows it, or the revocation evicts first; the cache must never serve the
+// revoked session as live afterwards.
+func TestInPlaceUpdateHoldsOffAnInvalidation(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		update func(ctx context.Context, c *Cached, s models.Session)
+	}{
+		{"touch", func(ctx context.Context, c *Cached, s models.Session) {
+			_ = c.TouchSession(ctx, s.ID, time.Now().UTC())
+		}},
+		{"rotate", func(ctx context.Context, c *Cached, s models.Session) {
+			now := time.Now().UTC()
+			if won, err := c.RotateRefresh(ctx, s.ID, 0, now, now.Add(time.Hour)); !won || err != nil {
+				t.Errorf("RotateRefresh: %v, %v", won, err)
+			}
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			c := NewCached(ctx, openMemory(t), LocalBus{}, 100, time.Hour, slog.New(slog.DiscardHandler))
+			s := liveSession(t, c, tc.name+"@example.com")
+			if _, _, err := c.SessionWithUser(ctx, s.ID, false); err != nil { // cached
+				t.Fatal(err)
+			}
+			revoked, waiting := make(chan struct{}), make(chan struct{})
+			var once sync.Once
+			c.onContended = func() { once.Do(func() { close(waiting) }) }
+			c.afterPeek = func() {
+				c.afterPeek = nil
+				go func() {
+					defer close(revoked)
+					if _, err := c.RevokeSession(ctx, s.ID, time.Now().UTC()); err != nil {
+						t.Error(err)
+					}
+				}()
+				select {
+				case <-revoked:
+				case <-waiting:
+				}
+			}
+			tc.update(ctx, c, s)
+			<-revoked
+			if c.afterPeek != nil {
+				t.Fatal("the update never read the cached entry")
+			}
+			if got, _, err := c.SessionWithUser(ctx, s.ID, false); err != nil || got.RevokedAt == nil {
+				t.Errorf("after the revocation the cache serves a live session: %+v, %v", got, err)
+			}
+		})
+	}
+}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"time"
 
+	"gorm.io/gorm"
+
 	"github.com/portcullis-auth/portcullis/models"
 )
 
@@ -23,19 +25,35 @@ func (db *DB) CreateSession(ctx context.Context, s *models.Session, credentialVe
 	if db.dialect == "postgres" {
 		lock = " FOR SHARE OF u"
 	}
-	res := db.with(ctx).Exec(`INSERT INTO sessions
+	insert := func(g *gorm.DB) error {
+		res := g.Exec(`INSERT INTO sessions
   (id, user_id, created_at, last_seen_at, expires_at, refresh_gen, rotated_at, remember, user_agent, ip, aal, amr, auth_time)
 SELECT ?, u.id, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?
 FROM users u WHERE u.id = ? AND u.credential_version = ? AND u.disabled_at IS NULL`+lock,
-		s.ID, s.CreatedAt, s.LastSeenAt, s.ExpiresAt, s.RefreshGen, s.RotatedAt, s.Remember, s.UserAgent, s.IP, s.AAL, s.AMR, s.AuthTime,
-		s.UserID, credentialVersion)
-	if res.Error != nil {
-		return translate(res.Error, "could not create the session")
+			s.ID, s.CreatedAt, s.LastSeenAt, s.ExpiresAt, s.RefreshGen, s.RotatedAt, s.Remember, s.UserAgent, s.IP, s.AAL, s.AMR, s.AuthTime,
+			s.UserID, credentialVersion)
+		if res.Error != nil {
+			return translate(res.Error, "could not create the session")
+		}
+		if res.RowsAffected == 0 {
+			return models.ErrStaleCredentials
+		}
+		return nil
 	}
-	if res.RowsAffected == 0 {
-		return models.ErrStaleCredentials
+	hook := db.beforeSessionCommit
+	if hook == nil {
+		return insert(db.with(ctx))
 	}
-	return nil
+	// Tests only: the same statement in a transaction of its own, held open
+	// for the hook. An autocommit statement has the same window, between its
+	// read of the user and its commit, only too short to hit on purpose.
+	return db.with(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := insert(tx); err != nil {
+			return err
+		}
+		hook()
+		return nil
+	})
 }
 
 // SessionByID loads a session by id.

@@ -44,6 +44,10 @@ type DB struct {
 	gorm    *gorm.DB
 	sql     *sql.DB
 	dialect string // "sqlite" or "postgres"
+
+	// beforeSessionCommit, when set (tests only), runs after CreateSession's
+	// statement and before it commits: where a concurrent change can slip in.
+	beforeSessionCommit func()
 }
 
 // Open connects to the database named by url: sqlite:PATH, sqlite::memory: or

@@ -2,14 +2,17 @@ package store_test
 
 import (
 	"context"
+	"database/sql"
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/uuid"
 	"gorm.io/gorm/schema"
 
 	"github.com/portcullis-auth/portcullis/models"
@@ -180,5 +183,79 @@ func TestSQLiteFilesArePrivate(t *testing.T) {
 		if mode := fi.Mode().Perm(); mode != 0o600 {
 			t.Errorf("%s: mode %v, want -rw-------", filepath.Base(p), mode)
 		}
+	}
+}
+
+// TestSessionCreationSeesAPasswordChange forces a password change (the new
+// credential version, then the revocation of the user's sessions, as
+// auth does it) to run between session creation's read of the user and its
+// commit, from another connection. With the user row locked in share mode
+// the change waits for the commit, and its revocation then ends the new
+// session; without the lock it would finish first and the session, checked
+// against the old credentials, would outlive them. The hook waits until the
+// change has finished or is waiting for a lock, whichever comes: no sleep.
+// PostgreSQL only: SQLite has one writer at a time.
+func TestSessionCreationSeesAPasswordChange(t *testing.T) {
+	base := storetest.PostgresURL(t)
+	db := storetest.Open(t, base)
+	app := "pwchange_" + strings.ReplaceAll(uuid.NewString()[:8], "-", "")
+	other, err := store.Open(ctx, base+"&application_name="+app)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	watch, err := sql.Open("pgx", base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer watch.Close()
+	u := newUser("ada@example.com")
+	if err := db.CreateUser(ctx, u); err != nil {
+		t.Fatal(err)
+	}
+	changed := make(chan error, 1)
+	store.SetBeforeSessionCommit(db, func() {
+		store.SetBeforeSessionCommit(db, nil)
+		go func() {
+			now := time.Now().UTC()
+			err := other.ChangePassword(ctx, u.ID, "new hash", now)
+			if err == nil {
+				_, err = other.RevokeUserSessions(ctx, u.ID, "", now)
+			}
+			changed <- err
+		}()
+		for {
+			select {
+			case err := <-changed:
+				changed <- err
+				return
+			default:
+			}
+			var waiting bool
+			if err := watch.QueryRow(`SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE application_name = $1 AND wait_event_type = 'Lock')`,
+				app).Scan(&waiting); err != nil {
+				t.Error(err)
+				return
+			}
+			if waiting {
+				return
+			}
+		}
+	})
+	now := time.Now().UTC().Truncate(time.Millisecond)
+	s := &models.Session{UserID: u.ID, CreatedAt: now, LastSeenAt: now, ExpiresAt: now.Add(time.Hour), RotatedAt: now}
+	created := db.CreateSession(ctx, s, 0)
+	if err := <-changed; err != nil {
+		t.Fatalf("the password change: %v", err)
+	}
+	if created != nil {
+		t.Fatalf("CreateSession: %v (the change was to come after its read)", created)
+	}
+	got, err := db.SessionByID(ctx, s.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.RevokedAt == nil {
+		t.Errorf("a session checked against the old password is live after the change: %+v", got)
 	}
 }
