@@ -203,7 +203,10 @@ func TestNoSecretInAnyFlowsLogs(t *testing.T) {
 		// Reauthentication with each proof, each after a wrong one.
 		next()
 		c.do("POST", "/auth/reauthenticate", map[string]any{"password": wrongPassword})
-		wantStatus(t, c.do("POST", "/auth/reauthenticate", map[string]any{"password": changedPassword}), http.StatusOK, "reauthenticate: password")
+		// A user with a factor reauthenticates with a factor: the password is
+		// refused (422 on code), and must not be logged either.
+		wantStatus(t, c.do("POST", "/auth/reauthenticate", map[string]any{"password": changedPassword}), http.StatusUnprocessableEntity,
+			"reauthenticate: password of a user with a factor")
 		c.do("POST", "/auth/reauthenticate", map[string]any{"code": "000000"})
 		third := apitest.TOTP(t, e.Secret, m.clock.Now())
 		s.code(third)

@@ -138,6 +138,9 @@ func (s *Service) signIn(ctx context.Context, cl Client, g *guard, u models.User
 // codes count toward the account's lockout and are audited; the fifth ends
 // the mfaToken.
 func (s *Service) VerifyMFA(ctx context.Context, cl Client, mfaToken, code, recoveryCode string) (Result, error) {
+	if err := codeShape(code, recoveryCode); err != nil {
+		return Result{}, err
+	}
 	now := s.now()
 	claims, err := s.keys.Open(mfaToken, token.TypeMFA, now)
 	if err != nil {
@@ -233,6 +236,34 @@ func (s *Service) checkSecondFactor(ctx context.Context, u models.User, code, re
 	}
 	s.hooks.codeChecked(ok)
 	return method, sp, ok, nil
+}
+
+// codeShape refuses a code that cannot be right whatever the user holds
+// (422 naming it) before anything is reserved, checked or counted: a
+// malformed code is the request's fault, not a wrong proof (DESIGN.md,
+// "Proofs and the lockout").
+func codeShape(code, recoveryCode string) error {
+	fields := models.FieldErrors{}
+	if code != "" && !allDigits(code, 6) {
+		fields.Add("code", "must be the 6 digits the authenticator app shows")
+	}
+	if rc := normalizeRecovery(recoveryCode); recoveryCode != "" && (len(rc) != 10 || strings.Trim(rc, recoveryAlphabet) != "") {
+		fields.Add("recoveryCode", "must be a recovery code: 10 letters and digits, such as abcde-12345")
+	}
+	return fields.Err()
+}
+
+// allDigits reports whether s is exactly n ASCII digits.
+func allDigits(s string, n int) bool {
+	if len(s) != n {
+		return false
+	}
+	for _, r := range []byte(s) {
+		if r < '0' || r > '9' {
+			return false
+		}
+	}
+	return true
 }
 
 // normalizeRecovery reads a recovery code as typed: any case, dashes and
@@ -582,6 +613,9 @@ func (s *Service) Reauthenticate(ctx context.Context, cl Client, p *Principal, p
 		}
 		methods = append(methods, AMRPassword)
 	case code != "" || recoveryCode != "":
+		if err := codeShape(code, recoveryCode); err != nil {
+			return models.Session{}, err
+		}
 		g := s.passwordGuard(p.User.Email, cl)
 		if err := g.reserve(ctx); err != nil {
 			return models.Session{}, err

@@ -173,6 +173,9 @@ func Token(svc *auth.Service) gin.HandlerFunc {
 				err = models.Errorf(models.BadRequest, "exactly one of otp and recovery_code is required")
 			default:
 				res, err = svc.VerifyMFA(ctx, client(c), req.MFAToken, req.OTP, req.RecoveryCode)
+				if models.IsKind(err, models.Invalid) {
+					err = models.Errorf(models.BadRequest, "otp must be 6 digits; recovery_code 10 letters and digits")
+				}
 			}
 		case "refresh_token":
 			if req.RefreshToken == "" {
