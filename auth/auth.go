@@ -160,6 +160,8 @@ type Deps struct {
 	// ReauthWindow is how recent a proof a sensitive operation needs
 	// (AUTH_REAUTH_WINDOW); zero: 10 minutes.
 	ReauthWindow time.Duration
+	// EmailHooks, when set (tests only), force races of the email flows.
+	EmailHooks *EmailHooks
 }
 
 // Service is the domain core. Its methods are safe for concurrent use.
@@ -177,6 +179,10 @@ type Service struct {
 	email        Email
 	dataKeys     *token.KeyRing
 	reauthWindow time.Duration
+	// tokenKeys store mailed tokens and codes as HMACs: one key derived
+	// from each session key, the current one first.
+	tokenKeys [][]byte
+	hooks     *EmailHooks
 }
 
 // New returns a Service over d.
@@ -184,7 +190,10 @@ func New(d Deps) *Service {
 	s := &Service{
 		store: d.Store, keys: d.Keys, hasher: d.Hasher, lockout: d.Lockout, limits: d.LockoutLimits, clients: d.Clients, lifetimes: d.Lifetimes,
 		now: d.Now, metrics: d.Metrics, logger: d.Logger, email: d.Email,
-		dataKeys: d.DataKeys, reauthWindow: d.ReauthWindow,
+		dataKeys: d.DataKeys, reauthWindow: d.ReauthWindow, hooks: d.EmailHooks,
+	}
+	if d.Keys != nil {
+		s.tokenKeys = d.Keys.DerivedKeys(tokenHashInfo)
 	}
 	if s.reauthWindow <= 0 {
 		s.reauthWindow = 10 * time.Minute

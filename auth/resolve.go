@@ -38,7 +38,9 @@ func (s *Service) ResolveMail(ctx context.Context, q models.QueuedMail) (mail.Me
 	var purpose models.TokenPurpose
 	switch q.Kind {
 	case models.MailVerifyEmail:
-		if u.Disabled() || u.EmailVerified || s.email.Verification == VerificationOff {
+		// Registration queues none under "off"; a resend still mails one
+		// (TOTP enrolment asks for a verified address).
+		if u.Disabled() || u.EmailVerified {
 			return mail.Message{}, nil, false, nil
 		}
 		purpose = models.PurposeVerifyEmail
@@ -76,13 +78,13 @@ func (s *Service) ResolveMail(ctx context.Context, q models.QueuedMail) (mail.Me
 		if over, ok := s.email.TTL[purpose]; ok && over > 0 {
 			ttl = over
 		}
-		t := &models.OneTimeToken{Purpose: purpose, UserID: u.ID, Email: q.Recipient, TokenHash: hashToken(raw),
-			CreatedAt: now, ExpiresAt: now.Add(ttl)}
+		t := &models.OneTimeToken{Purpose: purpose, UserID: u.ID, Email: q.Recipient, TokenHash: s.storedHash(raw),
+			CredentialVersion: u.CredentialVersion, CreatedAt: now, ExpiresAt: now.Add(ttl)}
 		if purpose == models.PurposeSignIn {
 			if d.Code, err = newCode(); err != nil {
 				return mail.Message{}, nil, false, err
 			}
-			t.CodeHash = hashCode(q.Recipient, d.Code)
+			t.CodeHash = s.storedHash(codeInput(q.Recipient, d.Code))
 		}
 		if err := s.store.IssueToken(ctx, t); err != nil {
 			return mail.Message{}, nil, false, err

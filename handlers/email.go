@@ -6,6 +6,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/portcullis-auth/portcullis/auth"
+	"github.com/portcullis-auth/portcullis/token"
 )
 
 // AcceptedResponse answers every request that may send mail, whatever
@@ -153,13 +154,13 @@ func RequestEmailChange(svc *auth.Service) gin.HandlerFunc {
 //	@Failure	400		{object}	ErrorResponse	"invalid_token (unknown, expired or used) or bad_request"
 //	@Failure	429		{object}	ErrorResponse	"rate_limited"
 //	@Router		/auth/email/verify [post]
-func VerifyEmail(svc *auth.Service) gin.HandlerFunc {
+func VerifyEmail(svc *auth.Service, ck Cookies) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		req, ok := decode[TokenBody](c)
 		if !ok {
 			return
 		}
-		u, err := svc.VerifyEmail(c.Request.Context(), client(c), req.Token)
+		u, err := svc.VerifyEmail(c.Request.Context(), client(c), req.Token, presented(c, ck))
 		reply(c, http.StatusOK, UserResponse{User: userView(u)}, err)
 	}
 }
@@ -230,9 +231,9 @@ func SignInWithEmail(svc *auth.Service, ck Cookies) gin.HandlerFunc {
 		var in auth.SignIn
 		var err error
 		if req.Token != "" {
-			in, err = svc.SignInWithToken(c.Request.Context(), client(c), req.Token)
+			in, err = svc.SignInWithToken(c.Request.Context(), client(c), req.Token, presented(c, ck))
 		} else {
-			in, err = svc.SignInWithCode(c.Request.Context(), client(c), req.Email, req.Code)
+			in, err = svc.SignInWithCode(c.Request.Context(), client(c), req.Email, req.Code, presented(c, ck))
 		}
 		signInAnswer(c, ck, in, err)
 	}
@@ -253,4 +254,16 @@ func SignInWithEmail(svc *auth.Service, ck Cookies) gin.HandlerFunc {
 //	@Router		/admin/users/{id}/password-reset [post]
 func AdminPasswordReset(svc *auth.Service) gin.HandlerFunc {
 	return mailed(func(c *gin.Context) error { return svc.AdminPasswordReset(c.Request.Context(), c.Param("id")) })
+}
+
+// presented are the session tokens a request carries, as logout reads
+// them: a Bearer header alone, else the access cookie, else the refresh
+// cookie. The first proof of an address keeps the session they name.
+func presented(c *gin.Context, ck Cookies) auth.Presented {
+	access, fromHeader := token.FromRequest(c.Request, ck.Config.AccessName())
+	p := auth.Presented{Access: access}
+	if !fromHeader && access == "" {
+		p.Refresh = ck.Refresh(c)
+	}
+	return p
 }

@@ -27,6 +27,7 @@ const (
 	EventMFAReset             EventType = "mfa_reset"
 	EventReauthenticated      EventType = "reauthenticated"
 	EventUserUpdated          EventType = "user_updated"
+	EventPasswordVoided       EventType = "password_voided"
 )
 
 // AuditEvent records something that happened to an account. UserID is empty
