@@ -59,7 +59,19 @@ func newMailHarness(t *testing.T, dbURL string, env map[string]string, opts ...o
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
 	go w.Run(ctx)
-	return &mailHarness{harness: h, smtp: srv, worker: w, logs: logs}
+	m := &mailHarness{harness: h, smtp: srv, worker: w, logs: logs}
+	h.verify = m.verifyAddress
+	return m
+}
+
+// verifyAddress proves email with a verification link followed in c, the
+// browser signed in as its owner (which stays signed in).
+func (m *mailHarness) verifyAddress(c *client, email string) {
+	m.t.Helper()
+	n := len(m.smtp.To(email))
+	wantStatus(m.t, m.client().do("POST", "/auth/email/verify/resend", map[string]any{"email": email}), http.StatusAccepted, "resend")
+	_, tok := m.mailFor(email, "Confirm your email address", n).Link()
+	wantStatus(m.t, c.do("POST", "/auth/email/verify", map[string]any{"token": tok}), http.StatusOK, "verify "+email)
 }
 
 // next waits for the n-th message to addr.

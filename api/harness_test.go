@@ -58,6 +58,9 @@ type harness struct {
 	key   token.Key
 	clock *clock
 	svc   *auth.Service
+	// verify proves a signed-in client's address, where mail is sent (an
+	// unverified address cannot enrol a factor then).
+	verify func(c *client, email string)
 }
 
 type option func(*config.Config, *api.Deps)

@@ -338,19 +338,32 @@ func (s *Service) VerifyEmail(ctx context.Context, cl Client, raw string, pres P
 }
 
 // consume uses a mailed token once; unknown, expired and used tokens are one
-// error.
+// error, and so is a token its user can no longer use (tokenUser), which is
+// refused before it is spent: a verification link refused while the user
+// is disabled works again once they are enabled. Callers check tokenUser
+// again after consuming, for a change that raced this one.
 func (s *Service) consume(ctx context.Context, purpose models.TokenPurpose, raw string) (models.OneTimeToken, error) {
 	if raw == "" || len(raw) > 128 {
 		return models.OneTimeToken{}, ErrInvalidToken
 	}
-	t, err := s.store.ConsumeToken(ctx, purpose, s.lookupHashes(raw), s.now())
-	switch {
-	case models.IsKind(err, models.NotFound):
-		return t, ErrInvalidToken
-	case err != nil:
-		return t, err
+	hashes, now := s.lookupHashes(raw), s.now()
+	peek, err := s.store.TokenByHash(ctx, purpose, hashes, now)
+	if err == nil {
+		_, err = s.tokenUser(ctx, peek)
 	}
-	return t, nil
+	if err != nil {
+		return models.OneTimeToken{}, asInvalidToken(err)
+	}
+	t, err := s.store.ConsumeToken(ctx, purpose, hashes, now)
+	return t, asInvalidToken(err)
+}
+
+// asInvalidToken answers a token that is not there with ErrInvalidToken.
+func asInvalidToken(err error) error {
+	if models.IsKind(err, models.NotFound) {
+		return ErrInvalidToken
+	}
+	return err
 }
 
 // ResetPassword sets a new password with a reset token: the policy applies
@@ -365,10 +378,8 @@ func (s *Service) ResetPassword(ctx context.Context, cl Client, raw, password st
 	}
 	now := s.now()
 	peek, err := s.store.TokenByHash(ctx, models.PurposeResetPassword, s.lookupHashes(raw), now)
-	if models.IsKind(err, models.NotFound) {
-		return ErrInvalidToken
-	} else if err != nil {
-		return err
+	if err != nil {
+		return asInvalidToken(err)
 	}
 	u, err := s.tokenUser(ctx, peek)
 	if err != nil {

@@ -938,7 +938,7 @@ const docTemplate = `{
                         "BearerAuth": []
                     }
                 ],
-                "description": "Needs a fresh session (signed in or reauthenticated within AUTH_REAUTH_WINDOW, with the second factor if the user has one). The factor stays pending until POST /auth/mfa/totp/{id}/verify sees its first code (within 10 minutes). 501 totp_unavailable when AUTH_DATA_KEYS is not set in production.",
+                "description": "Needs a fresh session (signed in or reauthenticated within AUTH_REAUTH_WINDOW, with the second factor if the user has one). The factor stays pending until POST /auth/mfa/totp/{id}/verify sees its first code (within 10 minutes). 501 totp_unavailable when AUTH_DATA_KEYS is not set in production. While mail can be sent and the address is not verified yet, 403 email_not_verified: prove the address first (so nothing of an account someone else pre-registered survives its owner's proof).",
                 "tags": [
                     "mfa"
                 ],
@@ -963,7 +963,7 @@ const docTemplate = `{
                         }
                     },
                     "403": {
-                        "description": "reauthentication_required or csrf_failed",
+                        "description": "reauthentication_required, email_not_verified or csrf_failed",
                         "schema": {
                             "$ref": "#/definitions/ErrorResponse"
                         }
