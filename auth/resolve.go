@@ -64,7 +64,7 @@ func (s *Service) ResolveMail(ctx context.Context, q models.QueuedMail) (mail.Me
 		}
 		purpose = models.PurposeChangeEmail
 	case models.MailAccountExists, models.MailPasswordChanged, models.MailEmailChanged,
-		models.MailMFAEnrolled, models.MailMFARemoved, models.MailMFAFailed:
+		models.MailMFAEnrolled, models.MailMFARemoved, models.MailMFAFailed, models.MailPasswordRemoved:
 	default:
 		return mail.Message{}, nil, false, nil
 	}
