@@ -365,8 +365,9 @@ func TestMailedSecretsAreKeyed(t *testing.T) {
 			return hex.EncodeToString(sum[:])
 		}
 		guessable := map[string]string{}
-		for _, g := range []string{verify, link, reset, signIn.Code(), email + ":" + signIn.Code()} {
-			guessable[sha(g)] = g
+		for what, g := range map[string]string{"the verification token": verify, "the sign-in token": link, "the reset token": reset,
+			"the code": signIn.Code(), "the address and code": email + ":" + signIn.Code()} {
+			guessable[sha(g)] = what
 		}
 		rows, err := m.db.SQL().Query("SELECT token_hash, code_hash FROM one_time_tokens")
 		if err != nil {
@@ -381,7 +382,7 @@ func TestMailedSecretsAreKeyed(t *testing.T) {
 			n++
 			for _, v := range []string{tok, code} {
 				if g, ok := guessable[v]; ok {
-					t.Errorf("a stored hash is the SHA-256 of %.6s…", g)
+					t.Errorf("a stored hash is the SHA-256 of %s", g)
 				}
 			}
 		}
@@ -393,5 +394,46 @@ func TestMailedSecretsAreKeyed(t *testing.T) {
 		m.sqlQuery("UPDATE one_time_tokens SET token_hash = ? WHERE purpose = 'reset_password' RETURNING purpose", sha(reset))
 		wantStatus(t, m.client().do("POST", "/auth/password/reset", map[string]any{"token": reset, "password": "a brand new passphrase"}),
 			http.StatusNoContent, "a legacy reset row")
+	})
+}
+
+// TestMailedTokensSurviveAKeyRotation: a token and a code mailed under one
+// session key work on an instance whose ring has a newer key first (every
+// key of the ring is tried), and stop working once the old key is removed.
+func TestMailedTokensSurviveAKeyRotation(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, dbURL string) {
+		if strings.HasPrefix(dbURL, "sqlite:") {
+			dbURL = "sqlite:" + t.TempDir() + "/auth.db" // shared by the instances
+		}
+		before := newMailHarness(t, dbURL, map[string]string{"AUTH_EMAIL_VERIFICATION": "off"})
+		email := newEmail()
+		before.register(email)
+		wantStatus(t, before.client().do("POST", "/auth/password/forgot", map[string]any{"email": email}), http.StatusAccepted, "forgot")
+		_, reset := before.mailFor(email, "Reset your password", 0).Link()
+		other := newEmail()
+		before.register(other)
+		wantStatus(t, before.client().do("POST", "/auth/sign-in/email", map[string]any{"email": other}), http.StatusAccepted, "sign-in code")
+		code := before.mailFor(other, "Your sign-in code", 0).Code()
+
+		instance := func(keys ...token.Key) *harness {
+			ring, err := token.NewKeyRing(keys...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			h := newHarness(t, dbURL, func(_ *config.Config, d *api.Deps) { d.Keys = ring.WithCache(100) })
+			h.clock.t = before.clock.Now()
+			return h
+		}
+		removed := instance(token.GenerateKey("new"))
+		wantStatus(t, removed.client().do("POST", "/auth/password/reset", map[string]any{"token": reset, "password": "a brand new passphrase"}),
+			http.StatusBadRequest, "the reset token once its key is removed")
+		wantStatus(t, removed.client().do("POST", "/auth/sign-in/email/verify", map[string]any{"email": other, "code": code}),
+			http.StatusBadRequest, "the code once its key is removed")
+
+		rotated := instance(token.GenerateKey("new"), before.key)
+		wantStatus(t, rotated.client().do("POST", "/auth/password/reset", map[string]any{"token": reset, "password": "a brand new passphrase"}),
+			http.StatusNoContent, "the reset token after a rotation")
+		wantStatus(t, rotated.client().do("POST", "/auth/sign-in/email/verify", map[string]any{"email": other, "code": code}),
+			http.StatusOK, "the code after a rotation")
 	})
 }
