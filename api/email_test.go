@@ -227,8 +227,9 @@ func withoutRequestID(body []byte) string {
 	return fmt.Sprintf("%+v", e)
 }
 
-// TestVerifyEmailAndTheFieldsThatShowIt: registration mails a link; the link
-// verifies the address, which /auth/me, introspection and forward-auth show.
+// TestVerifyEmailAndTheFieldsThatShowIt: registration mails a link; the link,
+// followed in the registering browser (which stays signed in), verifies the
+// address, which /auth/me, introspection and forward-auth show.
 func TestVerifyEmailAndTheFieldsThatShowIt(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, dbURL string) {
 		m := newMailHarness(t, dbURL, map[string]string{"AUTH_INTROSPECT_CLIENTS": introspectClient + ":" + introspectSecret})
@@ -243,7 +244,7 @@ func TestVerifyEmailAndTheFieldsThatShowIt(t *testing.T) {
 		if msg.Subject != "Confirm your email address" || !strings.HasPrefix(link, "https://app.example.com/verify-email?token=") {
 			t.Fatalf("verification mail: %q %q", msg.Subject, link)
 		}
-		r := m.client().do("POST", "/auth/email/verify", map[string]any{"token": tok})
+		r := c.do("POST", "/auth/email/verify", map[string]any{"token": tok})
 		wantStatus(t, r, http.StatusOK, "verify")
 		var u handlers.UserResponse
 		r.json(t, &u)
