@@ -12,12 +12,21 @@ import (
 )
 
 // IssueToken stores t, consuming the user's outstanding tokens of the same
-// purpose in the same transaction: only the newest one works.
+// purpose in the same transaction (under a lock on the user, on
+// PostgreSQL): only the newest one works.
 func (db *DB) IssueToken(ctx context.Context, t *models.OneTimeToken) error {
 	if t.ID == "" {
 		t.ID = newID()
 	}
 	err := db.with(ctx).Transaction(func(tx *gorm.DB) error {
+		if db.dialect == "postgres" {
+			// Two instances issuing for one user at once queue here, so the
+			// second consumes the first's token (SQLite writers are serial).
+			var id string
+			if err := tx.Raw("SELECT id FROM users WHERE id = ? FOR UPDATE", t.UserID).Scan(&id).Error; err != nil {
+				return err
+			}
+		}
 		if err := tx.Model(&models.OneTimeToken{}).Where("user_id = ? AND purpose = ? AND consumed_at IS NULL", t.UserID, t.Purpose).
 			Update("consumed_at", t.CreatedAt).Error; err != nil {
 			return err
