@@ -437,3 +437,57 @@ func TestMailedTokensSurviveAKeyRotation(t *testing.T) {
 			http.StatusOK, "the code after a rotation")
 	})
 }
+
+// TestAPendingChangeDiesWithTheCredentials: an intruder asks to move the
+// account to their address; the worker starts on the request (a hook holds
+// it there) and the owner changes the password before it issues the token:
+// the request is dropped, no link goes out and no token is stored.
+func TestAPendingChangeDiesWithTheCredentials(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, dbURL string) {
+		reached, release := make(chan struct{}), make(chan struct{})
+		var once sync.Once
+		hooks := &auth.EmailHooks{BeforeResolve: func(kind models.MailKind) {
+			if kind != models.MailChangeEmail {
+				return
+			}
+			once.Do(func() {
+				close(reached)
+				select {
+				case <-release:
+				case <-time.After(10 * time.Second):
+				}
+			})
+		}}
+		m := newMailHarness(t, dbURL, map[string]string{"AUTH_EMAIL_VERIFICATION": "off"},
+			func(_ *config.Config, d *api.Deps) { d.EmailHooks = hooks })
+		owner, to := newEmail(), newEmail()
+		c := m.register(owner)
+		id := userID(t, c)
+		intruder := login(t, m.harness, owner)
+		wantStatus(t, intruder.do("POST", "/auth/email/change", map[string]any{"newEmail": to, "currentPassword": goodPassword}),
+			http.StatusAccepted, "the intruder asks for the change")
+		select {
+		case <-reached:
+		case <-time.After(10 * time.Second):
+			t.Fatal("the worker never started on the change request")
+		}
+		wantStatus(t, c.do("POST", "/auth/password", map[string]any{"currentPassword": goodPassword, "newPassword": "the owner's new passphrase"}),
+			http.StatusNoContent, "the owner's password change")
+		close(release)
+		state := "pending"
+		for deadline := time.Now().Add(10 * time.Second); state == "pending" && time.Now().Before(deadline); {
+			time.Sleep(10 * time.Millisecond) // waits for the outcome; the order was forced above
+			state = m.sqlQuery("SELECT state FROM email_outbox WHERE kind = 'change_email'")
+		}
+		if state != "dropped" {
+			t.Errorf("the change request ended %s, want dropped", state)
+		}
+		if n := m.sqlQuery("SELECT CAST(count(*) AS TEXT) FROM one_time_tokens WHERE purpose = 'change_email'"); n != "0" {
+			t.Errorf("%s change tokens stored", n)
+		}
+		m.settle(to, 0)
+		if u := m.stored(id); u.Email != owner {
+			t.Errorf("the account moved to %s", u.Email)
+		}
+	})
+}

@@ -73,6 +73,9 @@ type EmailHooks struct {
 	// BeforeEmailSwap runs when an email change token has been consumed and
 	// checked, just before the address is swapped.
 	BeforeEmailSwap func()
+	// BeforeResolve runs when the outbox worker starts resolving a mail
+	// request of kind, before it reads the account.
+	BeforeResolve func(kind models.MailKind)
 }
 
 // Token lifetimes and limits (email.md).
@@ -109,10 +112,16 @@ var mailLink = map[models.TokenPurpose]string{
 // and do the same work whether or not the address has an account: the
 // worker decides.
 func (s *Service) queue(ctx context.Context, kind models.MailKind, recipient, userID, newEmail string) error {
+	return s.enqueue(ctx, models.MailRequest{Kind: kind, Recipient: recipient, UserID: userID, NewEmail: newEmail})
+}
+
+// enqueue queues r, made now.
+func (s *Service) enqueue(ctx context.Context, r models.MailRequest) error {
 	if s.email.Templates == nil {
 		return ErrEmailUnavailable
 	}
-	err := s.store.Enqueue(ctx, models.MailRequest{Kind: kind, Recipient: recipient, UserID: userID, NewEmail: newEmail, CreatedAt: s.now()})
+	r.CreatedAt = s.now()
+	err := s.store.Enqueue(ctx, r)
 	if err == nil && s.email.Kick != nil {
 		s.email.Kick()
 	}
@@ -186,7 +195,10 @@ func (s *Service) RequestEmailChange(ctx context.Context, cl Client, p *Principa
 			return err
 		}
 	}
-	return s.queue(ctx, models.MailChangeEmail, newEmail, p.User.ID, "")
+	// Made under the caller's credentials: if they change before the worker
+	// issues the token (the owner resets the password), nothing is sent.
+	version := p.User.CredentialVersion
+	return s.enqueue(ctx, models.MailRequest{Kind: models.MailChangeEmail, Recipient: newEmail, UserID: p.User.ID, CredentialVersion: &version})
 }
 
 // proveCurrentPassword checks the caller's password under the lockout.

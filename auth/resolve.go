@@ -14,6 +14,9 @@ import (
 // rendered message. This is where the requests that answered 202 find out
 // whether the address has an account.
 func (s *Service) ResolveMail(ctx context.Context, q models.QueuedMail) (mail.Message, *time.Time, bool, error) {
+	if s.hooks != nil && s.hooks.BeforeResolve != nil {
+		s.hooks.BeforeResolve(q.Kind)
+	}
 	now := s.now()
 	n, last, err := s.store.RecentMail(ctx, q.Kind, q.Recipient, now.Add(-time.Hour))
 	if err != nil {
@@ -33,6 +36,9 @@ func (s *Service) ResolveMail(ctx context.Context, q models.QueuedMail) (mail.Me
 		return mail.Message{}, nil, false, nil
 	case err != nil:
 		return mail.Message{}, nil, false, err
+	}
+	if q.CredentialVersion != nil && *q.CredentialVersion != u.CredentialVersion {
+		return mail.Message{}, nil, false, nil // asked for under credentials that have changed since
 	}
 	d := mail.Data{Email: q.Recipient, NewEmail: q.NewEmail, AppURL: s.email.AppURL}
 	var purpose models.TokenPurpose

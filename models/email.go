@@ -59,7 +59,10 @@ type MailRequest struct {
 	Recipient string
 	UserID    string // when known
 	NewEmail  string // for an email change
-	CreatedAt time.Time
+	// CredentialVersion, when set, is the user's credential version the
+	// request was made under: the worker drops it once that changed.
+	CredentialVersion *int64
+	CreatedAt         time.Time
 }
 
 // QueuedMail is a mail request the outbox worker has claimed.
@@ -73,4 +76,6 @@ type QueuedMail struct {
 	TokenExpiresAt *time.Time
 	Attempts       int
 	CreatedAt      time.Time
+	// CredentialVersion is the request's (MailRequest.CredentialVersion).
+	CredentialVersion *int64
 }

@@ -189,6 +189,8 @@ type outboxRow struct {
 	LeaseUntil     *time.Time
 	CreatedAt      time.Time
 	SentAt         *time.Time
+	// CredentialVersion is the version a user-bound request was made under.
+	CredentialVersion *int64
 }
 
 func (outboxRow) TableName() string { return "email_outbox" }
@@ -196,7 +198,7 @@ func (outboxRow) TableName() string { return "email_outbox" }
 // Enqueue records a mail request for the outbox worker.
 func (db *DB) Enqueue(ctx context.Context, r models.MailRequest) error {
 	row := outboxRow{Kind: r.Kind, Recipient: r.Recipient, NewEmail: r.NewEmail, State: "pending",
-		NextAttemptAt: r.CreatedAt, CreatedAt: r.CreatedAt}
+		NextAttemptAt: r.CreatedAt, CreatedAt: r.CreatedAt, CredentialVersion: r.CredentialVersion}
 	if r.UserID != "" {
 		row.UserID = &r.UserID
 	}
@@ -222,7 +224,7 @@ RETURNING *`, leaseUntil, now, now, limit).Scan(&rows).Error
 	out := make([]models.QueuedMail, len(rows))
 	for i, r := range rows {
 		out[i] = models.QueuedMail{ID: r.ID, Kind: r.Kind, Recipient: r.Recipient, NewEmail: r.NewEmail, Payload: r.Payload,
-			TokenExpiresAt: r.TokenExpiresAt, Attempts: r.Attempts, CreatedAt: r.CreatedAt}
+			TokenExpiresAt: r.TokenExpiresAt, Attempts: r.Attempts, CreatedAt: r.CreatedAt, CredentialVersion: r.CredentialVersion}
 		if r.UserID != nil {
 			out[i].UserID = *r.UserID
 		}
