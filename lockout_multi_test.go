@@ -25,8 +25,9 @@ func TestSecondStepLockoutAcrossInstancesSharingRedis(t *testing.T) {
 		t.Skip("starts two processes")
 	}
 	storetest.Redis(t) // skips without AUTH_TEST_REDIS_URL
+	pgURL := storetest.PostgresURL(t)
 	env := map[string]string{
-		"AUTH_DATABASE_URL":     storetest.PostgresURL(t),
+		"AUTH_DATABASE_URL":     pgURL,
 		"AUTH_SESSION_KEYS":     token.GenerateKey("shared").String(),
 		"AUTH_DATA_KEYS":        token.GenerateKey("data").String(),
 		"AUTH_COOKIE_SECURE":    "false",
@@ -44,6 +45,7 @@ func TestSecondStepLockoutAcrossInstancesSharingRedis(t *testing.T) {
 	if st, _, body := ada.do("POST", a+"/auth/register", fmt.Sprintf(`{"email":%q,"password":"correct horse battery staple","name":"Ada"}`, email)); st != 201 {
 		t.Fatalf("register on A: %d %s", st, body)
 	}
+	markVerified(t, pgURL, email)
 	_, _, body := ada.do("POST", a+"/auth/mfa/totp", `{}`)
 	var e struct {
 		Factor struct{ ID string }

@@ -51,6 +51,8 @@ type Deps struct {
 	Version string
 	// DataKeys seal TOTP secrets (AUTH_DATA_KEYS); nil: TOTP answers 501.
 	DataKeys *token.KeyRing
+	// EmailHooks, when set (tests only), force races of the email flows.
+	EmailHooks *auth.EmailHooks
 	// Auth is the domain service; nil means one built from the parts above
 	// (NewService), as tests and tools do.
 	Auth *auth.Service
@@ -134,7 +136,7 @@ func NewService(d Deps) *auth.Service {
 	return auth.New(auth.Deps{
 		Store: d.Store, Keys: d.Keys, Hasher: d.Hasher, Now: d.Now, Metrics: d.Metrics, Logger: d.Logger,
 		Lockout: d.Lockout, Clients: cfg.IntrospectClients, Email: emailSettings(d.Email, cfg),
-		DataKeys: d.DataKeys, ReauthWindow: cfg.ReauthWindow, Hooks: d.Hooks,
+		DataKeys: d.DataKeys, ReauthWindow: cfg.ReauthWindow, Hooks: d.Hooks, EmailHooks: d.EmailHooks,
 		LockoutLimits: auth.LockoutLimits{Pair: cfg.LockoutThreshold, Global: cfg.LockoutGlobalThreshold, Client: cfg.RateLimitIP.Events},
 		Lifetimes: auth.Lifetimes{
 			Access: cfg.AccessTTL, Session: cfg.SessionTTL, Remember: cfg.RememberTTL,

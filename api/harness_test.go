@@ -60,6 +60,9 @@ type harness struct {
 	svc   *auth.Service
 	// hasher is the router's: its Count is the work requests did.
 	hasher *auth.Hasher
+	// verify proves a signed-in client's address, where mail is sent (an
+	// unverified address cannot enrol a factor then).
+	verify func(c *client, email string)
 }
 
 type option func(*config.Config, *api.Deps)

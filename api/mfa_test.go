@@ -30,6 +30,9 @@ func withDataKeys(keys *token.KeyRing) option {
 func enrolled(t *testing.T, h *harness, email string) (*client, string, []string) {
 	t.Helper()
 	c := h.register(email)
+	if h.verify != nil {
+		h.verify(c, email)
+	}
 	secret, codes := enrol(t, h, c)
 	return c, secret, codes
 }
@@ -169,6 +172,7 @@ func TestSecondStepOnEveryRoute(t *testing.T) {
 			"AUTH_INTROSPECT_CLIENTS": introspectClient + ":" + introspectSecret}, withDataKeys(keys))
 		email := newEmail()
 		before := m.register(email)
+		m.verifyAddress(before, email)
 		c := login(t, m.harness, email)
 		secret, _ := enrol(t, m.harness, c)
 		wantStatus(t, before.do("POST", "/auth/refresh", nil), http.StatusUnauthorized, "a session from before the enrolment")
@@ -499,6 +503,7 @@ func TestNoMFASecretInTheLogs(t *testing.T) {
 	m := newMailHarness(t, "sqlite::memory:", map[string]string{"AUTH_EMAIL_VERIFICATION": "off"}, withDataKeys(keys))
 	email := newEmail()
 	c := m.register(email)
+	m.verifyAddress(c, email)
 	var e handlers.TOTPEnrollment
 	r := c.do("POST", "/auth/mfa/totp", map[string]any{})
 	r.json(t, &e)
@@ -668,7 +673,9 @@ func TestStepUp(t *testing.T) {
 		h := m.harness
 		// A one-factor session, however fresh, cannot remove a factor (here
 		// the pending one it just started).
-		other := h.register(newEmail())
+		otherEmail := newEmail()
+		other := h.register(otherEmail)
+		m.verifyAddress(other, otherEmail)
 		var started handlers.TOTPEnrollment
 		r := other.do("POST", "/auth/mfa/totp", map[string]any{})
 		wantStatus(t, r, http.StatusCreated, "start enrolling")

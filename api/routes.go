@@ -73,7 +73,7 @@ func routes(e *gin.Engine, d Deps, svc *auth.Service) {
 
 	// Email: every request that may send mail, checks a token or a code is
 	// limited per address like the other credential endpoints.
-	a.POST("/email/verify", limited, handlers.VerifyEmail(svc))
+	a.POST("/email/verify", limited, handlers.VerifyEmail(svc, ck))
 	a.POST("/email/verify/resend", limited, handlers.ResendVerification(svc))
 	a.POST("/password/forgot", limited, handlers.ForgotPassword(svc))
 	a.POST("/password/reset", limited, handlers.ResetPassword(svc))

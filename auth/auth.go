@@ -160,6 +160,8 @@ type Deps struct {
 	// ReauthWindow is how recent a proof a sensitive operation needs
 	// (AUTH_REAUTH_WINDOW); zero: 10 minutes.
 	ReauthWindow time.Duration
+	// EmailHooks, when set (tests only), force races of the email flows.
+	EmailHooks *EmailHooks
 	// Hooks let tests see and order the steps of a proof.
 	Hooks Hooks
 }
@@ -196,6 +198,10 @@ type Service struct {
 	dataKeys     *token.KeyRing
 	reauthWindow time.Duration
 	hooks        Hooks
+	// tokenKeys store mailed tokens and codes as HMACs: one key derived
+	// from each session key, the current one first.
+	tokenKeys  [][]byte
+	emailHooks *EmailHooks
 }
 
 // New returns a Service over d.
@@ -203,7 +209,10 @@ func New(d Deps) *Service {
 	s := &Service{
 		store: d.Store, keys: d.Keys, hasher: d.Hasher, lockout: d.Lockout, limits: d.LockoutLimits, clients: d.Clients, lifetimes: d.Lifetimes,
 		now: d.Now, metrics: d.Metrics, logger: d.Logger, email: d.Email,
-		dataKeys: d.DataKeys, reauthWindow: d.ReauthWindow, hooks: d.Hooks,
+		dataKeys: d.DataKeys, reauthWindow: d.ReauthWindow, hooks: d.Hooks, emailHooks: d.EmailHooks,
+	}
+	if d.Keys != nil {
+		s.tokenKeys = d.Keys.DerivedKeys(tokenHashInfo)
 	}
 	if s.reauthWindow <= 0 {
 		s.reauthWindow = 10 * time.Minute

@@ -2,6 +2,7 @@ package auth
 
 import (
 	"context"
+	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
@@ -14,17 +15,31 @@ import (
 
 	"github.com/portcullis-auth/portcullis/mail"
 	"github.com/portcullis-auth/portcullis/models"
+	"github.com/portcullis-auth/portcullis/token"
 )
 
 // EmailStore keeps one-time tokens and queued mail.
 type EmailStore interface {
 	IssueToken(ctx context.Context, t *models.OneTimeToken) error
-	TokenByHash(ctx context.Context, purpose models.TokenPurpose, hash string, now time.Time) (models.OneTimeToken, error)
-	ConsumeToken(ctx context.Context, purpose models.TokenPurpose, hash string, now time.Time) (models.OneTimeToken, error)
-	ConsumeCode(ctx context.Context, purpose models.TokenPurpose, email, codeHash string, maxAttempts int, now time.Time) (models.OneTimeToken, bool, error)
+	// TokenByHash, ConsumeToken and ConsumeCode take every hash the token
+	// or code may be stored under (one per key of the ring, then the legacy
+	// SHA-256).
+	TokenByHash(ctx context.Context, purpose models.TokenPurpose, hashes []string, now time.Time) (models.OneTimeToken, error)
+	ConsumeToken(ctx context.Context, purpose models.TokenPurpose, hashes []string, now time.Time) (models.OneTimeToken, error)
+	ConsumeCode(ctx context.Context, purpose models.TokenPurpose, email string, codeHashes []string, maxAttempts int, now time.Time) (models.OneTimeToken, bool, error)
 	ConsumeUserTokens(ctx context.Context, userID string, purpose models.TokenPurpose, now time.Time) error
 	MarkEmailVerified(ctx context.Context, userID, email string) error
-	ChangeEmail(ctx context.Context, userID, from, to string, now time.Time) (models.User, error)
+	// ChangeEmail swaps the address of a user still enabled and at version,
+	// moving the version on; NotFound when the user changed meanwhile.
+	ChangeEmail(ctx context.Context, userID, to string, version int64, now time.Time) (before, after models.User, err error)
+	// ResetPassword sets a password (and verifies the address) for a user
+	// still enabled and at version, moving the version on; NotFound
+	// otherwise.
+	ResetPassword(ctx context.Context, userID, hash string, version int64, now time.Time) error
+	// ProveAddress marks an unverified address verified and moves the
+	// version on (voiding the password with voidPassword) for a user still
+	// enabled, at version and at that address; NotFound otherwise.
+	ProveAddress(ctx context.Context, userID, email string, version int64, voidPassword bool, now time.Time) (models.User, error)
 	Enqueue(ctx context.Context, r models.MailRequest) error
 	RecentMail(ctx context.Context, kind models.MailKind, recipient string, since time.Time) (int64, time.Time, error)
 }
@@ -50,6 +65,17 @@ type Email struct {
 	TTL map[models.TokenPurpose]time.Duration
 	// Kick tells the outbox worker that mail was queued.
 	Kick func()
+}
+
+// EmailHooks, when set (tests only), run where a race of the email flows can
+// be forced.
+type EmailHooks struct {
+	// BeforeEmailSwap runs when an email change token has been consumed and
+	// checked, just before the address is swapped.
+	BeforeEmailSwap func()
+	// BeforeResolve runs when the outbox worker starts resolving a mail
+	// request of kind, before it reads the account.
+	BeforeResolve func(kind models.MailKind)
 }
 
 // Token lifetimes and limits (email.md).
@@ -86,10 +112,16 @@ var mailLink = map[models.TokenPurpose]string{
 // and do the same work whether or not the address has an account: the
 // worker decides.
 func (s *Service) queue(ctx context.Context, kind models.MailKind, recipient, userID, newEmail string) error {
+	return s.enqueue(ctx, models.MailRequest{Kind: kind, Recipient: recipient, UserID: userID, NewEmail: newEmail})
+}
+
+// enqueue queues r, made now.
+func (s *Service) enqueue(ctx context.Context, r models.MailRequest) error {
 	if s.email.Templates == nil {
 		return ErrEmailUnavailable
 	}
-	err := s.store.Enqueue(ctx, models.MailRequest{Kind: kind, Recipient: recipient, UserID: userID, NewEmail: newEmail, CreatedAt: s.now()})
+	r.CreatedAt = s.now()
+	err := s.store.Enqueue(ctx, r)
 	if err == nil && s.email.Kick != nil {
 		s.email.Kick()
 	}
@@ -162,69 +194,193 @@ func (s *Service) RequestEmailChange(ctx context.Context, cl Client, p *Principa
 	if err := s.stepUp(ctx, cl, p, currentPassword, p.User.PasswordHash != "", ""); err != nil {
 		return err
 	}
-	return s.queue(ctx, models.MailChangeEmail, newEmail, p.User.ID, "")
+	// Made under the caller's credentials: if they change before the worker
+	// issues the token (the owner resets the password), nothing is sent.
+	version := p.User.CredentialVersion
+	return s.enqueue(ctx, models.MailRequest{Kind: models.MailChangeEmail, Recipient: newEmail, UserID: p.User.ID, CredentialVersion: &version})
 }
 
-// hashToken is how tokens are stored: their SHA-256, hex.
+// tokenHashInfo is the HKDF purpose of the keys mailed tokens and codes
+// are stored under.
+const tokenHashInfo = "portcullis mailed tokens and codes v1"
+
+// storedHash is how a mailed token or code is stored: its HMAC-SHA-256
+// under the key derived from the current session key. Without the key a
+// copy of the database cannot test guesses of an 8-digit code offline.
+func (s *Service) storedHash(input string) string { return macHex(s.tokenKeys[0], input) }
+
+// lookupHashes are every form input may be stored in: its HMAC under the
+// key derived from each session key (a token issued before a rotation), then
+// the plain SHA-256 rows written before keyed hashes (kept working until they
+// expire).
+func (s *Service) lookupHashes(input string) []string {
+	out := make([]string, 0, len(s.tokenKeys)+1)
+	for _, k := range s.tokenKeys {
+		out = append(out, macHex(k, input))
+	}
+	return append(out, hashToken(input))
+}
+
+// hashToken is the SHA-256 of raw, hex: how tokens were stored before keyed
+// hashes.
 func hashToken(raw string) string {
 	sum := sha256.Sum256([]byte(raw))
 	return hex.EncodeToString(sum[:])
 }
 
-// hashCode salts a sign-in code with the address it was sent to.
-func hashCode(email, code string) string { return hashToken(email + ":" + code) }
+func macHex(key []byte, input string) string {
+	m := hmac.New(sha256.New, key)
+	m.Write([]byte(input))
+	return hex.EncodeToString(m.Sum(nil))
+}
 
-// VerifyEmail marks the address a verification token was sent to as verified.
-func (s *Service) VerifyEmail(ctx context.Context, cl Client, raw string) (models.User, error) {
+// codeInput is what a sign-in code is hashed as: salted with the address it
+// was sent to.
+func codeInput(email, code string) string { return email + ":" + code }
+
+// Presented are the session tokens a request carries (the access token from
+// the Authorization header or the cookie, else the refresh cookie): the
+// first proof of an address keeps the session they name.
+type Presented struct {
+	Access  string
+	Refresh string
+}
+
+// presentingSession is the session a request presents, if it is a live
+// session of userID: the one its access token names (signature checked,
+// expiry not), else its refresh token's. "" when there is none.
+func (s *Service) presentingSession(ctx context.Context, p Presented, userID string) string {
+	claims, err := s.keys.OpenIgnoringExpiry(p.Access, token.TypeAccess)
+	if p.Access == "" || err != nil {
+		if claims, err = s.keys.OpenIgnoringExpiry(p.Refresh, token.TypeRefresh); p.Refresh == "" || err != nil {
+			return ""
+		}
+	}
+	sess, _, err := s.store.SessionWithUser(ctx, claims.SessionID, true)
+	if err != nil || sess.UserID != userID || (claims.Subject != "" && claims.Subject != userID) || !sess.Live(s.now()) {
+		return ""
+	}
+	return sess.ID
+}
+
+// tokenUser returns the user of a consumed mailed token, if the token is
+// still good for them: the user is enabled and, for every purpose but
+// verification, still at the credential version the token was issued
+// under (a password change or reset, disable, email change or factor change
+// since kills it).
+func (s *Service) tokenUser(ctx context.Context, t models.OneTimeToken) (models.User, error) {
+	u, err := s.store.UserByID(ctx, t.UserID)
+	switch {
+	case models.IsKind(err, models.NotFound):
+		return u, ErrInvalidToken
+	case err != nil:
+		return u, err
+	case u.Disabled() || (t.Purpose != models.PurposeVerifyEmail && u.CredentialVersion != t.CredentialVersion):
+		return u, ErrInvalidToken
+	}
+	return u, nil
+}
+
+// firstProof applies "First proof of an address" to u, whose unverified
+// address was just proven: the address is verified, the credential version
+// moves on and every session but keep ends; a proof that is itself a
+// sign-in (voidPassword) also removes a password set before the address
+// was proven, audited and mailed. It returns the user as now stored.
+func (s *Service) firstProof(ctx context.Context, cl Client, u models.User, keep string, voidPassword bool) (models.User, error) {
+	voided := voidPassword && u.PasswordHash != ""
+	nu, err := s.store.ProveAddress(ctx, u.ID, u.Email, u.CredentialVersion, voided, s.now())
+	if models.IsKind(err, models.NotFound) {
+		return models.User{}, ErrInvalidToken // changed meanwhile: proven, disabled, new credentials
+	} else if err != nil {
+		return models.User{}, err
+	}
+	r := Revocation{UserID: u.ID, Scope: ScopeGlobal, Reason: ReasonAddressProven, Email: u.Email}
+	if keep != "" {
+		r.Scope, r.SessionID = ScopeOthers, keep
+	}
+	if _, err := s.Revoke(ctx, cl, r); err != nil {
+		return models.User{}, err
+	}
+	if voided {
+		s.record(ctx, cl, event{typ: models.EventPasswordVoided, userID: u.ID, email: u.Email,
+			detail: "set before the address was proven; removed by the first sign-in by mail"})
+		s.notify(ctx, cl, models.MailPasswordRemoved, nu)
+	}
+	return nu, nil
+}
+
+// VerifyEmail marks the address a verification token was sent to as
+// verified (refused while the user is disabled). The first proof of an
+// address ends every other session of the account (all of them unless the
+// request presents one of its sessions) and moves the credential version on.
+func (s *Service) VerifyEmail(ctx context.Context, cl Client, raw string, pres Presented) (models.User, error) {
 	t, err := s.consume(ctx, models.PurposeVerifyEmail, raw)
 	if err != nil {
 		return models.User{}, err
 	}
-	if err := s.store.MarkEmailVerified(ctx, t.UserID, t.Email); err != nil {
-		return models.User{}, err
-	}
-	u, err := s.store.UserByID(ctx, t.UserID)
+	u, err := s.tokenUser(ctx, t)
 	if err != nil {
 		return models.User{}, err
+	}
+	if u.Email != t.Email {
+		return models.User{}, ErrInvalidToken // the account has moved to another address since
+	}
+	if !u.EmailVerified {
+		if u, err = s.firstProof(ctx, cl, u, s.presentingSession(ctx, pres, u.ID), false); err != nil {
+			return models.User{}, err
+		}
 	}
 	s.record(ctx, cl, event{typ: models.EventEmailVerified, userID: u.ID, email: t.Email})
 	return u, nil
 }
 
 // consume uses a mailed token once; unknown, expired and used tokens are one
-// error.
+// error, and so is a token its user can no longer use (tokenUser), which is
+// refused before it is spent: a verification link refused while the user
+// is disabled works again once they are enabled. Callers check tokenUser
+// again after consuming, for a change that raced this one.
 func (s *Service) consume(ctx context.Context, purpose models.TokenPurpose, raw string) (models.OneTimeToken, error) {
 	if raw == "" || len(raw) > 128 {
 		return models.OneTimeToken{}, ErrInvalidToken
 	}
-	t, err := s.store.ConsumeToken(ctx, purpose, hashToken(raw), s.now())
-	switch {
-	case models.IsKind(err, models.NotFound):
-		return t, ErrInvalidToken
-	case err != nil:
-		return t, err
+	hashes, now := s.lookupHashes(raw), s.now()
+	peek, err := s.store.TokenByHash(ctx, purpose, hashes, now)
+	if err == nil {
+		_, err = s.tokenUser(ctx, peek)
 	}
-	return t, nil
+	if err != nil {
+		return models.OneTimeToken{}, asInvalidToken(err)
+	}
+	t, err := s.store.ConsumeToken(ctx, purpose, hashes, now)
+	return t, asInvalidToken(err)
+}
+
+// asInvalidToken answers a token that is not there with ErrInvalidToken.
+func asInvalidToken(err error) error {
+	if models.IsKind(err, models.NotFound) {
+		return ErrInvalidToken
+	}
+	return err
 }
 
 // ResetPassword sets a new password with a reset token: the policy applies
-// (422, the token is not spent), the address counts as verified, every
-// session ends, every outstanding reset token dies, the email's lockouts are
-// lifted, and a notice is mailed. Nobody is signed in.
+// (422, the token is not spent), the address counts as verified, the
+// credential version moves on, every session ends, every outstanding reset
+// token dies, the email's lockouts are lifted, and a notice is mailed.
+// Nobody is signed in. A token issued before the user's credentials changed,
+// or used while the user is disabled, is refused.
 func (s *Service) ResetPassword(ctx context.Context, cl Client, raw, password string) error {
 	if raw == "" || len(raw) > 128 {
 		return ErrInvalidToken
 	}
 	now := s.now()
-	peek, err := s.store.TokenByHash(ctx, models.PurposeResetPassword, hashToken(raw), now)
-	if models.IsKind(err, models.NotFound) {
-		return ErrInvalidToken
-	} else if err != nil {
-		return err
-	}
-	u, err := s.store.UserByID(ctx, peek.UserID)
+	peek, err := s.store.TokenByHash(ctx, models.PurposeResetPassword, s.lookupHashes(raw), now)
 	if err != nil {
-		return noUserAs(err)
+		return asInvalidToken(err)
+	}
+	u, err := s.tokenUser(ctx, peek)
+	if err != nil {
+		return err
 	}
 	hash, err := s.newPasswordHash(ctx, u, password)
 	if err != nil {
@@ -234,10 +390,9 @@ func (s *Service) ResetPassword(ctx context.Context, cl Client, raw, password st
 	if err != nil {
 		return err
 	}
-	if err := s.store.ChangePassword(ctx, t.UserID, hash, now); err != nil {
-		return err
-	}
-	if err := s.store.MarkEmailVerified(ctx, t.UserID, t.Email); err != nil {
+	if err := s.store.ResetPassword(ctx, t.UserID, hash, t.CredentialVersion, now); models.IsKind(err, models.NotFound) {
+		return ErrInvalidToken
+	} else if err != nil {
 		return err
 	}
 	if err := s.store.ConsumeUserTokens(ctx, t.UserID, models.PurposeResetPassword, now); err != nil {
@@ -262,23 +417,31 @@ func (s *Service) notify(ctx context.Context, cl Client, kind models.MailKind, u
 }
 
 // ConfirmEmailChange swaps a user's address for the one a change token was
-// sent to: it is verified, every other outstanding token dies, the user's
-// sessions end except the confirming one (when the caller is signed in as
-// that user), and the old address gets a notice.
+// sent to: it is verified, the credential version moves on, every other
+// outstanding token dies, the user's sessions end except the confirming one
+// (when the caller is signed in as that user), and the old address gets a
+// notice. A token issued before the user's credentials changed (a password
+// change or reset, disable, factor change, another email change), or used
+// while the user is disabled, is refused.
 func (s *Service) ConfirmEmailChange(ctx context.Context, cl Client, raw string, caller *Principal) (models.User, error) {
 	t, err := s.consume(ctx, models.PurposeChangeEmail, raw)
 	if err != nil {
 		return models.User{}, err
 	}
-	old, err := s.store.UserByID(ctx, t.UserID)
-	if err != nil {
-		return models.User{}, noUserAs(err)
+	if _, err := s.tokenUser(ctx, t); err != nil {
+		return models.User{}, err
+	}
+	if s.emailHooks != nil && s.emailHooks.BeforeEmailSwap != nil {
+		s.emailHooks.BeforeEmailSwap()
 	}
 	now := s.now()
-	u, err := s.store.ChangeEmail(ctx, t.UserID, old.Email, t.Email, now)
-	if models.IsKind(err, models.Conflict) {
+	old, u, err := s.store.ChangeEmail(ctx, t.UserID, t.Email, t.CredentialVersion, now)
+	switch {
+	case models.IsKind(err, models.Conflict):
 		return models.User{}, ErrEmailTaken
-	} else if err != nil {
+	case models.IsKind(err, models.NotFound):
+		return models.User{}, ErrInvalidToken
+	case err != nil:
 		return models.User{}, err
 	}
 	if err := s.store.ConsumeUserTokens(ctx, u.ID, "", now); err != nil {
@@ -299,18 +462,18 @@ func (s *Service) ConfirmEmailChange(ctx context.Context, cl Client, raw string,
 }
 
 // SignInWithToken signs in with the link of a sign-in mail.
-func (s *Service) SignInWithToken(ctx context.Context, cl Client, raw string) (SignIn, error) {
+func (s *Service) SignInWithToken(ctx context.Context, cl Client, raw string, pres Presented) (SignIn, error) {
 	t, err := s.consume(ctx, models.PurposeSignIn, raw)
 	if err != nil {
 		return SignIn{}, err
 	}
-	return s.signInByMail(ctx, cl, nil, t)
+	return s.signInByMail(ctx, cl, nil, t, pres)
 }
 
 // SignInWithCode signs in with the 8-digit code of a sign-in mail. Wrong
 // codes count toward the lockout like wrong passwords, and five end the
 // token.
-func (s *Service) SignInWithCode(ctx context.Context, cl Client, email, code string) (SignIn, error) {
+func (s *Service) SignInWithCode(ctx context.Context, cl Client, email, code string, pres Presented) (SignIn, error) {
 	email = models.NormalizeEmail(email)
 	if models.EmailProblem(email) != "" || len(code) != 8 {
 		return SignIn{}, ErrInvalidToken
@@ -320,7 +483,7 @@ func (s *Service) SignInWithCode(ctx context.Context, cl Client, email, code str
 		return SignIn{}, err
 	}
 	defer g.release(ctx)
-	t, ok, err := s.store.ConsumeCode(ctx, models.PurposeSignIn, email, hashCode(email, code), maxCodeAttempts, s.now())
+	t, ok, err := s.store.ConsumeCode(ctx, models.PurposeSignIn, email, s.lookupHashes(codeInput(email, code)), maxCodeAttempts, s.now())
 	switch {
 	case models.IsKind(err, models.NotFound) || (err == nil && !ok):
 		g.failed(ctx)
@@ -329,22 +492,28 @@ func (s *Service) SignInWithCode(ctx context.Context, cl Client, email, code str
 		g.release(ctx)
 		return SignIn{}, err
 	}
-	return s.signInByMail(ctx, cl, g, t)
+	return s.signInByMail(ctx, cl, g, t, pres)
 }
 
 // signInByMail starts a session for the user a mailed token proved (or the
-// second step, for a user with a second factor): the address counts as
-// verified. g is the lockout guard of a mailed code (nil for a link).
-func (s *Service) signInByMail(ctx context.Context, cl Client, g *guard, t models.OneTimeToken) (SignIn, error) {
-	u, err := s.store.UserByID(ctx, t.UserID)
-	if err != nil || u.Disabled() || u.Email != t.Email {
+// second step, for a user with a second factor). A token issued before the
+// user's credentials changed, or used while the user is disabled, is
+// refused. The first proof of the address voids a password set before it
+// (First proof of an address), and the session starts under the credential
+// version that proof moved to. g is the lockout guard of a mailed code
+// (nil for a link): only an issued session resets its count.
+func (s *Service) signInByMail(ctx context.Context, cl Client, g *guard, t models.OneTimeToken, pres Presented) (SignIn, error) {
+	u, err := s.tokenUser(ctx, t)
+	if err != nil {
+		return SignIn{}, err
+	}
+	if u.Email != t.Email {
 		return SignIn{}, ErrInvalidToken
 	}
 	if !u.EmailVerified {
-		if err := s.store.MarkEmailVerified(ctx, u.ID, u.Email); err != nil {
+		if u, err = s.firstProof(ctx, cl, u, s.presentingSession(ctx, pres, u.ID), true); err != nil {
 			return SignIn{}, err
 		}
-		u.EmailVerified = true
 	}
 	in, err := s.signIn(ctx, cl, g, u, false, AMREmail)
 	if err != nil || in.MFA != nil {

@@ -376,6 +376,9 @@ func (s *Service) stepUp(ctx context.Context, cl Client, p *Principal, password 
 // EnrollTOTP starts adding an authenticator app (fresh sessions only): the
 // factor stays pending until VerifyTOTP sees its first code.
 func (s *Service) EnrollTOTP(ctx context.Context, p *Principal, name string) (Enrollment, error) {
+	if s.email.Templates != nil && !p.User.EmailVerified {
+		return Enrollment{}, ErrEmailNotVerified // First proof of an address: verify first
+	}
 	if s.dataKeys == nil {
 		return Enrollment{}, ErrTOTPUnavailable
 	}

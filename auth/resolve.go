@@ -14,6 +14,9 @@ import (
 // rendered message. This is where the requests that answered 202 find out
 // whether the address has an account.
 func (s *Service) ResolveMail(ctx context.Context, q models.QueuedMail) (mail.Message, *time.Time, bool, error) {
+	if s.emailHooks != nil && s.emailHooks.BeforeResolve != nil {
+		s.emailHooks.BeforeResolve(q.Kind)
+	}
 	now := s.now()
 	n, last, err := s.store.RecentMail(ctx, q.Kind, q.Recipient, now.Add(-time.Hour))
 	if err != nil {
@@ -34,11 +37,16 @@ func (s *Service) ResolveMail(ctx context.Context, q models.QueuedMail) (mail.Me
 	case err != nil:
 		return mail.Message{}, nil, false, err
 	}
+	if q.CredentialVersion != nil && *q.CredentialVersion != u.CredentialVersion {
+		return mail.Message{}, nil, false, nil // asked for under credentials that have changed since
+	}
 	d := mail.Data{Email: q.Recipient, NewEmail: q.NewEmail, AppURL: s.email.AppURL}
 	var purpose models.TokenPurpose
 	switch q.Kind {
 	case models.MailVerifyEmail:
-		if u.Disabled() || u.EmailVerified || s.email.Verification == VerificationOff {
+		// Registration queues none under "off"; a resend still mails one
+		// (TOTP enrolment asks for a verified address).
+		if u.Disabled() || u.EmailVerified {
 			return mail.Message{}, nil, false, nil
 		}
 		purpose = models.PurposeVerifyEmail
@@ -62,7 +70,7 @@ func (s *Service) ResolveMail(ctx context.Context, q models.QueuedMail) (mail.Me
 		}
 		purpose = models.PurposeChangeEmail
 	case models.MailAccountExists, models.MailPasswordChanged, models.MailEmailChanged,
-		models.MailMFAEnrolled, models.MailMFARemoved, models.MailMFAFailed:
+		models.MailMFAEnrolled, models.MailMFARemoved, models.MailMFAFailed, models.MailPasswordRemoved:
 	default:
 		return mail.Message{}, nil, false, nil
 	}
@@ -76,13 +84,13 @@ func (s *Service) ResolveMail(ctx context.Context, q models.QueuedMail) (mail.Me
 		if over, ok := s.email.TTL[purpose]; ok && over > 0 {
 			ttl = over
 		}
-		t := &models.OneTimeToken{Purpose: purpose, UserID: u.ID, Email: q.Recipient, TokenHash: hashToken(raw),
-			CreatedAt: now, ExpiresAt: now.Add(ttl)}
+		t := &models.OneTimeToken{Purpose: purpose, UserID: u.ID, Email: q.Recipient, TokenHash: s.storedHash(raw),
+			CredentialVersion: u.CredentialVersion, CreatedAt: now, ExpiresAt: now.Add(ttl)}
 		if purpose == models.PurposeSignIn {
 			if d.Code, err = newCode(); err != nil {
 				return mail.Message{}, nil, false, err
 			}
-			t.CodeHash = hashCode(q.Recipient, d.Code)
+			t.CodeHash = s.storedHash(codeInput(q.Recipient, d.Code))
 		}
 		if err := s.store.IssueToken(ctx, t); err != nil {
 			return mail.Message{}, nil, false, err

@@ -210,6 +210,7 @@ const (
 	ReasonEmailChange    Reason = "email_change"
 	ReasonMFAEnrolled    Reason = "mfa_enrolled"
 	ReasonMFAReset       Reason = "mfa_reset"
+	ReasonAddressProven  Reason = "address_proven"
 )
 
 // reasonEvents is the audit event each reason writes.
@@ -227,6 +228,7 @@ var reasonEvents = map[Reason]struct {
 	ReasonEmailChange:    {models.EventSessionRevoked, "the email address changed"},
 	ReasonMFAEnrolled:    {models.EventMFAEnrolled, "every other session ended"},
 	ReasonMFAReset:       {models.EventMFAReset, "every factor removed and every session ended, by an administrator"},
+	ReasonAddressProven:  {models.EventSessionRevoked, "the address was proven for the first time: every earlier session ended"},
 }
 
 // Revocation names sessions to end and why.

@@ -527,7 +527,7 @@ const docTemplate = `{
         },
         "/auth/email/change/confirm": {
             "post": {
-                "description": "Consumes an email change token: the account's address becomes the new one (verified), the user's other sessions end, and the old address is told. Needs no session: the token is the proof.",
+                "description": "Consumes an email change token: the account's address becomes the new one (verified), the user's other sessions end, and the old address is told. Needs no session: the token is the proof. A link mailed before the user's credentials changed (a password change or reset, disable, factor change, another email change) or used while the user is disabled is 400 invalid_token.",
                 "tags": [
                     "email"
                 ],
@@ -574,7 +574,7 @@ const docTemplate = `{
         },
         "/auth/email/verify": {
             "post": {
-                "description": "Consumes a verification token (from the link's token parameter) and marks the address verified.",
+                "description": "Consumes a verification token (from the link's token parameter) and marks the address verified. The first proof of an address ends every other session of the account and moves its credential version on: the session this request presents (its access token, even expired, else its refresh cookie) stays signed in, so verifying on another device signs the registering browser out. Refused (400 invalid_token, the link stays usable) while the user is disabled.",
                 "tags": [
                     "email"
                 ],
@@ -962,7 +962,7 @@ const docTemplate = `{
                         "BearerAuth": []
                     }
                 ],
-                "description": "Needs a fresh session (signed in or reauthenticated within AUTH_REAUTH_WINDOW, with the second factor if the user has one). The factor stays pending until POST /auth/mfa/totp/{id}/verify sees its first code (within 10 minutes). 501 totp_unavailable when AUTH_DATA_KEYS is not set in production.",
+                "description": "Needs a fresh session (signed in or reauthenticated within AUTH_REAUTH_WINDOW, with the second factor if the user has one). The factor stays pending until POST /auth/mfa/totp/{id}/verify sees its first code (within 10 minutes). 501 totp_unavailable when AUTH_DATA_KEYS is not set in production. While mail can be sent and the address is not verified yet, 403 email_not_verified: prove the address first (so nothing of an account someone else pre-registered survives its owner's proof).",
                 "tags": [
                     "mfa"
                 ],
@@ -987,7 +987,7 @@ const docTemplate = `{
                         }
                     },
                     "403": {
-                        "description": "reauthentication_required or csrf_failed",
+                        "description": "reauthentication_required, email_not_verified or csrf_failed",
                         "schema": {
                             "$ref": "#/definitions/ErrorResponse"
                         }
@@ -1269,7 +1269,7 @@ const docTemplate = `{
         },
         "/auth/password/reset": {
             "post": {
-                "description": "Sets a new password with a reset token: the password policy applies (422, and the token stays usable), the address counts as verified, every session of the user ends, lockouts of the address are lifted and a notice is mailed. Nobody is signed in.",
+                "description": "Sets a new password with a reset token: the password policy applies (422, and the token stays usable), the address counts as verified, every session of the user ends, lockouts of the address are lifted and a notice is mailed. Nobody is signed in. A link mailed before the user's credentials changed (password, disable, email, factors) or used while the user is disabled is 400 invalid_token.",
                 "tags": [
                     "email"
                 ],
@@ -1563,7 +1563,7 @@ const docTemplate = `{
         },
         "/auth/sign-in/email/verify": {
             "post": {
-                "description": "{token} from the link, or {email, code} with the 8-digit code. Sets the session cookies like login, and marks the address verified. Wrong codes count toward the lockout, and the fifth ends the code.",
+                "description": "{token} from the link, or {email, code} with the 8-digit code. Sets the session cookies like login, and marks the address verified. Wrong codes count toward the lockout, and the fifth ends the code. A code or link mailed before the user's credentials changed, or used while the user is disabled, is 400 invalid_token. The first proof of an address also removes a password set before it (audited password_voided; the owner is mailed) and ends every other session.",
                 "tags": [
                     "email"
                 ],

@@ -7,6 +7,7 @@ import (
 
 	"github.com/portcullis-auth/portcullis/auth"
 	"github.com/portcullis-auth/portcullis/models"
+	"github.com/portcullis-auth/portcullis/token"
 )
 
 // AcceptedResponse answers every request that may send mail, whatever
@@ -161,20 +162,20 @@ func RequestEmailChange(svc *auth.Service) gin.HandlerFunc {
 //
 //	@Summary	Confirm an email address
 //	@ID		verifyEmail
-//	@Description	Consumes a verification token (from the link's token parameter) and marks the address verified.
+//	@Description	Consumes a verification token (from the link's token parameter) and marks the address verified. The first proof of an address ends every other session of the account and moves its credential version on: the session this request presents (its access token, even expired, else its refresh cookie) stays signed in, so verifying on another device signs the registering browser out. Refused (400 invalid_token, the link stays usable) while the user is disabled.
 //	@Tags		email
 //	@Param		body	body		TokenBody	true	"the token"
 //	@Success	200		{object}	UserResponse
 //	@Failure	400		{object}	ErrorResponse	"invalid_token (unknown, expired or used) or bad_request"
 //	@Failure	429		{object}	ErrorResponse	"rate_limited"
 //	@Router		/auth/email/verify [post]
-func VerifyEmail(svc *auth.Service) gin.HandlerFunc {
+func VerifyEmail(svc *auth.Service, ck Cookies) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		req, ok := decode[TokenBody](c)
 		if !ok {
 			return
 		}
-		u, err := svc.VerifyEmail(c.Request.Context(), client(c), req.Token)
+		u, err := svc.VerifyEmail(c.Request.Context(), client(c), req.Token, presented(c, ck))
 		reply(c, http.StatusOK, UserResponse{User: userView(u)}, err)
 	}
 }
@@ -183,7 +184,7 @@ func VerifyEmail(svc *auth.Service) gin.HandlerFunc {
 //
 //	@Summary	Reset the password
 //	@ID		resetPassword
-//	@Description	Sets a new password with a reset token: the password policy applies (422, and the token stays usable), the address counts as verified, every session of the user ends, lockouts of the address are lifted and a notice is mailed. Nobody is signed in.
+//	@Description	Sets a new password with a reset token: the password policy applies (422, and the token stays usable), the address counts as verified, every session of the user ends, lockouts of the address are lifted and a notice is mailed. Nobody is signed in. A link mailed before the user's credentials changed (password, disable, email, factors) or used while the user is disabled is 400 invalid_token.
 //	@Tags		email
 //	@Param		body	body	ResetPasswordRequest	true	"the token and the new password"
 //	@Success	204		"the password is changed"
@@ -205,7 +206,7 @@ func ResetPassword(svc *auth.Service) gin.HandlerFunc {
 //
 //	@Summary	Confirm a new email address
 //	@ID		confirmEmailChange
-//	@Description	Consumes an email change token: the account's address becomes the new one (verified), the user's other sessions end, and the old address is told. Needs no session: the token is the proof.
+//	@Description	Consumes an email change token: the account's address becomes the new one (verified), the user's other sessions end, and the old address is told. Needs no session: the token is the proof. A link mailed before the user's credentials changed (a password change or reset, disable, factor change, another email change) or used while the user is disabled is 400 invalid_token.
 //	@Tags		email
 //	@Param		body	body		TokenBody	true	"the token"
 //	@Success	200		{object}	UserResponse
@@ -228,7 +229,7 @@ func ConfirmEmailChange(svc *auth.Service, authenticate func(*gin.Context) *auth
 //
 //	@Summary	Sign in with a mailed link or code
 //	@ID		signInWithEmail
-//	@Description	{token} from the link, or {email, code} with the 8-digit code. Sets the session cookies like login, and marks the address verified. Wrong codes count toward the lockout, and the fifth ends the code.
+//	@Description	{token} from the link, or {email, code} with the 8-digit code. Sets the session cookies like login, and marks the address verified. Wrong codes count toward the lockout, and the fifth ends the code. A code or link mailed before the user's credentials changed, or used while the user is disabled, is 400 invalid_token. The first proof of an address also removes a password set before it (audited password_voided; the owner is mailed) and ends every other session.
 //	@Tags		email
 //	@Param		body	body		SignInEmailRequest	true	"the token, or the address and code"
 //	@Success	200		{object}	SignInResponse	"user and session with the cookies set; or the second step (mfaRequired, mfaToken) for a user with a second factor"
@@ -245,9 +246,9 @@ func SignInWithEmail(svc *auth.Service, ck Cookies) gin.HandlerFunc {
 		var in auth.SignIn
 		var err error
 		if req.Token != "" {
-			in, err = svc.SignInWithToken(c.Request.Context(), client(c), req.Token)
+			in, err = svc.SignInWithToken(c.Request.Context(), client(c), req.Token, presented(c, ck))
 		} else {
-			in, err = svc.SignInWithCode(c.Request.Context(), client(c), req.Email, req.Code)
+			in, err = svc.SignInWithCode(c.Request.Context(), client(c), req.Email, req.Code, presented(c, ck))
 		}
 		signInAnswer(c, ck, in, err)
 	}
@@ -271,4 +272,16 @@ func AdminPasswordReset(svc *auth.Service) gin.HandlerFunc {
 	return mailed(func(c *gin.Context) error {
 		return svc.AdminPasswordReset(c.Request.Context(), CurrentPrincipal(c), c.Param("id"))
 	})
+}
+
+// presented are the session tokens a request carries, as logout reads
+// them: a Bearer header alone, else the access cookie, else the refresh
+// cookie. The first proof of an address keeps the session they name.
+func presented(c *gin.Context, ck Cookies) auth.Presented {
+	access, fromHeader := token.FromRequest(c.Request, ck.Config.AccessName())
+	p := auth.Presented{Access: access}
+	if !fromHeader && access == "" {
+		p.Refresh = ck.Refresh(c)
+	}
+	return p
 }

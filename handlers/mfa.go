@@ -152,13 +152,13 @@ func VerifyMFA(svc *auth.Service, ck Cookies) gin.HandlerFunc {
 //
 //	@Summary	Add an authenticator app
 //	@ID		enrollTOTP
-//	@Description	Needs a fresh session (signed in or reauthenticated within AUTH_REAUTH_WINDOW, with the second factor if the user has one). The factor stays pending until POST /auth/mfa/totp/{id}/verify sees its first code (within 10 minutes). 501 totp_unavailable when AUTH_DATA_KEYS is not set in production.
+//	@Description	Needs a fresh session (signed in or reauthenticated within AUTH_REAUTH_WINDOW, with the second factor if the user has one). The factor stays pending until POST /auth/mfa/totp/{id}/verify sees its first code (within 10 minutes). 501 totp_unavailable when AUTH_DATA_KEYS is not set in production. While mail can be sent and the address is not verified yet, 403 email_not_verified: prove the address first (so nothing of an account someone else pre-registered survives its owner's proof).
 //	@Tags		mfa
 //	@Security	CookieAuth
 //	@Security	BearerAuth
 //	@Param		body	body		EnrollTOTPRequest	true	"a name for it"
 //	@Success	201		{object}	TOTPEnrollment
-//	@Failure	403		{object}	ErrorResponse	"reauthentication_required or csrf_failed"
+//	@Failure	403		{object}	ErrorResponse	"reauthentication_required, email_not_verified or csrf_failed"
 //	@Failure	422		{object}	ErrorResponse	"validation_failed"
 //	@Failure	501		{object}	ErrorResponse	"totp_unavailable"
 //	@Router		/auth/mfa/totp [post]

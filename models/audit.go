@@ -27,6 +27,7 @@ const (
 	EventMFAReset             EventType = "mfa_reset"
 	EventReauthenticated      EventType = "reauthenticated"
 	EventUserUpdated          EventType = "user_updated"
+	EventPasswordVoided       EventType = "password_voided"
 	// EventRecoveryCodesRegenerated: a new set voided the old one.
 	EventRecoveryCodesRegenerated EventType = "recovery_codes_regenerated"
 )

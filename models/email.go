@@ -16,16 +16,19 @@ const (
 // OneTimeToken is a token mailed to a user: only the hashes of the token
 // (and of the sign-in code) are kept.
 type OneTimeToken struct {
-	ID         string `gorm:"primaryKey"`
-	Purpose    TokenPurpose
-	UserID     string
-	Email      string // the address it was sent to (the new one for an email change)
-	TokenHash  string
-	CodeHash   string
-	Attempts   int
-	CreatedAt  time.Time
-	ExpiresAt  time.Time
-	ConsumedAt *time.Time
+	ID        string `gorm:"primaryKey"`
+	Purpose   TokenPurpose
+	UserID    string
+	Email     string // the address it was sent to (the new one for an email change)
+	TokenHash string
+	CodeHash  string
+	Attempts  int
+	// CredentialVersion is the user's credential version when the token
+	// was issued: the token is refused once it changed.
+	CredentialVersion int64
+	CreatedAt         time.Time
+	ExpiresAt         time.Time
+	ConsumedAt        *time.Time
 }
 
 // MailKind is a type of message, and the name of its templates.
@@ -43,6 +46,9 @@ const (
 	MailMFAEnrolled     MailKind = "mfa_enrolled" // a second factor was turned on
 	MailMFARemoved      MailKind = "mfa_removed"  // a factor was removed, or an operator reset them all
 	MailMFAFailed       MailKind = "mfa_failed"   // wrong second factors locked the account
+	// MailPasswordRemoved tells the owner of an address proven for the first
+	// time by a sign-in that the password set before was voided.
+	MailPasswordRemoved MailKind = "password_removed"
 )
 
 // MailRequest asks for a message to be sent later by the outbox worker,
@@ -53,7 +59,10 @@ type MailRequest struct {
 	Recipient string
 	UserID    string // when known
 	NewEmail  string // for an email change
-	CreatedAt time.Time
+	// CredentialVersion, when set, is the user's credential version the
+	// request was made under: the worker drops it once that changed.
+	CredentialVersion *int64
+	CreatedAt         time.Time
 }
 
 // QueuedMail is a mail request the outbox worker has claimed.
@@ -67,4 +76,6 @@ type QueuedMail struct {
 	TokenExpiresAt *time.Time
 	Attempts       int
 	CreatedAt      time.Time
+	// CredentialVersion is the request's (MailRequest.CredentialVersion).
+	CredentialVersion *int64
 }

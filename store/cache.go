@@ -352,10 +352,30 @@ func (c *Cached) MarkEmailVerified(ctx context.Context, userID, email string) er
 }
 
 // ChangeEmail replaces an address and evicts the user everywhere.
-func (c *Cached) ChangeEmail(ctx context.Context, userID, from, to string, now time.Time) (models.User, error) {
-	u, err := c.db.ChangeEmail(ctx, userID, from, to, now)
+func (c *Cached) ChangeEmail(ctx context.Context, userID, to string, version int64, now time.Time) (models.User, models.User, error) {
+	before, after, err := c.db.ChangeEmail(ctx, userID, to, version, now)
 	if err == nil {
-		c.invalidate(ctx, "u:"+u.ID)
+		c.invalidate(ctx, "u:"+userID)
+	}
+	return before, after, err
+}
+
+// ResetPassword sets a password with a reset token and evicts the user
+// everywhere.
+func (c *Cached) ResetPassword(ctx context.Context, userID, hash string, version int64, now time.Time) error {
+	err := c.db.ResetPassword(ctx, userID, hash, version, now)
+	if err == nil {
+		c.invalidate(ctx, "u:"+userID)
+	}
+	return err
+}
+
+// ProveAddress records the first proof of an address and evicts the user
+// everywhere.
+func (c *Cached) ProveAddress(ctx context.Context, userID, email string, version int64, voidPassword bool, now time.Time) (models.User, error) {
+	u, err := c.db.ProveAddress(ctx, userID, email, version, voidPassword, now)
+	if err == nil {
+		c.invalidate(ctx, "u:"+userID)
 	}
 	return u, err
 }
@@ -368,18 +388,18 @@ func (c *Cached) IssueToken(ctx context.Context, t *models.OneTimeToken) error {
 }
 
 // TokenByHash reads a live token.
-func (c *Cached) TokenByHash(ctx context.Context, purpose models.TokenPurpose, hash string, now time.Time) (models.OneTimeToken, error) {
-	return c.db.TokenByHash(ctx, purpose, hash, now)
+func (c *Cached) TokenByHash(ctx context.Context, purpose models.TokenPurpose, hashes []string, now time.Time) (models.OneTimeToken, error) {
+	return c.db.TokenByHash(ctx, purpose, hashes, now)
 }
 
 // ConsumeToken uses a token once.
-func (c *Cached) ConsumeToken(ctx context.Context, purpose models.TokenPurpose, hash string, now time.Time) (models.OneTimeToken, error) {
-	return c.db.ConsumeToken(ctx, purpose, hash, now)
+func (c *Cached) ConsumeToken(ctx context.Context, purpose models.TokenPurpose, hashes []string, now time.Time) (models.OneTimeToken, error) {
+	return c.db.ConsumeToken(ctx, purpose, hashes, now)
 }
 
 // ConsumeCode checks a code, counting misses.
-func (c *Cached) ConsumeCode(ctx context.Context, purpose models.TokenPurpose, email, codeHash string, maxAttempts int, now time.Time) (models.OneTimeToken, bool, error) {
-	return c.db.ConsumeCode(ctx, purpose, email, codeHash, maxAttempts, now)
+func (c *Cached) ConsumeCode(ctx context.Context, purpose models.TokenPurpose, email string, codeHashes []string, maxAttempts int, now time.Time) (models.OneTimeToken, bool, error) {
+	return c.db.ConsumeCode(ctx, purpose, email, codeHashes, maxAttempts, now)
 }
 
 // ConsumeUserTokens consumes a user's outstanding tokens.

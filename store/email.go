@@ -12,12 +12,21 @@ import (
 )
 
 // IssueToken stores t, consuming the user's outstanding tokens of the same
-// purpose in the same transaction: only the newest one works.
+// purpose in the same transaction (under a lock on the user, on
+// PostgreSQL): only the newest one works.
 func (db *DB) IssueToken(ctx context.Context, t *models.OneTimeToken) error {
 	if t.ID == "" {
 		t.ID = newID()
 	}
 	err := db.with(ctx).Transaction(func(tx *gorm.DB) error {
+		if db.dialect == "postgres" {
+			// Two instances issuing for one user at once queue here, so the
+			// second consumes the first's token (SQLite writers are serial).
+			var id string
+			if err := tx.Raw("SELECT id FROM users WHERE id = ? FOR UPDATE", t.UserID).Scan(&id).Error; err != nil {
+				return err
+			}
+		}
 		if err := tx.Model(&models.OneTimeToken{}).Where("user_id = ? AND purpose = ? AND consumed_at IS NULL", t.UserID, t.Purpose).
 			Update("consumed_at", t.CreatedAt).Error; err != nil {
 			return err
@@ -27,21 +36,25 @@ func (db *DB) IssueToken(ctx context.Context, t *models.OneTimeToken) error {
 	return translate(err, "could not issue the token")
 }
 
-// TokenByHash returns the live token of a purpose with this hash, without
+// TokenByHash returns the live token of a purpose stored under any of
+// hashes (the token's hash under each key that may have stored it), without
 // consuming it.
-func (db *DB) TokenByHash(ctx context.Context, purpose models.TokenPurpose, hash string, now time.Time) (models.OneTimeToken, error) {
+func (db *DB) TokenByHash(ctx context.Context, purpose models.TokenPurpose, hashes []string, now time.Time) (models.OneTimeToken, error) {
 	var t models.OneTimeToken
-	err := db.with(ctx).Where("token_hash = ? AND purpose = ? AND consumed_at IS NULL AND expires_at > ?", hash, purpose, now).Take(&t).Error
+	err := db.with(ctx).Where("token_hash IN ? AND purpose = ? AND consumed_at IS NULL AND expires_at > ?", hashes, purpose, now).Take(&t).Error
 	return t, translate(err, "could not read the token")
 }
 
-// ConsumeToken uses the live token of a purpose with this hash, in one
-// conditional UPDATE, so of several requests racing for it exactly one
-// succeeds; the others, like unknown or expired tokens, get NotFound.
-func (db *DB) ConsumeToken(ctx context.Context, purpose models.TokenPurpose, hash string, now time.Time) (models.OneTimeToken, error) {
+// ConsumeToken uses the live token of a purpose stored under any of hashes,
+// in one conditional UPDATE, so of several requests racing for it exactly
+// one succeeds; the others, like unknown or expired tokens, get NotFound.
+func (db *DB) ConsumeToken(ctx context.Context, purpose models.TokenPurpose, hashes []string, now time.Time) (models.OneTimeToken, error) {
+	if len(hashes) == 0 {
+		return models.OneTimeToken{}, models.Errorf(models.NotFound, "no such token")
+	}
 	var ts []models.OneTimeToken
 	err := db.with(ctx).Raw(`UPDATE one_time_tokens SET consumed_at = ?
-WHERE token_hash = ? AND purpose = ? AND consumed_at IS NULL AND expires_at > ? RETURNING *`, now, hash, purpose, now).Scan(&ts).Error
+WHERE token_hash IN ? AND purpose = ? AND consumed_at IS NULL AND expires_at > ? RETURNING *`, now, hashes, purpose, now).Scan(&ts).Error
 	if err != nil {
 		return models.OneTimeToken{}, translate(err, "could not consume the token")
 	}
@@ -52,10 +65,11 @@ WHERE token_hash = ? AND purpose = ? AND consumed_at IS NULL AND expires_at > ? 
 }
 
 // ConsumeCode checks a code against the newest live token of a purpose sent
-// to email, under a row lock: a match consumes the token; a miss counts an
-// attempt, and the maxAttempts-th miss consumes it too. ok reports a match;
-// NotFound means there is no live token.
-func (db *DB) ConsumeCode(ctx context.Context, purpose models.TokenPurpose, email, codeHash string, maxAttempts int, now time.Time) (tok models.OneTimeToken, ok bool, err error) {
+// to email, under a row lock: the code matches when the stored hash is any
+// of codeHashes (one per key that may have stored it). A match consumes the
+// token; a miss counts an attempt, and the maxAttempts-th miss consumes it
+// too. ok reports a match; NotFound means there is no live token.
+func (db *DB) ConsumeCode(ctx context.Context, purpose models.TokenPurpose, email string, codeHashes []string, maxAttempts int, now time.Time) (tok models.OneTimeToken, ok bool, err error) {
 	err = db.with(ctx).Transaction(func(tx *gorm.DB) error {
 		q := tx.Where("email = ? AND purpose = ? AND consumed_at IS NULL AND expires_at > ? AND code_hash <> ''", email, purpose, now).
 			Order("created_at DESC")
@@ -65,7 +79,11 @@ func (db *DB) ConsumeCode(ctx context.Context, purpose models.TokenPurpose, emai
 		if err := q.Take(&tok).Error; err != nil {
 			return err
 		}
-		ok = subtle.ConstantTimeCompare([]byte(tok.CodeHash), []byte(codeHash)) == 1
+		for _, h := range codeHashes {
+			if subtle.ConstantTimeCompare([]byte(tok.CodeHash), []byte(h)) == 1 {
+				ok = true
+			}
+		}
 		updates := map[string]any{}
 		if ok || tok.Attempts+1 >= maxAttempts {
 			updates["consumed_at"] = now
@@ -95,15 +113,60 @@ func (db *DB) MarkEmailVerified(ctx context.Context, userID, email string) error
 	return translate(err, "could not update the user")
 }
 
-// ChangeEmail replaces the user's address (from must still be it) with a
-// verified one and moves the credential version on. A taken address is a
-// Conflict; an address that changed meanwhile is NotFound.
-func (db *DB) ChangeEmail(ctx context.Context, userID, from, to string, now time.Time) (models.User, error) {
-	res := db.with(ctx).Model(&models.User{}).Where("id = ? AND email = ?", userID, from).Updates(map[string]any{
-		"email": to, "email_verified": true, "updated_at": now, "credential_version": gorm.Expr("credential_version + 1"),
+// ChangeEmail replaces the user's address with a verified one and moves
+// the credential version on, provided the user is enabled and still at
+// version (the version the change token was issued under); it returns the
+// user before and after. A taken address is a Conflict; a user who changed
+// meanwhile is NotFound.
+func (db *DB) ChangeEmail(ctx context.Context, userID, to string, version int64, now time.Time) (before, after models.User, err error) {
+	err = db.with(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := tx.Where("id = ? AND credential_version = ? AND disabled_at IS NULL", userID, version).Take(&before).Error; err != nil {
+			return err
+		}
+		res := tx.Model(&models.User{}).Where("id = ? AND credential_version = ? AND disabled_at IS NULL", userID, version).Updates(map[string]any{
+			"email": to, "email_verified": true, "updated_at": now, "credential_version": gorm.Expr("credential_version + 1"),
+		})
+		if res.Error != nil {
+			return res.Error
+		}
+		if res.RowsAffected == 0 {
+			return gorm.ErrRecordNotFound
+		}
+		return tx.Where("id = ?", userID).Take(&after).Error
+	})
+	return before, after, translate(err, "could not change the email")
+}
+
+// ResetPassword sets a new password hash with a reset token issued under
+// version: the address counts as verified and the credential version moves
+// on. A user who is disabled or whose version moved on since is NotFound.
+func (db *DB) ResetPassword(ctx context.Context, userID, hash string, version int64, now time.Time) error {
+	res := db.with(ctx).Model(&models.User{}).Where("id = ? AND credential_version = ? AND disabled_at IS NULL", userID, version).Updates(map[string]any{
+		"password_hash": hash, "email_verified": true, "updated_at": now, "credential_version": gorm.Expr("credential_version + 1"),
 	})
 	if res.Error != nil {
-		return models.User{}, translate(res.Error, "could not change the email")
+		return translate(res.Error, "could not reset the password")
+	}
+	if res.RowsAffected == 0 {
+		return models.Errorf(models.NotFound, "not found")
+	}
+	return nil
+}
+
+// ProveAddress records the first proof of a user's address: it is verified
+// and the credential version moves on, and with voidPassword the password is
+// removed, provided the address is still email, still unverified, and the
+// user enabled and at version. Otherwise it is NotFound.
+func (db *DB) ProveAddress(ctx context.Context, userID, email string, version int64, voidPassword bool, now time.Time) (models.User, error) {
+	updates := map[string]any{"email_verified": true, "updated_at": now, "credential_version": gorm.Expr("credential_version + 1")}
+	if voidPassword {
+		updates["password_hash"] = ""
+	}
+	res := db.with(ctx).Model(&models.User{}).
+		Where("id = ? AND email = ? AND credential_version = ? AND disabled_at IS NULL AND email_verified = ?", userID, email, version, false).
+		Updates(updates)
+	if res.Error != nil {
+		return models.User{}, translate(res.Error, "could not update the user")
 	}
 	if res.RowsAffected == 0 {
 		return models.User{}, models.Errorf(models.NotFound, "not found")
@@ -126,6 +189,8 @@ type outboxRow struct {
 	LeaseUntil     *time.Time
 	CreatedAt      time.Time
 	SentAt         *time.Time
+	// CredentialVersion is the version a user-bound request was made under.
+	CredentialVersion *int64
 }
 
 func (outboxRow) TableName() string { return "email_outbox" }
@@ -133,7 +198,7 @@ func (outboxRow) TableName() string { return "email_outbox" }
 // Enqueue records a mail request for the outbox worker.
 func (db *DB) Enqueue(ctx context.Context, r models.MailRequest) error {
 	row := outboxRow{Kind: r.Kind, Recipient: r.Recipient, NewEmail: r.NewEmail, State: "pending",
-		NextAttemptAt: r.CreatedAt, CreatedAt: r.CreatedAt}
+		NextAttemptAt: r.CreatedAt, CreatedAt: r.CreatedAt, CredentialVersion: r.CredentialVersion}
 	if r.UserID != "" {
 		row.UserID = &r.UserID
 	}
@@ -159,7 +224,7 @@ RETURNING *`, leaseUntil, now, now, limit).Scan(&rows).Error
 	out := make([]models.QueuedMail, len(rows))
 	for i, r := range rows {
 		out[i] = models.QueuedMail{ID: r.ID, Kind: r.Kind, Recipient: r.Recipient, NewEmail: r.NewEmail, Payload: r.Payload,
-			TokenExpiresAt: r.TokenExpiresAt, Attempts: r.Attempts, CreatedAt: r.CreatedAt}
+			TokenExpiresAt: r.TokenExpiresAt, Attempts: r.Attempts, CreatedAt: r.CreatedAt, CredentialVersion: r.CredentialVersion}
 		if r.UserID != nil {
 			out[i].UserID = *r.UserID
 		}

@@ -157,21 +157,7 @@ func (db *DB) Ping(ctx context.Context) error {
 // Migrate applies every pending migration. On PostgreSQL it holds an advisory
 // lock so several replicas starting together migrate once.
 func (db *DB) Migrate(ctx context.Context) error {
-	dir, dialect := "migrations/sqlite", goose.DialectSQLite3
-	var opts []goose.ProviderOption
-	if db.dialect == "postgres" {
-		dir, dialect = "migrations/postgres", goose.DialectPostgres
-		locker, err := lock.NewPostgresSessionLocker()
-		if err != nil {
-			return err
-		}
-		opts = append(opts, goose.WithSessionLocker(locker))
-	}
-	fsys, err := fs.Sub(migrations, dir)
-	if err != nil {
-		return err
-	}
-	p, err := goose.NewProvider(dialect, db.sql, fsys, opts...)
+	p, err := db.migrations()
 	if err != nil {
 		return err
 	}
@@ -179,6 +165,25 @@ func (db *DB) Migrate(ctx context.Context) error {
 		return translate(err, "migration failed")
 	}
 	return nil
+}
+
+// migrations is the goose provider of this database's dialect.
+func (db *DB) migrations() (*goose.Provider, error) {
+	dir, dialect := "migrations/sqlite", goose.DialectSQLite3
+	var opts []goose.ProviderOption
+	if db.dialect == "postgres" {
+		dir, dialect = "migrations/postgres", goose.DialectPostgres
+		locker, err := lock.NewPostgresSessionLocker()
+		if err != nil {
+			return nil, err
+		}
+		opts = append(opts, goose.WithSessionLocker(locker))
+	}
+	fsys, err := fs.Sub(migrations, dir)
+	if err != nil {
+		return nil, err
+	}
+	return goose.NewProvider(dialect, db.sql, fsys, opts...)
 }
 
 func (db *DB) with(ctx context.Context) *gorm.DB { return db.gorm.WithContext(ctx) }
