@@ -63,6 +63,7 @@ import (
 	"runtime"
 	"runtime/debug"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -224,7 +225,9 @@ func serve(ctx context.Context, cfg config.Config, getenv func(string) string, l
 
 	workers := runtime.GOMAXPROCS(0)
 	hasher := auth.NewHasher(workers, 64, nil)
-	hasher.OnBusy = hashBurstTuning(getenv, workers)
+	tuning := hashBurstTuning(getenv, workers)
+	hasher.OnBusy = tuning.OnBusy
+	defer tuning.Stop() // after the server has drained (Shutdown returns first)
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		collectors.NewDBStatsCollector(db.SQL(), db.Dialect()))
@@ -404,36 +407,78 @@ const (
 	burstHeadroom  = 192 << 20 // the rest of the process, above the hashes
 )
 
-// hashBurstTuning returns the hasher's OnBusy hook. While hashes run the GC
-// runs at burstGCPercent under a soft limit of workers × 19 MiB plus
-// headroom; once hashing is idle the previous settings return and the hash
-// memory goes back to the OS. An operator's GOGC or GOMEMLIMIT wins: the
-// setting they name is never touched.
-func hashBurstTuning(getenv func(string) string, workers int) func(busy bool) {
-	setGC, setLimit := getenv("GOGC") == "", getenv("GOMEMLIMIT") == ""
-	limit := int64(workers)*auth.HashMemory + burstHeadroom
-	var (
-		prevGC    int
-		prevLimit int64
-	)
-	return func(busy bool) {
-		if busy {
-			if setGC {
-				prevGC = debug.SetGCPercent(burstGCPercent)
-			}
-			if setLimit {
-				prevLimit = debug.SetMemoryLimit(limit)
-			}
-			return
-		}
-		if setGC {
-			debug.SetGCPercent(prevGC)
-		}
-		if setLimit {
-			debug.SetMemoryLimit(prevLimit)
-		}
-		debug.FreeOSMemory()
+// burstTuning is one server's OnBusy hook. While hashes run the GC runs at
+// burstGCPercent under a soft limit of workers × 19 MiB plus headroom; once
+// hashing is idle the previous settings return and the hash memory goes back
+// to the OS. An operator's GOGC or GOMEMLIMIT wins: the setting they name is
+// never touched. The settings are the process's, so every server in it (tests
+// run many) shares one owner, gcBurst: the first busy server saves and sets
+// them, the last one back to idle restores them; and Stop, when serve
+// returns, gives back this server's share and ignores its hasher from then on
+// (its idle timer may still fire).
+type burstTuning struct {
+	setGC, setLimit bool
+	limit           int64
+
+	mu            sync.Mutex
+	busy, stopped bool
+}
+
+// gcBurst counts the busy servers of the process and keeps what the first
+// one found.
+var gcBurst struct {
+	sync.Mutex
+	busy            int
+	setGC, setLimit bool
+	prevGC          int
+	prevLimit       int64
+}
+
+func hashBurstTuning(getenv func(string) string, workers int) *burstTuning {
+	return &burstTuning{setGC: getenv("GOGC") == "", setLimit: getenv("GOMEMLIMIT") == "",
+		limit: int64(workers)*auth.HashMemory + burstHeadroom}
+}
+
+// OnBusy is the hasher's hook.
+func (b *burstTuning) OnBusy(busy bool) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.stopped || busy == b.busy {
+		return
 	}
+	b.busy = busy
+	gcBurst.Lock()
+	defer gcBurst.Unlock()
+	if busy {
+		if gcBurst.busy++; gcBurst.busy == 1 {
+			gcBurst.setGC, gcBurst.setLimit = b.setGC, b.setLimit
+			if b.setGC {
+				gcBurst.prevGC = debug.SetGCPercent(burstGCPercent)
+			}
+			if b.setLimit {
+				gcBurst.prevLimit = debug.SetMemoryLimit(b.limit)
+			}
+		}
+		return
+	}
+	if gcBurst.busy--; gcBurst.busy > 0 {
+		return
+	}
+	if gcBurst.setGC {
+		debug.SetGCPercent(gcBurst.prevGC)
+	}
+	if gcBurst.setLimit {
+		debug.SetMemoryLimit(gcBurst.prevLimit)
+	}
+	debug.FreeOSMemory()
+}
+
+// Stop ends the burst if one is on and ignores the hasher from now on.
+func (b *burstTuning) Stop() {
+	b.OnBusy(false)
+	b.mu.Lock()
+	b.stopped = true
+	b.mu.Unlock()
 }
 
 // version is the module version the binary was built from: a tag for
