@@ -72,7 +72,6 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/portcullis-auth/portcullis/api"
@@ -302,11 +301,14 @@ func serve(ctx context.Context, cfg config.Config, getenv func(string) string, l
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
+	if cfg.MetricsAddr == "" && !api.MetricsOnMainPort(cfg) {
+		log.Warn("/metrics is not served (404): in production set AUTH_METRICS_TOKEN (a bearer token for /metrics on the main port) or AUTH_METRICS_ADDR (a separate address)")
+	}
 	log.Info("listening", "addr", ln.Addr().String(), "database", db.Dialect(), "swaggerUI", swaggerURL(ln.Addr()))
 	errc := make(chan error, 2)
 	go func() { errc <- srv.Serve(ln) }()
 	if metricsLn != nil {
-		msrv := &http.Server{Handler: promhttp.HandlerFor(reg, promhttp.HandlerOpts{}), ReadHeaderTimeout: 5 * time.Second}
+		msrv := &http.Server{Handler: api.NewMetricsServer(reg, cfg.MetricsToken, log), ReadHeaderTimeout: 5 * time.Second}
 		defer msrv.Close()
 		log.Info("metrics listening", "addr", metricsLn.Addr().String())
 		go func() {
