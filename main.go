@@ -250,7 +250,7 @@ func serve(ctx context.Context, cfg config.Config, getenv func(string) string, l
 	if err != nil {
 		return err
 	}
-	go pruneLoop(bgCtx, time.Minute, log, limiter, lockout)
+	go pruneLoop(bgCtx, db, cfg, pruneEvery, log)
 
 	var draining atomic.Bool
 	worker, email, err := mailer(cfg, db, keys, log, stdout)
@@ -356,24 +356,42 @@ func cacheBus(ctx context.Context, db *store.DB, cfg config.Config, log *slog.Lo
 	return store.NewNotifyBus(db, cfg.DatabaseURL, log), nil
 }
 
-// pruneLoop periodically deletes expired counters from stores that keep them
-// in the database.
-func pruneLoop(ctx context.Context, every time.Duration, log *slog.Logger, stores ...any) {
-	type pruner interface{ Prune(context.Context) error }
+// pruneEvery is how often the pruner takes a turn.
+const pruneEvery = 10 * time.Minute
+
+// pruneLoop is the one pruner: at start and then every `every` it deletes
+// the rows that ended more than auth.PruneAfter ago, from every table
+// db.PruneSteps covers (on PostgreSQL one instance at a time; the others
+// skip their turn). A table that starts to need pruning becomes one more
+// step there.
+func pruneLoop(ctx context.Context, db *store.DB, cfg config.Config, every time.Duration, log *slog.Logger) {
+	steps := db.PruneSteps()
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
+		r := store.Retention{Now: time.Now(), Keep: auth.PruneAfter, PendingFactorTTL: auth.PendingFactorTTL,
+			RateWindow: cfg.RateLimitIP.Per, LockoutDuration: cfg.LockoutDuration}
+		deleted, ran, err := db.Prune(ctx, r, steps)
+		switch {
+		case err != nil && ctx.Err() == nil:
+			log.Warn("pruning failed", "error", err.Error())
+		case ran:
+			var n int64
+			attrs := []any{}
+			for name, d := range deleted {
+				n += d
+				if d > 0 {
+					attrs = append(attrs, name, d)
+				}
+			}
+			if n > 0 {
+				log.Info("pruned rows that ended over a day ago", attrs...)
+			}
+		}
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-		}
-		for _, s := range stores {
-			if p, ok := s.(pruner); ok {
-				if err := p.Prune(ctx); err != nil {
-					log.Warn("pruning expired counters failed", "error", err.Error())
-				}
-			}
 		}
 	}
 }
