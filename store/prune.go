@@ -93,4 +93,3 @@ func (db *DB) Prune(ctx context.Context, r Retention, steps []PruneStep) (delete
 	}
 	return deleted, true, nil
 }
-
