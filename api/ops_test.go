@@ -174,3 +174,15 @@ func TestDroppedMailIsLogged(t *testing.T) {
 		}
 	})
 }
+
+// TestProfileEmailPointsToTheChangeEndpoint: PATCH /auth/me cannot change
+// the address, and its 422 says which endpoint does.
+func TestProfileEmailPointsToTheChangeEndpoint(t *testing.T) {
+	h := newHarness(t, "sqlite::memory:")
+	c := h.register("ada@example.com")
+	r := c.do("PATCH", "/auth/me", map[string]any{"email": "new@example.com"})
+	wantStatus(t, r, http.StatusUnprocessableEntity, "PATCH /auth/me {email}")
+	if !strings.Contains(string(r.body), "POST /auth/email/change") || strings.Contains(string(r.body), "not available") {
+		t.Errorf("the answer does not point to POST /auth/email/change: %s", r.body)
+	}
+}

@@ -371,9 +371,9 @@ func Known() []string {
 }
 
 // Unknown returns a warning for each AUTH_* name among names that Load does
-// not read (a typo such as AUTH_SESION_KEYS is otherwise silently ignored),
-// naming the closest known variable. ignore lists names used elsewhere (the
-// tests' own variables).
+// not read (a typo such as AUTH_SESION_KEYS, or AUTH_SMTP for AUTH_SMTP_URL,
+// is otherwise silently ignored), naming the closest known variables.
+// ignore lists names used elsewhere (the tests' own variables).
 func Unknown(names []string, ignore ...string) []string {
 	known := Known()
 	var warnings []string
@@ -381,10 +381,22 @@ func Unknown(names []string, ignore ...string) []string {
 		if !strings.HasPrefix(n, "AUTH_") || slices.Contains(known, n) || slices.Contains(ignore, n) {
 			continue
 		}
-		best, dist := "", len(n)
+		// A name cut short (AUTH_SMTP for AUTH_SMTP_URL) means each known
+		// name it begins; otherwise the nearest by edit distance, if near.
+		var longer []string
 		for _, k := range known {
-			if d := distance(n, k); d < dist {
-				best, dist = k, d
+			if strings.HasPrefix(k, n+"_") {
+				longer = append(longer, k)
+			}
+		}
+		slices.Sort(longer)
+		best, dist := strings.Join(longer, " or "), 0
+		if best == "" {
+			dist = len(n)
+			for _, k := range known {
+				if d := distance(n, k); d < dist {
+					best, dist = k, d
+				}
 			}
 		}
 		w := n + " is not a Portcullis variable and is ignored"
