@@ -83,6 +83,32 @@ func Redis(t testing.TB) *redis.Client {
 	return rdb
 }
 
+// RedisPrefix returns a key prefix of the test's own for rdb and deletes
+// every key that holds it (the rate limiter's "rate:" ones too) when the
+// test ends, so a run leaves nothing behind in the shared Redis.
+func RedisPrefix(t testing.TB, rdb *redis.Client) string {
+	t.Helper()
+	prefix := "portcullis-test:" + uuid.NewString() + ":"
+	t.Cleanup(func() {
+		ctx := context.Background()
+		iter := rdb.Scan(ctx, 0, "*"+prefix+"*", 1000).Iterator()
+		var keys []string
+		for iter.Next(ctx) {
+			keys = append(keys, iter.Val())
+		}
+		if err := iter.Err(); err != nil {
+			t.Errorf("storetest: redis cleanup: %v", err)
+			return
+		}
+		if len(keys) > 0 {
+			if err := rdb.Del(ctx, keys...).Err(); err != nil {
+				t.Errorf("storetest: redis cleanup: %v", err)
+			}
+		}
+	})
+	return prefix
+}
+
 // Open opens and migrates the database at dbURL, closing it when the test ends.
 func Open(t testing.TB, dbURL string) *store.DB {
 	t.Helper()
