@@ -6,8 +6,10 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"net/http"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -95,7 +97,7 @@ func dispatch(ctx context.Context, args []string, getenv func(string) string, st
 		if help, err := parseFlags(fs, rest); help || err != nil {
 			return err
 		}
-		return withStore(ctx, getenv, func(db *store.DB, _ config.Config) error {
+		return withStore(ctx, getenv, false, func(db *store.DB, _ config.Config) error {
 			fmt.Fprintln(stdout, "migrations applied")
 			return nil
 		})
@@ -139,12 +141,18 @@ func dispatch(ctx context.Context, args []string, getenv func(string) string, st
 	return &usageError{fmt.Errorf("unknown command %q", cmd)}
 }
 
-// withStore loads the configuration, opens and migrates the database, and
+// withStore loads the configuration, opens and migrates the database (only
+// an SQLite file that exists when existing is true), and
 // calls fn with it.
-func withStore(ctx context.Context, getenv func(string) string, fn func(*store.DB, config.Config) error) error {
+func withStore(ctx context.Context, getenv func(string) string, existing bool, fn func(*store.DB, config.Config) error) error {
 	cfg, err := config.Load(getenv)
 	if err != nil {
 		return &usageError{err}
+	}
+	if existing {
+		if err := sqliteExists(cfg.DatabaseURL); err != nil {
+			return err
+		}
 	}
 	db, err := store.Open(ctx, cfg.DatabaseURL)
 	if err != nil {
@@ -155,6 +163,23 @@ func withStore(ctx context.Context, getenv func(string) string, fn func(*store.D
 		return startupDBError(err, cfg.DatabaseURL)
 	}
 	return fn(db, cfg)
+}
+
+// sqliteExists refuses an SQLite database file that is not there: a command
+// that reads or changes existing users would otherwise create an empty one
+// and report on it (an empty list, "no user has the email").
+func sqliteExists(databaseURL string) error {
+	path, ok := strings.CutPrefix(databaseURL, "sqlite:")
+	if !ok || path == ":memory:" {
+		return nil
+	}
+	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+		if abs, err := filepath.Abs(path); err == nil {
+			path = abs
+		}
+		return fmt.Errorf("the database %s does not exist; check AUTH_DATABASE_URL and the directory you run this in (serve, migrate and user create create it)", path)
+	}
+	return nil
 }
 
 // commandError phrases a domain error for the command line in one plain
@@ -240,7 +265,7 @@ func environNames() []string {
 // reencrypt seals every stored TOTP secret again under the first key of
 // AUTH_DATA_KEYS: after adding a new key first, run it, then drop the old key.
 func reencrypt(ctx context.Context, getenv func(string) string, stdout io.Writer) error {
-	return withStore(ctx, getenv, func(db *store.DB, cfg config.Config) error {
+	return withStore(ctx, getenv, true, func(db *store.DB, cfg config.Config) error {
 		if cfg.DataKeys == "" {
 			return &usageError{&config.Error{Var: "AUTH_DATA_KEYS", Msg: "is required: it names the keys to re-encrypt under"}}
 		}

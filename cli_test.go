@@ -362,3 +362,42 @@ func TestKeysReencrypt(t *testing.T) {
 		t.Errorf("a production start without data keys: %v, want one line naming AUTH_DATA_KEYS (exit 2)", err)
 	}
 }
+
+// TestOperatorCommandsRefuseAMissingDatabase: the commands that read or
+// change existing users (and keys reencrypt) refuse an SQLite file that does
+// not exist, naming it, and leave none behind; serve, migrate and user
+// create still create one.
+func TestOperatorCommandsRefuseAMissingDatabase(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "auth.db")
+	vars := map[string]string{"AUTH_DATABASE_URL": "sqlite:" + path, "AUTH_DATA_KEYS": "k1:" + strings.Repeat("A", 43)}
+	for _, args := range [][]string{
+		{"user", "list"},
+		{"user", "set-password", "-email", "ada@example.com"},
+		{"user", "set-role", "-email", "ada@example.com", "-role", "admin"},
+		{"user", "disable", "-email", "ada@example.com"},
+		{"user", "enable", "-email", "ada@example.com"},
+		{"keys", "reencrypt"},
+	} {
+		out, _, err := runCmd(t, vars, "a long new passphrase\n", args...)
+		if err == nil || !strings.Contains(err.Error(), path) || !strings.Contains(err.Error(), "does not exist") || strings.Contains(err.Error(), "\n") {
+			t.Errorf("%v on a missing database: %v (output %q), want one line naming %s", args, err, out, path)
+		}
+		if _, err := os.Stat(path); !errors.Is(err, os.ErrNotExist) {
+			t.Fatalf("%v left a database file behind: %v", args, err)
+		}
+	}
+	if _, _, err := runCmd(t, vars, "a long root passphrase\n", "user", "create", "-email", "root@example.com", "-name", "Root"); err != nil {
+		t.Fatalf("user create on a new database: %v", err)
+	}
+	if out, _, err := runCmd(t, vars, "", "user", "list"); err != nil || !strings.Contains(out, "root@example.com") {
+		t.Errorf("user list once it exists: %v\n%s", err, out)
+	}
+	other := map[string]string{"AUTH_DATABASE_URL": "sqlite:" + filepath.Join(dir, "migrated.db")}
+	if _, _, err := runCmd(t, other, "", "migrate"); err != nil {
+		t.Errorf("migrate on a new database: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "migrated.db")); err != nil {
+		t.Errorf("migrate created no database: %v", err)
+	}
+}

@@ -48,7 +48,7 @@ func userCommand(ctx context.Context, args []string, getenv func(string) string,
 		if err != nil {
 			return err
 		}
-		return withService(ctx, getenv, func(svc *auth.Service) error {
+		return withService(ctx, getenv, false, func(svc *auth.Service) error {
 			u, err := svc.CreateUser(ctx, auth.NewUser{Email: *email, Name: *name, Password: password, Role: models.Role(*role), Verified: true})
 			if err != nil {
 				return commandError(err, *email)
@@ -62,7 +62,7 @@ func userCommand(ctx context.Context, args []string, getenv func(string) string,
 		if help, err := parseFlags(fs, args); help || err != nil {
 			return err
 		}
-		return withService(ctx, getenv, func(svc *auth.Service) error {
+		return withService(ctx, getenv, true, func(svc *auth.Service) error {
 			us, total, err := svc.Users(ctx, *part, 0, 1000)
 			if err != nil {
 				return err
@@ -143,7 +143,7 @@ func onUser(ctx context.Context, getenv func(string) string, stdout io.Writer, e
 	if strings.TrimSpace(email) == "" {
 		return &usageError{errors.New("-email is required")}
 	}
-	return withService(ctx, getenv, func(svc *auth.Service) error {
+	return withService(ctx, getenv, true, func(svc *auth.Service) error {
 		u, err := svc.UserByEmail(ctx, email)
 		if err != nil {
 			return commandError(err, email)
@@ -157,12 +157,13 @@ func onUser(ctx context.Context, getenv func(string) string, stdout io.Writer, e
 	})
 }
 
-// withService opens and migrates the configured database and runs fn with
+// withService opens and migrates the configured database (one that exists
+// already, when existing is true) and runs fn with
 // the domain service on it. Writes go through the cache wrapper, so on
 // PostgreSQL running instances drop what they cached at once; on SQLite a
 // running server sees them within store.MaxStaleness.
-func withService(ctx context.Context, getenv func(string) string, fn func(*auth.Service) error) error {
-	return withStore(ctx, getenv, func(db *store.DB, cfg config.Config) error {
+func withService(ctx context.Context, getenv func(string) string, existing bool, fn func(*auth.Service) error) error {
+	return withStore(ctx, getenv, existing, func(db *store.DB, cfg config.Config) error {
 		quiet := slog.New(slog.DiscardHandler)
 		bus, err := cacheBus(ctx, db, cfg, quiet)
 		if err != nil {

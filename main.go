@@ -63,6 +63,7 @@ import (
 	"runtime"
 	"runtime/debug"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -71,7 +72,6 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/portcullis-auth/portcullis/api"
@@ -224,7 +224,9 @@ func serve(ctx context.Context, cfg config.Config, getenv func(string) string, l
 
 	workers := runtime.GOMAXPROCS(0)
 	hasher := auth.NewHasher(workers, 64, nil)
-	hasher.OnBusy = hashBurstTuning(getenv, workers)
+	tuning := hashBurstTuning(getenv, workers)
+	hasher.OnBusy = tuning.OnBusy
+	defer tuning.Stop() // after the server has drained (Shutdown returns first)
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		collectors.NewDBStatsCollector(db.SQL(), db.Dialect()))
@@ -248,7 +250,7 @@ func serve(ctx context.Context, cfg config.Config, getenv func(string) string, l
 	if err != nil {
 		return err
 	}
-	go pruneLoop(bgCtx, time.Minute, log, limiter, lockout)
+	go pruneLoop(bgCtx, db, cfg, pruneEvery, log)
 
 	var draining atomic.Bool
 	worker, email, err := mailer(cfg, db, keys, log, stdout)
@@ -299,11 +301,14 @@ func serve(ctx context.Context, cfg config.Config, getenv func(string) string, l
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
+	if cfg.MetricsAddr == "" && !api.MetricsOnMainPort(cfg) {
+		log.Warn("/metrics is not served (404): in production set AUTH_METRICS_TOKEN (a bearer token for /metrics on the main port) or AUTH_METRICS_ADDR (a separate address)")
+	}
 	log.Info("listening", "addr", ln.Addr().String(), "database", db.Dialect(), "swaggerUI", swaggerURL(ln.Addr()))
 	errc := make(chan error, 2)
 	go func() { errc <- srv.Serve(ln) }()
 	if metricsLn != nil {
-		msrv := &http.Server{Handler: promhttp.HandlerFor(reg, promhttp.HandlerOpts{}), ReadHeaderTimeout: 5 * time.Second}
+		msrv := &http.Server{Handler: api.NewMetricsServer(reg, cfg.MetricsToken, log), ReadHeaderTimeout: 5 * time.Second}
 		defer msrv.Close()
 		log.Info("metrics listening", "addr", metricsLn.Addr().String())
 		go func() {
@@ -351,24 +356,42 @@ func cacheBus(ctx context.Context, db *store.DB, cfg config.Config, log *slog.Lo
 	return store.NewNotifyBus(db, cfg.DatabaseURL, log), nil
 }
 
-// pruneLoop periodically deletes expired counters from stores that keep them
-// in the database.
-func pruneLoop(ctx context.Context, every time.Duration, log *slog.Logger, stores ...any) {
-	type pruner interface{ Prune(context.Context) error }
+// pruneEvery is how often the pruner takes a turn.
+const pruneEvery = 10 * time.Minute
+
+// pruneLoop is the one pruner: at start and then every `every` it deletes
+// the rows that ended more than auth.PruneAfter ago, from every table
+// db.PruneSteps covers (on PostgreSQL one instance at a time; the others
+// skip their turn). A table that starts to need pruning becomes one more
+// step there.
+func pruneLoop(ctx context.Context, db *store.DB, cfg config.Config, every time.Duration, log *slog.Logger) {
+	steps := db.PruneSteps()
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
+		r := store.Retention{Now: time.Now(), Keep: auth.PruneAfter, PendingFactorTTL: auth.PendingFactorTTL,
+			RateWindow: cfg.RateLimitIP.Per, LockoutDuration: cfg.LockoutDuration}
+		deleted, ran, err := db.Prune(ctx, r, steps)
+		switch {
+		case err != nil && ctx.Err() == nil:
+			log.Warn("pruning failed", "error", err.Error())
+		case ran:
+			var n int64
+			attrs := []any{}
+			for name, d := range deleted {
+				n += d
+				if d > 0 {
+					attrs = append(attrs, name, d)
+				}
+			}
+			if n > 0 {
+				log.Info("pruned rows that ended over a day ago", attrs...)
+			}
+		}
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-		}
-		for _, s := range stores {
-			if p, ok := s.(pruner); ok {
-				if err := p.Prune(ctx); err != nil {
-					log.Warn("pruning expired counters failed", "error", err.Error())
-				}
-			}
 		}
 	}
 }
@@ -404,36 +427,78 @@ const (
 	burstHeadroom  = 192 << 20 // the rest of the process, above the hashes
 )
 
-// hashBurstTuning returns the hasher's OnBusy hook. While hashes run the GC
-// runs at burstGCPercent under a soft limit of workers × 19 MiB plus
-// headroom; once hashing is idle the previous settings return and the hash
-// memory goes back to the OS. An operator's GOGC or GOMEMLIMIT wins: the
-// setting they name is never touched.
-func hashBurstTuning(getenv func(string) string, workers int) func(busy bool) {
-	setGC, setLimit := getenv("GOGC") == "", getenv("GOMEMLIMIT") == ""
-	limit := int64(workers)*auth.HashMemory + burstHeadroom
-	var (
-		prevGC    int
-		prevLimit int64
-	)
-	return func(busy bool) {
-		if busy {
-			if setGC {
-				prevGC = debug.SetGCPercent(burstGCPercent)
-			}
-			if setLimit {
-				prevLimit = debug.SetMemoryLimit(limit)
-			}
-			return
-		}
-		if setGC {
-			debug.SetGCPercent(prevGC)
-		}
-		if setLimit {
-			debug.SetMemoryLimit(prevLimit)
-		}
-		debug.FreeOSMemory()
+// burstTuning is one server's OnBusy hook. While hashes run the GC runs at
+// burstGCPercent under a soft limit of workers × 19 MiB plus headroom; once
+// hashing is idle the previous settings return and the hash memory goes back
+// to the OS. An operator's GOGC or GOMEMLIMIT wins: the setting they name is
+// never touched. The settings are the process's, so every server in it (tests
+// run many) shares one owner, gcBurst: the first busy server saves and sets
+// them, the last one back to idle restores them; and Stop, when serve
+// returns, gives back this server's share and ignores its hasher from then on
+// (its idle timer may still fire).
+type burstTuning struct {
+	setGC, setLimit bool
+	limit           int64
+
+	mu            sync.Mutex
+	busy, stopped bool
+}
+
+// gcBurst counts the busy servers of the process and keeps what the first
+// one found.
+var gcBurst struct {
+	sync.Mutex
+	busy            int
+	setGC, setLimit bool
+	prevGC          int
+	prevLimit       int64
+}
+
+func hashBurstTuning(getenv func(string) string, workers int) *burstTuning {
+	return &burstTuning{setGC: getenv("GOGC") == "", setLimit: getenv("GOMEMLIMIT") == "",
+		limit: int64(workers)*auth.HashMemory + burstHeadroom}
+}
+
+// OnBusy is the hasher's hook.
+func (b *burstTuning) OnBusy(busy bool) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.stopped || busy == b.busy {
+		return
 	}
+	b.busy = busy
+	gcBurst.Lock()
+	defer gcBurst.Unlock()
+	if busy {
+		if gcBurst.busy++; gcBurst.busy == 1 {
+			gcBurst.setGC, gcBurst.setLimit = b.setGC, b.setLimit
+			if b.setGC {
+				gcBurst.prevGC = debug.SetGCPercent(burstGCPercent)
+			}
+			if b.setLimit {
+				gcBurst.prevLimit = debug.SetMemoryLimit(b.limit)
+			}
+		}
+		return
+	}
+	if gcBurst.busy--; gcBurst.busy > 0 {
+		return
+	}
+	if gcBurst.setGC {
+		debug.SetGCPercent(gcBurst.prevGC)
+	}
+	if gcBurst.setLimit {
+		debug.SetMemoryLimit(gcBurst.prevLimit)
+	}
+	debug.FreeOSMemory()
+}
+
+// Stop ends the burst if one is on and ignores the hasher from now on.
+func (b *burstTuning) Stop() {
+	b.OnBusy(false)
+	b.mu.Lock()
+	b.stopped = true
+	b.mu.Unlock()
 }
 
 // version is the module version the binary was built from: a tag for

@@ -326,7 +326,7 @@ func TestHashBurstTuning(t *testing.T) {
 		{env: map[string]string{"GOGC": "50"}, burstGC: 100, burstLimit: sized},
 		{env: map[string]string{"GOMEMLIMIT": "1GiB"}, burstGC: burstGCPercent, burstLimit: math.MaxInt64},
 	} {
-		hook := hashBurstTuning(envOf(tc.env), workers)
+		hook := hashBurstTuning(envOf(tc.env), workers).OnBusy
 		hook(true)
 		if got := gcPercent(); got != tc.burstGC {
 			t.Errorf("%v: GOGC during a burst %d, want %d", tc.env, got, tc.burstGC)
@@ -470,5 +470,35 @@ func TestDevelopmentKeyOutlivesARestart(t *testing.T) {
 	me.Body.Close()
 	if cookie == "" || me.StatusCode != http.StatusOK {
 		t.Errorf("the session cookie after a restart: %d (cookie %q), want 200", me.StatusCode, cookie)
+	}
+}
+
+// TestServeLeavesTheGCSettingsAsItFoundThem: a password hash makes serve
+// raise GOGC for the burst; once run has returned the settings are the ones
+// it started with, and nothing of that server changes them later (other
+// tests of this package, and TestHashBurstTuning, share the process).
+func TestServeLeavesTheGCSettingsAsItFoundThem(t *testing.T) {
+	defer debug.SetGCPercent(debug.SetGCPercent(100))
+	defer debug.SetMemoryLimit(debug.SetMemoryLimit(math.MaxInt64))
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	base, _, done := startRun(t, ctx, map[string]string{"AUTH_SHUTDOWN_DRAIN": "0s"})
+	resp, err := http.Post(base+"/auth/register", "application/json", strings.NewReader(`{"email":"gc@example.com","password":"correct horse battery staple","name":"GC"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusCreated {
+		t.Fatalf("register: %d", resp.StatusCode)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if got := debug.SetGCPercent(100); got != 100 {
+		t.Errorf("GOGC after serve returned: %d, want 100 as before", got)
+	}
+	if got := debug.SetMemoryLimit(-1); got != math.MaxInt64 {
+		t.Errorf("memory limit after serve returned: %d, want none as before", got)
 	}
 }

@@ -296,7 +296,7 @@ func TestUpdateMe(t *testing.T) {
 			t.Errorf("an empty patch changed the name to %q", u.User.Name)
 		}
 		// Fields changed elsewhere are refused, naming the field and where.
-		for field, where := range map[string]string{"email": "email address", "role": "/admin/users", "password": "/auth/password"} {
+		for field, where := range map[string]string{"email": "POST /auth/email/change", "role": "/admin/users", "password": "/auth/password"} {
 			r := c.do("PATCH", "/auth/me", map[string]any{"name": "Other Name", field: "x"})
 			var e handlers.ErrorResponse
 			r.json(t, &e)

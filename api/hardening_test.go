@@ -29,7 +29,7 @@ func lockoutStores(t *testing.T, dbURL string, fn func(t *testing.T, use option)
 	})
 	t.Run("redis", func(t *testing.T) {
 		rdb := storetest.Redis(t)
-		prefix := "portcullis-test:" + uuid.NewString() + ":"
+		prefix := storetest.RedisPrefix(t, rdb)
 		fn(t, func(c *config.Config, d *api.Deps) { d.Lockout = store.NewRedisLockout(rdb, c.LockoutDuration, prefix) })
 	})
 }

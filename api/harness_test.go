@@ -105,9 +105,12 @@ func newHarness(t *testing.T, dbURL string, opts ...option) *harness {
 		d.Lockout = store.NewMemoryLockout(cfg.LockoutDuration, h.clock.Now)
 	}
 	d.Config = cfg
-	// The service and the router count into one registry.
-	d.Registry = prometheus.NewRegistry()
-	d.Metrics = api.NewMetrics(d.Registry, func() float64 { return 0 })
+	// The service and the router count into one registry (an option may
+	// bring its own, to hand the metrics to an outbox worker too).
+	if d.Registry == nil {
+		d.Registry = prometheus.NewRegistry()
+		d.Metrics = api.NewMetrics(d.Registry, func() float64 { return 0 })
+	}
 	h.svc = api.NewService(d)
 	d.Auth = h.svc
 	h.srv = httptest.NewTLSServer(api.New(d))

@@ -1,13 +1,22 @@
 package api
 
 import (
+	"crypto/sha256"
+	"crypto/subtle"
+	"log/slog"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
+	"github.com/gin-gonic/gin"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/portcullis-auth/portcullis/auth"
+	"github.com/portcullis-auth/portcullis/config"
+	"github.com/portcullis-auth/portcullis/handlers"
+	"github.com/portcullis-auth/portcullis/mail"
+	"github.com/portcullis-auth/portcullis/models"
 )
 
 // Metrics are Portcullis's own Prometheus metrics. A nil *Metrics records
@@ -43,7 +52,7 @@ func NewMetrics(reg prometheus.Registerer, queueDepth func() float64) *Metrics {
 			Name: "portcullis_sessions_revoked_total", Help: "Sessions revoked, by reason.",
 		}, []string{"reason"}),
 		emails: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "portcullis_emails_total", Help: "Queued mail by type and outcome: sent, retried, failed, dropped (no account, a sending limit, an expired token).",
+			Name: "portcullis_emails_total", Help: "Queued mail by type and outcome: handled (sent, or not needed: the two are not told apart, since that would tell which addresses have accounts), retried, failed. account_exists counts as verify_email.",
 		}, []string{"type", "outcome"}),
 		hashWait: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name: "portcullis_password_hash_wait_seconds", Help: "Time password hashes waited for a worker.",
@@ -59,6 +68,13 @@ func NewMetrics(reg prometheus.Registerer, queueDepth func() float64) *Metrics {
 	}
 	for _, o := range auth.RefreshOutcomes {
 		m.refreshes.WithLabelValues(string(o))
+	}
+	// Every mail series exists from the start, so none appearing tells
+	// anything either.
+	for _, k := range mail.MetricKinds() {
+		for _, o := range mail.Outcomes {
+			m.emails.WithLabelValues(k, o)
+		}
 	}
 	return m
 }
@@ -116,3 +132,48 @@ func (m *Metrics) Email(kind, outcome string) {
 		m.emails.WithLabelValues(kind, outcome).Inc()
 	}
 }
+
+// MetricsOnMainPort says whether the main port serves /metrics: not when
+// AUTH_METRICS_ADDR moves it (main serves it there, NewMetricsServer), and in
+// production only behind AUTH_METRICS_TOKEN. Mail outcomes and login counts
+// are the operator's, not the public's.
+func MetricsOnMainPort(cfg config.Config) bool {
+	return cfg.MetricsAddr == "" && (!cfg.Production || cfg.MetricsToken != "")
+}
+
+// NewMetricsServer is the handler of AUTH_METRICS_ADDR: /metrics only,
+// behind the token when one is set, and the JSON 404 elsewhere.
+func NewMetricsServer(reg prometheus.Gatherer, token string, log *slog.Logger) http.Handler {
+	e := gin.New()
+	e.Use(recovery, requestContext(log, nil))
+	e.NoRoute(notFound)
+	e.GET("/metrics", requireMetricsToken(token), handlers.MetricsHandler(reg))
+	return e
+}
+
+// requireMetricsToken lets a request through only with "Authorization:
+// Bearer <token>" when token is set. The header is compared in constant time
+// (as digests, so its length tells nothing) and never read as a session.
+func requireMetricsToken(token string) gin.HandlerFunc {
+	if token == "" {
+		return func(c *gin.Context) { c.Next() }
+	}
+	want := sha256.Sum256([]byte(token))
+	return func(c *gin.Context) {
+		h := c.GetHeader("Authorization")
+		got := ""
+		if len(h) > len("Bearer ") && strings.EqualFold(h[:len("Bearer ")], "Bearer ") {
+			got = h[len("Bearer "):]
+		}
+		sum := sha256.Sum256([]byte(got))
+		if got == "" || subtle.ConstantTimeCompare(sum[:], want[:]) != 1 {
+			c.Header("WWW-Authenticate", `Bearer realm="metrics"`)
+			handlers.WriteError(c, errMetricsToken)
+			return
+		}
+		c.Next()
+	}
+}
+
+var errMetricsToken = &models.Error{Kind: models.Unauthenticated,
+	Message: "/metrics needs the operator's token: Authorization: Bearer <AUTH_METRICS_TOKEN>"}

@@ -50,9 +50,8 @@ func routes(e *gin.Engine, d Deps, svc *auth.Service) {
 	})
 
 	e.GET("/healthz", handlers.Healthz())
-	if cfg.MetricsAddr == "" {
-		// Otherwise main serves /metrics on that address only.
-		e.GET("/metrics", handlers.MetricsHandler(d.Registry))
+	if MetricsOnMainPort(cfg) {
+		e.GET("/metrics", requireMetricsToken(cfg.MetricsToken), handlers.MetricsHandler(d.Registry))
 	}
 	e.GET("/readyz", handlers.Readyz(d.Store, d.Draining))
 

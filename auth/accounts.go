@@ -259,7 +259,7 @@ type ProfileChange struct {
 func (s *Service) UpdateProfile(ctx context.Context, p *Principal, ch ProfileChange) (models.User, error) {
 	fields := models.FieldErrors{}
 	if ch.Email {
-		fields.Add("email", "cannot be changed with PATCH /auth/me; changing the email address is not available yet")
+		fields.Add("email", "cannot be changed with PATCH /auth/me; use POST /auth/email/change (it mails a link to the new address)")
 	}
 	if ch.Role {
 		fields.Add("role", "cannot be changed with PATCH /auth/me; an administrator changes it with PATCH /admin/users/{id}")

@@ -23,7 +23,10 @@ func (s *Service) ResolveMail(ctx context.Context, q models.QueuedMail) (mail.Me
 		return mail.Message{}, nil, false, err
 	}
 	if n >= mailPerHour || (!last.IsZero() && now.Sub(last) < mailSpacing) {
-		return mail.Message{}, nil, false, nil // more are silently dropped
+		// Dropped, and logged without the address, so whoever waits for it
+		// can learn why it never came.
+		s.logger.Info("mail not sent: the sending limit for this address is reached (one a minute, five an hour per kind)", "kind", q.Kind, "outboxId", q.ID)
+		return mail.Message{}, nil, false, nil
 	}
 	var u models.User
 	if q.UserID != "" {

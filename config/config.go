@@ -48,8 +48,11 @@ type Config struct {
 	RateLimitStore string
 	RedisURL       string
 
-	// MetricsAddr, when set, is the only address /metrics is served on.
-	MetricsAddr string
+	// MetricsAddr, when set, is the only address /metrics is served on;
+	// MetricsToken, when set, is the bearer token /metrics requires wherever
+	// it is served. Production serves /metrics only with one of them.
+	MetricsAddr  string
+	MetricsToken string
 
 	// Mail: the SMTP server ("" for the console in development, none in
 	// production), the From header, the frontend links point to, template
@@ -107,6 +110,7 @@ func Load(getenv func(string) string) (Config, error) {
 		LockoutGlobalThreshold: p.positiveInt("AUTH_LOCKOUT_GLOBAL_THRESHOLD", 0),
 		LockoutDuration:        p.duration("AUTH_LOCKOUT_DURATION", 15*time.Minute),
 		MetricsAddr:            p.str("AUTH_METRICS_ADDR", ""),
+		MetricsToken:           p.str("AUTH_METRICS_TOKEN", ""),
 		DataKeys:               p.str("AUTH_DATA_KEYS", ""),
 		ReauthWindow:           p.duration("AUTH_REAUTH_WINDOW", 10*time.Minute),
 		SMTPURL:                p.str("AUTH_SMTP_URL", ""),
@@ -177,6 +181,9 @@ func (c *Config) validate() error {
 	}
 	if c.LockoutGlobalThreshold < c.LockoutThreshold {
 		return &Error{"AUTH_LOCKOUT_GLOBAL_THRESHOLD", "must not be lower than AUTH_LOCKOUT_THRESHOLD"}
+	}
+	if c.MetricsToken != "" && len(c.MetricsToken) < 16 {
+		return &Error{"AUTH_METRICS_TOKEN", "must be at least 16 characters (for example: openssl rand -hex 32)"}
 	}
 	if c.RateLimitStore == "auto" {
 		switch {
@@ -364,9 +371,9 @@ func Known() []string {
 }
 
 // Unknown returns a warning for each AUTH_* name among names that Load does
-// not read (a typo such as AUTH_SESION_KEYS is otherwise silently ignored),
-// naming the closest known variable. ignore lists names used elsewhere (the
-// tests' own variables).
+// not read (a typo such as AUTH_SESION_KEYS, or AUTH_SMTP for AUTH_SMTP_URL,
+// is otherwise silently ignored), naming the closest known variables.
+// ignore lists names used elsewhere (the tests' own variables).
 func Unknown(names []string, ignore ...string) []string {
 	known := Known()
 	var warnings []string
@@ -374,10 +381,22 @@ func Unknown(names []string, ignore ...string) []string {
 		if !strings.HasPrefix(n, "AUTH_") || slices.Contains(known, n) || slices.Contains(ignore, n) {
 			continue
 		}
-		best, dist := "", len(n)
+		// A name cut short (AUTH_SMTP for AUTH_SMTP_URL) means each known
+		// name it begins; otherwise the nearest by edit distance, if near.
+		var longer []string
 		for _, k := range known {
-			if d := distance(n, k); d < dist {
-				best, dist = k, d
+			if strings.HasPrefix(k, n+"_") {
+				longer = append(longer, k)
+			}
+		}
+		slices.Sort(longer)
+		best, dist := strings.Join(longer, " or "), 0
+		if best == "" {
+			dist = len(n)
+			for _, k := range known {
+				if d := distance(n, k); d < dist {
+					best, dist = k, d
+				}
 			}
 		}
 		w := n + " is not a Portcullis variable and is ignored"

@@ -88,3 +88,22 @@ func TestOriginsAreNormalised(t *testing.T) {
 		t.Errorf("origins = %q", got)
 	}
 }
+
+// TestUnknownVariablesSuggestTheNearest: a misspelt or shortened AUTH_
+// variable is named with the known ones it most likely meant.
+func TestUnknownVariablesSuggestTheNearest(t *testing.T) {
+	for name, want := range map[string]string{
+		"AUTH_SMTP":        "; did you mean AUTH_SMTP_URL?",
+		"AUTH_REDIS":       "; did you mean AUTH_REDIS_URL?",
+		"AUTH_DATABASE":    "; did you mean AUTH_DATABASE_URL?",
+		"AUTH_METRICS":     "; did you mean AUTH_METRICS_ADDR or AUTH_METRICS_TOKEN?",
+		"AUTH_SESION_KEYS": "; did you mean AUTH_SESSION_KEYS?",
+		"AUTH_SMTP_HOST":   "; did you mean AUTH_SMTP_URL?",
+		"AUTH_WHATEVER":    "",
+	} {
+		got := Unknown([]string{name, "AUTH_ADDR", "HOME"})
+		if len(got) != 1 || got[0] != name+" is not a Portcullis variable and is ignored"+want {
+			t.Errorf("%s: %q, want the suggestion %q", name, got, want)
+		}
+	}
+}

@@ -1774,7 +1774,7 @@ const docTemplate = `{
         },
         "/metrics": {
             "get": {
-                "description": "Go runtime and process metrics, database pool statistics, and portcullis_* metrics: HTTP requests by method (OTHER for non-standard methods), route template and status with latency, login and refresh outcomes, revocations, and the password-hash queue. Served on the main port unless AUTH_METRICS_ADDR moves it.",
+                "description": "Go runtime and process metrics, database pool statistics, and portcullis_* metrics: HTTP requests by method (OTHER for non-standard methods), route template and status with latency, login and refresh outcomes, revocations, mail by type and outcome (never telling whether an address has an account), and the password-hash queue. For the operator: in development on the main port; in production on the main port only with ` + "`" + `Authorization: Bearer \u003cAUTH_METRICS_TOKEN\u003e` + "`" + `, or only on AUTH_METRICS_ADDR. A set AUTH_METRICS_TOKEN is required wherever /metrics is served.",
                 "produces": [
                     "text/plain",
                     "application/json"
@@ -1791,8 +1791,14 @@ const docTemplate = `{
                             "type": "string"
                         }
                     },
+                    "401": {
+                        "description": "unauthenticated: AUTH_METRICS_TOKEN is set and the request lacks Authorization: Bearer with it",
+                        "schema": {
+                            "$ref": "#/definitions/ErrorResponse"
+                        }
+                    },
                     "404": {
-                        "description": "not_found: AUTH_METRICS_ADDR is set, and /metrics is served only there",
+                        "description": "not_found: AUTH_METRICS_ADDR is set (and /metrics is served only there), or production without AUTH_METRICS_TOKEN",
                         "schema": {
                             "$ref": "#/definitions/ErrorResponse"
                         }

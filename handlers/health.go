@@ -90,11 +90,12 @@ func Readyz(db Pinger, draining func() bool) gin.HandlerFunc {
 //
 //	@Summary	Prometheus metrics
 //	@ID		getMetrics
-//	@Description	Go runtime and process metrics, database pool statistics, and portcullis_* metrics: HTTP requests by method (OTHER for non-standard methods), route template and status with latency, login and refresh outcomes, revocations, and the password-hash queue. Served on the main port unless AUTH_METRICS_ADDR moves it.
+//	@Description	Go runtime and process metrics, database pool statistics, and portcullis_* metrics: HTTP requests by method (OTHER for non-standard methods), route template and status with latency, login and refresh outcomes, revocations, mail by type and outcome (never telling whether an address has an account), and the password-hash queue. For the operator: in development on the main port; in production on the main port only with `Authorization: Bearer <AUTH_METRICS_TOKEN>`, or only on AUTH_METRICS_ADDR. A set AUTH_METRICS_TOKEN is required wherever /metrics is served.
 //	@Tags		operations
 //	@Produce	plain,json
 //	@Success	200	{string}	string	"Prometheus text exposition format"
-//	@Failure	404	{object}	ErrorResponse	"not_found: AUTH_METRICS_ADDR is set, and /metrics is served only there"
+//	@Failure	401	{object}	ErrorResponse	"unauthenticated: AUTH_METRICS_TOKEN is set and the request lacks Authorization: Bearer with it"
+//	@Failure	404	{object}	ErrorResponse	"not_found: AUTH_METRICS_ADDR is set (and /metrics is served only there), or production without AUTH_METRICS_TOKEN"
 //	@Router		/metrics [get]
 func MetricsHandler(g prometheus.Gatherer) gin.HandlerFunc {
 	h := promhttp.HandlerFor(g, promhttp.HandlerOpts{})

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 
@@ -35,10 +36,45 @@ type Sealer interface {
 	OpenBytes(sealed string) ([]byte, error)
 }
 
-// Metrics counts deliveries by kind and outcome (sent, retried, failed,
-// dropped).
+// Metrics counts deliveries by kind and outcome; see Outcomes and MetricKind
+// for what the labels may say.
 type Metrics interface {
 	Email(kind, outcome string)
+}
+
+// What a delivery counts as. Whether the address has an account must not
+// show, so the outcomes do not tell a sent message from a request the
+// resolver dropped (no account, a sending limit, nothing to do): both are
+// handled. Retried and failed are the mail server's trouble (and a token that
+// expired while it lasted).
+const (
+	OutcomeHandled = "handled"
+	OutcomeRetried = "retried"
+	OutcomeFailed  = "failed"
+)
+
+// Outcomes lists every outcome, so each can be reported at zero.
+var Outcomes = []string{OutcomeHandled, OutcomeRetried, OutcomeFailed}
+
+// MetricKind is the kind a message is counted under: a registration mails
+// account_exists instead of verify_email when the address has an account,
+// so both count as verify_email.
+func MetricKind(k models.MailKind) string {
+	if k == models.MailAccountExists {
+		return string(models.MailVerifyEmail)
+	}
+	return string(k)
+}
+
+// MetricKinds lists every kind a message is counted under.
+func MetricKinds() []string {
+	var out []string
+	for _, k := range Kinds {
+		if mk := MetricKind(k); !slices.Contains(out, mk) {
+			out = append(out, mk)
+		}
+	}
+	return out
 }
 
 // Worker delivers the outbox: it leases due entries (so several instances
@@ -121,7 +157,7 @@ func (w *Worker) deliver(ctx context.Context, e models.QueuedMail) {
 			return
 		}
 		if !send {
-			w.finish(ctx, e, "dropped")
+			w.finish(ctx, e, "dropped", OutcomeHandled)
 			return
 		}
 		data, _ := json.Marshal(m)
@@ -136,7 +172,7 @@ func (w *Worker) deliver(ctx context.Context, e models.QueuedMail) {
 		e.Payload, e.TokenExpiresAt = sealed, expires
 	}
 	if e.TokenExpiresAt != nil && !w.now().Before(*e.TokenExpiresAt) {
-		w.finish(ctx, e, "dropped") // its token is dead: never send it late
+		w.finish(ctx, e, "dropped", OutcomeFailed) // its token is dead: never send it late
 		return
 	}
 	data, err := w.Sealer.OpenBytes(e.Payload)
@@ -147,14 +183,14 @@ func (w *Worker) deliver(ctx context.Context, e models.QueuedMail) {
 	if err != nil {
 		// Sealed with a key since removed from AUTH_SESSION_KEYS.
 		w.Log.Warn("queued mail cannot be opened; dropped", "kind", kind)
-		w.finish(ctx, e, "failed")
+		w.finish(ctx, e, "failed", OutcomeFailed)
 		return
 	}
 	if err := w.Sender.Send(ctx, m); err != nil {
 		w.retry(ctx, e, "send", err)
 		return
 	}
-	w.finish(ctx, e, "sent")
+	w.finish(ctx, e, "sent", OutcomeHandled)
 }
 
 func (w *Worker) retry(ctx context.Context, e models.QueuedMail, step string, cause error) {
@@ -165,26 +201,28 @@ func (w *Worker) retry(ctx context.Context, e models.QueuedMail, step string, ca
 	kind := string(e.Kind)
 	if e.Attempts >= len(schedule) {
 		w.Log.Warn("mail not delivered after every retry", "kind", kind, "step", step, "error", cause.Error())
-		w.finish(ctx, e, "failed")
+		w.finish(ctx, e, "failed", OutcomeFailed)
 		return
 	}
 	w.Log.Info("mail delivery will be retried", "kind", kind, "step", step, "attempt", e.Attempts+1, "error", cause.Error())
 	if err := w.Outbox.RetryMail(ctx, e.ID, e.Attempts+1, w.now().Add(schedule[e.Attempts])); err != nil {
 		w.Log.Warn("mail outbox unavailable", "error", err.Error())
 	}
-	w.count(kind, "retried")
+	w.count(e.Kind, OutcomeRetried)
 }
 
-func (w *Worker) finish(ctx context.Context, e models.QueuedMail, state string) {
+// finish ends an entry in state (sent, failed or dropped) and counts it as
+// outcome.
+func (w *Worker) finish(ctx context.Context, e models.QueuedMail, state, outcome string) {
 	if err := w.Outbox.FinishMail(context.WithoutCancel(ctx), e.ID, state, w.now()); err != nil {
 		w.Log.Warn("mail outbox unavailable", "error", err.Error())
 	}
-	w.count(string(e.Kind), state)
+	w.count(e.Kind, outcome)
 }
 
-func (w *Worker) count(kind, outcome string) {
+func (w *Worker) count(kind models.MailKind, outcome string) {
 	if w.Metrics != nil {
-		w.Metrics.Email(kind, outcome)
+		w.Metrics.Email(MetricKind(kind), outcome)
 	}
 }
 

@@ -145,17 +145,3 @@ func (l *DBLockout) Clear(ctx context.Context, prefix string) error {
 	err := l.db.with(ctx).Exec("DELETE FROM lockouts WHERE substr(key, 1, ?) = ?", len([]rune(prefix)), prefix).Error
 	return translate(err, "lockout store unavailable")
 }
-
-// Prune deletes counters whose window has passed.
-func (l *DBLimiter) Prune(ctx context.Context) error {
-	cutoff := l.now().UTC().Truncate(l.per).Add(-l.per)
-	return translate(l.db.with(ctx).Exec("DELETE FROM rate_counters WHERE window_start < ?", cutoff).Error, "could not prune rate counters")
-}
-
-// Prune deletes failure counts and lockouts that no longer matter.
-func (l *DBLockout) Prune(ctx context.Context) error {
-	now := l.now().UTC()
-	err := l.db.with(ctx).Exec("DELETE FROM lockouts WHERE last_failure < ? AND (locked_until IS NULL OR locked_until < ?)",
-		now.Add(-l.duration), now).Error
-	return translate(err, "could not prune lockouts")
-}

@@ -189,6 +189,7 @@ type outboxRow struct {
 	LeaseUntil     *time.Time
 	CreatedAt      time.Time
 	SentAt         *time.Time
+	FinishedAt     *time.Time
 	// CredentialVersion is the version a user-bound request was made under.
 	CredentialVersion *int64
 }
@@ -239,11 +240,16 @@ func (db *DB) ResolveMail(ctx context.Context, id int64, payload string, tokenEx
 	return translate(err, "could not update the outbox")
 }
 
-// FinishMail ends an entry: sent (its payload is wiped), failed or dropped.
+// FinishMail ends an entry at now: sent, failed or dropped. Its payload is
+// wiped, and a dropped entry keeps no address either (it may be of someone
+// without an account).
 func (db *DB) FinishMail(ctx context.Context, id int64, state string, now time.Time) error {
-	updates := map[string]any{"state": state, "payload": "", "lease_until": nil}
+	updates := map[string]any{"state": state, "payload": "", "lease_until": nil, "finished_at": now}
 	if state == "sent" {
 		updates["sent_at"] = now
+	}
+	if state == "dropped" {
+		updates["recipient"], updates["new_email"] = "", ""
 	}
 	return translate(db.with(ctx).Model(&outboxRow{}).Where("id = ?", id).Updates(updates).Error, "could not update the outbox")
 }

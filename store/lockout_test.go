@@ -6,8 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/google/uuid"
-
 	"github.com/portcullis-auth/portcullis/store"
 	"github.com/portcullis-auth/portcullis/store/storetest"
 )
@@ -20,7 +18,8 @@ func eachLockout(t *testing.T, fn func(t *testing.T, l lockout)) {
 		fn(t, store.NewDBLockout(storetest.Open(t, url), time.Minute, time.Now))
 	})
 	t.Run("redis", func(t *testing.T) {
-		fn(t, store.NewRedisLockout(storetest.Redis(t), time.Minute, "portcullis-test:"+uuid.NewString()+":"))
+		rdb := storetest.Redis(t)
+		fn(t, store.NewRedisLockout(rdb, time.Minute, storetest.RedisPrefix(t, rdb)))
 	})
 }
 

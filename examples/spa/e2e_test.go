@@ -516,3 +516,34 @@ func TestSPATwoStepSignIn(t *testing.T) {
 		t.Errorf("after signing in again: state %q, recovery codes still shown (%d)", state, shown)
 	}
 }
+
+// TestSPAConfirmsTheAddress opens the verification link of the registration
+// mail in Chromium and confirms: the success is not shown in the error
+// colour, and the confirm button is gone (the token is spent).
+func TestSPAConfirmsTheAddress(t *testing.T) {
+	smtp := mailtest.Start(t)
+	s := newStack(t, nil, apitest.WithMail(t, smtp.URL()))
+	ctx := s.tab(false)
+	s.register(ctx, "Ada Lovelace", "ada@example.com")
+	var verify mailtest.Message
+	for n := 1; ; n++ {
+		if verify = smtp.Wait("ada@example.com", n); strings.Contains(verify.Text, "/verify-email?token=") {
+			break
+		}
+	}
+	link, _ := verify.Link()
+	var said, colour string
+	var buttonShown bool
+	s.run(ctx, "open the link and confirm",
+		chromedp.Navigate(link),
+		chromedp.WaitVisible("#verify-submit", chromedp.ByID),
+		chromedp.Click("#verify-submit", chromedp.ByID),
+		chromedp.Poll(`document.querySelector("#status").textContent.includes("confirmed")`, nil),
+		chromedp.Text("#status", &said, chromedp.ByID),
+		chromedp.Evaluate(`getComputedStyle(document.querySelector("#status")).color`, &colour),
+		chromedp.Evaluate(`document.querySelector("#verify-submit").offsetParent !== null`, &buttonShown),
+	)
+	if colour == "rgb(180, 35, 24)" || buttonShown {
+		t.Errorf("after confirming (%q): colour %s (the error red is rgb(180, 35, 24)), button still shown %v", said, colour, buttonShown)
+	}
+}

@@ -6,9 +6,11 @@ package storetest
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"net/url"
 	"os"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/google/uuid"
@@ -29,12 +31,30 @@ func Each(t *testing.T, fn func(t *testing.T, dbURL string)) {
 	t.Run("postgres", func(t *testing.T) { fn(t, PostgresURL(t)) })
 }
 
+// skipped counts the PostgreSQL cases this test binary skipped.
+var skipped atomic.Int64
+
+// Main runs a package's tests (call it from TestMain: os.Exit(storetest.Main(m)))
+// and then, when PostgreSQL cases were skipped for want of
+// AUTH_TEST_DATABASE_URL, says how many in one line, so a green run without
+// PostgreSQL does not pass for a full one. It shows with go test -v, with
+// go test run in the package's directory, and in go test -json; go test
+// ./... keeps a passing package's output to itself.
+func Main(m *testing.M) int {
+	code := m.Run()
+	if n := skipped.Load(); n > 0 {
+		fmt.Printf("storetest: %d PostgreSQL cases skipped: set %s=postgres://… to run them (README, \"Tests\")\n", n, EnvVar)
+	}
+	return code
+}
+
 // PostgresURL returns the URL of a new, empty PostgreSQL schema, or skips the
 // test when AUTH_TEST_DATABASE_URL is not set.
 func PostgresURL(t testing.TB) string {
 	t.Helper()
 	base := os.Getenv(EnvVar)
 	if base == "" {
+		skipped.Add(1)
 		t.Skip("PostgreSQL tests skipped: set " + EnvVar + "=postgres://… to run them")
 	}
 	schema := "t_" + strings.ReplaceAll(uuid.NewString(), "-", "")
@@ -81,6 +101,32 @@ func Redis(t testing.TB) *redis.Client {
 	}
 	t.Cleanup(func() { _ = rdb.Close() })
 	return rdb
+}
+
+// RedisPrefix returns a key prefix of the test's own for rdb and deletes
+// every key that holds it (the rate limiter's "rate:" ones too) when the
+// test ends, so a run leaves nothing behind in the shared Redis.
+func RedisPrefix(t testing.TB, rdb *redis.Client) string {
+	t.Helper()
+	prefix := "portcullis-test:" + uuid.NewString() + ":"
+	t.Cleanup(func() {
+		ctx := context.Background()
+		iter := rdb.Scan(ctx, 0, "*"+prefix+"*", 1000).Iterator()
+		var keys []string
+		for iter.Next(ctx) {
+			keys = append(keys, iter.Val())
+		}
+		if err := iter.Err(); err != nil {
+			t.Errorf("storetest: redis cleanup: %v", err)
+			return
+		}
+		if len(keys) > 0 {
+			if err := rdb.Del(ctx, keys...).Err(); err != nil {
+				t.Errorf("storetest: redis cleanup: %v", err)
+			}
+		}
+	})
+	return prefix
 }
 
 // Open opens and migrates the database at dbURL, closing it when the test ends.

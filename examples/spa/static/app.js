@@ -3,7 +3,12 @@
 const API = window.PORTCULLIS_API;
 
 const $ = (sel) => document.querySelector(sel);
-const status = (text) => { $("#status").textContent = text || ""; };
+// status shows an error (red); success shows a success (green).
+const status = (text, ok = false) => {
+  $("#status").textContent = text || "";
+  $("#status").classList.toggle("ok", ok);
+};
+const success = (text) => status(text, true);
 
 // api calls Portcullis. On 401 token_expired it refreshes the session once and
 // retries: the pattern to copy. Any other 401 means "sign in again".
@@ -198,20 +203,24 @@ function onSubmit(sel, send) {
 
 onSubmit("#forgot-form", async () => {
   const res = await api("/auth/password/forgot", { method: "POST", body: { email: $("#forgot-email").value } });
-  status(res.ok ? "If that address has an account, a reset link is on its way." : await errorText(res));
+  if (res.ok) success("If that address has an account, a reset link is on its way."); else status(await errorText(res));
 });
 onSubmit("#reset-form", async () => {
   const res = await api("/auth/password/reset", { method: "POST", body: { token, password: $("#reset-password").value } });
-  status(res.ok ? "Your password is changed. Sign in with it." : await errorText(res));
+  if (res.ok) success("Your password is changed. Sign in with it."); else status(await errorText(res));
   if (res.ok) $("#reset-form").hidden = true;
 });
 onSubmit("#verify-submit", async () => {
   const res = await api("/auth/email/verify", { method: "POST", body: { token } });
-  status(res.ok ? "Your email address is confirmed." : await errorText(res));
+  if (!res.ok) return status(await errorText(res));
+  success("Your email address is confirmed.");
+  $("#verify-submit").hidden = true;
 });
 onSubmit("#change-submit", async () => {
   const res = await api("/auth/email/change/confirm", { method: "POST", body: { token } });
-  status(res.ok ? "Your email address is changed." : await errorText(res));
+  if (!res.ok) return status(await errorText(res));
+  success("Your email address is changed.");
+  $("#change-submit").hidden = true;
 });
 onSubmit("#sign-in-link-submit", async () => {
   const res = await api("/auth/sign-in/email/verify", { method: "POST", body: { token } });
@@ -223,7 +232,7 @@ onSubmit("#sign-in-link-submit", async () => {
 });
 onSubmit("#code-request-form", async () => {
   const res = await api("/auth/sign-in/email", { method: "POST", body: { email: $("#code-email").value } });
-  status(res.ok ? "If that address has an account, a code is on its way." : await errorText(res));
+  if (res.ok) success("If that address has an account, a code is on its way."); else status(await errorText(res));
 });
 onSubmit("#code-form", async () => {
   const res = await api("/auth/sign-in/email/verify", { method: "POST", body: { email: $("#code-email").value, code: $("#code").value } });
