@@ -52,11 +52,14 @@ var setsCookies = map[string]bool{
 	"POST /auth/reauthenticate":       true,
 }
 
+// oauthShaped are the routes whose errors take the OAuth shape.
+var oauthShaped = map[string]bool{"/auth/token": true, "/auth/introspect": true}
+
 // crossOriginCheck rejects unsafe cross-origin browser requests (CSRF, login
 // CSRF included) with net/http's CrossOriginProtection, trusting the listed
 // origins. A request with a well-formed Bearer token carries its own proof,
 // which no foreign page can forge, and is exempt (such a request reads no
-// cookie), except on the routes that set cookies; so are the OAuth endpoints.
+// cookie), except on the routes that set cookies.
 // Any other Authorization header (Basic, which browsers send by themselves
 // on sites behind basic auth) exempts nothing.
 func crossOriginCheck(origins []string) gin.HandlerFunc {
@@ -67,15 +70,20 @@ func crossOriginCheck(origins []string) gin.HandlerFunc {
 			panic(err)
 		}
 	}
-	// /auth/token and /auth/introspect set no cookies and need credentials in
-	// the request itself, which a foreign page cannot know.
-	cop.AddInsecureBypassPattern("POST /auth/token")
-	cop.AddInsecureBypassPattern("POST /auth/introspect")
+	// /auth/token and /auth/introspect are checked too: a form body is a
+	// "simple" request any page can send from its visitors' browsers, which
+	// would guess passwords for it and lock the visitors out from their own
+	// addresses. Service clients send neither Origin nor Sec-Fetch-Site, so
+	// the check passes them. Those two answer in the OAuth shape.
 	return func(c *gin.Context) {
 		bearer := token.IsBearer(c.GetHeader("Authorization")) && !setsCookies[c.Request.Method+" "+c.FullPath()]
 		if !bearer {
 			if err := cop.Check(c.Request); err != nil {
-				handlers.WriteError(c, handlers.ErrCrossOrigin)
+				if oauthShaped[c.FullPath()] {
+					handlers.WriteOAuthError(c, handlers.ErrCrossOrigin)
+				} else {
+					handlers.WriteError(c, handlers.ErrCrossOrigin)
+				}
 				return
 			}
 		}

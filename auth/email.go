@@ -179,7 +179,11 @@ func (s *Service) AdminPasswordReset(ctx context.Context, by *Principal, id stri
 	if err != nil {
 		return err
 	}
-	return s.queue(ctx, models.MailResetPassword, u.Email, u.ID, "")
+	// Made under the user's credentials as they are now: if they change
+	// before the worker issues the token (an email change, a reset), the
+	// request is dropped.
+	version := u.CredentialVersion
+	return s.enqueue(ctx, models.MailRequest{Kind: models.MailResetPassword, Recipient: u.Email, UserID: u.ID, CredentialVersion: &version})
 }
 
 // RequestEmailChange mails a confirmation link to newEmail. A user with a
@@ -276,6 +280,9 @@ func (s *Service) tokenUser(ctx context.Context, t models.OneTimeToken) (models.
 	case err != nil:
 		return u, err
 	case u.Disabled() || (t.Purpose != models.PurposeVerifyEmail && u.CredentialVersion != t.CredentialVersion):
+		return u, ErrInvalidToken
+	case t.Purpose != models.PurposeChangeEmail && u.Email != t.Email:
+		// Issued to an address the account no longer has.
 		return u, ErrInvalidToken
 	}
 	return u, nil
@@ -475,8 +482,15 @@ func (s *Service) SignInWithToken(ctx context.Context, cl Client, raw string, pr
 // token.
 func (s *Service) SignInWithCode(ctx context.Context, cl Client, email, code string, pres Presented) (SignIn, error) {
 	email = models.NormalizeEmail(email)
-	if models.EmailProblem(email) != "" || len(code) != 8 {
+	if models.EmailProblem(email) != "" {
 		return SignIn{}, ErrInvalidToken
+	}
+	// A code that cannot be right is the request's fault: 422, counting
+	// nothing and spending none of the token's attempts.
+	if !allDigits(code, 8) {
+		fields := models.FieldErrors{}
+		fields.Add("code", "must be the 8 digits of the mail")
+		return SignIn{}, fields.Err()
 	}
 	g := s.passwordGuard(email, cl)
 	if err := g.reserve(ctx); err != nil {

@@ -439,6 +439,11 @@ func (s *Service) VerifyTOTP(ctx context.Context, cl Client, p *Principal, id, c
 		return models.Factor{}, nil, errNoFactor
 	}
 	first := !slices.ContainsFunc(fs, func(f models.Factor) bool { return f.Status == models.FactorActive })
+	if err := codeShape(code, ""); err != nil || code == "" {
+		fields := models.FieldErrors{}
+		fields.Add("code", "must be the 6 digits the authenticator app shows")
+		return models.Factor{}, nil, fields.Err()
+	}
 	g := s.passwordGuard(p.User.Email, cl)
 	if err := g.reserve(ctx); err != nil {
 		return models.Factor{}, nil, err

@@ -77,6 +77,12 @@ func (s *Service) ResolveMail(ctx context.Context, q models.QueuedMail) (mail.Me
 	default:
 		return mail.Message{}, nil, false, nil
 	}
+	// A token goes only to the address the account has now: a request
+	// queued before an email change must not mail the old address a link
+	// to the account (the change email goes to the new one by design).
+	if purpose != "" && purpose != models.PurposeChangeEmail && u.Email != q.Recipient {
+		return mail.Message{}, nil, false, nil
+	}
 	var expires *time.Time
 	if purpose != "" {
 		raw, err := newToken()

@@ -707,6 +707,12 @@ const docTemplate = `{
                             "$ref": "#/definitions/OAuthError"
                         }
                     },
+                    "403": {
+                        "description": "invalid_request (a browser request from an origin not in AUTH_ALLOWED_ORIGINS)",
+                        "schema": {
+                            "$ref": "#/definitions/OAuthError"
+                        }
+                    },
                     "429": {
                         "description": "slow_down: too many failed client authentications from this address",
                         "schema": {
@@ -1651,7 +1657,7 @@ const docTemplate = `{
                         }
                     },
                     "403": {
-                        "description": "email_not_verified (AUTH_EMAIL_VERIFICATION=required, after a right password); mfa_required (with mfa_token: finish with grant_type=mfa_otp)",
+                        "description": "email_not_verified (AUTH_EMAIL_VERIFICATION=required, after a right password); mfa_required (with mfa_token: finish with grant_type=mfa_otp); invalid_request (a browser request from an origin not in AUTH_ALLOWED_ORIGINS)",
                         "schema": {
                             "$ref": "#/definitions/OAuthError"
                         }

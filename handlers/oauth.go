@@ -129,7 +129,7 @@ func decodeOAuth(c *gin.Context, dst any, form func(url.Values)) error {
 //	@Success	200		{object}	TokenResponse
 //	@Failure	400		{object}	OAuthError	"invalid_request, invalid_grant or unsupported_grant_type"
 //	@Failure	401		{object}	OAuthError	"invalid_code or invalid_mfa_token (grant_type=mfa_otp)"
-//	@Failure	403		{object}	OAuthError	"email_not_verified (AUTH_EMAIL_VERIFICATION=required, after a right password); mfa_required (with mfa_token: finish with grant_type=mfa_otp)"
+//	@Failure	403		{object}	OAuthError	"email_not_verified (AUTH_EMAIL_VERIFICATION=required, after a right password); mfa_required (with mfa_token: finish with grant_type=mfa_otp); invalid_request (a browser request from an origin not in AUTH_ALLOWED_ORIGINS)"
 //	@Failure	429		{object}	OAuthError	"slow_down"
 //	@Router		/auth/token [post]
 func Token(svc *auth.Service) gin.HandlerFunc {
@@ -212,6 +212,7 @@ func Token(svc *auth.Service) gin.HandlerFunc {
 //	@Success	200		{object}	IntrospectResponse
 //	@Failure	400		{object}	OAuthError	"invalid_request"
 //	@Failure	401		{object}	OAuthError	"invalid_client"
+//	@Failure	403		{object}	OAuthError	"invalid_request (a browser request from an origin not in AUTH_ALLOWED_ORIGINS)"
 //	@Failure	429		{object}	OAuthError	"slow_down: too many failed client authentications from this address"
 //	@Router		/auth/introspect [post]
 func Introspect(svc *auth.Service) gin.HandlerFunc {
