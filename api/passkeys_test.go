@@ -156,6 +156,11 @@ func TestPasskeySignIn(t *testing.T) {
 		wantStatus(t, h.client().do("POST", "/auth/passkeys/login", map[string]any{"flowId": cer.FlowID, "credential": answer}), http.StatusOK, "a fresh flow")
 		wantCode(t, h.client().do("POST", "/auth/passkeys/login", map[string]any{"flowId": cer.FlowID, "credential": answer}),
 			http.StatusUnauthorized, "invalid_passkey", "a replayed assertion (reused flowId)")
+		// A new signature for that flow's challenge, its counter moved on: only
+		// the spent flowId stands in the way.
+		d.cred.Counter = 3
+		wantCode(t, h.client().do("POST", "/auth/passkeys/login", map[string]any{"flowId": cer.FlowID, "credential": d.get(cer.Options)}),
+			http.StatusUnauthorized, "invalid_passkey", "a reused flowId")
 		// The old answer under a new flowId: its challenge is another's.
 		next := ceremony(t, h.client(), "/auth/passkeys/login/options", nil)
 		wantCode(t, h.client().do("POST", "/auth/passkeys/login", map[string]any{"flowId": next.FlowID, "credential": answer}),
@@ -185,7 +190,7 @@ func TestPasskeySignIn(t *testing.T) {
 		if pks, _ := h.db.Passkeys(ctx, uid); pks[0].SignCount != 2 || pks[0].LastUsedAt == nil {
 			t.Errorf("after the clone: %+v", pks[0])
 		}
-		d.cred.Counter = 3
+		d.cred.Counter = 4
 		_, r = passkeyLogin(t, h, d)
 		wantStatus(t, r, http.StatusOK, "the counter moving on")
 		// An unknown or malformed flowId, and no credential at all.
