@@ -232,6 +232,8 @@ func TestPasskeyAsSecondFactor(t *testing.T) {
 		proof := map[string]any{"flowId": cer.FlowID, "credential": d.get(cer.Options)}
 		wantCode(t, c.do("POST", "/auth/mfa/verify", map[string]any{"mfaToken": mfaToken, "code": "123456", "webauthn": proof}),
 			http.StatusUnprocessableEntity, "validation_failed", "a code and a passkey")
+		wantCode(t, c.do("POST", "/auth/mfa/verify", map[string]any{"mfaToken": mfaToken, "webauthn": map[string]any{"flowId": cer.FlowID, "credential": proof["credential"], "extra": 1}}),
+			http.StatusUnprocessableEntity, "validation_failed", "an unknown member of webauthn")
 		r = c.do("POST", "/auth/mfa/verify", map[string]any{"mfaToken": mfaToken, "webauthn": proof})
 		wantStatus(t, r, http.StatusOK, "the passkey as second factor")
 		var me handlers.AuthResponse
@@ -256,6 +258,7 @@ func TestPasskeyAsSecondFactor(t *testing.T) {
 		if !in.MFARequired || in.Session != nil || r.cookie("__Host-session") != nil || !slices.Equal(in.Methods, []string{"totp", "recovery_code"}) {
 			t.Fatalf("a passkey without user verification: %s", r.body)
 		}
+		wantStatus(t, b.do("POST", "/auth/mfa/webauthn/options", map[string]any{"mfaToken": in.MFAToken}), http.StatusNotFound, "a passkey as both steps")
 		h.clock.Advance(time.Minute)
 		r = b.do("POST", "/auth/mfa/verify", map[string]any{"mfaToken": in.MFAToken, "code": apitest.TOTP(t, secret, h.clock.Now())})
 		wantStatus(t, r, http.StatusOK, "the app's code after the passkey")

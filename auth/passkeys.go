@@ -491,6 +491,11 @@ func (s *Service) MFAPasskeyOptions(ctx context.Context, mfaToken string) (Cerem
 	if err != nil {
 		return Ceremony{}, err
 	}
+	if ch.AMR == AMRWebAuthn {
+		// Not the first step again: a passkey that did not verify its user
+		// is finished with another method.
+		return Ceremony{}, models.Errorf(models.NotFound, "a passkey was this sign-in's first step: finish it with another method")
+	}
 	id := ch.ID
 	return s.ownCeremony(ctx, u, ceremonyMFA, models.WebAuthnChallenge{MFAChallengeID: &id})
 }

@@ -1125,7 +1125,7 @@ const docTemplate = `{
         },
         "/auth/mfa/webauthn/options": {
             "post": {
-                "description": "For an mfaToken whose methods include webauthn: options for navigator.credentials.get listing the user's passkeys, and a flowId for POST /auth/mfa/verify {mfaToken, webauthn: {flowId, credential}}.",
+                "description": "For an mfaToken whose methods include webauthn: options for navigator.credentials.get listing the user's passkeys, and a flowId for POST /auth/mfa/verify {mfaToken, webauthn: {flowId, credential}}. 404 when the user has no passkey, or a passkey was the sign-in's first step (finish with another method).",
                 "tags": [
                     "mfa"
                 ],
@@ -1162,7 +1162,7 @@ const docTemplate = `{
                         }
                     },
                     "404": {
-                        "description": "not_found: the user has no passkey",
+                        "description": "not_found: no passkey to use",
                         "schema": {
                             "$ref": "#/definitions/ErrorResponse"
                         }

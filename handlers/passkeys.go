@@ -27,11 +27,34 @@ func ceremonyView(cer auth.Ceremony) CeremonyResponse {
 type WebAuthnProof struct {
 	FlowID     string          `json:"flowId" format:"uuid" validate:"required" maxLength:"64"`
 	Credential json.RawMessage `json:"credential" swaggertype:"object" validate:"required"`
+	unknown    []string
 } //	@name	WebAuthnProof
+
+// UnmarshalJSON reads a proof and remembers the members it does not have,
+// for check: decode's schema check sees only the top level.
+func (w *WebAuthnProof) UnmarshalJSON(data []byte) error {
+	type plain WebAuthnProof
+	if err := json.Unmarshal(data, (*plain)(w)); err != nil {
+		return err
+	}
+	var members map[string]json.RawMessage
+	if err := json.Unmarshal(data, &members); err != nil {
+		return err
+	}
+	for name := range members {
+		if name != "flowId" && name != "credential" {
+			w.unknown = append(w.unknown, name)
+		}
+	}
+	return nil
+}
 
 // check holds the nested proof to its schema, which decode's tag check does
 // not see: both members present, nothing else.
 func (w *WebAuthnProof) check(prefix string, fields models.FieldErrors) {
+	for _, name := range w.unknown {
+		fields.Add(prefix+"."+name, "is not a field of this request")
+	}
 	if w.FlowID == "" {
 		fields.Add(prefix+".flowId", "is required")
 	}
@@ -260,13 +283,13 @@ func RemovePasskey(svc *auth.Service) gin.HandlerFunc {
 //
 //	@Summary	Begin the second step with a passkey
 //	@ID		mfaPasskeyOptions
-//	@Description	For an mfaToken whose methods include webauthn: options for navigator.credentials.get listing the user's passkeys, and a flowId for POST /auth/mfa/verify {mfaToken, webauthn: {flowId, credential}}.
+//	@Description	For an mfaToken whose methods include webauthn: options for navigator.credentials.get listing the user's passkeys, and a flowId for POST /auth/mfa/verify {mfaToken, webauthn: {flowId, credential}}. 404 when the user has no passkey, or a passkey was the sign-in's first step (finish with another method).
 //	@Tags		mfa
 //	@Param		body	body		MFATokenRequest	true	"the second step"
 //	@Success	200		{object}	CeremonyResponse
 //	@Failure	401		{object}	ErrorResponse	"invalid_mfa_token"
 //	@Failure	403		{object}	ErrorResponse	"csrf_failed"
-//	@Failure	404		{object}	ErrorResponse	"not_found: the user has no passkey"
+//	@Failure	404		{object}	ErrorResponse	"not_found: no passkey to use"
 //	@Failure	422		{object}	ErrorResponse	"validation_failed"
 //	@Failure	429		{object}	ErrorResponse	"rate_limited"
 //	@Failure	503		{object}	ErrorResponse	"unavailable: AUTH_WEBAUTHN_RP_ID is not a domain name"
