@@ -2,6 +2,10 @@ package api_test
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
 	"net/http"
@@ -37,7 +41,28 @@ func newDevice(t *testing.T, uv bool) *device {
 func newDeviceFor(t *testing.T, rpID, origin string, uv bool) *device {
 	return &device{t: t, rp: virtualwebauthn.RelyingParty{ID: rpID, Name: "Portcullis", Origin: origin},
 		auth: virtualwebauthn.NewAuthenticatorWithOptions(virtualwebauthn.AuthenticatorOptions{UserNotVerified: !uv}),
-		cred: virtualwebauthn.NewCredential(virtualwebauthn.KeyTypeEC2)}
+		cred: virtualwebauthn.NewCredentialWithImportedKey(virtualwebauthn.KeyTypeEC2, p256Key(t))}
+}
+
+// p256Key is a P-256 key in PKCS #8 whose coordinates both take 32 bytes:
+// virtualwebauthn writes them without their leading zero bytes (1 key in
+// 64 otherwise), which COSE, and so go-webauthn, rightly refuses.
+func p256Key(t *testing.T) []byte {
+	t.Helper()
+	for {
+		k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The uncompressed point: 0x04, then X and Y, 32 bytes each.
+		if pub, err := k.PublicKey.Bytes(); err == nil && pub[1] != 0 && pub[33] != 0 {
+			der, err := x509.MarshalPKCS8PrivateKey(k)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return der
+		}
+	}
 }
 
 // create answers registration options as navigator.credentials.create would.

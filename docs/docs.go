@@ -1243,6 +1243,7 @@ const docTemplate = `{
                         "BearerAuth": []
                     }
                 ],
+                "description": "The caller's passkeys, oldest first: name, when added and last used, and whether the authenticator backs it up (synced passkeys).",
                 "tags": [
                     "passkeys"
                 ],

@@ -217,6 +217,7 @@ func SignInWithPasskey(svc *auth.Service, ck Cookies) gin.HandlerFunc {
 //
 //	@Summary	The signed-in user's passkeys
 //	@ID		listPasskeys
+//	@Description	The caller's passkeys, oldest first: name, when added and last used, and whether the authenticator backs it up (synced passkeys).
 //	@Tags		passkeys
 //	@Security	CookieAuth
 //	@Security	BearerAuth
