@@ -413,3 +413,56 @@ func TestPasskeyOnlyUser(t *testing.T) {
 		wantStatus(t, r, http.StatusOK, "passkey sign-in after the change")
 	})
 }
+
+// TestPasskeyFactorRules: a passkey is a factor like an app. Adding one
+// moves the credential version on (a second step in flight starts
+// nothing); an app added after a passkey is no first factor (no recovery
+// codes); an administrator's MFA reset removes the
+// passkeys too, and the password then signs in directly.
+func TestPasskeyFactorRules(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, dbURL string) {
+		h, _ := newMFAHarness(t, dbURL)
+		ctx := context.Background()
+		email := newEmail()
+		c := h.register(email)
+		uid := userIDOf(t, c)
+		addPasskey(t, c, newDevice(t, true))
+		_, mfaToken := loginFirstStep(t, h, email)
+		d := newDevice(t, true)
+		addPasskey(t, c, d)
+		wantCode(t, h.client().do("POST", "/auth/mfa/webauthn/options", map[string]any{"mfaToken": mfaToken}),
+			http.StatusUnauthorized, "invalid_mfa_token", "a second step begun before a passkey was added")
+		wantCode(t, h.client().do("POST", "/auth/mfa/verify", map[string]any{"mfaToken": mfaToken, "recoveryCode": "aaaaa-aaaaa"}),
+			http.StatusUnauthorized, "invalid_mfa_token", "a second step begun before a passkey was added (recovery code)")
+
+		left, _ := h.db.RecoveryCodesLeft(ctx, uid)
+		r := c.do("POST", "/auth/mfa/totp", map[string]any{"name": "Phone"})
+		wantStatus(t, r, http.StatusCreated, "enrol an app")
+		var e handlers.TOTPEnrollment
+		r.json(t, &e)
+		r = c.do("POST", "/auth/mfa/totp/"+e.Factor.ID+"/verify", map[string]any{"code": apitest.TOTP(t, e.Secret, h.clock.Now())})
+		wantStatus(t, r, http.StatusOK, "verify the app")
+		var f handlers.FactorResponse
+		r.json(t, &f)
+		if len(f.RecoveryCodes) != 0 {
+			t.Errorf("an app after a passkey returned %d recovery codes", len(f.RecoveryCodes))
+		}
+		if now, _ := h.db.RecoveryCodesLeft(ctx, uid); now != left {
+			t.Errorf("recovery codes %d → %d", left, now)
+		}
+
+		root := makeAdmin(t, h, "root-"+newEmail())
+		wantStatus(t, root.do("DELETE", "/admin/users/"+uid+"/mfa", nil), http.StatusNoContent, "MFA reset")
+		if pks, _ := h.db.Passkeys(ctx, uid); len(pks) != 0 {
+			t.Errorf("passkeys after an MFA reset: %d", len(pks))
+		}
+		_, r = passkeyLogin(t, h, d)
+		wantCode(t, r, http.StatusUnauthorized, "invalid_passkey", "a removed passkey")
+		r = h.client().do("POST", "/auth/login", map[string]any{"email": email, "password": goodPassword})
+		var in handlers.SignInResponse
+		r.json(t, &in)
+		if r.status != http.StatusOK || in.MFARequired {
+			t.Errorf("password after the reset: %s", r.body)
+		}
+	})
+}
