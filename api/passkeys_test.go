@@ -333,6 +333,7 @@ func TestPasskeyManagement(t *testing.T) {
 
 		h.clock.Advance(11 * time.Minute)
 		wantCode(t, c.do("DELETE", path, nil), http.StatusForbidden, "reauthentication_required", "a stale session deletes")
+		wantCode(t, c.do("POST", "/auth/passkeys/register/options", nil), http.StatusForbidden, "reauthentication_required", "a stale session adds")
 		// The password is refused for a user with a factor; the passkey does it.
 		wantStatus(t, c.do("POST", "/auth/reauthenticate", map[string]any{"password": goodPassword}), http.StatusUnprocessableEntity, "password reauthentication")
 		cer := ceremony(t, c, "/auth/reauthenticate/webauthn/options", nil)
