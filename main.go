@@ -27,6 +27,8 @@ package main
 //	@tag.description	Mailed links and codes: verification, password reset, email change, sign-in by email.
 //	@tag.name			mfa
 //	@tag.description	Second factors: authenticator apps, recovery codes, the second step of sign-in, and proving who you are again.
+//	@tag.name			passkeys
+//	@tag.description	Passkeys (WebAuthn): adding and managing them, and signing in with one alone.
 //	@tag.name			services
 //	@tag.description	For other services: bearer tokens, introspection and forward-auth.
 //	@tag.name			admin

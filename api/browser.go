@@ -50,6 +50,7 @@ var setsCookies = map[string]bool{
 	"POST /auth/sign-in/email/verify": true,
 	"POST /auth/mfa/verify":           true,
 	"POST /auth/reauthenticate":       true,
+	"POST /auth/passkeys/login":       true,
 }
 
 // oauthShaped are the routes whose errors take the OAuth shape.

@@ -131,7 +131,7 @@ func TestOpenAPIIsCompleteEnoughToGenerateFrom(t *testing.T) {
 	for _, tag := range doc.Tags {
 		tags = append(tags, tag.Name)
 	}
-	if got := strings.Join(tags, ","); got != "auth,sessions,email,mfa,services,admin,operations" {
+	if got := strings.Join(tags, ","); got != "auth,sessions,email,mfa,passkeys,services,admin,operations" {
 		t.Errorf("tags in the order %s", got)
 	}
 	for name := range doc.Components.Schemas {

@@ -90,6 +90,17 @@ func routes(e *gin.Engine, d Deps, svc *auth.Service) {
 	a.POST("/mfa/recovery-codes", authed, handlers.RegenerateRecoveryCodes(svc))
 	a.POST("/reauthenticate", limited, authed, handlers.Reauthenticate(svc))
 
+	// Passkeys: every ceremony begun or answered is limited per address.
+	a.POST("/passkeys/register/options", limited, authed, handlers.PasskeyRegistrationOptions(svc))
+	a.POST("/passkeys/register", limited, authed, handlers.RegisterPasskey(svc))
+	a.POST("/passkeys/login/options", limited, handlers.PasskeyLoginOptions(svc))
+	a.POST("/passkeys/login", loginLimited, handlers.SignInWithPasskey(svc, ck))
+	a.GET("/passkeys", authed, handlers.ListPasskeys(svc))
+	a.PATCH("/passkeys/:id", authed, handlers.RenamePasskey(svc))
+	a.DELETE("/passkeys/:id", authed, handlers.RemovePasskey(svc))
+	a.POST("/mfa/webauthn/options", limited, handlers.MFAPasskeyOptions(svc))
+	a.POST("/reauthenticate/webauthn/options", limited, authed, handlers.ReauthPasskeyOptions(svc))
+
 	admin := e.Group("/admin", authed, requireAdmin())
 	admin.GET("/users", handlers.ListUsers(svc))
 	admin.GET("/users/:id", handlers.GetUser(svc))

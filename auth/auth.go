@@ -13,6 +13,8 @@ import (
 	"math"
 	"time"
 
+	"github.com/go-webauthn/webauthn/webauthn"
+
 	"github.com/portcullis-auth/portcullis/models"
 	"github.com/portcullis-auth/portcullis/token"
 )
@@ -109,6 +111,7 @@ type Store interface {
 	AuditLog
 	EmailStore
 	MFAStore
+	PasskeyStore
 }
 
 // Lockout counts password attempts per key, whether or not an account
@@ -164,6 +167,9 @@ type Deps struct {
 	EmailHooks *EmailHooks
 	// Hooks let tests see and order the steps of a proof.
 	Hooks Hooks
+	// WebAuthn is the passkeys' relying party; an empty ID leaves passkeys
+	// off (503).
+	WebAuthn RelyingParty
 }
 
 // Hooks let tests count the work of a proof and force the interleavings of
@@ -202,6 +208,8 @@ type Service struct {
 	// from each session key, the current one first.
 	tokenKeys  [][]byte
 	emailHooks *EmailHooks
+	// webauthn is the passkeys' relying party; nil: passkeys are off.
+	webauthn *webauthn.WebAuthn
 }
 
 // New returns a Service over d.
@@ -210,6 +218,15 @@ func New(d Deps) *Service {
 		store: d.Store, keys: d.Keys, hasher: d.Hasher, lockout: d.Lockout, limits: d.LockoutLimits, clients: d.Clients, lifetimes: d.Lifetimes,
 		now: d.Now, metrics: d.Metrics, logger: d.Logger, email: d.Email,
 		dataKeys: d.DataKeys, reauthWindow: d.ReauthWindow, hooks: d.Hooks, emailHooks: d.EmailHooks,
+	}
+	if wa, err := newWebAuthn(d.WebAuthn); err != nil {
+		// config refuses a bad explicit id; a default that is an IP
+		// address only leaves passkeys off.
+		if s.logger != nil {
+			s.logger.Warn("passkeys are off: the relying party id is not a domain name (AUTH_WEBAUTHN_RP_ID)", "rpId", d.WebAuthn.ID)
+		}
+	} else {
+		s.webauthn = wa
 	}
 	if d.Keys != nil {
 		s.tokenKeys = d.Keys.DerivedKeys(tokenHashInfo)

@@ -102,12 +102,18 @@ func (s *Service) activeFactors(ctx context.Context, userID string) ([]models.Fa
 // forgets the failures; the second step leaves them for the caller's
 // deferred release.
 func (s *Service) signIn(ctx context.Context, cl Client, g *guard, u models.User, remember bool, amr string) (SignIn, error) {
-	factors, err := s.activeFactors(ctx, u.ID)
+	return s.signInAt(ctx, cl, g, u, remember, 1, amr)
+}
+
+// signInAt is signIn for a first factor of assurance level aal: one that is
+// already two (a passkey that verified its user) needs no second step.
+func (s *Service) signInAt(ctx context.Context, cl Client, g *guard, u models.User, remember bool, aal int, amr string) (SignIn, error) {
+	totp, passkeys, err := s.factorKinds(ctx, u.ID)
 	if err != nil {
 		return SignIn{}, err
 	}
-	if len(factors) == 0 {
-		res, err := s.start(ctx, cl, u, remember, 1, amr)
+	if totp+passkeys == 0 || aal >= 2 {
+		res, err := s.start(ctx, cl, u, remember, aal, amr)
 		if err == nil {
 			g.succeeded(ctx)
 		}
@@ -124,8 +130,15 @@ func (s *Service) signIn(ctx context.Context, cl Client, g *guard, u models.User
 	if err != nil {
 		return SignIn{}, err
 	}
-	// Only the methods the user has: recovery codes may all be spent.
-	methods := []string{MethodTOTP}
+	// Only the methods the user has (recovery codes may all be spent), and
+	// not the first factor again.
+	var methods []string
+	if totp > 0 {
+		methods = append(methods, MethodTOTP)
+	}
+	if passkeys > 0 && amr != AMRWebAuthn {
+		methods = append(methods, MethodWebAuthn)
+	}
 	if left, err := s.store.RecoveryCodesLeft(ctx, u.ID); err != nil {
 		return SignIn{}, err
 	} else if left > 0 {
@@ -141,21 +154,11 @@ func (s *Service) VerifyMFA(ctx context.Context, cl Client, mfaToken, code, reco
 	if err := codeShape(code, recoveryCode); err != nil {
 		return Result{}, err
 	}
-	now := s.now()
-	claims, err := s.keys.Open(mfaToken, token.TypeMFA, now)
+	ch, u, err := s.secondStep(ctx, mfaToken)
 	if err != nil {
-		return Result{}, ErrInvalidMFAToken
-	}
-	ch, err := s.store.LiveChallenge(ctx, claims.JTI, now)
-	if models.IsKind(err, models.NotFound) || (err == nil && ch.UserID != claims.Subject) {
-		return Result{}, ErrInvalidMFAToken
-	} else if err != nil {
 		return Result{}, err
 	}
-	u, err := s.store.UserByID(ctx, ch.UserID)
-	if err != nil || u.Disabled() || u.CredentialVersion != ch.CredentialVersion {
-		return Result{}, ErrInvalidMFAToken
-	}
+	now := s.now()
 	g := s.passwordGuard(u.Email, cl)
 	if err := g.reserve(ctx); err != nil {
 		return Result{}, err
@@ -197,6 +200,27 @@ func (s *Service) VerifyMFA(ctx context.Context, cl Client, mfaToken, code, reco
 	g.succeeded(ctx)
 	s.record(ctx, cl, event{typ: models.EventLoginSucceeded, userID: u.ID, sessionID: res.Session.ID, email: u.Email, detail: "second factor: " + method})
 	return res, nil
+}
+
+// secondStep opens an mfaToken: its live challenge and user, still at the
+// credential version the first factor checked.
+func (s *Service) secondStep(ctx context.Context, mfaToken string) (models.MFAChallenge, models.User, error) {
+	now := s.now()
+	claims, err := s.keys.Open(mfaToken, token.TypeMFA, now)
+	if err != nil {
+		return models.MFAChallenge{}, models.User{}, ErrInvalidMFAToken
+	}
+	ch, err := s.store.LiveChallenge(ctx, claims.JTI, now)
+	if models.IsKind(err, models.NotFound) || (err == nil && ch.UserID != claims.Subject) {
+		return ch, models.User{}, ErrInvalidMFAToken
+	} else if err != nil {
+		return ch, models.User{}, err
+	}
+	u, err := s.store.UserByID(ctx, ch.UserID)
+	if err != nil || u.Disabled() || u.CredentialVersion != ch.CredentialVersion {
+		return ch, u, ErrInvalidMFAToken
+	}
+	return ch, u, nil
 }
 
 // mfaFailed records a wrong second factor: audited, counted toward the
@@ -312,11 +336,11 @@ var totpOpts = totp.ValidateOpts{Period: totpPeriod, Digits: otp.DigitsSix, Algo
 // the user is within AUTH_REAUTH_WINDOW and, for a user with a second
 // factor, with it (aal 2).
 func (s *Service) requireFresh(ctx context.Context, p *Principal) error {
-	factors, err := s.activeFactors(ctx, p.User.ID)
+	has, err := s.hasFactor(ctx, p.User.ID)
 	if err != nil {
 		return err
 	}
-	return s.fresh(p, len(factors) > 0)
+	return s.fresh(p, has)
 }
 
 // fresh is requireFresh's rule, for a caller that knows whether the user
@@ -343,7 +367,7 @@ type Enrollment struct {
 // factor; a user with one needs a fresh aal 2 session as well. required
 // says the operation cannot go without the password.
 func (s *Service) stepUp(ctx context.Context, cl Client, p *Principal, password string, required bool, failed models.EventType) error {
-	factors, err := s.activeFactors(ctx, p.User.ID)
+	has, err := s.hasFactor(ctx, p.User.ID)
 	if err != nil {
 		return err
 	}
@@ -367,10 +391,10 @@ func (s *Service) stepUp(ctx context.Context, cl Client, p *Principal, password 
 	if err := fields.Err(); err != nil {
 		return err
 	}
-	if proved && len(factors) == 0 {
+	if proved && !has {
 		return nil
 	}
-	return s.fresh(p, len(factors) > 0)
+	return s.fresh(p, has)
 }
 
 // EnrollTOTP starts adding an authenticator app (fresh sessions only): the
@@ -438,7 +462,13 @@ func (s *Service) VerifyTOTP(ctx context.Context, cl Client, p *Principal, id, c
 	if i < 0 || fs[i].Status != models.FactorPending || s.expiredPending(fs[i]) {
 		return models.Factor{}, nil, errNoFactor
 	}
+	// The first factor of either kind: no authenticator app, no passkey.
 	first := !slices.ContainsFunc(fs, func(f models.Factor) bool { return f.Status == models.FactorActive })
+	if pks, err := s.store.Passkeys(ctx, p.User.ID); err != nil {
+		return models.Factor{}, nil, err
+	} else if len(pks) > 0 {
+		first = false
+	}
 	if err := codeShape(code, ""); err != nil || code == "" {
 		fields := models.FieldErrors{}
 		fields.Add("code", "must be the 6 digits the authenticator app shows")
@@ -561,9 +591,9 @@ func (s *Service) RemoveFactor(ctx context.Context, cl Client, p *Principal, id 
 	if !found {
 		return errNoFactor
 	}
-	if left, err := s.activeFactors(ctx, p.User.ID); err != nil {
+	if left, err := s.hasFactor(ctx, p.User.ID); err != nil {
 		return err
-	} else if len(left) == 0 {
+	} else if !left {
 		if err := s.store.DeleteRecoveryCodes(ctx, p.User.ID); err != nil {
 			return err
 		}
@@ -597,17 +627,15 @@ func (s *Service) RegenerateRecoveryCodes(ctx context.Context, cl Client, p *Pri
 // its level, a TOTP or recovery code raises it to 2. Wrong proofs count
 // toward the lockout.
 func (s *Service) Reauthenticate(ctx context.Context, cl Client, p *Principal, password, code, recoveryCode string) (models.Session, error) {
-	sess := p.Session
-	methods := sess.Methods()
 	fields := models.FieldErrors{}
 	switch {
 	case password != "":
 		// A user with a factor reauthenticates with a factor: the password
 		// alone would let a stolen session plus the password remove it.
 		// Refused before any hashing, counting nothing, renewing nothing.
-		if factors, err := s.activeFactors(ctx, p.User.ID); err != nil {
+		if has, err := s.hasFactor(ctx, p.User.ID); err != nil {
 			return models.Session{}, err
-		} else if len(factors) > 0 {
+		} else if has {
 			fields.Add("code", "you have a second factor: reauthenticate with its code or a recovery code, not the password")
 			return models.Session{}, fields.Err()
 		}
@@ -619,7 +647,7 @@ func (s *Service) Reauthenticate(ctx context.Context, cl Client, p *Principal, p
 			fields.Add("password", "is incorrect")
 			return models.Session{}, fields.Err()
 		}
-		methods = append(methods, AMRPassword)
+		return s.renewProof(ctx, cl, p, 1, AMRPassword)
 	case code != "" || recoveryCode != "":
 		if err := codeShape(code, recoveryCode); err != nil {
 			return models.Session{}, err
@@ -646,12 +674,20 @@ func (s *Service) Reauthenticate(ctx context.Context, cl Client, p *Principal, p
 			return models.Session{}, fields.Err()
 		}
 		g.release(ctx) // no session is issued: the failures stay
-		methods, sess.AAL = append(methods, method), 2
+		return s.renewProof(ctx, cl, p, 2, method)
 	default:
 		fields.Add("password", "give the password, a code or a recovery code")
 		return models.Session{}, fields.Err()
 	}
+}
+
+// renewProof records a reauthentication in the caller's session: auth_time
+// now, at least level aal, and the methods added to its amr.
+func (s *Service) renewProof(ctx context.Context, cl Client, p *Principal, aal int, added ...string) (models.Session, error) {
+	sess := p.Session
+	methods := append(sess.Methods(), added...)
 	slices.Sort(methods)
+	sess.AAL = max(sess.AAL, aal)
 	sess.AMR, sess.AuthTime = strings.Join(slices.Compact(methods), ","), s.now()
 	if err := s.store.UpgradeSession(ctx, sess.ID, sess.AAL, sess.AMR, sess.AuthTime); err != nil {
 		return models.Session{}, err

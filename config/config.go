@@ -69,6 +69,13 @@ type Config struct {
 	DataKeys     string
 	ReauthWindow time.Duration
 
+	// WebAuthn relying party: its id (a registrable domain, default the
+	// host of AppURL), the name authenticators show, and the origins whose
+	// ceremonies are accepted (default AppURL plus AllowedOrigins).
+	WebAuthnRPID    string
+	WebAuthnRPName  string
+	WebAuthnOrigins []string
+
 	ShutdownDrain time.Duration
 	LogLevel      string
 }
@@ -133,6 +140,9 @@ func Load(getenv func(string) string) (Config, error) {
 		RedisURL:               p.str("AUTH_REDIS_URL", ""),
 		ShutdownDrain:          p.durationZeroOK("AUTH_SHUTDOWN_DRAIN", 2*time.Second),
 		LogLevel:               p.oneOf("AUTH_LOG_LEVEL", "info", "debug", "info", "warn", "error"),
+		WebAuthnRPID:           strings.ToLower(p.str("AUTH_WEBAUTHN_RP_ID", "")),
+		WebAuthnRPName:         p.str("AUTH_WEBAUTHN_RP_NAME", "Portcullis"),
+		WebAuthnOrigins:        p.origins("AUTH_WEBAUTHN_ORIGINS"),
 	}
 	if p.err != nil {
 		return Config{}, p.err
@@ -169,6 +179,9 @@ func (c *Config) validate() error {
 	}
 	if u, err := url.Parse(c.AppURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return &Error{"AUTH_APP_URL", "must be an http:// or https:// URL such as https://app.example.com"}
+	}
+	if err := c.webAuthn(); err != nil {
+		return err
 	}
 	if c.SMTPURL != "" && !strings.HasPrefix(c.SMTPURL, "smtp://") && !strings.HasPrefix(c.SMTPURL, "smtps://") {
 		return &Error{"AUTH_SMTP_URL", "must be smtp://[user:pass@]host[:port] or smtps://…"}
@@ -207,6 +220,41 @@ func (c *Config) validate() error {
 			return &Error{"AUTH_SESSION_KEYS", "is required when AUTH_ENV=production"}
 		case !c.CookieSecure:
 			return &Error{"AUTH_COOKIE_SECURE", "must be true when AUTH_ENV=production"}
+		}
+	}
+	return nil
+}
+
+// webAuthn completes and checks the relying party: its id must be the host
+// of every origin or a parent domain of it, or no browser would use it.
+func (c *Config) webAuthn() error {
+	app, _ := url.Parse(c.AppURL)
+	if c.WebAuthnRPID == "" {
+		// A default that is an IP address leaves passkeys off: browsers
+		// accept only domain names as relying party ids.
+		c.WebAuthnRPID = app.Hostname()
+	} else if _, err := netip.ParseAddr(c.WebAuthnRPID); err == nil {
+		return &Error{"AUTH_WEBAUTHN_RP_ID", "must be a domain name (browsers refuse IP addresses as relying party ids)"}
+	}
+	if strings.ContainsAny(c.WebAuthnRPID, ":/ ") {
+		return &Error{"AUTH_WEBAUTHN_RP_ID", "must be a domain name such as example.com (no scheme or port)"}
+	}
+	under := func(o string) bool {
+		u, err := url.Parse(o)
+		return err == nil && (u.Hostname() == c.WebAuthnRPID || strings.HasSuffix(u.Hostname(), "."+c.WebAuthnRPID))
+	}
+	if len(c.WebAuthnOrigins) == 0 {
+		// The defaults keep only the origins a browser would accept for the
+		// id: an allowed origin elsewhere simply offers no passkeys.
+		for _, o := range append([]string{strings.ToLower(app.Scheme + "://" + app.Host)}, c.AllowedOrigins...) {
+			if under(o) && !slices.Contains(c.WebAuthnOrigins, o) {
+				c.WebAuthnOrigins = append(c.WebAuthnOrigins, o)
+			}
+		}
+	}
+	for _, o := range c.WebAuthnOrigins {
+		if !under(o) {
+			return &Error{"AUTH_WEBAUTHN_ORIGINS", fmt.Sprintf("%s is not on %q (AUTH_WEBAUTHN_RP_ID) or a subdomain of it", o, c.WebAuthnRPID)}
 		}
 	}
 	return nil

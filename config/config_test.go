@@ -107,3 +107,37 @@ func TestUnknownVariablesSuggestTheNearest(t *testing.T) {
 		}
 	}
 }
+
+// TestWebAuthnRelyingParty: the id defaults to the host of AUTH_APP_URL and
+// the origins to it plus the allowed origins on that domain; an explicit
+// origin off the id's domain, or an IP address as id, stops the start.
+func TestWebAuthnRelyingParty(t *testing.T) {
+	c, err := Load(env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.WebAuthnRPID != "localhost" || c.WebAuthnRPName != "Portcullis" || strings.Join(c.WebAuthnOrigins, ",") != "http://localhost:5173" {
+		t.Errorf("defaults: %q %q %v", c.WebAuthnRPID, c.WebAuthnRPName, c.WebAuthnOrigins)
+	}
+	c, err = Load(env(map[string]string{"AUTH_APP_URL": "https://app.example.com/portal",
+		"AUTH_ALLOWED_ORIGINS": "https://admin.example.com,https://partner.example.org", "AUTH_WEBAUTHN_RP_ID": "Example.com"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.WebAuthnRPID != "example.com" || strings.Join(c.WebAuthnOrigins, ",") != "https://app.example.com,https://admin.example.com" {
+		t.Errorf("derived: %q %v", c.WebAuthnRPID, c.WebAuthnOrigins)
+	}
+	for _, vars := range []map[string]string{
+		{"AUTH_WEBAUTHN_ORIGINS": "https://evil.example"},
+		{"AUTH_WEBAUTHN_ORIGINS": "not an origin"},
+	} {
+		if _, err := Load(env(vars)); err == nil || !strings.HasPrefix(err.Error(), "AUTH_WEBAUTHN_ORIGINS") {
+			t.Errorf("Load(%v) = %v", vars, err)
+		}
+	}
+	for _, id := range []string{"127.0.0.1", "https://example.com", "example.com:443"} {
+		if _, err := Load(env(map[string]string{"AUTH_WEBAUTHN_RP_ID": id})); err == nil || !strings.HasPrefix(err.Error(), "AUTH_WEBAUTHN_RP_ID") {
+			t.Errorf("AUTH_WEBAUTHN_RP_ID=%s: %v", id, err)
+		}
+	}
+}

@@ -310,7 +310,7 @@ const docTemplate = `{
                         "BearerAuth": []
                     }
                 ],
-                "description": "Removes the user's authenticator apps and recovery codes and ends their sessions. Administrators only, with a fresh session (signed in or reauthenticated within AUTH_REAUTH_WINDOW, with the second factor if they have one).",
+                "description": "Removes the user's authenticator apps, passkeys and recovery codes and ends their sessions. Administrators only, with a fresh session (signed in or reauthenticated within AUTH_REAUTH_WINDOW, with the second factor if they have one).",
                 "tags": [
                     "admin"
                 ],
@@ -1078,7 +1078,7 @@ const docTemplate = `{
         },
         "/auth/mfa/verify": {
             "post": {
-                "description": "{mfaToken, code} with a TOTP code, or {mfaToken, recoveryCode}: exactly one of the two, else 422 naming code. Sets the session cookies; the session has aal 2. A wrong code is 401 invalid_code and counts toward the lockout; after five, the mfaToken is dead (401 invalid_mfa_token).",
+                "description": "{mfaToken, code} with a TOTP code, {mfaToken, recoveryCode}, or {mfaToken, webauthn: {flowId, credential}} with a passkey (flowId from POST /auth/mfa/webauthn/options): exactly one of the three, else 422 naming code. Sets the session cookies; the session has aal 2. A wrong code is 401 invalid_code and counts toward the lockout; a refused passkey is 401 invalid_passkey and counts only toward the mfaToken's attempts; after five attempts, the mfaToken is dead (401 invalid_mfa_token).",
                 "tags": [
                     "mfa"
                 ],
@@ -1109,19 +1109,84 @@ const docTemplate = `{
                         }
                     },
                     "401": {
-                        "description": "invalid_code or invalid_mfa_token",
+                        "description": "invalid_code, invalid_passkey or invalid_mfa_token",
                         "schema": {
                             "$ref": "#/definitions/ErrorResponse"
                         }
                     },
                     "422": {
-                        "description": "validation_failed: an unknown field, no mfaToken, or not exactly one of code and recoveryCode (nothing is counted)",
+                        "description": "validation_failed: an unknown field, no mfaToken, or not exactly one of code, recoveryCode and webauthn (nothing is counted)",
                         "schema": {
                             "$ref": "#/definitions/ErrorResponse"
                         }
                     },
                     "429": {
                         "description": "rate_limited",
+                        "schema": {
+                            "$ref": "#/definitions/ErrorResponse"
+                        }
+                    }
+                }
+            }
+        },
+        "/auth/mfa/webauthn/options": {
+            "post": {
+                "description": "For an mfaToken whose methods include webauthn: options for navigator.credentials.get listing the user's passkeys, and a flowId for POST /auth/mfa/verify {mfaToken, webauthn: {flowId, credential}}. 404 when the user has no passkey, or a passkey was the sign-in's first step (finish with another method).",
+                "tags": [
+                    "mfa"
+                ],
+                "summary": "Begin the second step with a passkey",
+                "operationId": "mfaPasskeyOptions",
+                "parameters": [
+                    {
+                        "description": "the second step",
+                        "name": "body",
+                        "in": "body",
+                        "required": true,
+                        "schema": {
+                            "$ref": "#/definitions/MFATokenRequest"
+                        }
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/CeremonyResponse"
+                        }
+                    },
+                    "401": {
+                        "description": "invalid_mfa_token",
+                        "schema": {
+                            "$ref": "#/definitions/ErrorResponse"
+                        }
+                    },
+                    "403": {
+                        "description": "csrf_failed",
+                        "schema": {
+                            "$ref": "#/definitions/ErrorResponse"
+                        }
+                    },
+                    "404": {
+                        "description": "not_found: no passkey to use",
+                        "schema": {
+                            "$ref": "#/definitions/ErrorResponse"
+                        }
+                    },
+                    "422": {
+                        "description": "validation_failed",
+                        "schema": {
+                            "$ref": "#/definitions/ErrorResponse"
+                        }
+                    },
+                    "429": {
+                        "description": "rate_limited",
+                        "schema": {
+                            "$ref": "#/definitions/ErrorResponse"
+                        }
+                    },
+                    "503": {
+                        "description": "unavailable: AUTH_WEBAUTHN_RP_ID is not a domain name",
                         "schema": {
                             "$ref": "#/definitions/ErrorResponse"
                         }
@@ -1167,6 +1232,350 @@ const docTemplate = `{
                     },
                     "404": {
                         "description": "not_found",
+                        "schema": {
+                            "$ref": "#/definitions/ErrorResponse"
+                        }
+                    }
+                }
+            }
+        },
+        "/auth/passkeys": {
+            "get": {
+                "security": [
+                    {
+                        "CookieAuth": []
+                    },
+                    {
+                        "BearerAuth": []
+                    }
+                ],
+                "description": "The caller's passkeys, oldest first: name, when added and last used, and whether the authenticator backs it up (synced passkeys).",
+                "tags": [
+                    "passkeys"
+                ],
+                "summary": "The signed-in user's passkeys",
+                "operationId": "listPasskeys",
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/PasskeysResponse"
+                        }
+                    }
+                }
+            }
+        },
+        "/auth/passkeys/login": {
+            "post": {
+                "description": "The flowId of POST /auth/passkeys/login/options and what navigator.credentials.get answered. The session's amr is [\"webauthn\"]; its aal is 2 when the authenticator verified the user (PIN, biometrics), else 1, and then a user with another second factor gets the second step (mfaRequired, without webauthn among the methods). A refused assertion, a used or expired flowId, or a signature counter that went backwards (audited passkey_clone_detected) is 401 invalid_passkey. Passkeys count nothing toward the lockout.",
+                "tags": [
+                    "passkeys"
+                ],
+                "summary": "Sign in with a passkey",
+                "operationId": "signInWithPasskey",
+                "parameters": [
+                    {
+                        "description": "the authenticator's answer",
+                        "name": "body",
+                        "in": "body",
+                        "required": true,
+                        "schema": {
+                            "$ref": "#/definitions/PasskeyLoginRequest"
+                        }
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "user and session, with the session cookies set; or mfaRequired with an mfaToken (no cookie)",
+                        "schema": {
+                            "$ref": "#/definitions/SignInResponse"
+                        },
+                        "headers": {
+                            "Set-Cookie": {
+                                "type": "string",
+                                "description": "__Host-session (access token) and __Secure-refresh (refresh token, Path=/auth); HttpOnly; Secure; SameSite=Lax"
+                            }
+                        }
+                    },
+                    "401": {
+                        "description": "invalid_passkey",
+                        "schema": {
+                            "$ref": "#/definitions/ErrorResponse"
+                        }
+                    },
+                    "403": {
+                        "description": "csrf_failed, or email_not_verified (AUTH_EMAIL_VERIFICATION=required)",
+                        "schema": {
+                            "$ref": "#/definitions/ErrorResponse"
+                        }
+                    },
+                    "422": {
+                        "description": "validation_failed: fields.credential is not a PublicKeyCredential",
+                        "schema": {
+                            "$ref": "#/definitions/ErrorResponse"
+                        }
+                    },
+                    "429": {
+                        "description": "rate_limited",
+                        "schema": {
+                            "$ref": "#/definitions/ErrorResponse"
+                        }
+                    },
+                    "503": {
+                        "description": "unavailable: AUTH_WEBAUTHN_RP_ID is not a domain name",
+                        "schema": {
+                            "$ref": "#/definitions/ErrorResponse"
+                        }
+                    }
+                }
+            }
+        },
+        "/auth/passkeys/login/options": {
+            "post": {
+                "description": "Options for navigator.credentials.get with no allowed credentials (the authenticator offers the passkeys it holds for this site) and a flowId that works once, for 5 minutes.",
+                "tags": [
+                    "passkeys"
+                ],
+                "summary": "Begin signing in with a passkey",
+                "operationId": "passkeyLoginOptions",
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/CeremonyResponse"
+                        }
+                    },
+                    "403": {
+                        "description": "csrf_failed",
+                        "schema": {
+                            "$ref": "#/definitions/ErrorResponse"
+                        }
+                    },
+                    "429": {
+                        "description": "rate_limited",
+                        "schema": {
+                            "$ref": "#/definitions/ErrorResponse"
+                        }
+                    },
+                    "503": {
+                        "description": "unavailable: AUTH_WEBAUTHN_RP_ID is not a domain name",
+                        "schema": {
+                            "$ref": "#/definitions/ErrorResponse"
+                        }
+                    }
+                }
+            }
+        },
+        "/auth/passkeys/register": {
+            "post": {
+                "security": [
+                    {
+                        "CookieAuth": []
+                    },
+                    {
+                        "BearerAuth": []
+                    }
+                ],
+                "description": "The flowId of POST /auth/passkeys/register/options and what navigator.credentials.create answered. A user's first factor (no authenticator app or passkey yet) gets 10 recovery codes, once; the session becomes aal 2 and the user's other sessions end. Audited (passkey_registered) and mailed. A credential that does not verify, or a used or expired flowId, is 422 on fields.credential.",
+                "tags": [
+                    "passkeys"
+                ],
+                "summary": "Add a passkey",
+                "operationId": "registerPasskey",
+                "parameters": [
+                    {
+                        "description": "the authenticator's answer",
+                        "name": "body",
+                        "in": "body",
+                        "required": true,
+                        "schema": {
+                            "$ref": "#/definitions/RegisterPasskeyRequest"
+                        }
+                    }
+                ],
+                "responses": {
+                    "201": {
+                        "description": "Created",
+                        "schema": {
+                            "$ref": "#/definitions/PasskeyRegistration"
+                        }
+                    },
+                    "403": {
+                        "description": "reauthentication_required, email_not_verified or csrf_failed",
+                        "schema": {
+                            "$ref": "#/definitions/ErrorResponse"
+                        }
+                    },
+                    "422": {
+                        "description": "validation_failed: fields.credential or fields.name",
+                        "schema": {
+                            "$ref": "#/definitions/ErrorResponse"
+                        }
+                    },
+                    "429": {
+                        "description": "rate_limited",
+                        "schema": {
+                            "$ref": "#/definitions/ErrorResponse"
+                        }
+                    },
+                    "503": {
+                        "description": "unavailable: AUTH_WEBAUTHN_RP_ID is not a domain name",
+                        "schema": {
+                            "$ref": "#/definitions/ErrorResponse"
+                        }
+                    }
+                }
+            }
+        },
+        "/auth/passkeys/register/options": {
+            "post": {
+                "security": [
+                    {
+                        "CookieAuth": []
+                    },
+                    {
+                        "BearerAuth": []
+                    }
+                ],
+                "description": "Needs a fresh session (signed in or reauthenticated within AUTH_REAUTH_WINDOW, at aal 2 for a user with a second factor). Answers the options for navigator.credentials.create ({publicKey: …}: a discoverable credential, user verification preferred, no attestation, the user's passkeys excluded) and a flowId that works once, for 5 minutes. While mail can be sent and the address is not verified yet, 403 email_not_verified.",
+                "tags": [
+                    "passkeys"
+                ],
+                "summary": "Begin adding a passkey",
+                "operationId": "passkeyRegistrationOptions",
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/CeremonyResponse"
+                        }
+                    },
+                    "403": {
+                        "description": "reauthentication_required, email_not_verified or csrf_failed",
+                        "schema": {
+                            "$ref": "#/definitions/ErrorResponse"
+                        }
+                    },
+                    "429": {
+                        "description": "rate_limited",
+                        "schema": {
+                            "$ref": "#/definitions/ErrorResponse"
+                        }
+                    },
+                    "503": {
+                        "description": "unavailable: AUTH_WEBAUTHN_RP_ID is not a domain name",
+                        "schema": {
+                            "$ref": "#/definitions/ErrorResponse"
+                        }
+                    }
+                }
+            }
+        },
+        "/auth/passkeys/{id}": {
+            "delete": {
+                "security": [
+                    {
+                        "CookieAuth": []
+                    },
+                    {
+                        "BearerAuth": []
+                    }
+                ],
+                "description": "Needs a fresh session (at aal 2: the user has a factor). The last passkey of a user without a password is 409 last_login_method. Removing the last second factor also deletes the recovery codes. Audited (passkey_removed) and mailed. Another user's id is 404.",
+                "tags": [
+                    "passkeys"
+                ],
+                "summary": "Remove a passkey",
+                "operationId": "removePasskey",
+                "parameters": [
+                    {
+                        "type": "string",
+                        "format": "uuid",
+                        "description": "passkey id",
+                        "name": "id",
+                        "in": "path",
+                        "required": true
+                    }
+                ],
+                "responses": {
+                    "204": {
+                        "description": "removed"
+                    },
+                    "403": {
+                        "description": "reauthentication_required or csrf_failed",
+                        "schema": {
+                            "$ref": "#/definitions/ErrorResponse"
+                        }
+                    },
+                    "404": {
+                        "description": "not_found",
+                        "schema": {
+                            "$ref": "#/definitions/ErrorResponse"
+                        }
+                    },
+                    "409": {
+                        "description": "last_login_method",
+                        "schema": {
+                            "$ref": "#/definitions/ErrorResponse"
+                        }
+                    }
+                }
+            },
+            "patch": {
+                "security": [
+                    {
+                        "CookieAuth": []
+                    },
+                    {
+                        "BearerAuth": []
+                    }
+                ],
+                "description": "Audited (passkey_renamed). Another user's id is 404.",
+                "tags": [
+                    "passkeys"
+                ],
+                "summary": "Rename a passkey",
+                "operationId": "renamePasskey",
+                "parameters": [
+                    {
+                        "type": "string",
+                        "format": "uuid",
+                        "description": "passkey id",
+                        "name": "id",
+                        "in": "path",
+                        "required": true
+                    },
+                    {
+                        "description": "the new name",
+                        "name": "body",
+                        "in": "body",
+                        "required": true,
+                        "schema": {
+                            "$ref": "#/definitions/RenamePasskeyRequest"
+                        }
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/PasskeyResponse"
+                        }
+                    },
+                    "403": {
+                        "description": "csrf_failed",
+                        "schema": {
+                            "$ref": "#/definitions/ErrorResponse"
+                        }
+                    },
+                    "404": {
+                        "description": "not_found",
+                        "schema": {
+                            "$ref": "#/definitions/ErrorResponse"
+                        }
+                    },
+                    "422": {
+                        "description": "validation_failed",
                         "schema": {
                             "$ref": "#/definitions/ErrorResponse"
                         }
@@ -1327,7 +1736,7 @@ const docTemplate = `{
                         "BearerAuth": []
                     }
                 ],
-                "description": "{password}, {code} or {recoveryCode}: the session's authTime becomes now (and aal 2 with a second factor), so sensitive operations that answered 403 reauthentication_required work. Wrong proofs are 422 and count toward the lockout. {password} is for users without an active factor: a user with one reauthenticates with a factor, and {password} alone is 422 on fields.code, checked before any hashing, renewing nothing.",
+                "description": "{password}, {code}, {recoveryCode} or {webauthn: {flowId, credential}} (a passkey; flowId from POST /auth/reauthenticate/webauthn/options): the session's authTime becomes now (and aal 2 with a second factor), so sensitive operations that answered 403 reauthentication_required work. Wrong proofs are 422 and count toward the lockout. {password} is for users without an active factor: a user with one reauthenticates with a factor, and {password} alone is 422 on fields.code, checked before any hashing, renewing nothing.",
                 "tags": [
                     "mfa"
                 ],
@@ -1352,13 +1761,63 @@ const docTemplate = `{
                         }
                     },
                     "422": {
-                        "description": "validation_failed: fields.password, fields.code or fields.recoveryCode",
+                        "description": "validation_failed: fields.password, fields.code, fields.recoveryCode or fields.webauthn (a refused passkey, or a used or expired flowId)",
                         "schema": {
                             "$ref": "#/definitions/ErrorResponse"
                         }
                     },
                     "429": {
                         "description": "rate_limited",
+                        "schema": {
+                            "$ref": "#/definitions/ErrorResponse"
+                        }
+                    }
+                }
+            }
+        },
+        "/auth/reauthenticate/webauthn/options": {
+            "post": {
+                "security": [
+                    {
+                        "CookieAuth": []
+                    },
+                    {
+                        "BearerAuth": []
+                    }
+                ],
+                "description": "Options for navigator.credentials.get listing the caller's own passkeys, and a flowId for POST /auth/reauthenticate {webauthn: {flowId, credential}}.",
+                "tags": [
+                    "mfa"
+                ],
+                "summary": "Begin proving who you are with a passkey",
+                "operationId": "reauthPasskeyOptions",
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/CeremonyResponse"
+                        }
+                    },
+                    "403": {
+                        "description": "csrf_failed",
+                        "schema": {
+                            "$ref": "#/definitions/ErrorResponse"
+                        }
+                    },
+                    "404": {
+                        "description": "not_found: the user has no passkey",
+                        "schema": {
+                            "$ref": "#/definitions/ErrorResponse"
+                        }
+                    },
+                    "429": {
+                        "description": "rate_limited",
+                        "schema": {
+                            "$ref": "#/definitions/ErrorResponse"
+                        }
+                    },
+                    "503": {
+                        "description": "unavailable: AUTH_WEBAUTHN_RP_ID is not a domain name",
                         "schema": {
                             "$ref": "#/definitions/ErrorResponse"
                         }
@@ -2025,6 +2484,22 @@ const docTemplate = `{
                 }
             }
         },
+        "CeremonyResponse": {
+            "type": "object",
+            "required": [
+                "flowId",
+                "options"
+            ],
+            "properties": {
+                "flowId": {
+                    "type": "string",
+                    "format": "uuid"
+                },
+                "options": {
+                    "type": "object"
+                }
+            }
+        },
         "ChangeEmailRequest": {
             "type": "object",
             "required": [
@@ -2327,6 +2802,18 @@ const docTemplate = `{
                 }
             }
         },
+        "MFATokenRequest": {
+            "type": "object",
+            "required": [
+                "mfaToken"
+            ],
+            "properties": {
+                "mfaToken": {
+                    "type": "string",
+                    "maxLength": 4096
+                }
+            }
+        },
         "MFAVerifyRequest": {
             "type": "object",
             "required": [
@@ -2347,6 +2834,9 @@ const docTemplate = `{
                     "type": "string",
                     "maxLength": 32,
                     "example": "abcde-fghjk"
+                },
+                "webauthn": {
+                    "$ref": "#/definitions/WebAuthnProof"
                 }
             }
         },
@@ -2370,6 +2860,98 @@ const docTemplate = `{
                 }
             }
         },
+        "Passkey": {
+            "type": "object",
+            "required": [
+                "backedUp",
+                "createdAt",
+                "id",
+                "name"
+            ],
+            "properties": {
+                "backedUp": {
+                    "type": "boolean"
+                },
+                "createdAt": {
+                    "type": "string",
+                    "format": "date-time"
+                },
+                "id": {
+                    "type": "string",
+                    "format": "uuid"
+                },
+                "lastUsedAt": {
+                    "type": "string",
+                    "format": "date-time"
+                },
+                "name": {
+                    "type": "string",
+                    "example": "MacBook Touch ID"
+                }
+            }
+        },
+        "PasskeyLoginRequest": {
+            "type": "object",
+            "required": [
+                "credential",
+                "flowId"
+            ],
+            "properties": {
+                "credential": {
+                    "type": "object"
+                },
+                "flowId": {
+                    "type": "string",
+                    "format": "uuid",
+                    "maxLength": 64
+                },
+                "rememberMe": {
+                    "type": "boolean"
+                }
+            }
+        },
+        "PasskeyRegistration": {
+            "type": "object",
+            "required": [
+                "passkey"
+            ],
+            "properties": {
+                "passkey": {
+                    "$ref": "#/definitions/Passkey"
+                },
+                "recoveryCodes": {
+                    "type": "array",
+                    "items": {
+                        "type": "string"
+                    }
+                }
+            }
+        },
+        "PasskeyResponse": {
+            "type": "object",
+            "required": [
+                "passkey"
+            ],
+            "properties": {
+                "passkey": {
+                    "$ref": "#/definitions/Passkey"
+                }
+            }
+        },
+        "PasskeysResponse": {
+            "type": "object",
+            "required": [
+                "passkeys"
+            ],
+            "properties": {
+                "passkeys": {
+                    "type": "array",
+                    "items": {
+                        "$ref": "#/definitions/Passkey"
+                    }
+                }
+            }
+        },
         "ReauthenticateRequest": {
             "type": "object",
             "properties": {
@@ -2386,6 +2968,9 @@ const docTemplate = `{
                 "recoveryCode": {
                     "type": "string",
                     "maxLength": 32
+                },
+                "webauthn": {
+                    "$ref": "#/definitions/WebAuthnProof"
                 }
             }
         },
@@ -2400,6 +2985,28 @@ const docTemplate = `{
                     "items": {
                         "type": "string"
                     }
+                }
+            }
+        },
+        "RegisterPasskeyRequest": {
+            "type": "object",
+            "required": [
+                "credential",
+                "flowId"
+            ],
+            "properties": {
+                "credential": {
+                    "type": "object"
+                },
+                "flowId": {
+                    "type": "string",
+                    "format": "uuid",
+                    "maxLength": 64
+                },
+                "name": {
+                    "type": "string",
+                    "maxLength": 100,
+                    "example": "MacBook Touch ID"
                 }
             }
         },
@@ -2429,6 +3036,19 @@ const docTemplate = `{
                     "maxLength": 256,
                     "minLength": 8,
                     "example": "correct horse battery staple"
+                }
+            }
+        },
+        "RenamePasskeyRequest": {
+            "type": "object",
+            "required": [
+                "name"
+            ],
+            "properties": {
+                "name": {
+                    "type": "string",
+                    "maxLength": 100,
+                    "example": "Work laptop"
                 }
             }
         },
@@ -2934,6 +3554,23 @@ const docTemplate = `{
                     }
                 }
             }
+        },
+        "WebAuthnProof": {
+            "type": "object",
+            "required": [
+                "credential",
+                "flowId"
+            ],
+            "properties": {
+                "credential": {
+                    "type": "object"
+                },
+                "flowId": {
+                    "type": "string",
+                    "format": "uuid",
+                    "maxLength": 64
+                }
+            }
         }
     },
     "securityDefinitions": {
@@ -2969,6 +3606,10 @@ const docTemplate = `{
         {
             "description": "Second factors: authenticator apps, recovery codes, the second step of sign-in, and proving who you are again.",
             "name": "mfa"
+        },
+        {
+            "description": "Passkeys (WebAuthn): adding and managing them, and signing in with one alone.",
+            "name": "passkeys"
         },
         {
             "description": "For other services: bearer tokens, introspection and forward-auth.",

@@ -40,16 +40,27 @@ func signInAnswer(c *gin.Context, ck Cookies, in auth.SignIn, err error) {
 }
 
 // MFAVerifyRequest finishes a sign-in with the second factor: the mfaToken
-// and exactly one of code and recoveryCode.
+// and exactly one of code, recoveryCode and webauthn.
 type MFAVerifyRequest struct {
-	MFAToken     string `json:"mfaToken" validate:"required" maxLength:"4096"`
-	Code         string `json:"code" example:"123456" minLength:"6" maxLength:"6"`
-	RecoveryCode string `json:"recoveryCode" example:"abcde-fghjk" maxLength:"32"`
+	MFAToken     string         `json:"mfaToken" validate:"required" maxLength:"4096"`
+	Code         string         `json:"code" example:"123456" minLength:"6" maxLength:"6"`
+	RecoveryCode string         `json:"recoveryCode" example:"abcde-fghjk" maxLength:"32"`
+	WebAuthn     *WebAuthnProof `json:"webauthn"`
 } //	@name	MFAVerifyRequest
 
 func (r *MFAVerifyRequest) check(fields models.FieldErrors) {
-	if (r.Code == "") == (r.RecoveryCode == "") {
-		fields.Add("code", "give exactly one of code and recoveryCode")
+	n := 0
+	for _, given := range []bool{r.Code != "", r.RecoveryCode != "", r.WebAuthn != nil} {
+		if given {
+			n++
+		}
+	}
+	if n != 1 {
+		fields.Add("code", "give exactly one of code, recoveryCode and webauthn")
+		return
+	}
+	if r.WebAuthn != nil {
+		r.WebAuthn.check("webauthn", fields)
 	}
 }
 
@@ -109,12 +120,24 @@ type RecoveryCodesResponse struct {
 	RecoveryCodes []string `json:"recoveryCodes" validate:"required"`
 } //	@name	RecoveryCodesResponse
 
-// ReauthenticateRequest proves the caller again: one of the three.
+// ReauthenticateRequest proves the caller again: one of the four.
 type ReauthenticateRequest struct {
-	Password     string `json:"password" format:"password" maxLength:"256"`
-	Code         string `json:"code" example:"123456" maxLength:"6"`
-	RecoveryCode string `json:"recoveryCode" maxLength:"32"`
+	Password     string         `json:"password" format:"password" maxLength:"256"`
+	Code         string         `json:"code" example:"123456" maxLength:"6"`
+	RecoveryCode string         `json:"recoveryCode" maxLength:"32"`
+	WebAuthn     *WebAuthnProof `json:"webauthn"`
 } //	@name	ReauthenticateRequest
+
+func (r *ReauthenticateRequest) check(fields models.FieldErrors) {
+	if r.WebAuthn == nil {
+		return
+	}
+	if r.Password != "" || r.Code != "" || r.RecoveryCode != "" {
+		fields.Add("webauthn", "give one proof: webauthn, or password, code or recoveryCode")
+		return
+	}
+	r.WebAuthn.check("webauthn", fields)
+}
 
 // SessionResponse wraps the caller's session.
 type SessionResponse struct {
@@ -125,13 +148,13 @@ type SessionResponse struct {
 //
 //	@Summary	Finish signing in with a second factor
 //	@ID		verifyMFA
-//	@Description	{mfaToken, code} with a TOTP code, or {mfaToken, recoveryCode}: exactly one of the two, else 422 naming code. Sets the session cookies; the session has aal 2. A wrong code is 401 invalid_code and counts toward the lockout; after five, the mfaToken is dead (401 invalid_mfa_token).
+//	@Description	{mfaToken, code} with a TOTP code, {mfaToken, recoveryCode}, or {mfaToken, webauthn: {flowId, credential}} with a passkey (flowId from POST /auth/mfa/webauthn/options): exactly one of the three, else 422 naming code. Sets the session cookies; the session has aal 2. A wrong code is 401 invalid_code and counts toward the lockout; a refused passkey is 401 invalid_passkey and counts only toward the mfaToken's attempts; after five attempts, the mfaToken is dead (401 invalid_mfa_token).
 //	@Tags		mfa
 //	@Param		body	body		MFAVerifyRequest	true	"the second step"
 //	@Success	200		{object}	AuthResponse	"session cookies are set"
 //	@Header		200		{string}	Set-Cookie		"__Host-session and __Secure-refresh"
-//	@Failure	401		{object}	ErrorResponse	"invalid_code or invalid_mfa_token"
-//	@Failure	422		{object}	ErrorResponse	"validation_failed: an unknown field, no mfaToken, or not exactly one of code and recoveryCode (nothing is counted)"
+//	@Failure	401		{object}	ErrorResponse	"invalid_code, invalid_passkey or invalid_mfa_token"
+//	@Failure	422		{object}	ErrorResponse	"validation_failed: an unknown field, no mfaToken, or not exactly one of code, recoveryCode and webauthn (nothing is counted)"
 //	@Failure	429		{object}	ErrorResponse	"rate_limited"
 //	@Router		/auth/mfa/verify [post]
 func VerifyMFA(svc *auth.Service, ck Cookies) gin.HandlerFunc {
@@ -140,7 +163,15 @@ func VerifyMFA(svc *auth.Service, ck Cookies) gin.HandlerFunc {
 		if !ok {
 			return
 		}
-		res, err := svc.VerifyMFA(c.Request.Context(), client(c), req.MFAToken, req.Code, req.RecoveryCode)
+		var (
+			res auth.Result
+			err error
+		)
+		if req.WebAuthn != nil {
+			res, err = svc.VerifyMFAWithPasskey(c.Request.Context(), client(c), req.MFAToken, req.WebAuthn.FlowID, req.WebAuthn.Credential)
+		} else {
+			res, err = svc.VerifyMFA(c.Request.Context(), client(c), req.MFAToken, req.Code, req.RecoveryCode)
+		}
 		if err == nil {
 			ck.Set(c, res)
 		}
@@ -261,13 +292,13 @@ func RegenerateRecoveryCodes(svc *auth.Service) gin.HandlerFunc {
 //
 //	@Summary	Prove who you are again
 //	@ID		reauthenticate
-//	@Description	{password}, {code} or {recoveryCode}: the session's authTime becomes now (and aal 2 with a second factor), so sensitive operations that answered 403 reauthentication_required work. Wrong proofs are 422 and count toward the lockout. {password} is for users without an active factor: a user with one reauthenticates with a factor, and {password} alone is 422 on fields.code, checked before any hashing, renewing nothing.
+//	@Description	{password}, {code}, {recoveryCode} or {webauthn: {flowId, credential}} (a passkey; flowId from POST /auth/reauthenticate/webauthn/options): the session's authTime becomes now (and aal 2 with a second factor), so sensitive operations that answered 403 reauthentication_required work. Wrong proofs are 422 and count toward the lockout. {password} is for users without an active factor: a user with one reauthenticates with a factor, and {password} alone is 422 on fields.code, checked before any hashing, renewing nothing.
 //	@Tags		mfa
 //	@Security	CookieAuth
 //	@Security	BearerAuth
 //	@Param		body	body		ReauthenticateRequest	true	"one proof"
 //	@Success	200		{object}	SessionResponse
-//	@Failure	422		{object}	ErrorResponse	"validation_failed: fields.password, fields.code or fields.recoveryCode"
+//	@Failure	422		{object}	ErrorResponse	"validation_failed: fields.password, fields.code, fields.recoveryCode or fields.webauthn (a refused passkey, or a used or expired flowId)"
 //	@Failure	429		{object}	ErrorResponse	"rate_limited"
 //	@Router		/auth/reauthenticate [post]
 func Reauthenticate(svc *auth.Service) gin.HandlerFunc {
@@ -277,7 +308,15 @@ func Reauthenticate(svc *auth.Service) gin.HandlerFunc {
 			return
 		}
 		p := CurrentPrincipal(c)
-		s, err := svc.Reauthenticate(c.Request.Context(), client(c), p, req.Password, req.Code, req.RecoveryCode)
+		var (
+			s   models.Session
+			err error
+		)
+		if req.WebAuthn != nil {
+			s, err = svc.ReauthenticateWithPasskey(c.Request.Context(), client(c), p, req.WebAuthn.FlowID, req.WebAuthn.Credential)
+		} else {
+			s, err = svc.Reauthenticate(c.Request.Context(), client(c), p, req.Password, req.Code, req.RecoveryCode)
+		}
 		reply(c, http.StatusOK, SessionResponse{Session: sessionView(s, p.Claims.ExpiresAt())}, err)
 	}
 }
@@ -286,7 +325,7 @@ func Reauthenticate(svc *auth.Service) gin.HandlerFunc {
 //
 //	@Summary	Remove every second factor of a user
 //	@ID		resetMFA
-//	@Description	Removes the user's authenticator apps and recovery codes and ends their sessions. Administrators only, with a fresh session (signed in or reauthenticated within AUTH_REAUTH_WINDOW, with the second factor if they have one).
+//	@Description	Removes the user's authenticator apps, passkeys and recovery codes and ends their sessions. Administrators only, with a fresh session (signed in or reauthenticated within AUTH_REAUTH_WINDOW, with the second factor if they have one).
 //	@Tags		admin
 //	@Security	CookieAuth
 //	@Security	BearerAuth

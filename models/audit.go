@@ -53,3 +53,11 @@ type EventFilter struct {
 	Type   EventType
 	Limit  int
 }
+
+// Passkey events.
+const (
+	EventPasskeyRegistered    EventType = "passkey_registered"
+	EventPasskeyRenamed       EventType = "passkey_renamed"
+	EventPasskeyRemoved       EventType = "passkey_removed"
+	EventPasskeyCloneDetected EventType = "passkey_clone_detected"
+)

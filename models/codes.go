@@ -34,6 +34,8 @@ const (
 	CodeReauthRequired       Code = "reauthentication_required"
 	CodeTOTPUnavailable      Code = "totp_unavailable"
 	CodeMFARequired          Code = "mfa_required"
+	CodeInvalidPasskey       Code = "invalid_passkey"
+	CodeLastLoginMethod      Code = "last_login_method"
 )
 
 // The error codes of the OAuth shape (RFC 6749 §5.2), used by /auth/token and
@@ -55,6 +57,7 @@ var Codes = []Code{
 	CodeRateLimited, CodeUnavailable, CodePayloadTooLarge, CodeUnsupportedMediaType, CodeMethodNotAllowed,
 	CodeInvalidToken, CodeEmailNotVerified, CodeEmailUnavailable, CodeInsufficientAAL,
 	CodeInvalidCode, CodeInvalidMFAToken, CodeReauthRequired, CodeTOTPUnavailable, CodeMFARequired,
+	CodeInvalidPasskey, CodeLastLoginMethod,
 	CodeInvalidRequest, CodeInvalidClient, CodeInvalidGrant, CodeUnsupportedGrantType, CodeSlowDown, CodeServerError,
 	CodeTemporarilyUnavailable,
 }

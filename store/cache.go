@@ -506,3 +506,50 @@ func (c *Cached) ClaimAttempt(ctx context.Context, id string, maxAttempts int, n
 func (c *Cached) CompleteChallenge(ctx context.Context, id string, sp models.Spend, now time.Time) error {
 	return c.db.CompleteChallenge(ctx, id, sp, now)
 }
+
+// Passkeys and WebAuthn ceremonies hold no cached state.
+
+// CreatePasskey stores a passkey.
+func (c *Cached) CreatePasskey(ctx context.Context, p *models.Passkey) error {
+	return c.db.CreatePasskey(ctx, p)
+}
+
+// Passkeys lists a user's passkeys.
+func (c *Cached) Passkeys(ctx context.Context, userID string) ([]models.Passkey, error) {
+	return c.db.Passkeys(ctx, userID)
+}
+
+// PasskeyByCredentialID finds a passkey by its credential id.
+func (c *Cached) PasskeyByCredentialID(ctx context.Context, credentialID string) (models.Passkey, error) {
+	return c.db.PasskeyByCredentialID(ctx, credentialID)
+}
+
+// RenamePasskey renames a passkey.
+func (c *Cached) RenamePasskey(ctx context.Context, userID, id, name string) (bool, error) {
+	return c.db.RenamePasskey(ctx, userID, id, name)
+}
+
+// DeletePasskey removes a passkey.
+func (c *Cached) DeletePasskey(ctx context.Context, userID, id string) (bool, error) {
+	return c.db.DeletePasskey(ctx, userID, id)
+}
+
+// UsePasskey moves a passkey's counter on.
+func (c *Cached) UsePasskey(ctx context.Context, id string, count int64, backupState bool, now time.Time) error {
+	return c.db.UsePasskey(ctx, id, count, backupState, now)
+}
+
+// CreateWebAuthnChallenge stores a ceremony.
+func (c *Cached) CreateWebAuthnChallenge(ctx context.Context, ch *models.WebAuthnChallenge) error {
+	return c.db.CreateWebAuthnChallenge(ctx, ch)
+}
+
+// ConsumeWebAuthnChallenge uses up a ceremony.
+func (c *Cached) ConsumeWebAuthnChallenge(ctx context.Context, id, purpose string, now time.Time) (models.WebAuthnChallenge, error) {
+	return c.db.ConsumeWebAuthnChallenge(ctx, id, purpose, now)
+}
+
+// ConsumeChallenge consumes a second step.
+func (c *Cached) ConsumeChallenge(ctx context.Context, id string, now time.Time) error {
+	return c.db.ConsumeChallenge(ctx, id, now)
+}

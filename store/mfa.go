@@ -142,10 +142,13 @@ func (db *DB) DeleteRecoveryCodes(ctx context.Context, userID string) error {
 	return translate(db.with(ctx).Where("user_id = ?", userID).Delete(&models.RecoveryCode{}).Error, "could not remove recovery codes")
 }
 
-// DeleteMFA removes every factor and recovery code of a user.
+// DeleteMFA removes every factor, passkey and recovery code of a user.
 func (db *DB) DeleteMFA(ctx context.Context, userID string) error {
 	err := db.with(ctx).Transaction(func(tx *gorm.DB) error {
 		if err := tx.Where("user_id = ?", userID).Delete(&models.Factor{}).Error; err != nil {
+			return err
+		}
+		if err := tx.Where("user_id = ?", userID).Delete(&models.Passkey{}).Error; err != nil {
 			return err
 		}
 		return tx.Where("user_id = ?", userID).Delete(&models.RecoveryCode{}).Error
