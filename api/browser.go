@@ -50,6 +50,8 @@ var setsCookies = map[string]bool{
 	"POST /auth/sign-in/email/verify": true,
 	"POST /auth/mfa/verify":           true,
 	"POST /auth/reauthenticate":       true,
+	// Linking a provider sets the flow cookie.
+	"POST /auth/identities/:name": true,
 }
 
 // crossOriginCheck rejects unsafe cross-origin browser requests (CSRF, login

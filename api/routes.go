@@ -91,6 +91,16 @@ func routes(e *gin.Engine, d Deps, svc *auth.Service) {
 	a.POST("/mfa/recovery-codes", authed, handlers.RegenerateRecoveryCodes(svc))
 	a.POST("/reauthenticate", limited, authed, handlers.Reauthenticate(svc))
 
+	// Sign-in with OpenID Connect providers: the start and the callback are
+	// top-level GET navigations, protected by state, nonce, PKCE and the
+	// SameSite=Lax flow cookie (the callback checks a proof: limited).
+	a.GET("/oidc", handlers.ListProviders(svc))
+	a.GET("/oidc/:name", limited, handlers.StartOIDC(svc, ck))
+	a.GET("/oidc/:name/callback", loginLimited, handlers.OIDCCallback(svc, ck))
+	a.GET("/identities", authed, handlers.ListIdentities(svc))
+	a.POST("/identities/:name", limited, authed, handlers.LinkIdentity(svc, ck))
+	a.DELETE("/identities/:id", authed, handlers.UnlinkIdentity(svc))
+
 	admin := e.Group("/admin", authed, requireAdmin())
 	admin.GET("/users", handlers.ListUsers(svc))
 	admin.GET("/users/:id", handlers.GetUser(svc))

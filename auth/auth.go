@@ -109,6 +109,7 @@ type Store interface {
 	AuditLog
 	EmailStore
 	MFAStore
+	IdentityStore
 }
 
 // Lockout counts password attempts per key, whether or not an account
@@ -164,6 +165,8 @@ type Deps struct {
 	EmailHooks *EmailHooks
 	// Hooks let tests see and order the steps of a proof.
 	Hooks Hooks
+	// OIDC configures sign-in with OpenID Connect providers.
+	OIDC OIDC
 }
 
 // Hooks let tests count the work of a proof and force the interleavings of
@@ -202,6 +205,7 @@ type Service struct {
 	// from each session key, the current one first.
 	tokenKeys  [][]byte
 	emailHooks *EmailHooks
+	oidc       OIDC
 }
 
 // New returns a Service over d.
@@ -209,7 +213,7 @@ func New(d Deps) *Service {
 	s := &Service{
 		store: d.Store, keys: d.Keys, hasher: d.Hasher, lockout: d.Lockout, limits: d.LockoutLimits, clients: d.Clients, lifetimes: d.Lifetimes,
 		now: d.Now, metrics: d.Metrics, logger: d.Logger, email: d.Email,
-		dataKeys: d.DataKeys, reauthWindow: d.ReauthWindow, hooks: d.Hooks, emailHooks: d.EmailHooks,
+		dataKeys: d.DataKeys, reauthWindow: d.ReauthWindow, hooks: d.Hooks, emailHooks: d.EmailHooks, oidc: d.OIDC,
 	}
 	if d.Keys != nil {
 		s.tokenKeys = d.Keys.DerivedKeys(tokenHashInfo)

@@ -34,6 +34,15 @@ const (
 	CodeReauthRequired       Code = "reauthentication_required"
 	CodeTOTPUnavailable      Code = "totp_unavailable"
 	CodeMFARequired          Code = "mfa_required"
+	// OpenID Connect sign-in: the first five are also the ?error= of the
+	// callback's redirect.
+	CodeAccessDenied    Code = "access_denied"
+	CodeInvalidState    Code = "invalid_state"
+	CodeAccountExists   Code = "account_exists"
+	CodeProviderError   Code = "provider_error"
+	CodeIdentityTaken   Code = "identity_taken"
+	CodeInvalidRedirect Code = "invalid_redirect"
+	CodeLastLoginMethod Code = "last_login_method"
 )
 
 // The error codes of the OAuth shape (RFC 6749 §5.2), used by /auth/token and
@@ -55,6 +64,8 @@ var Codes = []Code{
 	CodeRateLimited, CodeUnavailable, CodePayloadTooLarge, CodeUnsupportedMediaType, CodeMethodNotAllowed,
 	CodeInvalidToken, CodeEmailNotVerified, CodeEmailUnavailable, CodeInsufficientAAL,
 	CodeInvalidCode, CodeInvalidMFAToken, CodeReauthRequired, CodeTOTPUnavailable, CodeMFARequired,
+	CodeAccessDenied, CodeInvalidState, CodeAccountExists, CodeProviderError, CodeIdentityTaken, CodeInvalidRedirect,
+	CodeLastLoginMethod,
 	CodeInvalidRequest, CodeInvalidClient, CodeInvalidGrant, CodeUnsupportedGrantType, CodeSlowDown, CodeServerError,
 	CodeTemporarilyUnavailable,
 }
