@@ -141,7 +141,7 @@ func NewService(d Deps) *auth.Service {
 		Store: d.Store, Keys: d.Keys, Hasher: d.Hasher, Now: d.Now, Metrics: d.Metrics, Logger: d.Logger,
 		Lockout: d.Lockout, Clients: cfg.IntrospectClients, Email: emailSettings(d.Email, cfg),
 		DataKeys: d.DataKeys, ReauthWindow: cfg.ReauthWindow, Hooks: d.Hooks, EmailHooks: d.EmailHooks,
-		OIDC: oidcSettings(d, cfg),
+		OIDC:          oidcSettings(d, cfg),
 		LockoutLimits: auth.LockoutLimits{Pair: cfg.LockoutThreshold, Global: cfg.LockoutGlobalThreshold, Client: cfg.RateLimitIP.Events},
 		Lifetimes: auth.Lifetimes{
 			Access: cfg.AccessTTL, Session: cfg.SessionTTL, Remember: cfg.RememberTTL,

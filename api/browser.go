@@ -51,7 +51,7 @@ var setsCookies = map[string]bool{
 	"POST /auth/mfa/verify":           true,
 	"POST /auth/reauthenticate":       true,
 	// Linking a provider sets the flow cookie.
-	"POST /auth/identities/:name": true,
+	"POST /auth/identities/:id": true,
 }
 
 // crossOriginCheck rejects unsafe cross-origin browser requests (CSRF, login

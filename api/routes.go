@@ -98,7 +98,7 @@ func routes(e *gin.Engine, d Deps, svc *auth.Service) {
 	a.GET("/oidc/:name", limited, handlers.StartOIDC(svc, ck))
 	a.GET("/oidc/:name/callback", loginLimited, handlers.OIDCCallback(svc, ck))
 	a.GET("/identities", authed, handlers.ListIdentities(svc))
-	a.POST("/identities/:name", limited, authed, handlers.LinkIdentity(svc, ck))
+	a.POST("/identities/:id", limited, authed, handlers.LinkIdentity(svc, ck))
 	a.DELETE("/identities/:id", authed, handlers.UnlinkIdentity(svc))
 
 	admin := e.Group("/admin", authed, requireAdmin())

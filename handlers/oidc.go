@@ -149,7 +149,7 @@ func OIDCCallback(svc *auth.Service, ck Cookies) gin.HandlerFunc {
 //	@Tags		oidc
 //	@Security	CookieAuth
 //	@Security	BearerAuth
-//	@Param		name	path		string				true	"provider name"	example(google)
+//	@Param		id		path		string				true	"the provider's name (an identity's id only for DELETE)"	example(google)
 //	@Param		body	body		LinkIdentityRequest	true	"where to land afterwards"
 //	@Success	200		{object}	LinkIdentityResponse
 //	@Header		200		{string}	Set-Cookie	"__Secure-oidc-flow; HttpOnly; SameSite=Lax; Path=/auth/oidc; Max-Age=600"
@@ -157,14 +157,14 @@ func OIDCCallback(svc *auth.Service, ck Cookies) gin.HandlerFunc {
 //	@Failure	403		{object}	ErrorResponse	"reauthentication_required, email_not_verified or csrf_failed"
 //	@Failure	404		{object}	ErrorResponse	"not_found: no such provider"
 //	@Failure	503		{object}	ErrorResponse	"unavailable: the provider cannot be reached"
-//	@Router		/auth/identities/{name} [post]
+//	@Router		/auth/identities/{id} [post]
 func LinkIdentity(svc *auth.Service, ck Cookies) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		req, ok := decode[LinkIdentityRequest](c)
 		if !ok {
 			return
 		}
-		st, err := svc.StartLink(c.Request.Context(), CurrentPrincipal(c), c.Param("name"), req.RedirectTo)
+		st, err := svc.StartLink(c.Request.Context(), CurrentPrincipal(c), c.Param("id"), req.RedirectTo)
 		if err != nil {
 			WriteError(c, err)
 			return

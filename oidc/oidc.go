@@ -112,7 +112,7 @@ func (p *Provider) discoverLocked(ctx context.Context, force bool) error {
 	if p.discovery != nil {
 		return nil
 	}
-	now := time.Now()
+	now := p.cfg.Now()
 	if !force && !p.lastTry.IsZero() && now.Sub(p.lastTry) < p.cfg.RetryEvery {
 		return fmt.Errorf("%w: %v", ErrNotDiscovered, p.lastErr)
 	}

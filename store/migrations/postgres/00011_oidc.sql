@@ -2,8 +2,8 @@
 -- Identities at OpenID Connect providers, keyed by (issuer, subject) — never
 -- by email. A user may hold several; deleting the user deletes them.
 CREATE TABLE identities (
-    id             TEXT PRIMARY KEY,
-    user_id        TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    id             UUID PRIMARY KEY,
+    user_id        UUID NOT NULL REFERENCES users (id) ON DELETE CASCADE,
     provider       TEXT NOT NULL,
     issuer         TEXT NOT NULL,
     subject        TEXT NOT NULL,
