@@ -15,6 +15,7 @@ import (
 	"github.com/portcullis-auth/portcullis/handlers"
 	"github.com/portcullis-auth/portcullis/models"
 	"github.com/portcullis-auth/portcullis/store/storetest"
+	"github.com/portcullis-auth/portcullis/token"
 )
 
 const appURL = "https://app.example.com"
@@ -483,5 +484,115 @@ func TestOIDCProviderDownAtStart(t *testing.T) {
 		if o.me(c).User.Email != "back@example.com" {
 			t.Fatal("not signed in once the provider is back")
 		}
+	})
+}
+
+// TestOIDCSecondFactor: a user with an authenticator app who signs in
+// through the provider gets no session but the second step in the
+// fragment of the redirect; POST /auth/mfa/verify finishes it (amr oidc,
+// otp; aal 2).
+func TestOIDCSecondFactor(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, dbURL string) {
+		keys, _ := token.NewKeyRing(token.GenerateKey("data-1"))
+		o := newOIDCHarness(t, dbURL, nil, withDataKeys(keys))
+		c := o.register("mfa@example.com")
+		secret, _ := enrol(t, o.harness, c)
+		c.hc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+		o.p.SignInAs(apitest.OIDCUser{Subject: "sub-mfa", Email: "mfa@example.com", EmailVerified: true})
+		var lr handlers.LinkIdentityResponse
+		r := c.do("POST", "/auth/identities/mock", map[string]any{"redirectTo": appURL})
+		wantStatus(t, r, http.StatusOK, "link at aal 2")
+		r.json(t, &lr)
+		landed(t, c.do("GET", o.consent(lr.URL), nil), "")
+
+		b := o.browser()
+		r = o.signIn(b)
+		loc := landed(t, r, "")
+		if r.cookie("__Host-session") != nil || r.cookie("__Secure-refresh") != nil {
+			t.Fatal("a factor user got session cookies from the provider alone")
+		}
+		frag, err := url.ParseQuery(loc.Fragment)
+		if err != nil || frag.Get("mfa_token") == "" || frag.Get("methods") != "totp,recovery_code" || loc.RawQuery != "" {
+			t.Fatalf("second step: %s", loc)
+		}
+		o.clock.Advance(30 * time.Second) // the enrolment spent this step
+		r = b.do("POST", "/auth/mfa/verify", map[string]any{"mfaToken": frag.Get("mfa_token"), "code": apitest.TOTP(t, secret, o.clock.Now())})
+		wantStatus(t, r, http.StatusOK, "second step")
+		me := o.me(b)
+		if strings.Join(me.Session.AMR, ",") != "oidc,otp" || me.Session.AAL != 2 {
+			t.Fatalf("session after the second step: %+v", me.Session)
+		}
+	})
+}
+
+// TestOIDCFirstProof: an account registered with a password whose address
+// was never proven signs in through a linked provider that verified exactly
+// this address: the address is verified, the password (set before the
+// proof) is voided and audited, the credential version moves on and every
+// earlier session ends.
+func TestOIDCFirstProof(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, dbURL string) {
+		o := newOIDCHarness(t, dbURL, nil)
+		early := o.register("squat@example.com")
+		early.hc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+		id := o.me(early).User.ID
+		o.p.SignInAs(apitest.OIDCUser{Subject: "sub-owner", Email: "squat@example.com", EmailVerified: true})
+		var lr handlers.LinkIdentityResponse
+		early.do("POST", "/auth/identities/mock", map[string]any{"redirectTo": appURL}).json(t, &lr)
+		landed(t, early.do("GET", o.consent(lr.URL), nil), "")
+		v := o.stored(id).CredentialVersion
+
+		owner := o.browser()
+		landed(t, o.signIn(owner), "")
+		u := o.stored(id)
+		if !u.EmailVerified || u.PasswordHash != "" || u.CredentialVersion != v+1 {
+			t.Fatalf("after the first proof: verified %v, password kept %v, version %d→%d", u.EmailVerified, u.PasswordHash != "", v, u.CredentialVersion)
+		}
+		if early.do("GET", "/auth/me", nil).status != http.StatusUnauthorized {
+			t.Fatal("the session from before the proof lives on")
+		}
+		if o.me(owner).User.ID != id || countEvents(t, o.harness, models.EventPasswordVoided) != 1 {
+			t.Fatal("owner not signed in, or no password_voided event")
+		}
+		wantStatus(t, o.client().do("POST", "/auth/login", map[string]any{"email": "squat@example.com", "password": goodPassword}),
+			http.StatusUnauthorized, "the voided password")
+	})
+}
+
+// TestOIDCRequiredVerification: under AUTH_EMAIL_VERIFICATION=required a
+// provider email that is not verified creates nobody and signs nobody in;
+// a verified one does.
+func TestOIDCRequiredVerification(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, dbURL string) {
+		o := newOIDCHarness(t, dbURL, map[string]string{"AUTH_EMAIL_VERIFICATION": "required"})
+		o.p.SignInAs(apitest.OIDCUser{Subject: "sub-unv", Email: "unv@example.com", EmailVerified: false})
+		c := o.browser()
+		r := o.signIn(c)
+		landed(t, r, "email_not_verified")
+		if r.cookie("__Host-session") != nil || o.sqlQuery("SELECT COUNT(*) FROM users") != "0" {
+			t.Fatal("an unverified provider email made a user or a session")
+		}
+		o.p.SignInAs(apitest.OIDCUser{Subject: "sub-v", Email: "v@example.com", EmailVerified: true})
+		landed(t, o.signIn(c), "")
+		if !o.me(c).User.EmailVerified {
+			t.Fatal("not verified")
+		}
+	})
+}
+
+// TestOIDCLinkNeedsVerifiedAddress: while mail is sent, an unverified
+// account cannot link a provider (403 email_not_verified); verified, it can.
+func TestOIDCLinkNeedsVerifiedAddress(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, dbURL string) {
+		p := apitest.NewOIDCProvider(t)
+		m := newMailHarness(t, dbURL, p.Env("mock", "Mock"))
+		c := m.register("late@example.com")
+		r := c.do("POST", "/auth/identities/mock", map[string]any{"redirectTo": appURL})
+		wantStatus(t, r, http.StatusForbidden, "link unverified")
+		if r.errorCode(t) != "email_not_verified" || r.cookie("__Secure-oidc-flow") != nil {
+			t.Fatalf("link unverified: %s", r.body)
+		}
+		m.verifyAddress(c, "late@example.com")
+		wantStatus(t, c.do("POST", "/auth/identities/mock", map[string]any{"redirectTo": appURL}), http.StatusOK, "link verified")
 	})
 }
