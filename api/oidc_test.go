@@ -255,7 +255,7 @@ func TestOIDCLinkAndUnlink(t *testing.T) {
 
 		r := c.do("POST", "/auth/identities/mock", map[string]any{"redirectTo": appURL + "/settings"})
 		wantStatus(t, r, http.StatusOK, "link")
-		var lr handlers.LinkIdentityResponse
+		var lr handlers.ProviderRedirect
 		r.json(t, &lr)
 		cb := o.consent(lr.URL)
 
@@ -327,7 +327,7 @@ func TestOIDCLastLoginMethod(t *testing.T) {
 		// A second identity (another subject at the provider) is another way in.
 		o.p.SignInAs(apitest.OIDCUser{Subject: "sub-only-2", Email: "only@example.com", EmailVerified: true})
 		r = c.do("POST", "/auth/identities/mock", map[string]any{"redirectTo": appURL})
-		var lr handlers.LinkIdentityResponse
+		var lr handlers.ProviderRedirect
 		r.json(t, &lr)
 		landed(t, c.do("GET", o.consent(lr.URL), nil), "")
 		wantStatus(t, c.do("DELETE", "/auth/identities/"+ids.Identities[0].ID, nil), http.StatusNoContent, "unlink with another left")
@@ -499,7 +499,7 @@ func TestOIDCSecondFactor(t *testing.T) {
 		secret, _ := enrol(t, o.harness, c)
 		c.hc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 		o.p.SignInAs(apitest.OIDCUser{Subject: "sub-mfa", Email: "mfa@example.com", EmailVerified: true})
-		var lr handlers.LinkIdentityResponse
+		var lr handlers.ProviderRedirect
 		r := c.do("POST", "/auth/identities/mock", map[string]any{"redirectTo": appURL})
 		wantStatus(t, r, http.StatusOK, "link at aal 2")
 		r.json(t, &lr)
@@ -537,7 +537,7 @@ func TestOIDCFirstProof(t *testing.T) {
 		early.hc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 		id := o.me(early).User.ID
 		o.p.SignInAs(apitest.OIDCUser{Subject: "sub-owner", Email: "squat@example.com", EmailVerified: true})
-		var lr handlers.LinkIdentityResponse
+		var lr handlers.ProviderRedirect
 		early.do("POST", "/auth/identities/mock", map[string]any{"redirectTo": appURL}).json(t, &lr)
 		landed(t, early.do("GET", o.consent(lr.URL), nil), "")
 		v := o.stored(id).CredentialVersion

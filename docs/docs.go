@@ -670,6 +670,7 @@ const docTemplate = `{
                         "BearerAuth": []
                     }
                 ],
+                "description": "The caller's identities at providers, oldest first: each can sign in to this account and be unlinked with DELETE /auth/identities/{id}.",
                 "tags": [
                     "oidc"
                 ],
@@ -724,7 +725,7 @@ const docTemplate = `{
                     "200": {
                         "description": "OK",
                         "schema": {
-                            "$ref": "#/definitions/LinkIdentityResponse"
+                            "$ref": "#/definitions/ProviderRedirect"
                         },
                         "headers": {
                             "Set-Cookie": {
@@ -2620,24 +2621,15 @@ const docTemplate = `{
         },
         "LinkIdentityRequest": {
             "type": "object",
+            "required": [
+                "redirectTo"
+            ],
             "properties": {
                 "redirectTo": {
-                    "description": "RedirectTo is where the browser lands when linking ends (the app's\nURL when empty); it must be on AUTH_APP_URL's origin or an\nAUTH_ALLOWED_ORIGINS entry.",
+                    "description": "RedirectTo is where the browser lands when linking ends; it must be\non AUTH_APP_URL's origin or an AUTH_ALLOWED_ORIGINS entry.",
                     "type": "string",
                     "maxLength": 2048,
                     "example": "https://app.example.com/settings"
-                }
-            }
-        },
-        "LinkIdentityResponse": {
-            "type": "object",
-            "required": [
-                "url"
-            ],
-            "properties": {
-                "url": {
-                    "type": "string",
-                    "example": "https://accounts.google.com/o/oauth2/v2/auth?client_id=…"
                 }
             }
         },
@@ -2724,6 +2716,18 @@ const docTemplate = `{
                     "description": "Name is the path segment of GET /auth/oidc/{name}.",
                     "type": "string",
                     "example": "google"
+                }
+            }
+        },
+        "ProviderRedirect": {
+            "type": "object",
+            "required": [
+                "url"
+            ],
+            "properties": {
+                "url": {
+                    "type": "string",
+                    "example": "https://accounts.google.com/o/oauth2/v2/auth?client_id=…"
                 }
             }
         },

@@ -39,16 +39,15 @@ type IdentitiesResponse struct {
 
 // LinkIdentityRequest starts linking an identity.
 type LinkIdentityRequest struct {
-	// RedirectTo is where the browser lands when linking ends (the app's
-	// URL when empty); it must be on AUTH_APP_URL's origin or an
-	// AUTH_ALLOWED_ORIGINS entry.
-	RedirectTo string `json:"redirectTo" example:"https://app.example.com/settings" maxLength:"2048"`
+	// RedirectTo is where the browser lands when linking ends; it must be
+	// on AUTH_APP_URL's origin or an AUTH_ALLOWED_ORIGINS entry.
+	RedirectTo string `json:"redirectTo" example:"https://app.example.com/settings" validate:"required" maxLength:"2048"`
 } //	@name	LinkIdentityRequest
 
-// LinkIdentityResponse is where to send the browser.
-type LinkIdentityResponse struct {
+// ProviderRedirect is where to send the browser.
+type ProviderRedirect struct {
 	URL string `json:"url" example:"https://accounts.google.com/o/oauth2/v2/auth?client_id=…" validate:"required"`
-} //	@name	LinkIdentityResponse
+} //	@name	ProviderRedirect
 
 // ListProviders lists the OpenID Connect providers for a login page.
 //
@@ -151,7 +150,7 @@ func OIDCCallback(svc *auth.Service, ck Cookies) gin.HandlerFunc {
 //	@Security	BearerAuth
 //	@Param		id		path		string				true	"the provider's name (an identity's id only for DELETE)"	example(google)
 //	@Param		body	body		LinkIdentityRequest	true	"where to land afterwards"
-//	@Success	200		{object}	LinkIdentityResponse
+//	@Success	200		{object}	ProviderRedirect
 //	@Header		200		{string}	Set-Cookie	"__Secure-oidc-flow; HttpOnly; SameSite=Lax; Path=/auth/oidc; Max-Age=600"
 //	@Failure	400		{object}	ErrorResponse	"invalid_redirect"
 //	@Failure	403		{object}	ErrorResponse	"reauthentication_required, email_not_verified or csrf_failed"
@@ -170,7 +169,7 @@ func LinkIdentity(svc *auth.Service, ck Cookies) gin.HandlerFunc {
 			return
 		}
 		c.Writer.Header().Add("Set-Cookie", ck.Config.Flow(st.Flow, auth.FlowTTL).String())
-		c.JSON(http.StatusOK, LinkIdentityResponse{URL: st.URL})
+		c.JSON(http.StatusOK, ProviderRedirect{URL: st.URL})
 	}
 }
 
@@ -178,6 +177,7 @@ func LinkIdentity(svc *auth.Service, ck Cookies) gin.HandlerFunc {
 //
 //	@Summary	Linked providers
 //	@ID		listIdentities
+//	@Description	The caller's identities at providers, oldest first: each can sign in to this account and be unlinked with DELETE /auth/identities/{id}.
 //	@Tags		oidc
 //	@Security	CookieAuth
 //	@Security	BearerAuth
