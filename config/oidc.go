@@ -20,14 +20,17 @@ var oidcPresets = map[string]OIDCProvider{
 // oidcProviders reads AUTH_OIDC_PROVIDERS and each provider's variables.
 func (p *parser) oidcProviders() []OIDCProvider {
 	var out []OIDCProvider
+	names := p.list("AUTH_OIDC_PROVIDERS")
 	seen := map[string]bool{}
-	for _, name := range p.list("AUTH_OIDC_PROVIDERS") {
+	for i, name := range names {
 		name = strings.ToLower(name)
 		if !providerName.MatchString(name) || seen[name] {
 			p.fail("AUTH_OIDC_PROVIDERS", "names must be distinct, lower-case letters, digits or _ (e.g. google,corp)")
 			return nil
 		}
-		seen[name] = true
+		seen[name], names[i] = true, name
+	}
+	for _, name := range names {
 		v := "AUTH_OIDC_" + strings.ToUpper(name) + "_"
 		pr := oidcPresets[name]
 		pr.Name = name
