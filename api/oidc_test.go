@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -596,5 +597,49 @@ func TestOIDCLinkNeedsVerifiedAddress(t *testing.T) {
 		}
 		m.verifyAddress(c, "late@example.com")
 		wantStatus(t, c.do("POST", "/auth/identities/mock", map[string]any{"redirectTo": appURL}), http.StatusOK, "link verified")
+	})
+}
+
+// TestOIDCParallelCallbacks: the same callback (state, code and flow
+// cookie) sent eight times at once, all held until each has matched its
+// state: exactly one redeems the code and signs in; the others are
+// invalid_state and never reach the provider.
+func TestOIDCParallelCallbacks(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, dbURL string) {
+		const n = 8
+		var arrived sync.WaitGroup
+		arrived.Add(n)
+		o := newOIDCHarness(t, dbURL, nil, func(_ *config.Config, d *api.Deps) {
+			d.Hooks.OIDCStateChecked = func() { arrived.Done(); arrived.Wait() }
+		})
+		o.p.SignInAs(apitest.OIDCUser{Subject: "sub-par", Email: "par@example.com", EmailVerified: true})
+		first := o.browser()
+		cb := o.consent(o.start(first))
+		flow := first.cookieValue("/auth/oidc/mock/callback", "__Secure-oidc-flow")
+		results := make(chan string, n)
+		for range n {
+			c := o.browser()
+			c.setCookie("/auth/oidc", "__Secure-oidc-flow", flow)
+			go func() {
+				r := c.do("GET", cb, nil)
+				loc, _ := url.Parse(r.header.Get("Location"))
+				results <- loc.Query().Get("error")
+			}()
+		}
+		ok, refused := 0, 0
+		for range n {
+			switch <-results {
+			case "":
+				ok++
+			case "invalid_state":
+				refused++
+			}
+		}
+		if ok != 1 || refused != n-1 || o.p.Exchanges.Load() != 1 {
+			t.Fatalf("%d signed in, %d invalid_state, %d exchanges; want 1, %d, 1", ok, refused, o.p.Exchanges.Load(), n-1)
+		}
+		if s := o.sqlQuery("SELECT COUNT(*) FROM sessions"); s != "1" {
+			t.Fatalf("%s sessions", s)
+		}
 	})
 }

@@ -176,6 +176,9 @@ type Hooks struct {
 	// has been checked, before anything is spent; ok says whether it
 	// matched.
 	CodeChecked func(ok bool)
+	// OIDCStateChecked runs when a callback's state matched its flow
+	// cookie, before the state is spent.
+	OIDCStateChecked func()
 }
 
 // codeChecked calls the CodeChecked hook, if any.

@@ -243,6 +243,9 @@ func (s *Service) FinishOIDC(ctx context.Context, cl Client, name, flow string, 
 	if subtle.ConstantTimeCompare([]byte(cb.State), []byte(f.State)) != 1 {
 		return fail(f.RedirectTo, models.CodeInvalidState, "state differs from the flow cookie's")
 	}
+	if s.hooks.OIDCStateChecked != nil {
+		s.hooks.OIDCStateChecked()
+	}
 	sum := sha256.Sum256([]byte(f.State))
 	if first, err := s.store.SpendOIDCState(ctx, hex.EncodeToString(sum[:]), time.Unix(f.Expiry, 0).UTC()); err != nil {
 		return OIDCOutcome{}, err
