@@ -142,7 +142,8 @@ func TestOIDCNewAndReturningUser(t *testing.T) {
 		}
 		o.p.SignInAs(apitest.OIDCUser{Subject: "sub-ada", Email: "Ada@Example.com", EmailVerified: true, Name: "Ada Lovelace"})
 		c := o.browser()
-		r := o.signIn(c)
+		// Providers add parameters of their own (iss, session_state): ignored.
+		r := c.do("GET", o.consent(o.start(c))+"&session_state=abc&iss=x&scope=openid", nil)
 		loc := landed(t, r, "")
 		if loc.Path != "/done" {
 			t.Fatalf("landed on %s", loc)
@@ -379,6 +380,24 @@ func TestOIDCRefusals(t *testing.T) {
 			r := fresh.do("GET", cb+"&utm_source=ignored", nil)
 			landed(t, r, "invalid_state")
 			nobody(t, fresh, r)
+		})
+		t.Run("declined at the provider", func(t *testing.T) {
+			c := o.browser()
+			cb, _ := url.Parse(o.consent(o.start(c)))
+			q := url.Values{"state": {cb.Query().Get("state")}, "error": {"access_denied"}, "error_description": {"<script>"}}
+			r := c.do("GET", cb.Path+"?"+q.Encode(), nil)
+			loc := landed(t, r, "access_denied")
+			if strings.Contains(loc.String(), "script") {
+				t.Fatalf("provider text reached the redirect: %s", loc)
+			}
+			nobody(t, c, r)
+		})
+		t.Run("no subject", func(t *testing.T) {
+			o.p.TamperNext(func(c map[string]any) { delete(c, "sub") })
+			c := o.browser()
+			r := o.signIn(c)
+			landed(t, r, "provider_error")
+			nobody(t, c, r)
 		})
 		t.Run("replayed callback", func(t *testing.T) {
 			o.p.SignInAs(apitest.OIDCUser{Subject: "sub-replay", Email: "replay@example.com", EmailVerified: true})

@@ -265,6 +265,9 @@ func (s *Service) FinishOIDC(ctx context.Context, cl Client, name, flow string, 
 	if err != nil {
 		return fail(f.RedirectTo, models.CodeProviderError, err.Error())
 	}
+	if claims.Subject == "" || claims.Issuer == "" {
+		return fail(f.RedirectTo, models.CodeProviderError, "the ID token names no subject")
+	}
 	if subtle.ConstantTimeCompare([]byte(claims.Nonce), []byte(f.Nonce)) != 1 {
 		return fail(f.RedirectTo, models.CodeInvalidState, "the ID token's nonce is not this flow's")
 	}
