@@ -662,3 +662,28 @@ func TestOIDCParallelCallbacks(t *testing.T) {
 		}
 	})
 }
+
+// TestOIDCUserSetsAPassword: a user created by a provider has no password
+// (a password login fails like any wrong one) and sets one with the reset
+// flow; then they sign in either way, and may unlink the provider.
+func TestOIDCUserSetsAPassword(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, dbURL string) {
+		p := apitest.NewOIDCProvider(t)
+		m := newMailHarness(t, dbURL, p.Env("mock", "Mock"))
+		o := &oidcHarness{harness: m.harness, p: p}
+		p.SignInAs(apitest.OIDCUser{Subject: "sub-pw", Email: "pw@example.com", EmailVerified: true})
+		c := o.browser()
+		landed(t, o.signIn(c), "")
+		login := map[string]any{"email": "pw@example.com", "password": "a brand new passphrase"}
+		wantStatus(t, o.client().do("POST", "/auth/login", login), http.StatusUnauthorized, "login without a password")
+		wantStatus(t, o.client().do("POST", "/auth/password/forgot", map[string]any{"email": "pw@example.com"}), http.StatusAccepted, "forgot")
+		_, tok := m.mailFor("pw@example.com", "Reset your password", 0).Link()
+		wantStatus(t, o.client().do("POST", "/auth/password/reset", map[string]any{"token": tok, "password": "a brand new passphrase"}), http.StatusNoContent, "reset")
+		wantStatus(t, o.client().do("POST", "/auth/login", login), http.StatusOK, "login with the new password")
+		b := o.browser()
+		landed(t, o.signIn(b), "")
+		var ids handlers.IdentitiesResponse
+		b.do("GET", "/auth/identities", nil).json(t, &ids)
+		wantStatus(t, b.do("DELETE", "/auth/identities/"+ids.Identities[0].ID, nil), http.StatusNoContent, "unlink with a password set")
+	})
+}
