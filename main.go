@@ -288,6 +288,16 @@ func serve(ctx context.Context, cfg config.Config, getenv func(string) string, l
 		Metrics:   metrics,
 		Email:     email,
 	}
+	// Discovery is tried at start-up but a provider that is down stops
+	// nothing: its sign-in answers 503 and retries until it is back.
+	for _, p := range api.OIDCProviders(cfg, nil) {
+		deps.OIDCProviders = append(deps.OIDCProviders, p)
+		go func() {
+			if err := p.Discover(bgCtx); err != nil {
+				log.Warn("oidc provider discovery failed; sign-in with it retries until it succeeds", "provider", p.Name(), "err", err)
+			}
+		}()
+	}
 	deps.Auth = api.NewService(deps)
 	worker.Resolver = deps.Auth
 	if worker.Sender != nil {

@@ -15,6 +15,7 @@ import (
 	"github.com/portcullis-auth/portcullis/config"
 	"github.com/portcullis-auth/portcullis/handlers"
 	"github.com/portcullis-auth/portcullis/models"
+	"github.com/portcullis-auth/portcullis/oidc"
 	"github.com/portcullis-auth/portcullis/token"
 )
 
@@ -66,6 +67,9 @@ type Deps struct {
 	Metrics  *Metrics
 	// Hooks let tests see and order the steps of a proof; production sets none.
 	Hooks auth.Hooks
+	// OIDCProviders are the OpenID Connect providers; nil means those of
+	// Config (OIDCProviders builds them).
+	OIDCProviders []auth.OIDCProvider
 }
 
 // RequestTimeout bounds the work of one request, so a stalled database
@@ -138,12 +142,38 @@ func NewService(d Deps) *auth.Service {
 		Lockout: d.Lockout, Clients: cfg.IntrospectClients, Email: emailSettings(d.Email, cfg),
 		DataKeys: d.DataKeys, ReauthWindow: cfg.ReauthWindow, Hooks: d.Hooks, EmailHooks: d.EmailHooks,
 		WebAuthn:      auth.RelyingParty{ID: cfg.WebAuthnRPID, Name: cfg.WebAuthnRPName, Origins: cfg.WebAuthnOrigins},
+		OIDC:          oidcSettings(d, cfg),
 		LockoutLimits: auth.LockoutLimits{Pair: cfg.LockoutThreshold, Global: cfg.LockoutGlobalThreshold, Client: cfg.RateLimitIP.Events},
 		Lifetimes: auth.Lifetimes{
 			Access: cfg.AccessTTL, Session: cfg.SessionTTL, Remember: cfg.RememberTTL,
 			MaxAge: cfg.SessionMaxAge, ReuseInterval: cfg.RefreshReuseInterval,
 		},
 	})
+}
+
+// oidcSettings are the social sign-in settings: the providers of d or of
+// the configuration, and where a flow may return to.
+func oidcSettings(d Deps, cfg config.Config) auth.OIDC {
+	ps := d.OIDCProviders
+	if ps == nil {
+		for _, p := range OIDCProviders(cfg, d.Now) {
+			ps = append(ps, p)
+		}
+	}
+	return auth.OIDC{Providers: ps, AutoLink: cfg.OIDCAutoLink, Origins: append([]string{cfg.AppURL}, cfg.AllowedOrigins...)}
+}
+
+// OIDCProviders builds the configured providers; none is contacted until
+// Discover or a sign-in.
+func OIDCProviders(cfg config.Config, now func() time.Time) []*oidc.Provider {
+	out := make([]*oidc.Provider, 0, len(cfg.OIDCProviders))
+	for _, p := range cfg.OIDCProviders {
+		out = append(out, oidc.New(oidc.Config{
+			Name: p.Name, DisplayName: p.DisplayName, Issuer: p.Issuer, ClientID: p.ClientID, ClientSecret: p.ClientSecret,
+			Scopes: p.Scopes, RedirectURL: cfg.PublicURL + "/auth/oidc/" + p.Name + "/callback", Now: now,
+		}))
+	}
+	return out
 }
 
 // emailSettings completes the mail settings from the configuration.

@@ -100,6 +100,15 @@ func routes(e *gin.Engine, d Deps, svc *auth.Service) {
 	a.DELETE("/passkeys/:id", authed, handlers.RemovePasskey(svc))
 	a.POST("/mfa/webauthn/options", limited, handlers.MFAPasskeyOptions(svc))
 	a.POST("/reauthenticate/webauthn/options", limited, authed, handlers.ReauthPasskeyOptions(svc))
+	// Sign-in with OpenID Connect providers: the start and the callback are
+	// top-level GET navigations, protected by state, nonce, PKCE and the
+	// SameSite=Lax flow cookie (the callback checks a proof: limited).
+	a.GET("/oidc", handlers.ListProviders(svc))
+	a.GET("/oidc/:name", limited, handlers.StartOIDC(svc, ck))
+	a.GET("/oidc/:name/callback", loginLimited, handlers.OIDCCallback(svc, ck))
+	a.GET("/identities", authed, handlers.ListIdentities(svc))
+	a.POST("/identities/:id", limited, authed, handlers.LinkIdentity(svc, ck))
+	a.DELETE("/identities/:id", authed, handlers.UnlinkIdentity(svc))
 
 	admin := e.Group("/admin", authed, requireAdmin())
 	admin.GET("/users", handlers.ListUsers(svc))

@@ -112,6 +112,7 @@ type Store interface {
 	EmailStore
 	MFAStore
 	PasskeyStore
+	IdentityStore
 }
 
 // Lockout counts password attempts per key, whether or not an account
@@ -170,6 +171,8 @@ type Deps struct {
 	// WebAuthn is the passkeys' relying party; an empty ID leaves passkeys
 	// off (503).
 	WebAuthn RelyingParty
+	// OIDC configures sign-in with OpenID Connect providers.
+	OIDC OIDC
 }
 
 // Hooks let tests count the work of a proof and force the interleavings of
@@ -179,6 +182,9 @@ type Hooks struct {
 	// has been checked, before anything is spent; ok says whether it
 	// matched.
 	CodeChecked func(ok bool)
+	// OIDCStateChecked runs when a callback's state matched its flow
+	// cookie, before the state is spent.
+	OIDCStateChecked func()
 }
 
 // codeChecked calls the CodeChecked hook, if any.
@@ -210,6 +216,7 @@ type Service struct {
 	emailHooks *EmailHooks
 	// webauthn is the passkeys' relying party; nil: passkeys are off.
 	webauthn *webauthn.WebAuthn
+	oidc     OIDC
 }
 
 // New returns a Service over d.
@@ -217,7 +224,7 @@ func New(d Deps) *Service {
 	s := &Service{
 		store: d.Store, keys: d.Keys, hasher: d.Hasher, lockout: d.Lockout, limits: d.LockoutLimits, clients: d.Clients, lifetimes: d.Lifetimes,
 		now: d.Now, metrics: d.Metrics, logger: d.Logger, email: d.Email,
-		dataKeys: d.DataKeys, reauthWindow: d.ReauthWindow, hooks: d.Hooks, emailHooks: d.EmailHooks,
+		dataKeys: d.DataKeys, reauthWindow: d.ReauthWindow, hooks: d.Hooks, emailHooks: d.EmailHooks, oidc: d.OIDC,
 	}
 	if wa, err := newWebAuthn(d.WebAuthn); err != nil {
 		// config refuses a bad explicit id; a default that is an IP

@@ -64,7 +64,6 @@ const (
 // Errors of passkeys.
 var (
 	ErrPasskeyFailed       = &models.Error{Kind: models.Unauthenticated, Code: models.CodeInvalidPasskey, Message: "the passkey could not be verified (or this flowId is expired or used); ask for new options and try again"}
-	ErrLastLoginMethod     = &models.Error{Kind: models.Conflict, Code: models.CodeLastLoginMethod, Message: "this is your only way to sign in: add another passkey or set a password first"}
 	errPasskeysUnavailable = &models.Error{Kind: models.Unavailable, Message: "passkeys are not set up here: the operator must set AUTH_WEBAUTHN_RP_ID to a domain name"}
 	errNoPasskey           = models.Errorf(models.NotFound, "no such passkey")
 )
@@ -632,7 +631,13 @@ func (s *Service) RemovePasskey(ctx context.Context, cl Client, p *Principal, id
 		return errNoPasskey
 	}
 	if len(pks) == 1 && p.User.PasswordHash == "" {
-		return ErrLastLoginMethod
+		// The last passkey of a user with no password: refused unless an
+		// identity still lets them in.
+		if ids, err := s.store.Identities(ctx, p.User.ID); err != nil {
+			return err
+		} else if len(ids) == 0 {
+			return ErrLastLoginMethod
+		}
 	}
 	found, err := s.store.DeletePasskey(ctx, p.User.ID, id)
 	if err != nil {

@@ -78,6 +78,26 @@ type Config struct {
 
 	ShutdownDrain time.Duration
 	LogLevel      string
+
+	// PublicURL is Portcullis's own external base URL (AUTH_PUBLIC_URL):
+	// provider callbacks are {PublicURL}/auth/oidc/{name}/callback.
+	PublicURL string
+	// OIDCProviders are the OpenID Connect providers (AUTH_OIDC_PROVIDERS),
+	// in order; OIDCAutoLink is AUTH_OIDC_AUTO_LINK=verified.
+	OIDCProviders []OIDCProvider
+	OIDCAutoLink  bool
+}
+
+// OIDCProvider is one provider of AUTH_OIDC_PROVIDERS: its variables are
+// AUTH_OIDC_<NAME>_ISSUER, _CLIENT_ID, _CLIENT_SECRET, _SCOPES and
+// _DISPLAY_NAME.
+type OIDCProvider struct {
+	Name         string
+	DisplayName  string
+	Issuer       string
+	ClientID     string
+	ClientSecret string
+	Scopes       []string
 }
 
 // Rate is a number of events per period, written like "60/m".
@@ -144,6 +164,9 @@ func Load(getenv func(string) string) (Config, error) {
 		WebAuthnRPName:         p.str("AUTH_WEBAUTHN_RP_NAME", "Portcullis"),
 		WebAuthnOrigins:        p.origins("AUTH_WEBAUTHN_ORIGINS"),
 	}
+	c.PublicURL = strings.TrimSuffix(p.str("AUTH_PUBLIC_URL", "http://localhost:8080"), "/")
+	c.OIDCAutoLink = p.oneOf("AUTH_OIDC_AUTO_LINK", "off", "off", "verified") == "verified"
+	c.OIDCProviders = p.oidcProviders()
 	if p.err != nil {
 		return Config{}, p.err
 	}

@@ -660,6 +660,156 @@ const docTemplate = `{
                 }
             }
         },
+        "/auth/identities": {
+            "get": {
+                "security": [
+                    {
+                        "CookieAuth": []
+                    },
+                    {
+                        "BearerAuth": []
+                    }
+                ],
+                "description": "The caller's identities at providers, oldest first: each can sign in to this account and be unlinked with DELETE /auth/identities/{id}.",
+                "tags": [
+                    "oidc"
+                ],
+                "summary": "Linked providers",
+                "operationId": "listIdentities",
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/IdentitiesResponse"
+                        }
+                    }
+                }
+            }
+        },
+        "/auth/identities/{id}": {
+            "post": {
+                "security": [
+                    {
+                        "CookieAuth": []
+                    },
+                    {
+                        "BearerAuth": []
+                    }
+                ],
+                "description": "Needs a fresh session, and a verified address while mail is sent. Answers the provider's URL and sets the flow cookie; the browser then navigates to url, and the callback links the identity to this account — only this session can finish it. An identity that belongs to another account ends in redirectTo?error=identity_taken and moves nothing.",
+                "tags": [
+                    "oidc"
+                ],
+                "summary": "Link a provider",
+                "operationId": "linkIdentity",
+                "parameters": [
+                    {
+                        "type": "string",
+                        "example": "google",
+                        "description": "the provider's name (an identity's id only for DELETE)",
+                        "name": "id",
+                        "in": "path",
+                        "required": true
+                    },
+                    {
+                        "description": "where to land afterwards",
+                        "name": "body",
+                        "in": "body",
+                        "required": true,
+                        "schema": {
+                            "$ref": "#/definitions/LinkIdentityRequest"
+                        }
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/ProviderRedirect"
+                        },
+                        "headers": {
+                            "Set-Cookie": {
+                                "type": "string",
+                                "description": "__Secure-oidc-flow; HttpOnly; SameSite=Lax; Path=/auth/oidc; Max-Age=600"
+                            }
+                        }
+                    },
+                    "400": {
+                        "description": "invalid_redirect",
+                        "schema": {
+                            "$ref": "#/definitions/ErrorResponse"
+                        }
+                    },
+                    "403": {
+                        "description": "reauthentication_required, email_not_verified or csrf_failed",
+                        "schema": {
+                            "$ref": "#/definitions/ErrorResponse"
+                        }
+                    },
+                    "404": {
+                        "description": "not_found: no such provider",
+                        "schema": {
+                            "$ref": "#/definitions/ErrorResponse"
+                        }
+                    },
+                    "503": {
+                        "description": "unavailable: the provider cannot be reached",
+                        "schema": {
+                            "$ref": "#/definitions/ErrorResponse"
+                        }
+                    }
+                }
+            },
+            "delete": {
+                "security": [
+                    {
+                        "CookieAuth": []
+                    },
+                    {
+                        "BearerAuth": []
+                    }
+                ],
+                "description": "Needs a fresh session. Refused with 409 last_login_method when it is the caller's only way in (no password and no other identity).",
+                "tags": [
+                    "oidc"
+                ],
+                "summary": "Unlink a provider",
+                "operationId": "unlinkIdentity",
+                "parameters": [
+                    {
+                        "type": "string",
+                        "format": "uuid",
+                        "description": "identity id",
+                        "name": "id",
+                        "in": "path",
+                        "required": true
+                    }
+                ],
+                "responses": {
+                    "204": {
+                        "description": "unlinked"
+                    },
+                    "403": {
+                        "description": "reauthentication_required or csrf_failed",
+                        "schema": {
+                            "$ref": "#/definitions/ErrorResponse"
+                        }
+                    },
+                    "404": {
+                        "description": "not_found",
+                        "schema": {
+                            "$ref": "#/definitions/ErrorResponse"
+                        }
+                    },
+                    "409": {
+                        "description": "last_login_method",
+                        "schema": {
+                            "$ref": "#/definitions/ErrorResponse"
+                        }
+                    }
+                }
+            }
+        },
         "/auth/introspect": {
             "post": {
                 "security": [
@@ -1234,6 +1384,136 @@ const docTemplate = `{
                         "description": "not_found",
                         "schema": {
                             "$ref": "#/definitions/ErrorResponse"
+                        }
+                    }
+                }
+            }
+        },
+        "/auth/oidc": {
+            "get": {
+                "description": "The configured OpenID Connect providers (AUTH_OIDC_PROVIDERS), in order. A login page links each to GET /auth/oidc/{name}?redirectTo=….",
+                "tags": [
+                    "oidc"
+                ],
+                "summary": "Sign-in providers",
+                "operationId": "listProviders",
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/ProvidersResponse"
+                        }
+                    }
+                }
+            }
+        },
+        "/auth/oidc/{name}": {
+            "get": {
+                "description": "A top-level navigation (a link or button, not fetch). 302 to the provider's authorization endpoint with state, nonce and a PKCE S256 challenge, which travel in an encrypted, HttpOnly, SameSite=Lax, 10-minute flow cookie scoped to /auth/oidc. The provider comes back to GET /auth/oidc/{name}/callback.",
+                "tags": [
+                    "oidc"
+                ],
+                "summary": "Sign in with a provider",
+                "operationId": "startOIDC",
+                "parameters": [
+                    {
+                        "type": "string",
+                        "example": "google",
+                        "description": "provider name",
+                        "name": "name",
+                        "in": "path",
+                        "required": true
+                    },
+                    {
+                        "type": "string",
+                        "description": "where the browser lands afterwards: an absolute URL whose origin is AUTH_APP_URL's or an AUTH_ALLOWED_ORIGINS entry (default AUTH_APP_URL)",
+                        "name": "redirectTo",
+                        "in": "query"
+                    }
+                ],
+                "responses": {
+                    "302": {
+                        "description": "to the provider",
+                        "headers": {
+                            "Location": {
+                                "type": "string",
+                                "description": "the provider's authorization endpoint"
+                            },
+                            "Set-Cookie": {
+                                "type": "string",
+                                "description": "__Secure-oidc-flow (oidc-flow without Secure); HttpOnly; SameSite=Lax; Path=/auth/oidc; Max-Age=600"
+                            }
+                        }
+                    },
+                    "400": {
+                        "description": "invalid_redirect: redirectTo is not on an allowed origin",
+                        "schema": {
+                            "$ref": "#/definitions/ErrorResponse"
+                        }
+                    },
+                    "404": {
+                        "description": "not_found: no such provider",
+                        "schema": {
+                            "$ref": "#/definitions/ErrorResponse"
+                        }
+                    },
+                    "503": {
+                        "description": "unavailable: the provider's discovery has not succeeded yet (retried)",
+                        "schema": {
+                            "$ref": "#/definitions/ErrorResponse"
+                        }
+                    }
+                }
+            }
+        },
+        "/auth/oidc/{name}/callback": {
+            "get": {
+                "description": "Where the provider sends the browser back; register {AUTH_PUBLIC_URL}/auth/oidc/{name}/callback at the provider. Checks state against the flow cookie (constant time; a state is honoured once), redeems the code with the PKCE verifier, checks the ID token (signature, iss, aud, exp, nonce), then signs in: sets the session cookies and 302s to redirectTo. A user with a second factor gets no cookie but redirectTo#mfa_token=…\u0026methods=totp,recovery_code for POST /auth/mfa/verify. A link flow links the identity to the account whose session started it. Every failure 302s to redirectTo (AUTH_APP_URL without a valid flow cookie) with ?error=access_denied, invalid_state, account_exists (an account has this email; sign in and link from settings), email_not_verified, provider_error or identity_taken. The flow cookie is cleared either way; unknown query parameters are ignored.",
+                "tags": [
+                    "oidc"
+                ],
+                "summary": "Provider callback",
+                "operationId": "oidcCallback",
+                "parameters": [
+                    {
+                        "type": "string",
+                        "example": "google",
+                        "description": "provider name",
+                        "name": "name",
+                        "in": "path",
+                        "required": true
+                    },
+                    {
+                        "type": "string",
+                        "description": "from the provider",
+                        "name": "state",
+                        "in": "query"
+                    },
+                    {
+                        "type": "string",
+                        "description": "from the provider",
+                        "name": "code",
+                        "in": "query"
+                    },
+                    {
+                        "type": "string",
+                        "description": "from the provider",
+                        "name": "error",
+                        "in": "query"
+                    }
+                ],
+                "responses": {
+                    "302": {
+                        "description": "to redirectTo: signed in (cookies set), the second step in the fragment, or ?error=CODE",
+                        "headers": {
+                            "Location": {
+                                "type": "string",
+                                "description": "redirectTo; redirectTo?error=CODE; or redirectTo#mfa_token=…\u0026methods=…"
+                            },
+                            "Set-Cookie": {
+                                "type": "string",
+                                "description": "the session cookies when signed in; the flow cookie cleared"
+                            }
                         }
                     }
                 }
@@ -2697,6 +2977,55 @@ const docTemplate = `{
                 }
             }
         },
+        "IdentitiesResponse": {
+            "type": "object",
+            "required": [
+                "identities"
+            ],
+            "properties": {
+                "identities": {
+                    "type": "array",
+                    "items": {
+                        "$ref": "#/definitions/Identity"
+                    }
+                }
+            }
+        },
+        "Identity": {
+            "type": "object",
+            "required": [
+                "createdAt",
+                "email",
+                "id",
+                "lastUsedAt",
+                "provider"
+            ],
+            "properties": {
+                "createdAt": {
+                    "type": "string",
+                    "format": "date-time",
+                    "example": "2026-11-23T10:00:00.000Z"
+                },
+                "email": {
+                    "type": "string",
+                    "example": "ada@example.com"
+                },
+                "id": {
+                    "type": "string",
+                    "format": "uuid",
+                    "example": "01935a4e-7c1d-7a8e-9b0f-3c2d1e0f4a5d"
+                },
+                "lastUsedAt": {
+                    "type": "string",
+                    "format": "date-time",
+                    "example": "2026-11-23T10:00:00.000Z"
+                },
+                "provider": {
+                    "type": "string",
+                    "example": "google"
+                }
+            }
+        },
         "IntrospectRequest": {
             "type": "object",
             "required": [
@@ -2774,6 +3103,20 @@ const docTemplate = `{
                     "type": "string",
                     "format": "uuid",
                     "example": "01935a4e-7c1d-7a8e-9b0f-3c2d1e0f4a5b"
+                }
+            }
+        },
+        "LinkIdentityRequest": {
+            "type": "object",
+            "required": [
+                "redirectTo"
+            ],
+            "properties": {
+                "redirectTo": {
+                    "description": "RedirectTo is where the browser lands when linking ends; it must be\non AUTH_APP_URL's origin or an AUTH_ALLOWED_ORIGINS entry.",
+                    "type": "string",
+                    "maxLength": 2048,
+                    "example": "https://app.example.com/settings"
                 }
             }
         },
@@ -2948,6 +3291,50 @@ const docTemplate = `{
                     "type": "array",
                     "items": {
                         "$ref": "#/definitions/Passkey"
+                    }
+                }
+            }
+        },
+        "Provider": {
+            "type": "object",
+            "required": [
+                "displayName",
+                "name"
+            ],
+            "properties": {
+                "displayName": {
+                    "type": "string",
+                    "example": "Google"
+                },
+                "name": {
+                    "description": "Name is the path segment of GET /auth/oidc/{name}.",
+                    "type": "string",
+                    "example": "google"
+                }
+            }
+        },
+        "ProviderRedirect": {
+            "type": "object",
+            "required": [
+                "url"
+            ],
+            "properties": {
+                "url": {
+                    "type": "string",
+                    "example": "https://accounts.google.com/o/oauth2/v2/auth?client_id=…"
+                }
+            }
+        },
+        "ProvidersResponse": {
+            "type": "object",
+            "required": [
+                "providers"
+            ],
+            "properties": {
+                "providers": {
+                    "type": "array",
+                    "items": {
+                        "$ref": "#/definitions/Provider"
                     }
                 }
             }

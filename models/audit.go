@@ -28,6 +28,8 @@ const (
 	EventReauthenticated      EventType = "reauthenticated"
 	EventUserUpdated          EventType = "user_updated"
 	EventPasswordVoided       EventType = "password_voided"
+	EventIdentityLinked       EventType = "identity_linked"
+	EventIdentityUnlinked     EventType = "identity_unlinked"
 	// EventRecoveryCodesRegenerated: a new set voided the old one.
 	EventRecoveryCodesRegenerated EventType = "recovery_codes_regenerated"
 )

@@ -35,7 +35,15 @@ const (
 	CodeTOTPUnavailable      Code = "totp_unavailable"
 	CodeMFARequired          Code = "mfa_required"
 	CodeInvalidPasskey       Code = "invalid_passkey"
-	CodeLastLoginMethod      Code = "last_login_method"
+	// OpenID Connect sign-in: the first five are also the ?error= of the
+	// callback's redirect.
+	CodeAccessDenied    Code = "access_denied"
+	CodeInvalidState    Code = "invalid_state"
+	CodeAccountExists   Code = "account_exists"
+	CodeProviderError   Code = "provider_error"
+	CodeIdentityTaken   Code = "identity_taken"
+	CodeInvalidRedirect Code = "invalid_redirect"
+	CodeLastLoginMethod Code = "last_login_method"
 )
 
 // The error codes of the OAuth shape (RFC 6749 §5.2), used by /auth/token and
@@ -57,7 +65,9 @@ var Codes = []Code{
 	CodeRateLimited, CodeUnavailable, CodePayloadTooLarge, CodeUnsupportedMediaType, CodeMethodNotAllowed,
 	CodeInvalidToken, CodeEmailNotVerified, CodeEmailUnavailable, CodeInsufficientAAL,
 	CodeInvalidCode, CodeInvalidMFAToken, CodeReauthRequired, CodeTOTPUnavailable, CodeMFARequired,
-	CodeInvalidPasskey, CodeLastLoginMethod,
+	CodeInvalidPasskey,
+	CodeAccessDenied, CodeInvalidState, CodeAccountExists, CodeProviderError, CodeIdentityTaken, CodeInvalidRedirect,
+	CodeLastLoginMethod,
 	CodeInvalidRequest, CodeInvalidClient, CodeInvalidGrant, CodeUnsupportedGrantType, CodeSlowDown, CodeServerError,
 	CodeTemporarilyUnavailable,
 }

@@ -553,3 +553,49 @@ func (c *Cached) ConsumeWebAuthnChallenge(ctx context.Context, id, purpose strin
 func (c *Cached) ConsumeChallenge(ctx context.Context, id string, now time.Time) error {
 	return c.db.ConsumeChallenge(ctx, id, now)
 }
+
+// Identities hold no cached state; the writes that move the credential
+// version on evict the user.
+
+// CreateUserWithIdentity creates a user and its first identity.
+func (c *Cached) CreateUserWithIdentity(ctx context.Context, u *models.User, id *models.Identity) error {
+	return c.db.CreateUserWithIdentity(ctx, u, id)
+}
+
+// IdentityBySubject finds an identity.
+func (c *Cached) IdentityBySubject(ctx context.Context, issuer, subject string) (models.Identity, error) {
+	return c.db.IdentityBySubject(ctx, issuer, subject)
+}
+
+// Identities lists a user's identities.
+func (c *Cached) Identities(ctx context.Context, userID string) ([]models.Identity, error) {
+	return c.db.Identities(ctx, userID)
+}
+
+// LinkIdentity links an identity and evicts its user everywhere.
+func (c *Cached) LinkIdentity(ctx context.Context, id *models.Identity) error {
+	err := c.db.LinkIdentity(ctx, id)
+	if err == nil {
+		c.invalidate(ctx, "u:"+id.UserID)
+	}
+	return err
+}
+
+// TouchIdentity records a sign-in through an identity.
+func (c *Cached) TouchIdentity(ctx context.Context, id, email string, verified bool, now time.Time) error {
+	return c.db.TouchIdentity(ctx, id, email, verified, now)
+}
+
+// UnlinkIdentity unlinks an identity and evicts its user everywhere.
+func (c *Cached) UnlinkIdentity(ctx context.Context, userID, id string, check func(models.User, int) error) (bool, error) {
+	found, err := c.db.UnlinkIdentity(ctx, userID, id, check)
+	if found && err == nil {
+		c.invalidate(ctx, "u:"+userID)
+	}
+	return found, err
+}
+
+// SpendOIDCState records a finished callback's state.
+func (c *Cached) SpendOIDCState(ctx context.Context, hash string, expiresAt time.Time) (bool, error) {
+	return c.db.SpendOIDCState(ctx, hash, expiresAt)
+}

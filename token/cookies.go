@@ -71,3 +71,24 @@ func (c CookieConfig) cookie(name, path, value string, ttl time.Duration) *http.
 	}
 	return ck
 }
+
+// FlowPath scopes the OpenID Connect flow cookie to the sign-in routes.
+const FlowPath = "/auth/oidc"
+
+// FlowName is the OpenID Connect flow cookie's name.
+func (c CookieConfig) FlowName() string {
+	if c.Secure {
+		return "__Secure-oidc-flow"
+	}
+	return "oidc-flow"
+}
+
+// Flow returns the flow cookie holding a sealed flow for ttl (zero: the
+// cookie that deletes it). It is SameSite=Lax whatever the session cookies
+// use: Strict would not come back with the provider's redirect, and None
+// would go with any cross-site request.
+func (c CookieConfig) Flow(sealed string, ttl time.Duration) *http.Cookie {
+	ck := c.cookie(c.FlowName(), FlowPath, sealed, ttl)
+	ck.SameSite = http.SameSiteLaxMode
+	return ck
+}

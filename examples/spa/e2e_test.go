@@ -68,7 +68,8 @@ func newStack(t *testing.T, env map[string]string, opts ...func(*api.Deps)) *sta
 	spaLn, spaURL := listen(t)
 	evilLn, evilURL := listen(t)
 
-	vars := map[string]string{"AUTH_ALLOWED_ORIGINS": spaURL}
+	// AUTH_PUBLIC_URL: providers send the browser back to this Portcullis.
+	vars := map[string]string{"AUTH_ALLOWED_ORIGINS": spaURL, "AUTH_PUBLIC_URL": apiURL}
 	if o := os.Getenv("E2E_ALLOWED_ORIGINS"); o != "" {
 		vars["AUTH_ALLOWED_ORIGINS"] = o // for checking that a wrong value makes these tests fail
 	}

@@ -1,0 +1,117 @@
+package store
+
+import (
+	"context"
+	"time"
+
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+
+	"github.com/portcullis-auth/portcullis/models"
+)
+
+// CreateUserWithIdentity creates a user and its first identity together. A
+// taken email or identity is Conflict and creates neither.
+func (db *DB) CreateUserWithIdentity(ctx context.Context, u *models.User, id *models.Identity) error {
+	if u.ID == "" {
+		u.ID = newID()
+	}
+	if id.ID == "" {
+		id.ID = newID()
+	}
+	u.Email = models.NormalizeEmail(u.Email)
+	id.UserID = u.ID
+	err := db.with(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := tx.Create(u).Error; err != nil {
+			return err
+		}
+		return tx.Create(id).Error
+	})
+	return translate(err, "could not create the user")
+}
+
+// IdentityBySubject finds the identity an issuer knows as subject.
+func (db *DB) IdentityBySubject(ctx context.Context, issuer, subject string) (models.Identity, error) {
+	var id models.Identity
+	err := db.with(ctx).Where("issuer = ? AND subject = ?", issuer, subject).Take(&id).Error
+	return id, translate(err, "could not load the identity")
+}
+
+// Identities lists a user's identities, oldest first.
+func (db *DB) Identities(ctx context.Context, userID string) ([]models.Identity, error) {
+	var ids []models.Identity
+	err := db.with(ctx).Where("user_id = ?", userID).Order("created_at").Order("id").Find(&ids).Error
+	return ids, translate(err, "could not list identities")
+}
+
+// LinkIdentity adds an identity to its user and moves the user's credential
+// version on, in one transaction. An identity already held (by anyone) is
+// Conflict; a user gone is NotFound.
+func (db *DB) LinkIdentity(ctx context.Context, id *models.Identity) error {
+	if id.ID == "" {
+		id.ID = newID()
+	}
+	err := db.with(ctx).Transaction(func(tx *gorm.DB) error {
+		res := tx.Model(&models.User{}).Where("id = ?", id.UserID).Update("credential_version", gorm.Expr("credential_version + 1"))
+		if res.Error != nil {
+			return res.Error
+		}
+		if res.RowsAffected == 0 {
+			return gorm.ErrRecordNotFound
+		}
+		return tx.Create(id).Error
+	})
+	return translate(err, "could not link the identity")
+}
+
+// TouchIdentity records a sign-in through an identity and what the provider
+// said of its email this time.
+func (db *DB) TouchIdentity(ctx context.Context, id, email string, verified bool, now time.Time) error {
+	err := db.with(ctx).Model(&models.Identity{}).Where("id = ?", id).
+		Updates(map[string]any{"email": email, "email_verified": verified, "last_used_at": now}).Error
+	return translate(err, "could not update the identity")
+}
+
+// UnlinkIdentity removes one of a user's identities and moves the user's
+// credential version on, in one transaction. Before deleting it calls check
+// with the user and the number of the user's other identities, read with
+// the user locked, so two parallel unlinks see each other; an error from
+// check aborts and is returned as is. found is false when the user holds no
+// such identity.
+func (db *DB) UnlinkIdentity(ctx context.Context, userID, id string, check func(u models.User, otherIdentities int) error) (found bool, err error) {
+	err = db.with(ctx).Transaction(func(tx *gorm.DB) error {
+		q := tx.Where("id = ?", userID)
+		if db.dialect == "postgres" {
+			q = q.Clauses(clause.Locking{Strength: "UPDATE"})
+		}
+		var u models.User
+		if err := q.Take(&u).Error; err != nil {
+			return err
+		}
+		var ids []models.Identity
+		if err := tx.Where("user_id = ?", userID).Find(&ids).Error; err != nil {
+			return err
+		}
+		for _, x := range ids {
+			found = found || x.ID == id
+		}
+		if !found {
+			return nil
+		}
+		if err := check(u, len(ids)-1); err != nil {
+			return err
+		}
+		if err := tx.Where("id = ? AND user_id = ?", id, userID).Delete(&models.Identity{}).Error; err != nil {
+			return err
+		}
+		return tx.Model(&models.User{}).Where("id = ?", userID).Update("credential_version", gorm.Expr("credential_version + 1")).Error
+	})
+	return found, translate(err, "could not unlink the identity")
+}
+
+// SpendOIDCState records a finished callback's state and reports whether
+// this call was the first to finish it.
+func (db *DB) SpendOIDCState(ctx context.Context, hash string, expiresAt time.Time) (bool, error) {
+	res := db.with(ctx).Clauses(clause.OnConflict{DoNothing: true}).Create(&models.OIDCState{ID: hash, ExpiresAt: expiresAt})
+	return res.RowsAffected == 1, translate(res.Error, "could not record the sign-in")
+}
