@@ -42,6 +42,15 @@ func (db *DB) PruneSteps() []PruneStep {
 			c := r.cutoff()
 			return db.deleteWhere(ctx, "mfa_challenges", "expires_at < ? OR consumed_at < ?", c, c)
 		}},
+		{"webauthn_challenges", func(ctx context.Context, r Retention) (int64, error) {
+			c := r.cutoff()
+			return db.deleteWhere(ctx, "webauthn_challenges", "expires_at < ? OR consumed_at < ?", c, c)
+		}},
+		// A spent OIDC state must outlive its flow cookie (replays are
+		// refused by it until then): pruned a day after that cookie ends.
+		{"oidc_states", func(ctx context.Context, r Retention) (int64, error) {
+			return db.deleteWhere(ctx, "oidc_states", "expires_at < ?", r.cutoff())
+		}},
 		{"pending_factors", func(ctx context.Context, r Retention) (int64, error) {
 			return db.deleteWhere(ctx, "mfa_factors", "status = 'pending' AND created_at < ?", r.cutoff().Add(-r.PendingFactorTTL))
 		}},

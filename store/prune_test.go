@@ -165,6 +165,28 @@ func seedPrunable(t *testing.T, db *store.DB) map[string]string {
 	}
 	failure("gone-count", before.Add(-15*time.Minute))
 	failure("kept-count", after.Add(-15*time.Minute))
+	// Passkey ceremonies, like second steps; spent OIDC states by their end.
+	ceremony := func(name string, expires time.Time, usedAt *time.Time) {
+		c := &models.WebAuthnChallenge{Purpose: "login", Data: name, CreatedAt: pruneNow.Add(-72 * time.Hour), ExpiresAt: expires}
+		if err := db.CreateWebAuthnChallenge(ctx, c); err != nil {
+			t.Fatal(err)
+		}
+		if usedAt != nil {
+			if _, err := db.ConsumeWebAuthnChallenge(ctx, c.ID, c.Purpose, *usedAt); err != nil {
+				t.Fatalf("consume ceremony: %v", err)
+			}
+		}
+	}
+	ceremony("gone-expired", before, nil)
+	ceremony("kept-expired", after, nil)
+	ceremony("gone-used", pruneNow, &before)
+	ceremony("kept-used", pruneNow, &after)
+	ceremony("kept-live", pruneNow.Add(time.Hour), nil)
+	for name, expires := range map[string]time.Time{"gone-state": before, "kept-state": after, "kept-live-state": pruneNow.Add(time.Hour)} {
+		if ok, err := db.SpendOIDCState(ctx, name, expires); err != nil || !ok {
+			t.Fatalf("spend state: %v %v", ok, err)
+		}
+	}
 	return names
 }
 
@@ -186,6 +208,8 @@ func remaining(t *testing.T, db *store.DB, names map[string]string) map[string][
 		"email_outbox":    named(column(t, db, "SELECT id FROM email_outbox")),
 		"rate_counters":   column(t, db, "SELECT key FROM rate_counters"),
 		"lockouts":        column(t, db, "SELECT key FROM lockouts"),
+		"webauthn":        column(t, db, "SELECT data FROM webauthn_challenges"),
+		"oidc_states":     column(t, db, "SELECT id FROM oidc_states"),
 	}
 }
 
@@ -212,6 +236,8 @@ func TestPruneRemovesExactlyWhatIsDue(t *testing.T) {
 			"email_outbox":    {"kept-dropped", "kept-pending", "kept-sent"},
 			"rate_counters":   {"kept-window"},
 			"lockouts":        {"kept-count"},
+			"webauthn":        {"kept-expired", "kept-live", "kept-used"},
+			"oidc_states":     {"kept-live-state", "kept-state"},
 		}
 		got := remaining(t, db, names)
 		for table, rows := range want {
@@ -219,7 +245,8 @@ func TestPruneRemovesExactlyWhatIsDue(t *testing.T) {
 				t.Errorf("%s after pruning: %q, want %q", table, got[table], rows)
 			}
 		}
-		wantDeleted := map[string]int64{"one_time_tokens": 2, "mfa_challenges": 2, "pending_factors": 1, "email_outbox": 3, "rate_counters": 1, "lockouts": 1}
+		wantDeleted := map[string]int64{"one_time_tokens": 2, "mfa_challenges": 2, "pending_factors": 1, "email_outbox": 3, "rate_counters": 1, "lockouts": 1,
+			"webauthn_challenges": 2, "oidc_states": 1}
 		if !maps.Equal(deleted, wantDeleted) {
 			t.Errorf("deleted %v, want %v", deleted, wantDeleted)
 		}
