@@ -32,7 +32,7 @@ func run(t *testing.T, env []string, name string, args ...string) {
 	if err != nil {
 		t.Fatalf("%s %v: %v\n%s", name, args, err, out)
 	}
-	if testing.Verbose() {
+	if testing.Verbose() && len(out) > 0 {
 		t.Logf("%s", out)
 	}
 }

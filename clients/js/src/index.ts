@@ -169,6 +169,7 @@ export class PortcullisClient {
   #fromOtherTab(m: Broadcast): void {
     if (m?.kind !== "auth") return;
     if (m.event === "SIGNED_OUT") {
+      if (this.#state !== undefined && this.#state.user === null) return; // already signed out here
       this.#state = { user: null, session: null };
       this.#mfa = undefined;
     } else if (m.user) {
@@ -267,7 +268,11 @@ export class PortcullisClient {
   #marginFor(session: Session): number {
     if (this.#margin !== undefined) return this.#margin;
     const life = Date.parse(session.accessExpiresAt) - Date.now();
-    return Math.max(0, Math.min(60_000, life / 10));
+    // Portcullis states expiry in whole seconds: a margin under a second
+    // would get a token that dies at the same second as the one it replaces.
+    // Such short lives are refreshed by the next request instead.
+    const margin = Math.min(60_000, life / 10);
+    return margin < 1_000 ? 0 : margin;
   }
 
   /** Plans the proactive refresh: shortly before the access token expires, while the page is visible. */
@@ -279,15 +284,16 @@ export class PortcullisClient {
     if (margin <= 0) return;
     const due = Date.parse(session.accessExpiresAt) - margin - Date.now();
     if (due < 0) return; // Already expired or about to: the next request refreshes.
-    this.#timer = setTimeout(() => void this.#proactive(margin).catch(() => undefined), due);
+    const seen = this.#readStamp();
+    this.#timer = setTimeout(() => void this.#proactive(seen, margin).catch(() => undefined), due);
   }
 
-  async #proactive(margin: number): Promise<void> {
+  async #proactive(seen: Stamp, margin: number): Promise<void> {
     await this.#lock.run(async () => {
       // Another tab may have refreshed while this one waited for the lock.
       const s = this.#readStamp();
-      if (s.accessExpiresAt && Date.parse(s.accessExpiresAt) - Date.now() > margin) {
-        if (this.#state?.session) this.#state.session = { ...this.#state.session, accessExpiresAt: s.accessExpiresAt };
+      if (s.id !== seen.id || (s.accessExpiresAt && Date.parse(s.accessExpiresAt) - Date.now() > margin)) {
+        if (this.#state?.session && s.accessExpiresAt) this.#state.session = { ...this.#state.session, accessExpiresAt: s.accessExpiresAt };
         this.#schedule();
         return;
       }
@@ -333,7 +339,12 @@ export class PortcullisClient {
     const seen = this.#readStamp();
     const res = await this.#send(target, init);
     if (res.status !== 401) return res;
-    if ((await errorCode(res)) !== "token_expired") {
+    const code = await errorCode(res);
+    // The browser drops the access cookie when it expires, and sends the
+    // refresh cookie only to /auth: another service on this site then sees
+    // no cookie at all and can only say "unauthenticated". Past the known
+    // expiry, that is an expired token too.
+    if (code !== "token_expired" && !(code === "unauthenticated" && this.#pastExpiry(seen))) {
       if (this.#state?.user) this.#signedOut();
       return res;
     }
@@ -341,6 +352,11 @@ export class PortcullisClient {
     const retried = await this.#send(again, init);
     if (retried.status === 401) this.#signedOut();
     return retried;
+  }
+
+  #pastExpiry(seen: Stamp): boolean {
+    const at = this.#state?.session?.accessExpiresAt ?? seen.accessExpiresAt;
+    return this.#state?.user != null && at !== undefined && Date.parse(at) <= Date.now();
   }
 
   /** Calls an endpoint and decodes its JSON answer, or throws PortcullisError. */
