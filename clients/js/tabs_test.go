@@ -142,7 +142,13 @@ func TestThreeTabsShareOneRefresh(t *testing.T) {
 	t.Cleanup(func() { _ = srv.Close() })
 	origin := fmt.Sprintf("http://localhost:%d", ln.Addr().(*net.TCPAddr).Port)
 
-	profile := t.TempDir()
+	// Chromium may still be writing to its profile as it exits, so the
+	// profile is removed best-effort rather than by t.TempDir.
+	profile, err := os.MkdirTemp("", "portcullis-tabs-profile-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = os.RemoveAll(profile) })
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(exe), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU,
 		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
@@ -238,7 +244,7 @@ func TestThreeTabsShareOneRefresh(t *testing.T) {
 	stats := make([]tabStats, len(tabs))
 	for i, ctx := range tabs {
 		c, cancel := context.WithTimeout(ctx, duration+60*time.Second)
-		err := chromedp.Run(c, chromedp.Poll(`stats.done === true`, nil, chromedp.WithPollingInterval(200*time.Millisecond)),
+		err := chromedp.Run(c, chromedp.Poll(`stats.done === true`, nil, chromedp.WithPollingInterval(200*time.Millisecond), chromedp.WithPollingTimeout(duration+60*time.Second)),
 			chromedp.Evaluate(`({...stats, visibility: document.visibilityState})`, &stats[i]))
 		cancel()
 		if err != nil {
