@@ -248,6 +248,18 @@ describe("every method against a real Portcullis", () => {
     await assert.rejects(plain.client.admin.listUsers(), (e) => e.status === 403 && e.code === "forbidden");
   });
 
+  test("an unauthenticated answer before the known expiry signs out without a refresh", async () => {
+    const who = email("ned");
+    const { client, f, events } = browser(pc);
+    await client.signUp({ email: who, password, name: "Ned" });
+    f.cookies.clear(); // the session is gone from this browser, its expiry not yet reached
+    f.calls.length = 0;
+    const res = await client.fetch("/auth/me");
+    assert.equal(res.status, 401);
+    assert.deepEqual(f.calls, ["GET /auth/me"]);
+    assert.deepEqual(events.at(-1), ["SIGNED_OUT", null]);
+  });
+
   test("PortcullisError carries status, code, message, fields and requestId", async () => {
     const { client } = browser(pc);
     await assert.rejects(client.signIn({ email: email("nobody"), password }), (e) => {
@@ -298,8 +310,25 @@ describe("every method against a real Portcullis", () => {
 describe("client.fetch with a one-second access token", () => {
   let pc;
   before(async () => {
-    pc = await startPortcullis({ AUTH_ACCESS_TTL: "1s", AUTH_REFRESH_REUSE_INTERVAL: "0s" });
+    pc = await startPortcullis({
+      AUTH_ACCESS_TTL: "1s",
+      AUTH_REFRESH_REUSE_INTERVAL: "0s",
+      AUTH_BOOTSTRAP_ADMIN_EMAIL: admin.email,
+      AUTH_BOOTSTRAP_ADMIN_PASSWORD: admin.password,
+    });
   });
+
+  test("outside /auth the expired cookie is simply gone (unauthenticated): past the known expiry, that refreshes too", async () => {
+    const { client, f, events } = browser(pc);
+    await client.signIn(admin);
+    await sleep(1100);
+    f.calls.length = 0;
+    const { users } = await client.admin.listUsers();
+    assert.ok(users.length >= 1);
+    assert.deepEqual(f.calls, ["GET /admin/users", "POST /auth/refresh", "GET /admin/users"]);
+    assert.ok(!events.some(([e]) => e === "SIGNED_OUT"));
+  });
+
   after(() => pc.stop());
 
   test("refreshes once on 401 token_expired and retries once", async () => {

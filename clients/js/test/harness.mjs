@@ -112,6 +112,8 @@ export function jar(base) {
     const req = new Request(input, init);
     const u = new URL(req.url);
     const headers = new Headers(req.headers);
+    // As a browser does: a cookie past its Max-Age is gone.
+    for (const [n, c] of cookies) if (c.expires !== undefined && c.expires <= Date.now()) cookies.delete(n);
     const send = [...cookies].filter(([, c]) => u.pathname.startsWith(c.path)).map(([n, c]) => `${n}=${c.value}`);
     if (send.length) headers.set("Cookie", send.join("; "));
     calls.push(`${req.method} ${u.pathname}`);
@@ -124,7 +126,7 @@ export function jar(base) {
       const path = attrs.map((a) => a.trim()).find((a) => a.toLowerCase().startsWith("path="))?.slice(5) ?? "/";
       const maxAge = attrs.map((a) => a.trim()).find((a) => a.toLowerCase().startsWith("max-age="));
       if (value === "" || (maxAge && Number(maxAge.slice(8)) <= 0)) cookies.delete(name);
-      else cookies.set(name, { value, path });
+      else cookies.set(name, { value, path, expires: maxAge ? Date.now() + 1000 * Number(maxAge.slice(8)) : undefined });
     }
     return res;
   }
