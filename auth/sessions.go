@@ -55,13 +55,7 @@ func (s *Service) start(ctx context.Context, cl Client, u models.User, remember 
 
 // issue seals a new token pair for the session's current generation.
 func (s *Service) issue(sess models.Session, u models.User, now time.Time) (Result, error) {
-	// exp is in whole seconds, rounded up: a token issued late in a second
-	// still lives its whole lifetime (truncating gave it milliseconds under a
-	// short AUTH_ACCESS_TTL, so a client's retry after a refresh met a dead token).
 	accessExp := now.Add(s.lifetimes.Access)
-	if accessExp.Nanosecond() != 0 {
-		accessExp = accessExp.Truncate(time.Second).Add(time.Second)
-	}
 	access, err := s.keys.Seal(token.Claims{
 		Type: token.TypeAccess, SessionID: sess.ID, Subject: u.ID, Role: string(u.Role), AAL: sess.AAL,
 		IssuedAt: now.Unix(), Expiry: accessExp.Unix(),
