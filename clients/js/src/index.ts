@@ -335,7 +335,8 @@ export class PortcullisClient {
    */
   async fetch(input: RequestInfo | URL, init?: RequestInit): Promise<Response> {
     const target = typeof input === "string" && input.startsWith("/") ? this.#url(input) : input;
-    const again = target instanceof Request ? target.clone() : target;
+    const original = target instanceof Request ? target.clone() : target;
+    const again = () => (original instanceof Request ? original.clone() : original);
     const seen = this.#readStamp();
     const res = await this.#send(target, init);
     if (res.status !== 401) return res;
@@ -349,9 +350,22 @@ export class PortcullisClient {
       return res;
     }
     if (!(await this.#refreshAfter(seen))) return res;
-    const retried = await this.#send(again, init);
+    let retried = await this.#send(again(), init);
+    // Portcullis states expiry in whole seconds: with a lifetime of a second
+    // or so, a token refreshed just before a second boundary can be dead by
+    // the retry. Only when its own accessExpiresAt says so, one more refresh;
+    // any other 401 after the retry signs out. Never more than that.
+    if (retried.status === 401 && this.#refreshedTokenDied() && (await errorCode(retried)) === "token_expired") {
+      if (!(await this.#refreshAfter(this.#readStamp()))) return retried;
+      retried = await this.#send(again(), init);
+    }
     if (retried.status === 401) this.#signedOut();
     return retried;
+  }
+
+  #refreshedTokenDied(): boolean {
+    const at = this.#readStamp().accessExpiresAt;
+    return at !== undefined && Date.parse(at) <= Date.now();
   }
 
   #pastExpiry(seen: Stamp): boolean {

@@ -260,6 +260,38 @@ describe("every method against a real Portcullis", () => {
     assert.deepEqual(events.at(-1), ["SIGNED_OUT", null]);
   });
 
+  test("no loop on a second 401: one refresh, one retry, then SIGNED_OUT", { timeout: 10_000 }, async () => {
+    const { client, f, events } = browser(pc);
+    await client.signUp({ email: email("lee"), password, name: "Lee" });
+    // A fetch that never sends the access cookie to /auth/me: Portcullis
+    // answers token_expired every time (the refresh cookie is there).
+    const inner = f;
+    const drop = async (input, init) => {
+      const saved = inner.cookies.get("session");
+      if (String(input).endsWith("/auth/me") && saved) inner.cookies.delete("session");
+      try {
+        return await inner(input, init);
+      } finally {
+        if (saved && !inner.cookies.has("session")) inner.cookies.set("session", saved);
+      }
+    };
+    const stubborn = createClient({ baseUrl: pc.url, fetch: drop });
+    const got = [];
+    stubborn.onAuthStateChange((e) => got.push(e));
+    await settle();
+    f.calls.length = 0;
+    got.length = 0;
+    const res = await stubborn.fetch("/auth/me");
+    assert.equal(res.status, 401);
+    const body = await res.json();
+    assert.equal(body.error.code, "token_expired");
+    assert.deepEqual(f.calls, ["GET /auth/me", "POST /auth/refresh", "GET /auth/me"]);
+    assert.deepEqual(got, ["TOKEN_REFRESHED", "SIGNED_OUT"]);
+    await sleep(50);
+    assert.equal(f.calls.length, 3, "nothing more after the second 401");
+    void events;
+  });
+
   test("PortcullisError carries status, code, message, fields and requestId", async () => {
     const { client } = browser(pc);
     await assert.rejects(client.signIn({ email: email("nobody"), password }), (e) => {
@@ -353,35 +385,36 @@ describe("client.fetch with a one-second access token", () => {
     assert.equal((await client.getUser()).user.name, "Kim", "the session survived");
   });
 
-  test("no loop on a second 401: one refresh, one retry, then SIGNED_OUT", { timeout: 10_000 }, async () => {
+  test("a token that expired before its retry (by its own accessExpiresAt) gets one more refresh, not a sign-out", async () => {
     const { client, f, events } = browser(pc);
-    await client.signUp({ email: email("lee"), password, name: "Lee" });
-    // A fetch that never sends the access cookie to /auth/me: Portcullis
-    // answers token_expired every time (the refresh cookie is there).
-    const inner = f;
-    const drop = async (input, init) => {
-      const saved = inner.cookies.get("session");
-      if (String(input).endsWith("/auth/me") && saved) inner.cookies.delete("session");
-      try {
-        return await inner(input, init);
-      } finally {
-        if (saved && !inner.cookies.has("session")) inner.cookies.set("session", saved);
+    await client.signUp({ email: email("oz"), password, name: "Oz" });
+    // A network that holds the retry until the refreshed token's own
+    // accessExpiresAt has passed: the interleaving a second boundary makes.
+    let expiresAt = 0;
+    let held = false;
+    const slow = async (input, init) => {
+      const url = String(input);
+      if (url.endsWith("/auth/me") && expiresAt && !held) {
+        held = true;
+        await sleep(Math.max(0, expiresAt - Date.now()) + 20);
       }
+      const res = await f(input, init);
+      if (url.endsWith("/auth/refresh") && res.ok && !expiresAt) {
+        expiresAt = Date.parse((await res.clone().json()).session.accessExpiresAt);
+      }
+      return res;
     };
-    const stubborn = createClient({ baseUrl: pc.url, fetch: drop });
+    const c = createClient({ baseUrl: pc.url, fetch: slow });
     const got = [];
-    stubborn.onAuthStateChange((e) => got.push(e));
-    await settle();
+    c.onAuthStateChange((e) => got.push(e));
+    await sleep(1100);
     f.calls.length = 0;
     got.length = 0;
-    const res = await stubborn.fetch("/auth/me");
-    assert.equal(res.status, 401);
-    const body = await res.json();
-    assert.equal(body.error.code, "token_expired");
-    assert.deepEqual(f.calls, ["GET /auth/me", "POST /auth/refresh", "GET /auth/me"]);
-    assert.deepEqual(got, ["TOKEN_REFRESHED", "SIGNED_OUT"]);
-    await sleep(50);
-    assert.equal(f.calls.length, 3, "nothing more after the second 401");
+    const res = await c.fetch("/auth/me");
+    assert.equal(res.status, 200);
+    assert.deepEqual(f.calls, ["GET /auth/me", "POST /auth/refresh", "GET /auth/me", "POST /auth/refresh", "GET /auth/me"]);
+    assert.ok(!got.includes("SIGNED_OUT"), got.join(", "));
+    void client;
     void events;
   });
 
