@@ -296,13 +296,33 @@ export class PortcullisClient {
         // the retry. Only when its own accessExpiresAt says so, one more refresh;
         // any other 401 after the retry signs out. Never more than that.
         if (retried.status === 401 && this.#refreshedTokenDied() && (await errorCode(retried)) === "token_expired") {
-            if (!(await this.#refreshAfter(this.#readStamp())))
+            if (!(await this.#refreshUnlessLive()))
                 return retried;
             retried = await this.#send(again(), init);
         }
         if (retried.status === 401)
             this.#signedOut();
         return retried;
+    }
+    // Refreshes unless, once the lock is held, the latest stamp names a token
+    // that is still live (another tab got one meanwhile).
+    async #refreshUnlessLive() {
+        return this.#lock.run(async () => {
+            const at = this.#readStamp().accessExpiresAt;
+            if (at !== undefined && Date.parse(at) > Date.now())
+                return true;
+            try {
+                await this.#doRefresh();
+                return true;
+            }
+            catch (err) {
+                if (err instanceof PortcullisError && err.status === 401) {
+                    this.#signedOut();
+                    return false;
+                }
+                throw err;
+            }
+        });
     }
     #refreshedTokenDied() {
         const at = this.#readStamp().accessExpiresAt;
