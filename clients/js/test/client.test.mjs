@@ -24,17 +24,18 @@ function totp(secret, at = Date.now()) {
   return String((sum.readUInt32BE(off) & 0x7fffffff) % 1_000_000).padStart(6, "0");
 }
 
-/** A client with its own cookie jar (one browser), recording its auth events. */
-function browser(pc) {
+/**
+ * A client with its own cookie jar (one browser), recording its auth events,
+ * returned once INITIAL_SESSION has been delivered (getSession resolves after
+ * the INITIAL_SESSION callbacks registered before it).
+ */
+async function browser(pc) {
   const f = jar(pc.url);
   const client = createClient({ baseUrl: pc.url, fetch: f });
   const events = [];
   client.onAuthStateChange((e, s) => events.push([e, s.user?.email ?? null]));
+  await client.getSession();
   return { client, f, events };
-}
-
-async function settle() {
-  await sleep(20);
 }
 
 const admin = { email: "root@example.com", password: "an administrator passphrase" };
@@ -47,8 +48,7 @@ describe("every method against a real Portcullis", () => {
   after(() => pc.stop());
 
   test("signUp, getUser, getSession, updateUser, onAuthStateChange", async () => {
-    const { client, f, events } = browser(pc);
-    await settle();
+    const { client, f, events } = await browser(pc);
     assert.deepEqual(events, [["INITIAL_SESSION", null]]);
     const who = email("ada");
     const r = await client.signUp({ email: who, password, name: "Ada" });
@@ -71,7 +71,7 @@ describe("every method against a real Portcullis", () => {
   });
 
   test("a second client starts with INITIAL_SESSION of the signed-in user", async () => {
-    const { client, f } = browser(pc);
+    const { client, f } = await browser(pc);
     const who = email("ida");
     await client.signUp({ email: who, password, name: "Ida" });
     const second = createClient({ baseUrl: pc.url, fetch: f });
@@ -81,12 +81,12 @@ describe("every method against a real Portcullis", () => {
 
   test("signIn, signOut (local, others, global), listSessions, revokeSession, listActivity, refresh", async () => {
     const who = email("bob");
-    const a = browser(pc);
+    const a = await browser(pc);
     await a.client.signUp({ email: who, password, name: "Bob" });
-    const b = browser(pc);
+    const b = await browser(pc);
     const r = await b.client.signIn({ email: who, password });
     assert.ok(!isMFAChallenge(r) && !("mfaRequired" in r));
-    const c = browser(pc);
+    const c = await browser(pc);
     await c.client.signIn({ email: who, password, rememberMe: true });
 
     let sessions = await a.client.listSessions();
@@ -119,9 +119,9 @@ describe("every method against a real Portcullis", () => {
     assert.equal(await a.client.getSession(), null);
     await assert.rejects(a.client.getUser(), (e) => e.status === 401 && e.code === "unauthenticated");
 
-    const d = browser(pc);
+    const d = await browser(pc);
     await d.client.signIn({ email: who, password });
-    const e2 = browser(pc);
+    const e2 = await browser(pc);
     await e2.client.signIn({ email: who, password });
     await d.client.signOut({ scope: "global" });
     await assert.rejects(e2.client.getUser(), (e) => e.status === 401);
@@ -129,24 +129,24 @@ describe("every method against a real Portcullis", () => {
 
   test("changePassword, requestPasswordReset, resetPassword", async () => {
     const who = email("cy");
-    const { client, events } = browser(pc);
+    const { client, events } = await browser(pc);
     await client.signUp({ email: who, password, name: "Cy" });
     await assert.rejects(client.changePassword({ currentPassword: "wrong wrong wrong", newPassword: "a whole new passphrase" }), (e) => e.status >= 400);
     await client.changePassword({ currentPassword: password, newPassword: "a whole new passphrase" });
-    await assert.rejects(browser(pc).client.signIn({ email: who, password }), (e) => e.code === "invalid_credentials");
-    await browser(pc).client.signIn({ email: who, password: "a whole new passphrase" });
+    await assert.rejects((await browser(pc)).client.signIn({ email: who, password }), (e) => e.code === "invalid_credentials");
+    await (await browser(pc)).client.signIn({ email: who, password: "a whole new passphrase" });
 
     await client.requestPasswordReset(who);
     await client.requestPasswordReset(email("nobody")); // the same answer for an unknown address
     const token = await pc.mailed(who, /reset-password\?token=([A-Za-z0-9_-]+)/);
     await client.resetPassword({ token, password: "the third passphrase" });
     assert.equal(events.at(-1)[0], "PASSWORD_RECOVERY");
-    await browser(pc).client.signIn({ email: who, password: "the third passphrase" });
+    await (await browser(pc)).client.signIn({ email: who, password: "the third passphrase" });
   });
 
   test("verifyEmail, resendVerification, changeEmail, confirmEmailChange", async () => {
     const who = email("dee");
-    const { client, events } = browser(pc);
+    const { client, events } = await browser(pc);
     const r = await client.signUp({ email: who, password, name: "Dee" });
     assert.equal(r.user.emailVerified, false);
     await client.resendVerification(who); // a resend within the first link's life mails nothing new
@@ -166,8 +166,8 @@ describe("every method against a real Portcullis", () => {
 
   test("requestSignInCode, signInWithCode (code and link)", async () => {
     const who = email("eve");
-    await browser(pc).client.signUp({ email: who, password, name: "Eve" });
-    const { client, f } = browser(pc);
+    await (await browser(pc)).client.signUp({ email: who, password, name: "Eve" });
+    const { client, f } = await browser(pc);
     await client.requestSignInCode(who);
     const code = await pc.mailed(who, /^\s+(\d{6,10})\s*$/m);
     const r = await client.signInWithCode({ email: who, code });
@@ -176,8 +176,8 @@ describe("every method against a real Portcullis", () => {
     assert.ok(f.cookies.has("session"));
 
     const who2 = email("eve");
-    await browser(pc).client.signUp({ email: who2, password, name: "Eve" });
-    const other = browser(pc);
+    await (await browser(pc)).client.signUp({ email: who2, password, name: "Eve" });
+    const other = await browser(pc);
     await other.client.requestSignInCode(who2);
     const token = await pc.mailed(who2, /sign-in\?token=([A-Za-z0-9_-]+)/);
     const r2 = await other.client.signInWithCode({ token });
@@ -186,7 +186,7 @@ describe("every method against a real Portcullis", () => {
 
   test("enrollTotp, verifyTotp, listFactors, MFA sign-in, verifyMfa, reauthenticate, regenerateRecoveryCodes, removeFactor", async () => {
     const who = email("fay");
-    const a = browser(pc);
+    const a = await browser(pc);
     await a.client.signUp({ email: who, password, name: "Fay" });
     const en = await a.client.enrollTotp({ name: "Phone" });
     assert.equal(en.factor.status, "pending");
@@ -199,7 +199,7 @@ describe("every method against a real Portcullis", () => {
     assert.equal(factors.recoveryCodesRemaining, 10);
 
     // Another browser: the password is not enough.
-    const b = browser(pc);
+    const b = await browser(pc);
     const r = await b.client.signIn({ email: who, password });
     assert.ok("mfaRequired" in r && isMFAChallenge(r));
     assert.ok(r.methods.includes("totp"));
@@ -218,15 +218,15 @@ describe("every method against a real Portcullis", () => {
     await b.client.removeFactor(en.factor.id);
     factors = await b.client.listFactors();
     assert.equal(factors.factors.length, 0);
-    const again = await browser(pc).client.signIn({ email: who, password });
+    const again = await (await browser(pc)).client.signIn({ email: who, password });
     assert.ok(!isMFAChallenge(again), "no second step once the factor is gone");
   });
 
   test("admin: listUsers, getUser, updateUser, revokeSessions, sendPasswordReset, resetMfa, listAudit, liftLockout", async () => {
-    const root = browser(pc);
+    const root = await browser(pc);
     await root.client.signIn(admin);
     const who = email("gus");
-    const g = browser(pc);
+    const g = await browser(pc);
     const gr = await g.client.signUp({ email: who, password, name: "Gus" });
     const list = await root.client.admin.listUsers({ email: "gus-" });
     assert.equal(list.total, 1);
@@ -243,14 +243,14 @@ describe("every method against a real Portcullis", () => {
     assert.ok(audit.some((e) => e.type === "signup" || e.type === "user_registered" || e.type.includes("regist")), JSON.stringify(audit.map((e) => e.type)));
     await root.client.admin.liftLockout(who);
     // A user is not an administrator.
-    const plain = browser(pc);
+    const plain = await browser(pc);
     await plain.client.signUp({ email: email("hal"), password, name: "Hal" });
     await assert.rejects(plain.client.admin.listUsers(), (e) => e.status === 403 && e.code === "forbidden");
   });
 
   test("an unauthenticated answer before the known expiry signs out without a refresh", async () => {
     const who = email("ned");
-    const { client, f, events } = browser(pc);
+    const { client, f, events } = await browser(pc);
     await client.signUp({ email: who, password, name: "Ned" });
     f.cookies.clear(); // the session is gone from this browser, its expiry not yet reached
     f.calls.length = 0;
@@ -261,7 +261,7 @@ describe("every method against a real Portcullis", () => {
   });
 
   test("no loop on a second 401: one refresh, one retry, then SIGNED_OUT", { timeout: 10_000 }, async () => {
-    const { client, f, events } = browser(pc);
+    const { client, f, events } = await browser(pc);
     await client.signUp({ email: email("lee"), password, name: "Lee" });
     // A fetch that never sends the access cookie to /auth/me: Portcullis
     // answers token_expired every time (the refresh cookie is there).
@@ -278,7 +278,7 @@ describe("every method against a real Portcullis", () => {
     const stubborn = createClient({ baseUrl: pc.url, fetch: drop });
     const got = [];
     stubborn.onAuthStateChange((e) => got.push(e));
-    await settle();
+    await stubborn.getSession(); // its own first look (which already meets the stubborn 401)
     f.calls.length = 0;
     got.length = 0;
     const res = await stubborn.fetch("/auth/me");
@@ -293,7 +293,7 @@ describe("every method against a real Portcullis", () => {
   });
 
   test("PortcullisError carries status, code, message, fields and requestId", async () => {
-    const { client } = browser(pc);
+    const { client } = await browser(pc);
     await assert.rejects(client.signIn({ email: email("nobody"), password }), (e) => {
       assert.ok(e instanceof PortcullisError && e instanceof Error);
       assert.equal(e.name, "PortcullisError");
@@ -316,7 +316,7 @@ describe("every method against a real Portcullis", () => {
 
   test("server helpers: getSession, requireSession, verify, signOut", async () => {
     const who = email("ivy");
-    const { client, f } = browser(pc);
+    const { client, f } = await browser(pc);
     await client.signUp({ email: who, password, name: "Ivy" });
     const cookie = f.cookieHeader();
     const opts = { baseUrl: pc.url };
@@ -351,7 +351,7 @@ describe("client.fetch with a one-second access token", () => {
   });
 
   test("outside /auth the expired cookie is simply gone (unauthenticated): past the known expiry, that refreshes too", async () => {
-    const { client, f, events } = browser(pc);
+    const { client, f, events } = await browser(pc);
     await client.signIn(admin);
     await sleep(1100);
     f.calls.length = 0;
@@ -364,7 +364,7 @@ describe("client.fetch with a one-second access token", () => {
   after(() => pc.stop());
 
   test("refreshes once on 401 token_expired and retries once", async () => {
-    const { client, f, events } = browser(pc);
+    const { client, f, events } = await browser(pc);
     await client.signUp({ email: email("jo"), password, name: "Jo" });
     await sleep(1100);
     f.calls.length = 0;
@@ -375,7 +375,7 @@ describe("client.fetch with a one-second access token", () => {
   });
 
   test("concurrent requests after an expiry share one refresh (the reuse grace is 0s)", async () => {
-    const { client, f } = browser(pc);
+    const { client, f } = await browser(pc);
     await client.signUp({ email: email("kim"), password, name: "Kim" });
     await sleep(1100);
     f.calls.length = 0;
@@ -386,7 +386,7 @@ describe("client.fetch with a one-second access token", () => {
   });
 
   test("a token that expired before its retry (by its own accessExpiresAt) gets one more refresh, not a sign-out", async () => {
-    const { client, f, events } = browser(pc);
+    const { client, f, events } = await browser(pc);
     await client.signUp({ email: email("oz"), password, name: "Oz" });
     // A network that holds the retry until the refreshed token's own
     // accessExpiresAt has passed: the interleaving a second boundary makes.
@@ -420,9 +420,9 @@ describe("client.fetch with a one-second access token", () => {
 
   test("a refresh that fails (invalid_refresh) signs out without a retry", async () => {
     const who = email("max");
-    const { client, f, events } = browser(pc);
+    const { client, f, events } = await browser(pc);
     await client.signUp({ email: who, password, name: "Max" });
-    const other = browser(pc);
+    const other = await browser(pc);
     await other.client.signIn({ email: who, password });
     await other.client.signOut({ scope: "global" });
     await sleep(1100);
@@ -442,7 +442,7 @@ describe("rate limits", () => {
   after(() => pc.stop());
 
   test("a 429 carries retryAfter in seconds", async () => {
-    const { client } = browser(pc);
+    const { client } = await browser(pc);
     let err;
     for (let i = 0; i < 4 && !err; i++) {
       try {
