@@ -42,7 +42,11 @@ func chromium(t *testing.T) string {
 const tabsPage = `<!doctype html><meta charset="utf-8"><title>tab</title>
 <script type="module">
 import { createClient } from "/client/index.js";
+// ?nolocks: a browser without navigator.locks, so the client falls back to
+// its BroadcastChannel election.
+if (location.search.includes("nolocks")) Object.defineProperty(Navigator.prototype, "locks", { get: () => undefined });
 const client = createClient();
+window.lockKind = navigator.locks ? "navigator.locks" : "election";
 const stats = { ok: 0, statuses: {}, events: [], errors: [], done: false };
 client.onAuthStateChange((e) => stats.events.push(e));
 window.client = client;
@@ -96,13 +100,23 @@ type tabStats struct {
 // protected endpoint every 100 ms for 30 s. No tab may be signed out, no
 // reuse may be detected, and the refreshes must be about one per expiry.
 func TestThreeTabsShareOneRefresh(t *testing.T) {
-	nodeExe := node(t)
-	exe := chromium(t)
-	build(t, nodeExe)
 	duration := 30 * time.Second
 	if d, err := time.ParseDuration(os.Getenv("PORTCULLIS_TABS_DURATION")); err == nil {
 		duration = d // a shorter run while working on the client
 	}
+	threeTabs(t, "", duration)
+}
+
+// TestThreeTabsWithoutNavigatorLocks is the same with the BroadcastChannel
+// election the client uses where navigator.locks is missing, for 10 s.
+func TestThreeTabsWithoutNavigatorLocks(t *testing.T) {
+	threeTabs(t, "?nolocks", 10*time.Second)
+}
+
+func threeTabs(t *testing.T, query string, duration time.Duration) {
+	nodeExe := node(t)
+	exe := chromium(t)
+	build(t, nodeExe)
 	const ttl = time.Second
 
 	var svc *auth.Service
@@ -187,7 +201,12 @@ func TestThreeTabsShareOneRefresh(t *testing.T) {
 		if err := chromedp.Run(ctx); err != nil {
 			t.Fatalf("open a tab: %v", err)
 		}
-		step(ctx, "open a tab", chromedp.Navigate(origin+"/"), chromedp.Poll(`window.ready === true`, nil))
+		var kind string
+		step(ctx, "open a tab", chromedp.Navigate(origin+"/"+query), chromedp.Poll(`window.ready === true`, nil),
+			chromedp.Evaluate(`window.lockKind`, &kind))
+		if want := map[string]string{"": "navigator.locks", "?nolocks": "election"}[query]; kind != want {
+			t.Fatalf("the page uses %s, want %s", kind, want)
+		}
 		tabs[i] = ctx
 		if i == 0 {
 			var email string

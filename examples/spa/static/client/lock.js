@@ -31,9 +31,11 @@ const claimWindowMs = 40;
 const staleMs = 10_000;
 /**
  * A lock by election over a BroadcastChannel, for browsers without
- * navigator.locks. A tab claims the lock and listens briefly: a tab holding
- * it answers "held", and of two tabs claiming at once the earlier claim (then
- * the smaller id) wins; the loser waits for "released" and claims again.
+ * navigator.locks. A tab claims the lock and listens briefly: of two tabs
+ * claiming at once the earlier claim (then the smaller id) wins; a tab that
+ * wins says so ("held") and a holder answers every claim with "held"; a tab
+ * that saw another's claim just before its own waits for that one to settle.
+ * Losers wait for "released" and claim again.
  */
 function electionLock(name) {
     const ch = new BroadcastChannel(name);
@@ -44,6 +46,7 @@ function electionLock(name) {
     let myClaim = null;
     let lost = false;
     let othersHold = null;
+    let othersClaim = null;
     let wake = null;
     ch.onmessage = (ev) => {
         const m = ev.data;
@@ -53,20 +56,24 @@ function electionLock(name) {
             if (holding) {
                 ch.postMessage({ t: "held", id: me, to: m.id });
             }
-            else if (myClaim && (myClaim.at < m.at || (myClaim.at === m.at && me < m.id))) {
-                // Ours is the better claim; the other tab will lose on seeing ours.
-            }
             else if (myClaim) {
-                lost = true;
+                if (m.at < myClaim.at || (m.at === myClaim.at && m.id < me))
+                    lost = true;
+            }
+            else {
+                othersClaim = { id: m.id, seen: Date.now() };
             }
         }
-        else if (m.t === "held" && m.to === me) {
-            lost = true;
+        else if (m.t === "held") {
             othersHold = { id: m.id, since: Date.now() };
+            if (myClaim)
+                lost = true;
         }
         else if (m.t === "released") {
             if (othersHold?.id === m.id)
                 othersHold = null;
+            if (othersClaim?.id === m.id)
+                othersClaim = null;
             wake?.();
         }
     };
@@ -87,16 +94,22 @@ function electionLock(name) {
                 continue;
             }
             othersHold = null;
+            if (othersClaim && Date.now() - othersClaim.seen < 3 * claimWindowMs) {
+                await sleep(claimWindowMs * (1 + Math.random()));
+                continue;
+            }
+            othersClaim = null;
             lost = false;
             myClaim = { at: Date.now() };
             ch.postMessage({ t: "claim", id: me, at: myClaim.at });
             await new Promise((r) => setTimeout(r, claimWindowMs));
-            if (!lost) {
+            const won = !lost;
+            myClaim = null;
+            if (won) {
                 holding = true;
-                myClaim = null;
+                ch.postMessage({ t: "held", id: me, to: "*" });
                 return;
             }
-            myClaim = null;
             await sleep(othersHold ? staleMs : claimWindowMs * (1 + Math.random()));
         }
     }
