@@ -1,5 +1,5 @@
 // Command introspect shows how a Go service asks Portcullis whether an access
-// token is live (RFC 7662). Run it with:
+// token is live (RFC 7662), with the importable client package. Run it with:
 //
 //	PORTCULLIS_URL=http://localhost:8080 INTROSPECT_CLIENT=gateway \
 //	INTROSPECT_SECRET=change-me-to-a-long-secret go run ./examples/introspect TOKEN
@@ -7,50 +7,23 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"net/http"
-	"net/url"
 	"os"
-	"strings"
 	"time"
+
+	"github.com/portcullis-auth/portcullis/client"
 )
 
-// Introspection is Portcullis's answer; only Active is set for a dead token.
-type Introspection struct {
-	Active bool   `json:"active"`
-	Sub    string `json:"sub"`
-	Sid    string `json:"sid"`
-	Role   string `json:"role"`
-	Email  string `json:"email"`
-	Exp    int64  `json:"exp"`
-}
-
-// introspect asks baseURL's /auth/introspect about token, authenticating as
-// the client id with its secret.
-func introspect(ctx context.Context, hc *http.Client, baseURL, id, secret, token string) (Introspection, error) {
-	body := url.Values{"token": {token}}.Encode()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimRight(baseURL, "/")+"/auth/introspect", strings.NewReader(body))
+// describe introspects token and says what it is, or why not.
+func describe(ctx context.Context, c *client.Client, token string) (string, bool, error) {
+	res, err := c.Introspect(ctx, token)
 	if err != nil {
-		return Introspection{}, err
+		return "", false, err
 	}
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.SetBasicAuth(id, secret)
-	resp, err := hc.Do(req)
-	if err != nil {
-		return Introspection{}, err
+	if !res.Active {
+		return "inactive", false, nil
 	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		var e struct {
-			Error       string `json:"error"`
-			Description string `json:"error_description"`
-		}
-		_ = json.NewDecoder(resp.Body).Decode(&e)
-		return Introspection{}, fmt.Errorf("introspect: %d %s: %s", resp.StatusCode, e.Error, e.Description)
-	}
-	var out Introspection
-	return out, json.NewDecoder(resp.Body).Decode(&out)
+	return fmt.Sprintf("active: user %s (%s, %s), session %s", res.Sub, res.Email, res.Role, res.Sid), true, nil
 }
 
 func main() {
@@ -60,14 +33,14 @@ func main() {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	res, err := introspect(ctx, http.DefaultClient, os.Getenv("PORTCULLIS_URL"), os.Getenv("INTROSPECT_CLIENT"), os.Getenv("INTROSPECT_SECRET"), os.Args[1])
+	c := client.New(os.Getenv("PORTCULLIS_URL"), client.WithIntrospection(os.Getenv("INTROSPECT_CLIENT"), os.Getenv("INTROSPECT_SECRET")))
+	line, active, err := describe(ctx, c, os.Args[1])
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	if !res.Active {
-		fmt.Println("inactive")
+	fmt.Println(line)
+	if !active {
 		os.Exit(1)
 	}
-	fmt.Printf("active: user %s (%s, %s), session %s\n", res.Sub, res.Email, res.Role, res.Sid)
 }

@@ -1,6 +1,11 @@
-// The example SPA: every call goes to Portcullis with credentials included, so
-// the browser sends and stores its HttpOnly cookies; the page never sees a token.
+// The example SPA: every call goes to Portcullis through @portcullis/client
+// (./client/, the compiled clients/js), with credentials included, so the
+// browser sends and stores its HttpOnly cookies; the page never sees a token.
+// The client refreshes an expired session once, across tabs, and retries.
+import { createClient } from "./client/index.js";
+
 const API = window.PORTCULLIS_API;
+const client = createClient({ baseUrl: API });
 
 const $ = (sel) => document.querySelector(sel);
 // status shows an error (red); success shows a success (green).
@@ -10,30 +15,28 @@ const status = (text, ok = false) => {
 };
 const success = (text) => status(text, true);
 
-// api calls Portcullis. On 401 token_expired it refreshes the session once and
-// retries: the pattern to copy. Any other 401 means "sign in again".
-async function api(path, { method = "GET", body } = {}, retried = false) {
-  const res = await fetch(API + path, {
-    method,
-    credentials: "include",
-    headers: body === undefined ? {} : { "Content-Type": "application/json" },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  if (res.status === 401 && !retried) {
-    const err = await res.clone().json().catch(() => ({}));
-    if (err.error && err.error.code === "token_expired") {
-      const refreshed = await fetch(API + "/auth/refresh", { method: "POST", credentials: "include" });
-      if (refreshed.ok) return api(path, { method, body }, true);
-    }
-  }
-  return res;
+// errorText is what the page shows for a PortcullisError.
+function errorText(err) {
+  if (err.code === "network_error") return cannotReach();
+  const fields = Object.entries(err.fields || {}).map(([f, msgs]) => `${f} ${msgs.join(", ")}`);
+  return [err.message, ...fields].join("; ");
 }
 
-async function errorText(res) {
-  const err = await res.json().catch(() => ({}));
-  if (!err.error) return `request failed (${res.status})`;
-  const fields = Object.entries(err.error.fields || {}).map(([f, msgs]) => `${f} ${msgs.join(", ")}`);
-  return [err.error.message, ...fields].join("; ");
+// A fetch that fails outright (not an HTTP error) usually means CORS: the
+// browser hides the answer when this origin is not in AUTH_ALLOWED_ORIGINS.
+function cannotReach() {
+  if ($("#signed-in").hidden && $("#signed-out").hidden) showSignedOut();
+  return `Cannot reach Portcullis at ${API}. Is it running with AUTH_ALLOWED_ORIGINS=${location.origin}?`;
+}
+
+// attempt runs a call and shows its error, if any; it returns undefined then.
+async function attempt(call) {
+  try {
+    return await call();
+  } catch (err) {
+    status(errorText(err));
+    return undefined;
+  }
 }
 
 function showSignedOut() {
@@ -49,13 +52,15 @@ function showSignedOut() {
 }
 
 async function showMe() {
-  const res = await api("/auth/me");
-  if (!res.ok) {
+  let me;
+  try {
+    me = await client.getUser();
+  } catch (err) {
     showSignedOut();
-    if (res.status !== 401) status(await errorText(res));
+    if (err.status !== 401) status(errorText(err));
     return;
   }
-  const { user, session } = await res.json();
+  const { user, session } = me;
   $("#me-name").textContent = user.name;
   $("#me-email").textContent = user.email;
   $("#me-role").textContent = user.role;
@@ -67,9 +72,9 @@ async function showMe() {
 
 // showFactors says whether two-step sign-in is on.
 async function showFactors() {
-  const res = await api("/auth/mfa");
-  if (!res.ok) return;
-  const { factors, recoveryCodesRemaining } = await res.json();
+  const got = await client.listFactors().catch(() => undefined);
+  if (!got) return;
+  const { factors, recoveryCodesRemaining } = got;
   const on = factors.some((f) => f.status === "active");
   $("#mfa-state").textContent = on
     ? `Two-step sign-in is on (${recoveryCodesRemaining} recovery codes left).`
@@ -78,9 +83,8 @@ async function showFactors() {
 }
 
 async function showSessions() {
-  const res = await api("/auth/sessions");
-  if (!res.ok) return;
-  const { sessions } = await res.json();
+  const sessions = await client.listSessions().catch(() => undefined);
+  if (!sessions) return;
   const items = sessions.map((s) => {
     const li = document.createElement("li");
     li.dataset.id = s.id;
@@ -97,8 +101,7 @@ async function showSessions() {
       btn.textContent = "Sign out this device";
       btn.className = "revoke";
       btn.addEventListener("click", async () => {
-        const del = await api(`/auth/sessions/${s.id}`, { method: "DELETE" });
-        if (!del.ok) status(await errorText(del));
+        await attempt(() => client.revokeSession(s.id));
         await showSessions();
       });
       li.append(btn);
@@ -108,32 +111,29 @@ async function showSessions() {
   $("#sessions").replaceChildren(...items);
 }
 
-// signInWith posts a form's fields to path and shows the user on success,
-// or the second step when the account has one.
-function signInWith(form, path, fields) {
+// signInWith submits a form through send (signIn or signUp) and shows the
+// user on success, or the second step when the account has one.
+function signInWith(form, send) {
   $(form).addEventListener("submit", async (e) => {
     e.preventDefault();
     status("");
-    const res = await api(path, { method: "POST", body: fields() });
-    if (!res.ok) return status(await errorText(res));
-    await afterFirstStep(await res.json());
+    const r = await attempt(send);
+    if (r) await afterFirstStep(r);
   });
 }
 
 // The second step: the first answered mfaRequired and an mfaToken, which
-// the page keeps in memory only.
-let mfaToken = "";
-async function afterFirstStep(body) {
-  if (!body.mfaRequired) return showMe();
-  mfaToken = body.mfaToken;
+// the client keeps in this tab's memory only.
+async function afterFirstStep(r) {
+  if ("status" in r) return status("Check your inbox: confirm your address, then sign in.");
+  if (!("mfaRequired" in r)) return showMe();
   $("#mfa-form").hidden = false;
   $("#mfa-code").focus();
 }
 $("#mfa-form").addEventListener("submit", async (e) => {
   e.preventDefault();
-  const res = await api("/auth/mfa/verify", { method: "POST", body: { mfaToken, code: $("#mfa-code").value, recoveryCode: $("#mfa-recovery").value } });
-  if (!res.ok) return status(await errorText(res));
-  mfaToken = "";
+  const ok = await attempt(() => client.verifyMfa({ code: $("#mfa-code").value, recoveryCode: $("#mfa-recovery").value }));
+  if (!ok) return;
   $("#mfa-form").hidden = true;
   await showMe();
 });
@@ -142,9 +142,8 @@ $("#mfa-form").addEventListener("submit", async (e) => {
 // recovery codes, shown once.
 let pendingFactor = "";
 $("#totp-start").addEventListener("click", async () => {
-  const res = await api("/auth/mfa/totp", { method: "POST", body: { name: "Authenticator app" } });
-  if (!res.ok) return status(await errorText(res));
-  const e = await res.json();
+  const e = await attempt(() => client.enrollTotp({ name: "Authenticator app" }));
+  if (!e) return;
   pendingFactor = e.factor.id;
   $("#totp-qr").src = e.qrCode;
   $("#totp-secret").textContent = e.secret;
@@ -153,36 +152,32 @@ $("#totp-start").addEventListener("click", async () => {
 });
 $("#totp-form").addEventListener("submit", async (e) => {
   e.preventDefault();
-  const res = await api(`/auth/mfa/totp/${pendingFactor}/verify`, { method: "POST", body: { code: $("#totp-code").value } });
-  if (!res.ok) return status(await errorText(res));
-  const { recoveryCodes } = await res.json();
+  const got = await attempt(() => client.verifyTotp(pendingFactor, $("#totp-code").value));
+  if (!got) return;
+  const { recoveryCodes } = got;
   $("#totp-form").hidden = true;
   $("#recovery-codes").replaceChildren(...(recoveryCodes || []).map((c) => Object.assign(document.createElement("li"), { textContent: c })));
   $("#recovery").hidden = !recoveryCodes;
   await showFactors();
 });
 
-signInWith("#login-form", "/auth/login", () => ({
+signInWith("#login-form", () => client.signIn({
   email: $("#login-email").value, password: $("#login-password").value, rememberMe: $("#login-remember").checked,
 }));
-signInWith("#register-form", "/auth/register", () => ({
+signInWith("#register-form", () => client.signUp({
   name: $("#register-name").value, email: $("#register-email").value, password: $("#register-password").value,
 }));
 
 $("#check").addEventListener("click", () => showMe());
 
 $("#logout").addEventListener("click", async () => {
-  await api("/auth/logout", { method: "POST" });
+  await attempt(() => client.signOut());
   showSignedOut();
 });
 
-// A fetch that fails outright (not an HTTP error) usually means CORS: the
-// browser hides the answer when this origin is not in AUTH_ALLOWED_ORIGINS.
-window.addEventListener("unhandledrejection", (e) => {
-  if (e.reason instanceof TypeError) {
-    status(`Cannot reach Portcullis at ${API}. Is it running with AUTH_ALLOWED_ORIGINS=${location.origin}?`);
-    if ($("#signed-in").hidden && $("#signed-out").hidden) showSignedOut();
-  }
+// Another tab signed out (or its session ended): show it here too.
+client.onAuthStateChange((event) => {
+  if (event === "SIGNED_OUT") showSignedOut();
 });
 
 // The pages mailed links open. A GET only shows the page: the token is
@@ -201,46 +196,50 @@ function onSubmit(sel, send) {
   });
 }
 
+// done runs call and shows message when it succeeds; it reports success.
+async function done(call, message) {
+  try {
+    await call();
+    success(message);
+    return true;
+  } catch (err) {
+    status(errorText(err));
+    return false;
+  }
+}
+
 onSubmit("#forgot-form", async () => {
-  const res = await api("/auth/password/forgot", { method: "POST", body: { email: $("#forgot-email").value } });
-  if (res.ok) success("If that address has an account, a reset link is on its way."); else status(await errorText(res));
+  await done(() => client.requestPasswordReset($("#forgot-email").value), "If that address has an account, a reset link is on its way.");
 });
 onSubmit("#reset-form", async () => {
-  const res = await api("/auth/password/reset", { method: "POST", body: { token, password: $("#reset-password").value } });
-  if (res.ok) success("Your password is changed. Sign in with it."); else status(await errorText(res));
-  if (res.ok) $("#reset-form").hidden = true;
+  if (await done(() => client.resetPassword({ token, password: $("#reset-password").value }), "Your password is changed. Sign in with it.")) {
+    $("#reset-form").hidden = true;
+  }
 });
 onSubmit("#verify-submit", async () => {
-  const res = await api("/auth/email/verify", { method: "POST", body: { token } });
-  if (!res.ok) return status(await errorText(res));
-  success("Your email address is confirmed.");
-  $("#verify-submit").hidden = true;
+  if (await done(() => client.verifyEmail(token), "Your email address is confirmed.")) $("#verify-submit").hidden = true;
 });
 onSubmit("#change-submit", async () => {
-  const res = await api("/auth/email/change/confirm", { method: "POST", body: { token } });
-  if (!res.ok) return status(await errorText(res));
-  success("Your email address is changed.");
-  $("#change-submit").hidden = true;
+  if (await done(() => client.confirmEmailChange(token), "Your email address is changed.")) $("#change-submit").hidden = true;
 });
 onSubmit("#sign-in-link-submit", async () => {
-  const res = await api("/auth/sign-in/email/verify", { method: "POST", body: { token } });
-  if (!res.ok) return status(await errorText(res));
+  const r = await attempt(() => client.signInWithCode({ token }));
+  if (!r) return;
   history.replaceState(null, "", "/");
   page.hidden = true;
   $("#signed-out").hidden = false;
-  await afterFirstStep(await res.json());
+  await afterFirstStep(r);
 });
 onSubmit("#code-request-form", async () => {
-  const res = await api("/auth/sign-in/email", { method: "POST", body: { email: $("#code-email").value } });
-  if (res.ok) success("If that address has an account, a code is on its way."); else status(await errorText(res));
+  await done(() => client.requestSignInCode($("#code-email").value), "If that address has an account, a code is on its way.");
 });
 onSubmit("#code-form", async () => {
-  const res = await api("/auth/sign-in/email/verify", { method: "POST", body: { email: $("#code-email").value, code: $("#code").value } });
-  if (!res.ok) return status(await errorText(res));
+  const r = await attempt(() => client.signInWithCode({ email: $("#code-email").value, code: $("#code").value }));
+  if (!r) return;
   history.replaceState(null, "", "/");
   page.hidden = true;
   $("#signed-out").hidden = false;
-  await afterFirstStep(await res.json());
+  await afterFirstStep(r);
 });
 
 if (page) {
@@ -249,3 +248,22 @@ if (page) {
 } else {
   showMe();
 }
+
+// For passkeys.js and social.js, which are small modules of their own.
+// api calls a path of Portcullis through client.fetch (one refresh, across
+// tabs, when the session expired) and answers the Response;
+// responseErrorText is what the page shows for a failed one.
+function api(path, { method = "GET", body } = {}) {
+  return client.fetch(API + path, {
+    method,
+    headers: body === undefined ? {} : { "Content-Type": "application/json" },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+}
+async function responseErrorText(res) {
+  const err = await res.json().catch(() => ({}));
+  if (!err.error) return `request failed (${res.status})`;
+  const fields = Object.entries(err.error.fields || {}).map(([f, msgs]) => `${f} ${msgs.join(", ")}`);
+  return [err.error.message, ...fields].join("; ");
+}
+export { API, $, status, afterFirstStep, api, responseErrorText };

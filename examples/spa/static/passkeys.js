@@ -3,6 +3,7 @@
 // are the only places that know, for both ceremonies. Every ceremony is two
 // calls: options (with a flowId), then the browser's answer with that flowId.
 // Loaded after app.js, whose api, $, status, errorText and afterFirstStep it uses.
+import { API, $, status, afterFirstStep, api, responseErrorText as errorText } from "./app.js";
 
 const base64url = {
   toBuffer: (s) => Uint8Array.from(atob(s.replace(/-/g, "+").replace(/_/g, "/") + "===".slice((s.length + 3) % 4)), (c) => c.charCodeAt(0)).buffer,

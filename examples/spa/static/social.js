@@ -4,6 +4,7 @@
 // the query, or the second step of a user with a second factor in the
 // fragment (which no server ever sees). It uses app.js's API, $, status and
 // afterFirstStep.
+import { API, $, status, afterFirstStep } from "./app.js";
 const oidcErrors = {
   access_denied: "Sign-in was cancelled at the provider.",
   invalid_state: "That sign-in link expired or was already used. Try again.",

@@ -1,0 +1,612 @@
+// @portcullis/client: the browser (and Node, Deno, Bun, edge) client for
+// Portcullis. The cookies carry the session; the client never stores a token.
+import { PortcullisError, errorCode } from "./errors.js";
+import { crossTabLock, localLock, type Lock } from "./lock.js";
+import type {
+  ActivityEvent,
+  AdminUser,
+  AuditEvent,
+  AuthEvent,
+  AuthState,
+  ChangeEmailInput,
+  ChangePasswordInput,
+  EnrollTotpInput,
+  FactorResult,
+  FactorsResult,
+  MFAChallenge,
+  ReauthenticateInput,
+  ResetPasswordInput,
+  Session,
+  SessionInfo,
+  SignInInput,
+  SignInResult,
+  SignInWithCodeInput,
+  SignOutScope,
+  SignUpInput,
+  SignUpResult,
+  SignedIn,
+  TotpEnrollment,
+  UpdateAdminUserInput,
+  UpdateUserInput,
+  User,
+  VerifyMfaInput,
+} from "./types.js";
+
+export { PortcullisError } from "./errors.js";
+export type * from "./types.js";
+
+export interface ClientOptions {
+  /** Portcullis's origin, e.g. "https://auth.example.com"; "" (the default) for the page's own origin (a proxy such as Next.js rewrites). */
+  baseUrl?: string;
+  /** The fetch to use (default: globalThis.fetch). */
+  fetch?: typeof globalThis.fetch;
+  /**
+   * Refresh this long before the access token expires while the page is
+   * visible (default: a tenth of the token's lifetime, at most a minute).
+   * 0 turns the proactive refresh off; a request that meets an expired token
+   * still refreshes.
+   */
+  refreshMarginMs?: number;
+}
+
+export type AuthChangeCallback = (event: AuthEvent, state: AuthState) => void;
+
+/** True when a sign-in needs its second step. */
+export function isMFAChallenge(r: SignInResult): r is MFAChallenge {
+  return "mfaRequired" in r && r.mfaRequired === true;
+}
+
+// What one tab tells the others, written to localStorage before the refresh
+// lock is released: a tab that then takes the lock reads it synchronously.
+interface Stamp {
+  id: string;
+  accessExpiresAt?: string;
+}
+
+type Broadcast = { kind: "auth"; event: AuthEvent; user: User | null; session: Session | null };
+
+type Json = Record<string, unknown> | undefined;
+
+export function createClient(options: ClientOptions = {}) {
+  return new PortcullisClient(options);
+}
+
+export class PortcullisClient {
+  readonly baseUrl: string;
+  readonly #fetch: typeof globalThis.fetch;
+  readonly #lock: Lock;
+  readonly #channel: BroadcastChannel | null;
+  readonly #storageKey: string;
+  readonly #margin: number | undefined;
+  readonly #listeners = new Set<AuthChangeCallback>();
+  // undefined: not known yet; null: signed out.
+  #state: { user: User | null; session: Session | null } | undefined;
+  #mfa: MFAChallenge | undefined;
+  // The last refresh stamp of this realm (for runtimes without localStorage).
+  #localStamp: Stamp = { id: "initial" };
+  #initial: Promise<void> | undefined;
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #onVisibility: (() => void) | undefined;
+
+  constructor(options: ClientOptions) {
+    this.baseUrl = (options.baseUrl ?? "").replace(/\/+$/, "");
+    const f = options.fetch ?? globalThis.fetch;
+    this.#fetch = (input, init) => f(input, init);
+    this.#margin = options.refreshMarginMs;
+    const scope = `portcullis:${this.baseUrl || "same-origin"}`;
+    this.#storageKey = `${scope}:refresh`;
+    this.#lock = hasDocument() ? crossTabLock(`${scope}:refresh`) : localLock();
+    this.#channel = typeof BroadcastChannel === "function" && hasDocument() ? new BroadcastChannel(scope) : null;
+    if (this.#channel) this.#channel.onmessage = (ev: MessageEvent<Broadcast>) => this.#fromOtherTab(ev.data);
+    if (hasDocument()) {
+      this.#onVisibility = () => this.#schedule();
+      document.addEventListener("visibilitychange", this.#onVisibility);
+    }
+  }
+
+  /** Stops the timers and listeners (a test, a page that goes away). */
+  destroy(): void {
+    clearTimeout(this.#timer);
+    this.#channel?.close();
+    this.#lock.close();
+    if (this.#onVisibility) document.removeEventListener("visibilitychange", this.#onVisibility);
+    this.#listeners.clear();
+  }
+
+  // ---- auth state ----
+
+  /**
+   * Calls cb on every change of the session, in this tab and (through a
+   * BroadcastChannel) in every other tab of this origin; first with
+   * INITIAL_SESSION once the session is known. An MFA_REQUIRED event, with its
+   * mfaToken, is delivered only in the tab that signed in.
+   */
+  onAuthStateChange(cb: AuthChangeCallback): { unsubscribe: () => void } {
+    this.#listeners.add(cb);
+    void this.#init().then(() => {
+      if (this.#listeners.has(cb)) cb("INITIAL_SESSION", this.#snapshot());
+    });
+    return { unsubscribe: () => void this.#listeners.delete(cb) };
+  }
+
+  /** The session as last known, asking Portcullis the first time; null when signed out. */
+  async getSession(): Promise<SignedIn | null> {
+    await this.#init();
+    const s = this.#state;
+    return s?.user && s.session ? { user: s.user, session: s.session } : null;
+  }
+
+  #init(): Promise<void> {
+    this.#initial ??= this.getUser().then(
+      () => undefined,
+      () => undefined,
+    );
+    return this.#initial;
+  }
+
+  #snapshot(): AuthState {
+    return { user: this.#state?.user ?? null, session: this.#state?.session ?? null, ...(this.#mfa ? { mfa: this.#mfa } : {}) };
+  }
+
+  #emit(event: AuthEvent, broadcast: boolean): void {
+    const state = this.#snapshot();
+    for (const cb of [...this.#listeners]) {
+      try {
+        cb(event, state);
+      } catch (err) {
+        queueMicrotask(() => {
+          throw err;
+        });
+      }
+    }
+    if (broadcast && this.#channel) {
+      // Never the mfaToken: it stays in the tab that received it.
+      const msg: Broadcast = { kind: "auth", event, user: state.user, session: state.session };
+      this.#channel.postMessage(msg);
+    }
+  }
+
+  #fromOtherTab(m: Broadcast): void {
+    if (m?.kind !== "auth") return;
+    if (m.event === "SIGNED_OUT") {
+      if (this.#state !== undefined && this.#state.user === null) return; // already signed out here
+      this.#state = { user: null, session: null };
+      this.#mfa = undefined;
+    } else if (m.user) {
+      this.#state = { user: m.user, session: m.session ?? this.#state?.session ?? null };
+      if (m.event === "SIGNED_IN") this.#mfa = undefined;
+    }
+    this.#schedule();
+    this.#emit(m.event, false);
+  }
+
+  #signedIn(r: SignedIn, event: AuthEvent): void {
+    this.#state = { user: r.user, session: r.session };
+    this.#mfa = undefined;
+    this.#writeStamp(r.session);
+    this.#schedule();
+    this.#emit(event, true);
+  }
+
+  /** Forgets the session here and in every tab, emitting SIGNED_OUT unless it was already known to be gone. */
+  #signedOut(): void {
+    const known = this.#state !== undefined && this.#state.user === null;
+    this.#state = { user: null, session: null };
+    this.#mfa = undefined;
+    clearTimeout(this.#timer);
+    if (!known) this.#emit("SIGNED_OUT", true);
+  }
+
+  // ---- one refresh across tabs ----
+
+  #readStamp(): Stamp {
+    try {
+      const raw = globalThis.localStorage?.getItem(this.#storageKey);
+      if (raw) return JSON.parse(raw) as Stamp;
+    } catch {
+      // No storage (a server, a locked-down browser): this realm's stamp.
+    }
+    return this.#localStamp;
+  }
+
+  #writeStamp(session: Session | undefined): void {
+    const s: Stamp = { id: Math.random().toString(36).slice(2) + Date.now().toString(36), accessExpiresAt: session?.accessExpiresAt };
+    this.#localStamp = s;
+    try {
+      globalThis.localStorage?.setItem(this.#storageKey, JSON.stringify(s));
+    } catch {
+      // See #readStamp.
+    }
+  }
+
+  /**
+   * Refreshes the session unless some tab already did since `seen` was read;
+   * the check and the refresh hold the cross-tab lock, so one refresh token is
+   * never presented twice. Returns false when the session is gone.
+   */
+  async #refreshAfter(seen: Stamp): Promise<boolean> {
+    return this.#lock.run(async () => {
+      if (this.#readStamp().id !== seen.id) return true;
+      try {
+        await this.#doRefresh();
+        return true;
+      } catch (err) {
+        if (err instanceof PortcullisError && err.status === 401) {
+          this.#signedOut();
+          return false;
+        }
+        throw err;
+      }
+    });
+  }
+
+  // Holds the lock: the one place that presents the refresh cookie.
+  async #doRefresh(): Promise<SignedIn> {
+    const res = await this.#raw("POST", "/auth/refresh");
+    if (!res.ok) throw await PortcullisError.from(res);
+    const r = (await res.json()) as SignedIn;
+    this.#signedIn(r, "TOKEN_REFRESHED");
+    return r;
+  }
+
+  /**
+   * Rotates the session's cookies now (one refresh across tabs: it waits for
+   * a refresh another tab is making). Emits TOKEN_REFRESHED; a session that
+   * cannot be refreshed throws a 401 PortcullisError and emits SIGNED_OUT.
+   */
+  async refresh(): Promise<SignedIn> {
+    return this.#lock.run(async () => {
+      try {
+        return await this.#doRefresh();
+      } catch (err) {
+        if (err instanceof PortcullisError && err.status === 401) this.#signedOut();
+        throw err;
+      }
+    });
+  }
+
+  #marginFor(session: Session): number {
+    if (this.#margin !== undefined) return this.#margin;
+    const life = Date.parse(session.accessExpiresAt) - Date.now();
+    // Portcullis states expiry in whole seconds: a margin under a second
+    // would get a token that dies at the same second as the one it replaces.
+    // Such short lives are refreshed by the next request instead.
+    const margin = Math.min(60_000, life / 10);
+    return margin < 1_000 ? 0 : margin;
+  }
+
+  /** Plans the proactive refresh: shortly before the access token expires, while the page is visible. */
+  #schedule(): void {
+    clearTimeout(this.#timer);
+    const session = this.#state?.session;
+    if (!session || !hasDocument() || document.visibilityState !== "visible") return;
+    const margin = this.#marginFor(session);
+    if (margin <= 0) return;
+    const due = Date.parse(session.accessExpiresAt) - margin - Date.now();
+    if (due < 0) return; // Already expired or about to: the next request refreshes.
+    const seen = this.#readStamp();
+    this.#timer = setTimeout(() => void this.#proactive(seen, margin).catch(() => undefined), due);
+  }
+
+  async #proactive(seen: Stamp, margin: number): Promise<void> {
+    await this.#lock.run(async () => {
+      // Another tab may have refreshed while this one waited for the lock.
+      const s = this.#readStamp();
+      if (s.id !== seen.id || (s.accessExpiresAt && Date.parse(s.accessExpiresAt) - Date.now() > margin)) {
+        if (this.#state?.session && s.accessExpiresAt) this.#state.session = { ...this.#state.session, accessExpiresAt: s.accessExpiresAt };
+        this.#schedule();
+        return;
+      }
+      try {
+        await this.#doRefresh();
+      } catch (err) {
+        if (err instanceof PortcullisError && err.status === 401) this.#signedOut();
+      }
+    });
+  }
+
+  // ---- fetch ----
+
+  #url(path: string): string {
+    return this.baseUrl + path;
+  }
+
+  #raw(method: string, path: string, body?: Json): Promise<Response> {
+    return this.#send(this.#url(path), {
+      method,
+      headers: body === undefined ? undefined : { "Content-Type": "application/json" },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+  }
+
+  async #send(input: RequestInfo | URL, init?: RequestInit): Promise<Response> {
+    try {
+      return await this.#fetch(input, { ...init, credentials: "include" });
+    } catch (err) {
+      throw new PortcullisError({ status: 0, code: "network_error", message: `cannot reach ${this.baseUrl || "the server"}`, cause: err });
+    }
+  }
+
+  /**
+   * fetch with the session's cookies. A 401 token_expired refreshes the
+   * session once (one refresh across tabs) and retries once; a 401 after that,
+   * or a session that cannot be refreshed, signs out (SIGNED_OUT) and returns
+   * the 401. It never loops. A path starting with "/" is on baseUrl.
+   */
+  async fetch(input: RequestInfo | URL, init?: RequestInit): Promise<Response> {
+    const target = typeof input === "string" && input.startsWith("/") ? this.#url(input) : input;
+    const original = target instanceof Request ? target.clone() : target;
+    const again = () => (original instanceof Request ? original.clone() : original);
+    const seen = this.#readStamp();
+    const res = await this.#send(target, init);
+    if (res.status !== 401) return res;
+    const code = await errorCode(res);
+    // The browser drops the access cookie when it expires, and sends the
+    // refresh cookie only to /auth: another service on this site then sees
+    // no cookie at all and can only say "unauthenticated". Past the known
+    // expiry, that is an expired token too.
+    if (code !== "token_expired" && !(code === "unauthenticated" && this.#pastExpiry(seen))) {
+      if (this.#state?.user) this.#signedOut();
+      return res;
+    }
+    if (!(await this.#refreshAfter(seen))) return res;
+    let retried = await this.#send(again(), init);
+    // Portcullis states expiry in whole seconds: with a lifetime of a second
+    // or so, a token refreshed just before a second boundary can be dead by
+    // the retry. Only when its own accessExpiresAt says so, one more refresh;
+    // any other 401 after the retry signs out. Never more than that.
+    if (retried.status === 401 && this.#refreshedTokenDied() && (await errorCode(retried)) === "token_expired") {
+      if (!(await this.#refreshUnlessLive())) return retried;
+      retried = await this.#send(again(), init);
+    }
+    if (retried.status === 401) this.#signedOut();
+    return retried;
+  }
+
+  // Refreshes unless, once the lock is held, the latest stamp names a token
+  // that is still live (another tab got one meanwhile).
+  async #refreshUnlessLive(): Promise<boolean> {
+    return this.#lock.run(async () => {
+      const at = this.#readStamp().accessExpiresAt;
+      if (at !== undefined && Date.parse(at) > Date.now()) return true;
+      try {
+        await this.#doRefresh();
+        return true;
+      } catch (err) {
+        if (err instanceof PortcullisError && err.status === 401) {
+          this.#signedOut();
+          return false;
+        }
+        throw err;
+      }
+    });
+  }
+
+  #refreshedTokenDied(): boolean {
+    const at = this.#readStamp().accessExpiresAt;
+    return at !== undefined && Date.parse(at) <= Date.now();
+  }
+
+  #pastExpiry(seen: Stamp): boolean {
+    const at = this.#state?.session?.accessExpiresAt ?? seen.accessExpiresAt;
+    return this.#state?.user != null && at !== undefined && Date.parse(at) <= Date.now();
+  }
+
+  /** Calls an endpoint and decodes its JSON answer, or throws PortcullisError. */
+  async #call<T>(method: string, path: string, body?: Json, opts: { session?: boolean } = {}): Promise<T> {
+    const res = opts.session
+      ? await this.fetch(this.#url(path), {
+          method,
+          headers: body === undefined ? undefined : { "Content-Type": "application/json" },
+          body: body === undefined ? undefined : JSON.stringify(body),
+        })
+      : await this.#raw(method, path, body);
+    if (!res.ok) throw await PortcullisError.from(res);
+    if (res.status === 204) return undefined as T;
+    return (await res.json()) as T;
+  }
+
+  #signInResult(r: SignInResult): SignInResult {
+    if (isMFAChallenge(r)) {
+      this.#mfa = r;
+      this.#emit("MFA_REQUIRED", false);
+    } else {
+      this.#signedIn(r, "SIGNED_IN");
+    }
+    return r;
+  }
+
+  // ---- accounts and sessions ----
+
+  /** Creates an account and signs in; with AUTH_EMAIL_VERIFICATION=required a link is mailed first. */
+  async signUp(input: SignUpInput): Promise<SignUpResult> {
+    const res = await this.#raw("POST", "/auth/register", input);
+    if (!res.ok) throw await PortcullisError.from(res);
+    if (res.status === 202) return { status: "accepted", verificationRequired: true };
+    const r = (await res.json()) as SignedIn;
+    this.#signedIn(r, "SIGNED_IN");
+    return r;
+  }
+
+  /** Signs in with a password: `{user, session}`, or the second step (`'mfaRequired' in r`). */
+  async signIn(input: SignInInput): Promise<SignInResult> {
+    return this.#signInResult(await this.#call<SignInResult>("POST", "/auth/login", input));
+  }
+
+  /** The second step, with the mfaToken of signIn and a TOTP code or a recovery code. */
+  async verifyMfa(input: Partial<VerifyMfaInput> & { code?: string; recoveryCode?: string } = {}): Promise<SignedIn> {
+    const mfaToken = input.mfaToken ?? this.#mfa?.mfaToken;
+    if (!mfaToken) throw new PortcullisError({ status: 0, code: "invalid_mfa_token", message: "no second step is pending: sign in first" });
+    const r = await this.#call<SignedIn>("POST", "/auth/mfa/verify", { ...input, mfaToken });
+    this.#signedIn(r, "SIGNED_IN");
+    return r;
+  }
+
+  /** Ends this session (local, the default), the user's other sessions (others), or all (global). */
+  async signOut({ scope = "local" }: { scope?: SignOutScope } = {}): Promise<void> {
+    const res = await this.fetch(this.#url(`/auth/logout?scope=${scope}`), { method: "POST" });
+    if (!res.ok && res.status !== 401) throw await PortcullisError.from(res);
+    if (scope !== "others" || res.status === 401) this.#signedOut();
+  }
+
+  /** The signed-in user and this session. */
+  async getUser(): Promise<SignedIn> {
+    try {
+      const r = await this.#call<SignedIn>("GET", "/auth/me", undefined, { session: true });
+      const had = this.#state?.user;
+      this.#state = { user: r.user, session: r.session };
+      this.#schedule();
+      if (had && had.id !== r.user.id) this.#emit("SIGNED_IN", true);
+      return r;
+    } catch (err) {
+      if (err instanceof PortcullisError && err.status === 401) this.#state = { user: null, session: null };
+      throw err;
+    }
+  }
+
+  /** Changes the signed-in user's profile; emits USER_UPDATED. */
+  async updateUser(input: UpdateUserInput): Promise<User> {
+    const { user } = await this.#call<{ user: User }>("PATCH", "/auth/me", input, { session: true });
+    this.#userUpdated(user);
+    return user;
+  }
+
+  #userUpdated(user: User): void {
+    if (this.#state?.user && this.#state.user.id === user.id) {
+      this.#state = { user, session: this.#state.session };
+      this.#emit("USER_UPDATED", true);
+    }
+  }
+
+  /** This user's live sessions (current marks this one). */
+  async listSessions(): Promise<SessionInfo[]> {
+    return (await this.#call<{ sessions: SessionInfo[] }>("GET", "/auth/sessions", undefined, { session: true })).sessions;
+  }
+
+  /** Ends one of the user's sessions; ending this one signs out. */
+  async revokeSession(id: string): Promise<void> {
+    await this.#call("DELETE", `/auth/sessions/${encodeURIComponent(id)}`, undefined, { session: true });
+    if (this.#state?.session?.id === id) this.#signedOut();
+  }
+
+  /** The account's recent security events. */
+  async listActivity(): Promise<ActivityEvent[]> {
+    return (await this.#call<{ events: ActivityEvent[] }>("GET", "/auth/activity", undefined, { session: true })).events;
+  }
+
+  /** Changes the password (the current one is required); the user's other sessions end. */
+  async changePassword(input: ChangePasswordInput): Promise<void> {
+    await this.#call("POST", "/auth/password", input, { session: true });
+  }
+
+  /** Mails a reset link if the address has an account (the answer is the same either way). */
+  async requestPasswordReset(email: string): Promise<void> {
+    await this.#call("POST", "/auth/password/forgot", { email });
+  }
+
+  /** Sets a new password with the token of a reset link; every session of the user ends. Emits PASSWORD_RECOVERY. */
+  async resetPassword(input: ResetPasswordInput): Promise<void> {
+    await this.#call("POST", "/auth/password/reset", input);
+    this.#emit("PASSWORD_RECOVERY", false);
+  }
+
+  /** Confirms the email address with the token of a verification link. */
+  async verifyEmail(token: string): Promise<User> {
+    const { user } = await this.#call<{ user: User }>("POST", "/auth/email/verify", { token });
+    this.#userUpdated(user);
+    return user;
+  }
+
+  /** Mails a new verification link if the address has an unverified account. */
+  async resendVerification(email: string): Promise<void> {
+    await this.#call("POST", "/auth/email/verify/resend", { email });
+  }
+
+  /** Mails a sign-in link and code if the address has an account. */
+  async requestSignInCode(email: string): Promise<void> {
+    await this.#call("POST", "/auth/sign-in/email", { email });
+  }
+
+  /** Signs in with a mailed link's token, or the address and the mailed code; the same union as signIn. */
+  async signInWithCode(input: SignInWithCodeInput): Promise<SignInResult> {
+    return this.#signInResult(await this.#call<SignInResult>("POST", "/auth/sign-in/email/verify", input));
+  }
+
+  /** Mails a confirmation link to a new address. */
+  async changeEmail(input: ChangeEmailInput): Promise<void> {
+    await this.#call("POST", "/auth/email/change", input, { session: true });
+  }
+
+  /** Confirms an email change with the token of its link. */
+  async confirmEmailChange(token: string): Promise<User> {
+    const { user } = await this.#call<{ user: User }>("POST", "/auth/email/change/confirm", { token }, { session: true });
+    this.#userUpdated(user);
+    return user;
+  }
+
+  // ---- second factors ----
+
+  /** Starts enrolling an authenticator app: the secret and its QR code. */
+  async enrollTotp(input: EnrollTotpInput = {}): Promise<TotpEnrollment> {
+    return this.#call<TotpEnrollment>("POST", "/auth/mfa/totp", input, { session: true });
+  }
+
+  /** Activates an authenticator app with its first code; the first factor brings recovery codes. */
+  async verifyTotp(factorId: string, code: string): Promise<FactorResult> {
+    return this.#call<FactorResult>("POST", `/auth/mfa/totp/${encodeURIComponent(factorId)}/verify`, { code }, { session: true });
+  }
+
+  /** The user's second factors and how many recovery codes are left. */
+  async listFactors(): Promise<FactorsResult> {
+    return this.#call<FactorsResult>("GET", "/auth/mfa", undefined, { session: true });
+  }
+
+  /** Removes a second factor (needs a recent sign-in: see reauthenticate). */
+  async removeFactor(id: string): Promise<void> {
+    await this.#call("DELETE", `/auth/mfa/${encodeURIComponent(id)}`, undefined, { session: true });
+  }
+
+  /** Replaces the recovery codes with ten new ones, shown once. */
+  async regenerateRecoveryCodes(): Promise<string[]> {
+    return (await this.#call<{ recoveryCodes: string[] }>("POST", "/auth/mfa/recovery-codes", undefined, { session: true })).recoveryCodes;
+  }
+
+  /** Proves the user again (password, TOTP code or recovery code) for a sensitive change. */
+  async reauthenticate(input: ReauthenticateInput): Promise<Session> {
+    const { session } = await this.#call<{ session: Session }>("POST", "/auth/reauthenticate", input, { session: true });
+    if (this.#state?.user) this.#state = { user: this.#state.user, session };
+    return session;
+  }
+
+  // ---- administration (the admin role) ----
+
+  readonly admin = {
+    listUsers: async (q: { page?: number; limit?: number; email?: string } = {}): Promise<{ users: AdminUser[]; total: number }> =>
+      this.#call("GET", `/admin/users${query(q)}`, undefined, { session: true }),
+    getUser: async (id: string): Promise<AdminUser> =>
+      (await this.#call<{ user: AdminUser }>("GET", `/admin/users/${encodeURIComponent(id)}`, undefined, { session: true })).user,
+    updateUser: async (id: string, input: UpdateAdminUserInput): Promise<AdminUser> =>
+      (await this.#call<{ user: AdminUser }>("PATCH", `/admin/users/${encodeURIComponent(id)}`, input, { session: true })).user,
+    revokeSessions: async (id: string): Promise<void> =>
+      this.#call("DELETE", `/admin/users/${encodeURIComponent(id)}/sessions`, undefined, { session: true }),
+    sendPasswordReset: async (id: string): Promise<void> =>
+      void (await this.#call("POST", `/admin/users/${encodeURIComponent(id)}/password-reset`, undefined, { session: true })),
+    resetMfa: async (id: string): Promise<void> =>
+      this.#call("DELETE", `/admin/users/${encodeURIComponent(id)}/mfa`, undefined, { session: true }),
+    listAudit: async (q: { userId?: string; type?: string; limit?: number } = {}): Promise<AuditEvent[]> =>
+      (await this.#call<{ events: AuditEvent[] }>("GET", `/admin/audit${query(q)}`, undefined, { session: true })).events,
+    liftLockout: async (email: string): Promise<void> =>
+      this.#call("DELETE", `/admin/lockouts${query({ email })}`, undefined, { session: true }),
+  };
+}
+
+function query(q: Record<string, string | number | undefined>): string {
+  const p = new URLSearchParams();
+  for (const [k, v] of Object.entries(q)) if (v !== undefined && v !== "") p.set(k, String(v));
+  const s = p.toString();
+  return s ? `?${s}` : "";
+}
+
+function hasDocument(): boolean {
+  return typeof document !== "undefined" && typeof window !== "undefined";
+}

@@ -1,0 +1,242 @@
+package nextjs
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/chromedp"
+
+	"github.com/portcullis-auth/portcullis/api/apitest"
+)
+
+// tools finds node, the example's and the client's installed packages, and
+// Chromium, or skips: `go test ./...` must pass without them. .ci/run
+// installs them (npm ci in clients/js and examples/nextjs).
+func tools(t *testing.T) (nodeExe, chromium string) {
+	t.Helper()
+	if os.Getenv("PORTCULLIS_E2E") == "off" {
+		t.Skip("browser tests switched off (PORTCULLIS_E2E=off)")
+	}
+	nodeExe, err := exec.LookPath("node")
+	if err != nil {
+		t.Skip("Next.js example skipped: node not found (Node 20 or later)")
+	}
+	for _, p := range []string{"node_modules/next/dist/bin/next", "../../clients/js/node_modules/typescript/bin/tsc"} {
+		if _, err := os.Stat(p); err != nil {
+			t.Skipf("Next.js example skipped: %s is missing; run `npm ci` in clients/js and examples/nextjs (.ci/run does)", p)
+		}
+	}
+	for _, name := range []string{"chromium", "chromium-browser"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return nodeExe, p
+		}
+	}
+	t.Skip("Next.js example skipped: Chromium not found (apt-get install chromium); .ci/run installs it")
+	return "", ""
+}
+
+func freePort(t *testing.T) (net.Listener, int) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ln, ln.Addr().(*net.TCPAddr).Port
+}
+
+func command(t *testing.T, env []string, dir, name string, args ...string) *exec.Cmd {
+	t.Helper()
+	cmd := exec.Command(name, args...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), append([]string{"NEXT_TELEMETRY_DISABLED=1"}, env...)...)
+	return cmd
+}
+
+// TestNextJSExample builds the example with `next build`, runs it with
+// `next start` in front of the real router, and drives it in Chromium:
+// register, the server-rendered dashboard, a reload, sign out through the
+// server action, and the proxy's redirect to /login afterwards.
+func TestNextJSExample(t *testing.T) {
+	nodeExe, chromium := tools(t)
+
+	// Portcullis first: the rewrites are fixed at build time.
+	apiLn, apiPort := freePort(t)
+	nextLn, nextPort := freePort(t)
+	nextLn.Close() // next start binds it
+	origin := fmt.Sprintf("http://localhost:%d", nextPort)
+	router := apitest.Router(t, map[string]string{
+		"AUTH_TRUSTED_PROXIES": "127.0.0.1/32,::1/128",
+		"AUTH_APP_URL":         origin,
+	})
+	go func() { _ = http.Serve(apiLn, router) }()
+	t.Cleanup(func() { apiLn.Close() })
+	apiURL := fmt.Sprintf("http://127.0.0.1:%d", apiPort)
+	env := []string{"PORTCULLIS_URL=" + apiURL}
+
+	if out, err := command(t, nil, "../../clients/js", nodeExe, "node_modules/typescript/bin/tsc", "-p", "tsconfig.json").CombinedOutput(); err != nil {
+		t.Fatalf("build @portcullis/client: %v\n%s", err, out)
+	}
+	if out, err := command(t, env, ".", nodeExe, "node_modules/next/dist/bin/next", "build").CombinedOutput(); err != nil {
+		t.Fatalf("next build: %v\n%s", err, out)
+	}
+	server := command(t, env, ".", nodeExe, "node_modules/next/dist/bin/next", "start", "-p", fmt.Sprint(nextPort), "-H", "localhost")
+	var log strings.Builder
+	server.Stdout, server.Stderr = &log, &log
+	server.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := server.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = syscall.Kill(-server.Process.Pid, syscall.SIGTERM)
+		_ = server.Wait()
+		if t.Failed() {
+			t.Logf("next start:\n%s", log.String())
+		}
+	})
+	noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	for i := 0; ; i++ {
+		resp, err := noRedirect.Get(origin + "/")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				break
+			}
+		}
+		if i > 300 {
+			t.Fatalf("next start did not answer: %v\n%s", err, log.String())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+
+	profile, err := os.MkdirTemp("", "portcullis-nextjs-profile-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = os.RemoveAll(profile) })
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(chromium), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU,
+		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true), chromedp.Flag("no-first-run", true),
+		chromedp.UserDataDir(profile), chromedp.WindowSize(900, 600),
+	)
+	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	t.Cleanup(cancelAlloc)
+	tab, cancelTab := chromedp.NewContext(alloc)
+	t.Cleanup(cancelTab)
+	if err := chromedp.Run(tab); err != nil {
+		t.Fatalf("start Chromium: %v", err)
+	}
+	step := func(what string, actions ...chromedp.Action) {
+		t.Helper()
+		ctx, cancel := context.WithTimeout(tab, 30*time.Second)
+		defer cancel()
+		if err := chromedp.Run(ctx, actions...); err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+	}
+	cookieHeader := func() string {
+		var got []*network.Cookie
+		step("read cookies", chromedp.ActionFunc(func(ctx context.Context) error {
+			var err error
+			got, err = network.GetCookies().WithURLs([]string{origin + "/", origin + "/auth/refresh"}).Do(ctx)
+			return err
+		}))
+		parts := make([]string, len(got))
+		for i, c := range got {
+			parts[i] = c.Name + "=" + c.Value
+		}
+		return strings.Join(parts, "; ")
+	}
+	get := func(path, cookie string) (int, string, string) {
+		t.Helper()
+		req, _ := http.NewRequest(http.MethodGet, origin+path, nil)
+		if cookie != "" {
+			req.Header.Set("Cookie", cookie)
+		}
+		resp, err := noRedirect.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, resp.Header.Get("Location"), string(body)
+	}
+
+	var greeting, where string
+	step("register",
+		chromedp.Navigate(origin+"/register"),
+		chromedp.WaitVisible("#register-submit", chromedp.ByID),
+		chromedp.SendKeys("#name", "Ada Lovelace", chromedp.ByID),
+		chromedp.SendKeys("#email", "ada@example.com", chromedp.ByID),
+		chromedp.SendKeys("#password", "correct horse battery staple", chromedp.ByID),
+		chromedp.Click("#register-submit", chromedp.ByID),
+		chromedp.WaitVisible("#greeting", chromedp.ByID),
+		chromedp.Text("#greeting", &greeting, chromedp.ByID),
+		chromedp.Location(&where),
+	)
+	if greeting != "Hello, Ada Lovelace" || !strings.HasSuffix(where, "/dashboard") {
+		t.Fatalf("after registering: %q at %s", greeting, where)
+	}
+	cookie := cookieHeader()
+	if !strings.Contains(cookie, "__Host-session=") || !strings.Contains(cookie, "__Secure-refresh=") {
+		t.Fatalf("cookies after registering: %q", cookie)
+	}
+	// The name is in the HTML the server sends, not fetched by the browser.
+	if status, _, body := get("/dashboard", cookie); status != http.StatusOK || !strings.Contains(body, "Ada Lovelace") || !strings.Contains(body, "ada@example.com") {
+		t.Fatalf("server-rendered dashboard: %d, name in HTML %t", status, strings.Contains(body, "Ada Lovelace"))
+	}
+	if path := os.Getenv("UPDATE_NEXTJS_SCREENSHOT"); path != "" {
+		var png []byte
+		step("screenshot", chromedp.CaptureScreenshot(&png))
+		if err := os.WriteFile(filepath.Clean(path), png, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	greeting = ""
+	step("reload", chromedp.Reload(), chromedp.WaitVisible("#greeting", chromedp.ByID), chromedp.Text("#greeting", &greeting, chromedp.ByID))
+	if greeting != "Hello, Ada Lovelace" {
+		t.Fatalf("after a reload: %q", greeting)
+	}
+
+	step("sign out through the server action",
+		chromedp.Click("#sign-out", chromedp.ByID),
+		chromedp.WaitVisible("#login-submit", chromedp.ByID),
+		chromedp.Location(&where),
+	)
+	if !strings.Contains(where, "/login") {
+		t.Fatalf("after signing out: at %s", where)
+	}
+	if c := cookieHeader(); c != "" {
+		t.Errorf("cookies left after signing out: %q", c)
+	}
+	// The session is over at Portcullis: the old cookie passes the proxy's
+	// optimistic check, and the dashboard's own check sends it to /login.
+	if status, loc, body := get("/dashboard", cookie); status == http.StatusOK || !strings.Contains(loc+body, "/login") {
+		t.Errorf("dashboard with the old cookie: %d %q", status, loc)
+	}
+
+	step("open the dashboard again",
+		chromedp.Navigate(origin+"/dashboard"),
+		chromedp.WaitVisible("#login-submit", chromedp.ByID),
+		chromedp.Location(&where),
+	)
+	if !strings.Contains(where, "/login?next=%2Fdashboard") {
+		t.Errorf("the dashboard without a session went to %s", where)
+	}
+	// That redirect is the proxy's: no cookie, no render.
+	if status, loc, _ := get("/dashboard", ""); status != http.StatusTemporaryRedirect || loc != "/login?next=%2Fdashboard" {
+		t.Errorf("proxy: GET /dashboard without a cookie = %d %q, want 307 to /login?next=%%2Fdashboard", status, loc)
+	}
+}
