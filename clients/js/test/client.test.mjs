@@ -188,6 +188,9 @@ describe("every method against a real Portcullis", () => {
     const who = email("fay");
     const a = await browser(pc);
     await a.client.signUp({ email: who, password, name: "Fay" });
+    // While mail is sent, an unverified address cannot enrol a factor.
+    await assert.rejects(a.client.enrollTotp({ name: "Phone" }), { code: "email_not_verified", status: 403 });
+    await a.client.verifyEmail(await pc.mailed(who, /verify-email\?token=([A-Za-z0-9_-]+)/));
     const en = await a.client.enrollTotp({ name: "Phone" });
     assert.equal(en.factor.status, "pending");
     assert.match(en.qrCode, /^data:image\/png;base64,/);
@@ -210,7 +213,9 @@ describe("every method against a real Portcullis", () => {
     assert.equal(signed.session.aal, 2);
     assert.deepEqual(b.events.at(-1), ["SIGNED_IN", who]);
 
-    const s = await b.client.reauthenticate({ password });
+    // A user with a factor reauthenticates with a factor, not the password.
+    await assert.rejects(b.client.reauthenticate({ password }), (e) => e instanceof PortcullisError && e.status === 422 && "code" in e.fields);
+    const s = await b.client.reauthenticate({ recoveryCode: act.recoveryCodes[1] });
     assert.ok(Date.parse(s.authTime) > Date.now() - 60_000);
     const codes = await b.client.regenerateRecoveryCodes();
     assert.equal(codes.length, 10);
