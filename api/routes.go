@@ -95,9 +95,9 @@ func routes(e *gin.Engine, d Deps, svc *auth.Service) {
 	a.POST("/passkeys/register", limited, authed, handlers.RegisterPasskey(svc))
 	a.POST("/passkeys/login/options", limited, handlers.PasskeyLoginOptions(svc))
 	a.POST("/passkeys/login", loginLimited, handlers.SignInWithPasskey(svc, ck))
-	a.GET("/passkeys", authed, handlers.ListPasskeys(svc))
-	a.PATCH("/passkeys/:id", authed, handlers.RenamePasskey(svc))
-	a.DELETE("/passkeys/:id", authed, handlers.RemovePasskey(svc))
+	a.GET("/passkeys", limited, authed, handlers.ListPasskeys(svc))
+	a.PATCH("/passkeys/:id", limited, authed, handlers.RenamePasskey(svc))
+	a.DELETE("/passkeys/:id", limited, authed, handlers.RemovePasskey(svc))
 	a.POST("/mfa/webauthn/options", limited, handlers.MFAPasskeyOptions(svc))
 	a.POST("/reauthenticate/webauthn/options", limited, authed, handlers.ReauthPasskeyOptions(svc))
 	// Sign-in with OpenID Connect providers: the start and the callback are

@@ -301,6 +301,16 @@ func (s *Service) firstProof(ctx context.Context, cl Client, u models.User, keep
 	} else if err != nil {
 		return models.User{}, err
 	}
+	// An identity linked before the proof whose provider did not verify
+	// this address is the provider's twin of a pre-registration password:
+	// it goes too (the proving identity, if any, verified it and stays).
+	// Before the sessions end, so a sign-in racing this is ended with them.
+	if n, err := s.store.DropUnprovenIdentities(ctx, u.ID, u.Email); err != nil {
+		return models.User{}, err
+	} else if n > 0 {
+		s.record(ctx, cl, event{typ: models.EventIdentityUnlinked, userID: u.ID, email: u.Email,
+			detail: "linked before the address was proven, by a provider that did not verify it; removed by the first proof"})
+	}
 	r := Revocation{UserID: u.ID, Scope: ScopeGlobal, Reason: ReasonAddressProven, Email: u.Email}
 	if keep != "" {
 		r.Scope, r.SessionID = ScopeOthers, keep

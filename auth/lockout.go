@@ -122,6 +122,16 @@ func (g *guard) succeeded(ctx context.Context) {
 	}
 }
 
+// forget resets every key of the guard without a reservation of its own:
+// for a session issued by a second step that counts nothing itself (a
+// passkey), after a first factor that did.
+func (g *guard) forget(ctx context.Context) {
+	for i := range g.keys {
+		g.reserved[i] = true
+	}
+	g.succeeded(ctx)
+}
+
 // LiftLockout clears every lockout of an email, for every address, at an
 // administrator's request (a fresh session). Unknown emails are answered
 // the same way.

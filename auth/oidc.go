@@ -66,8 +66,9 @@ type IdentityStore interface {
 	Identities(ctx context.Context, userID string) ([]models.Identity, error)
 	LinkIdentity(ctx context.Context, id *models.Identity) error
 	TouchIdentity(ctx context.Context, id, email string, verified bool, now time.Time) error
-	UnlinkIdentity(ctx context.Context, userID, id string, check func(u models.User, otherIdentities int) error) (bool, error)
+	UnlinkIdentity(ctx context.Context, userID, id string, check func(left models.LoginMethods) error) (bool, error)
 	SpendOIDCState(ctx context.Context, hash string, expiresAt time.Time) (bool, error)
+	DropUnprovenIdentities(ctx context.Context, userID, email string) (int64, error)
 }
 
 // Errors of social sign-in.
@@ -271,8 +272,12 @@ func (s *Service) FinishOIDC(ctx context.Context, cl Client, name, flow string, 
 	if subtle.ConstantTimeCompare([]byte(claims.Nonce), []byte(f.Nonce)) != 1 {
 		return fail(f.RedirectTo, models.CodeInvalidState, "the ID token's nonce is not this flow's")
 	}
-	claims.Email = models.NormalizeEmail(claims.Email)
-	if models.EmailProblem(claims.Email) != "" {
+	raw := strings.TrimSpace(claims.Email)
+	claims.Email = models.NormalizeEmail(raw)
+	// A provider's address counts only as it wrote it: Unicode case
+	// folding (K, İ → k, i) would turn it into another, ASCII, address that
+	// the provider never verified.
+	if models.EmailProblem(claims.Email) != "" || claims.Email != asciiLower(raw) {
 		claims.Email, claims.EmailVerified = "", false
 	}
 	if f.LinkUser != "" {
@@ -442,16 +447,7 @@ func (s *Service) UnlinkIdentity(ctx context.Context, cl Client, p *Principal, i
 	if !ok {
 		return errNoIdentity
 	}
-	pks, err := s.store.Passkeys(ctx, p.User.ID)
-	if err != nil {
-		return err
-	}
-	found, err := s.store.UnlinkIdentity(ctx, p.User.ID, id, func(u models.User, others int) error {
-		if u.PasswordHash == "" && others == 0 && len(pks) == 0 {
-			return ErrLastLoginMethod
-		}
-		return nil
-	})
+	found, err := s.store.UnlinkIdentity(ctx, p.User.ID, id, lastLoginMethod)
 	if err != nil {
 		return err
 	}
@@ -462,10 +458,31 @@ func (s *Service) UnlinkIdentity(ctx context.Context, cl Client, p *Principal, i
 	return nil
 }
 
+// lastLoginMethod refuses a removal that would leave a user no way in but
+// the mailed code (409 last_login_method). The store calls it with the
+// user's row locked, so two removals racing cannot both pass it.
+func lastLoginMethod(left models.LoginMethods) error {
+	if left.None() {
+		return ErrLastLoginMethod
+	}
+	return nil
+}
+
 // randomString returns n random bytes, base64url: state, nonce and PKCE
 // verifier (32 bytes: 256 bits).
 func randomString(n int) string {
 	b := make([]byte, n)
 	_, _ = rand.Read(b) // crypto/rand.Read never fails (Go 1.24)
 	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// asciiLower lower-cases the ASCII letters of s and nothing else.
+func asciiLower(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if 'A' <= c && c <= 'Z' {
+			b[i] = c + ('a' - 'A')
+		}
+	}
+	return string(b)
 }

@@ -24,7 +24,7 @@ type PasskeyStore interface {
 	Passkeys(ctx context.Context, userID string) ([]models.Passkey, error)
 	PasskeyByCredentialID(ctx context.Context, credentialID string) (models.Passkey, error)
 	RenamePasskey(ctx context.Context, userID, id, name string) (bool, error)
-	DeletePasskey(ctx context.Context, userID, id string) (bool, error)
+	DeletePasskey(ctx context.Context, userID, id string, check func(left models.LoginMethods) error) (bool, error)
 	// UsePasskey moves the signature counter to count only if it is past
 	// the stored one (or both are 0), else models.ErrSignCountBehind.
 	UsePasskey(ctx context.Context, id string, count int64, backupState bool, now time.Time) error
@@ -541,6 +541,9 @@ func (s *Service) VerifyMFAWithPasskey(ctx context.Context, cl Client, mfaToken,
 	if err != nil {
 		return Result{}, err
 	}
+	// A session is issued: the first factor's earlier failures are forgotten,
+	// as after a code (the assertion itself counts nothing).
+	s.passwordGuard(u.Email, cl).forget(ctx)
 	s.record(ctx, cl, event{typ: models.EventLoginSucceeded, userID: u.ID, sessionID: res.Session.ID, email: u.Email, detail: "second factor: " + AMRWebAuthn})
 	return res, nil
 }
@@ -623,23 +626,7 @@ func (s *Service) RemovePasskey(ctx context.Context, cl Client, p *Principal, id
 	if !ok {
 		return errNoPasskey
 	}
-	pks, err := s.store.Passkeys(ctx, p.User.ID)
-	if err != nil {
-		return err
-	}
-	if !slices.ContainsFunc(pks, func(pk models.Passkey) bool { return pk.ID == id }) {
-		return errNoPasskey
-	}
-	if len(pks) == 1 && p.User.PasswordHash == "" {
-		// The last passkey of a user with no password: refused unless an
-		// identity still lets them in.
-		if ids, err := s.store.Identities(ctx, p.User.ID); err != nil {
-			return err
-		} else if len(ids) == 0 {
-			return ErrLastLoginMethod
-		}
-	}
-	found, err := s.store.DeletePasskey(ctx, p.User.ID, id)
+	found, err := s.store.DeletePasskey(ctx, p.User.ID, id, lastLoginMethod)
 	if err != nil {
 		return err
 	}

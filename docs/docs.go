@@ -1541,6 +1541,12 @@ const docTemplate = `{
                         "schema": {
                             "$ref": "#/definitions/PasskeysResponse"
                         }
+                    },
+                    "429": {
+                        "description": "rate_limited",
+                        "schema": {
+                            "$ref": "#/definitions/ErrorResponse"
+                        }
                     }
                 }
             }
@@ -1798,6 +1804,12 @@ const docTemplate = `{
                         "schema": {
                             "$ref": "#/definitions/ErrorResponse"
                         }
+                    },
+                    "429": {
+                        "description": "rate_limited",
+                        "schema": {
+                            "$ref": "#/definitions/ErrorResponse"
+                        }
                     }
                 }
             },
@@ -1856,6 +1868,12 @@ const docTemplate = `{
                     },
                     "422": {
                         "description": "validation_failed",
+                        "schema": {
+                            "$ref": "#/definitions/ErrorResponse"
+                        }
+                    },
+                    "429": {
+                        "description": "rate_limited",
                         "schema": {
                             "$ref": "#/definitions/ErrorResponse"
                         }

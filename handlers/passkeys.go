@@ -222,6 +222,7 @@ func SignInWithPasskey(svc *auth.Service, ck Cookies) gin.HandlerFunc {
 //	@Security	CookieAuth
 //	@Security	BearerAuth
 //	@Success	200	{object}	PasskeysResponse
+//	@Failure	429	{object}	ErrorResponse	"rate_limited"
 //	@Router		/auth/passkeys [get]
 func ListPasskeys(svc *auth.Service) gin.HandlerFunc {
 	return func(c *gin.Context) {
@@ -248,6 +249,7 @@ func ListPasskeys(svc *auth.Service) gin.HandlerFunc {
 //	@Failure	403		{object}	ErrorResponse	"csrf_failed"
 //	@Failure	404		{object}	ErrorResponse	"not_found"
 //	@Failure	422		{object}	ErrorResponse	"validation_failed"
+//	@Failure	429	{object}	ErrorResponse	"rate_limited"
 //	@Router		/auth/passkeys/{id} [patch]
 func RenamePasskey(svc *auth.Service) gin.HandlerFunc {
 	return func(c *gin.Context) {
@@ -273,6 +275,7 @@ func RenamePasskey(svc *auth.Service) gin.HandlerFunc {
 //	@Failure	403	{object}	ErrorResponse	"reauthentication_required or csrf_failed"
 //	@Failure	404	{object}	ErrorResponse	"not_found"
 //	@Failure	409	{object}	ErrorResponse	"last_login_method"
+//	@Failure	429	{object}	ErrorResponse	"rate_limited"
 //	@Router		/auth/passkeys/{id} [delete]
 func RemovePasskey(svc *auth.Service) gin.HandlerFunc {
 	return func(c *gin.Context) {

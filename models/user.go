@@ -43,3 +43,15 @@ type UserChange struct {
 	Role     *Role
 	Disabled *bool
 }
+
+// LoginMethods are the ways into an account that a removal would leave:
+// the password, passkeys and linked identities (the mailed code is always
+// there, but needs SMTP).
+type LoginMethods struct {
+	Password   bool
+	Passkeys   int
+	Identities int
+}
+
+// None reports whether nothing but the mailed code is left.
+func (m LoginMethods) None() bool { return !m.Password && m.Passkeys == 0 && m.Identities == 0 }

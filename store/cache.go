@@ -530,8 +530,8 @@ func (c *Cached) RenamePasskey(ctx context.Context, userID, id, name string) (bo
 }
 
 // DeletePasskey removes a passkey.
-func (c *Cached) DeletePasskey(ctx context.Context, userID, id string) (bool, error) {
-	return c.db.DeletePasskey(ctx, userID, id)
+func (c *Cached) DeletePasskey(ctx context.Context, userID, id string, check func(models.LoginMethods) error) (bool, error) {
+	return c.db.DeletePasskey(ctx, userID, id, check)
 }
 
 // UsePasskey moves a passkey's counter on.
@@ -587,12 +587,22 @@ func (c *Cached) TouchIdentity(ctx context.Context, id, email string, verified b
 }
 
 // UnlinkIdentity unlinks an identity and evicts its user everywhere.
-func (c *Cached) UnlinkIdentity(ctx context.Context, userID, id string, check func(models.User, int) error) (bool, error) {
+func (c *Cached) UnlinkIdentity(ctx context.Context, userID, id string, check func(models.LoginMethods) error) (bool, error) {
 	found, err := c.db.UnlinkIdentity(ctx, userID, id, check)
 	if found && err == nil {
 		c.invalidate(ctx, "u:"+userID)
 	}
 	return found, err
+}
+
+// DropUnprovenIdentities unlinks the identities that did not prove an
+// address, and evicts the user everywhere.
+func (c *Cached) DropUnprovenIdentities(ctx context.Context, userID, email string) (int64, error) {
+	n, err := c.db.DropUnprovenIdentities(ctx, userID, email)
+	if n > 0 {
+		c.invalidate(ctx, "u:"+userID)
+	}
+	return n, err
 }
 
 // SpendOIDCState records a finished callback's state.

@@ -78,27 +78,19 @@ func (db *DB) TouchIdentity(ctx context.Context, id, email string, verified bool
 // the user locked, so two parallel unlinks see each other; an error from
 // check aborts and is returned as is. found is false when the user holds no
 // such identity.
-func (db *DB) UnlinkIdentity(ctx context.Context, userID, id string, check func(u models.User, otherIdentities int) error) (found bool, err error) {
+func (db *DB) UnlinkIdentity(ctx context.Context, userID, id string, check func(left models.LoginMethods) error) (found bool, err error) {
 	err = db.with(ctx).Transaction(func(tx *gorm.DB) error {
-		q := tx.Where("id = ?", userID)
-		if db.dialect == "postgres" {
-			q = q.Clauses(clause.Locking{Strength: "UPDATE"})
-		}
-		var u models.User
-		if err := q.Take(&u).Error; err != nil {
+		left, err := loginMethodsLocked(tx, db.dialect, userID)
+		if err != nil {
 			return err
 		}
-		var ids []models.Identity
-		if err := tx.Where("user_id = ?", userID).Find(&ids).Error; err != nil {
+		var n int64
+		if err := tx.Model(&models.Identity{}).Where("id = ? AND user_id = ?", id, userID).Count(&n).Error; err != nil || n == 0 {
 			return err
 		}
-		for _, x := range ids {
-			found = found || x.ID == id
-		}
-		if !found {
-			return nil
-		}
-		if err := check(u, len(ids)-1); err != nil {
+		found = true
+		left.Identities--
+		if err := check(left); err != nil {
 			return err
 		}
 		if err := tx.Where("id = ? AND user_id = ?", id, userID).Delete(&models.Identity{}).Error; err != nil {
@@ -109,9 +101,39 @@ func (db *DB) UnlinkIdentity(ctx context.Context, userID, id string, check func(
 	return found, translate(err, "could not unlink the identity")
 }
 
+// loginMethodsLocked locks a user's row (PostgreSQL; SQLite transactions
+// are serial) and counts the ways into the account, so that of two
+// removals racing, the second sees what the first left.
+func loginMethodsLocked(tx *gorm.DB, dialect, userID string) (models.LoginMethods, error) {
+	q := tx.Where("id = ?", userID)
+	if dialect == "postgres" {
+		q = q.Clauses(clause.Locking{Strength: "UPDATE"})
+	}
+	var u models.User
+	if err := q.Take(&u).Error; err != nil {
+		return models.LoginMethods{}, err
+	}
+	var pks, ids int64
+	if err := tx.Model(&models.Passkey{}).Where("user_id = ?", userID).Count(&pks).Error; err != nil {
+		return models.LoginMethods{}, err
+	}
+	if err := tx.Model(&models.Identity{}).Where("user_id = ?", userID).Count(&ids).Error; err != nil {
+		return models.LoginMethods{}, err
+	}
+	return models.LoginMethods{Password: u.PasswordHash != "", Passkeys: int(pks), Identities: int(ids)}, nil
+}
+
 // SpendOIDCState records a finished callback's state and reports whether
 // this call was the first to finish it.
 func (db *DB) SpendOIDCState(ctx context.Context, hash string, expiresAt time.Time) (bool, error) {
 	res := db.with(ctx).Clauses(clause.OnConflict{DoNothing: true}).Create(&models.OIDCState{ID: hash, ExpiresAt: expiresAt})
 	return res.RowsAffected == 1, translate(res.Error, "could not record the sign-in")
+}
+
+// DropUnprovenIdentities unlinks every identity of a user that did not
+// itself prove email (a provider that did not verify it, or verified
+// another address), and says how many it removed.
+func (db *DB) DropUnprovenIdentities(ctx context.Context, userID, email string) (int64, error) {
+	res := db.with(ctx).Where("user_id = ? AND NOT (email_verified = ? AND email = ?)", userID, true, email).Delete(&models.Identity{})
+	return res.RowsAffected, translate(res.Error, "could not unlink identities")
 }

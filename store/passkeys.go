@@ -40,9 +40,24 @@ func (db *DB) RenamePasskey(ctx context.Context, userID, id, name string) (bool,
 
 // DeletePasskey removes one of a user's passkeys and reports whether it
 // existed.
-func (db *DB) DeletePasskey(ctx context.Context, userID, id string) (bool, error) {
-	res := db.with(ctx).Where("id = ? AND user_id = ?", id, userID).Delete(&models.Passkey{})
-	return res.RowsAffected == 1, translate(res.Error, "could not remove the passkey")
+func (db *DB) DeletePasskey(ctx context.Context, userID, id string, check func(left models.LoginMethods) error) (found bool, err error) {
+	err = db.with(ctx).Transaction(func(tx *gorm.DB) error {
+		left, err := loginMethodsLocked(tx, db.dialect, userID)
+		if err != nil {
+			return err
+		}
+		var n int64
+		if err := tx.Model(&models.Passkey{}).Where("id = ? AND user_id = ?", id, userID).Count(&n).Error; err != nil || n == 0 {
+			return err
+		}
+		found = true
+		left.Passkeys--
+		if err := check(left); err != nil {
+			return err
+		}
+		return tx.Where("id = ? AND user_id = ?", id, userID).Delete(&models.Passkey{}).Error
+	})
+	return found, translate(err, "could not remove the passkey")
 }
 
 // UsePasskey records an assertion of a passkey: its signature counter
