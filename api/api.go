@@ -200,6 +200,7 @@ func AbuseControls(a config.Abuse, log *slog.Logger) auth.Abuse {
 	out := auth.Abuse{
 		CaptchaProvider: a.CaptchaProvider, CaptchaSiteKey: a.CaptchaSiteKey, CaptchaOn: a.CaptchaOn, CaptchaFailOpen: a.CaptchaFailOpen,
 		DomainsAllow: a.DomainsAllow, DomainsDeny: a.DomainsDeny, HookFailOpen: a.HookFailOpen,
+		CaptchaTimeout: a.CaptchaTimeout, BreachedTimeout: a.BreachedTimeout, HookTimeout: a.HookTimeout,
 	}
 	if a.CaptchaProvider != "" {
 		out.Captcha = &abuse.Siteverify{URL: a.CaptchaVerifyURL, Secret: a.CaptchaSecret}
