@@ -14,6 +14,7 @@ import (
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 
 	"github.com/portcullis-auth/portcullis/api"
+	"github.com/portcullis-auth/portcullis/api/apitest"
 	"github.com/portcullis-auth/portcullis/config"
 	"github.com/portcullis-auth/portcullis/handlers"
 	"github.com/portcullis-auth/portcullis/models"
@@ -175,5 +176,42 @@ func TestBeforeCreateHook(t *testing.T) {
 		bad := newMailHarness(t, dbURL, hookEnv(f, "AUTH_HOOK_SECRET", "whsec_"+"QUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFB", "AUTH_EMAIL_VERIFICATION", "off"))
 		f.set(`{"allow":true}`, nil)
 		wantStatus(t, bad.client().do("POST", "/auth/register", registerBody(newEmail())), http.StatusServiceUnavailable, "signed with another secret")
+	})
+}
+
+// TestOIDCFirstSignInControls: an OpenID Connect first sign-in meets the
+// domain rules and the before-create hook (method "oidc"); a returning
+// user is not asked again.
+func TestOIDCFirstSignInControls(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, dbURL string) {
+		f := newHookReceiver(t)
+		o := newOIDCHarness(t, dbURL, hookEnv(f, "AUTH_SIGNUP_DOMAINS_DENY", "blocked.example"))
+		ctx := context.Background()
+		o.p.SignInAs(apitest.OIDCUser{Subject: "sub-blocked", Email: "eve@blocked.example", EmailVerified: true, Name: "Eve"})
+		landed(t, o.signIn(o.browser()), "email_domain_not_allowed")
+		if _, err := o.db.UserByEmail(ctx, "eve@blocked.example"); !models.IsKind(err, models.NotFound) {
+			t.Errorf("a denied domain got an account: %v", err)
+		}
+		if n := len(f.seen()); n != 0 {
+			t.Errorf("the hook was asked %d times about a denied domain", n)
+		}
+		f.set(`{"allow":false,"message":"invite only"}`, nil)
+		o.p.SignInAs(apitest.OIDCUser{Subject: "sub-ada", Email: "ada@example.com", EmailVerified: true, Name: "Ada Lovelace"})
+		landed(t, o.signIn(o.browser()), "signup_denied")
+		if _, err := o.db.UserByEmail(ctx, "ada@example.com"); !models.IsKind(err, models.NotFound) {
+			t.Errorf("a denied sign-up got an account: %v", err)
+		}
+		f.set(`{"allow":true}`, nil)
+		landed(t, o.signIn(o.browser()), "")
+		ev := f.seen()
+		if data, _ := ev[len(ev)-1]["data"].(map[string]any); len(ev) != 2 || data["method"] != "oidc" || data["email"] != "ada@example.com" {
+			t.Errorf("hook events: %v", ev)
+		}
+		// A returning user: no hook call, even were it to deny.
+		f.set(`{"allow":false,"message":"no"}`, nil)
+		landed(t, o.signIn(o.browser()), "")
+		if n := len(f.seen()); n != 2 {
+			t.Errorf("the hook was asked about a returning user (%d calls)", n)
+		}
 	})
 }
