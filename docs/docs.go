@@ -646,7 +646,7 @@ const docTemplate = `{
                         }
                     },
                     "400": {
-                        "description": "captcha_failed (X-Captcha-Token missing or rejected)",
+                        "description": "captcha_failed (X-Captcha-Token missing or rejected), or bad_request: the body is not valid JSON of the right types",
                         "schema": {
                             "$ref": "#/definitions/ErrorResponse"
                         }
@@ -923,7 +923,7 @@ const docTemplate = `{
                         }
                     },
                     "400": {
-                        "description": "captcha_failed (X-Captcha-Token missing or rejected)",
+                        "description": "captcha_failed (X-Captcha-Token missing or rejected), or bad_request: the body is not valid JSON of the right types",
                         "schema": {
                             "$ref": "#/definitions/ErrorResponse"
                         }
@@ -1978,7 +1978,7 @@ const docTemplate = `{
                         }
                     },
                     "400": {
-                        "description": "captcha_failed (X-Captcha-Token missing or rejected)",
+                        "description": "captcha_failed (X-Captcha-Token missing or rejected), or bad_request: the body is not valid JSON of the right types",
                         "schema": {
                             "$ref": "#/definitions/ErrorResponse"
                         }
@@ -2222,13 +2222,13 @@ const docTemplate = `{
                         }
                     },
                     "400": {
-                        "description": "captcha_failed (X-Captcha-Token missing or rejected)",
+                        "description": "captcha_failed (X-Captcha-Token missing or rejected), or bad_request: the body is not valid JSON of the right types",
                         "schema": {
                             "$ref": "#/definitions/ErrorResponse"
                         }
                     },
                     "403": {
-                        "description": "signup_denied (the before-create hook refused, with its message)",
+                        "description": "signup_denied (the before-create hook refused, with its message), or csrf_failed: a cross-origin request from an origin not in AUTH_ALLOWED_ORIGINS",
                         "schema": {
                             "$ref": "#/definitions/ErrorResponse"
                         }
@@ -2382,7 +2382,7 @@ const docTemplate = `{
                         }
                     },
                     "400": {
-                        "description": "captcha_failed (X-Captcha-Token missing or rejected)",
+                        "description": "captcha_failed (X-Captcha-Token missing or rejected), or bad_request: the body is not valid JSON of the right types",
                         "schema": {
                             "$ref": "#/definitions/ErrorResponse"
                         }

@@ -24,8 +24,8 @@ import (
 //	@Failure	409		{object}	ErrorResponse	"email_taken"
 //	@Failure	422		{object}	ErrorResponse	"validation_failed, or email_domain_not_allowed (fields.email)"
 //	@Failure	429		{object}	ErrorResponse	"rate_limited"
-//	@Failure	400		{object}	ErrorResponse	"captcha_failed (X-Captcha-Token missing or rejected)"
-//	@Failure	403		{object}	ErrorResponse	"signup_denied (the before-create hook refused, with its message)"
+//	@Failure	400		{object}	ErrorResponse	"captcha_failed (X-Captcha-Token missing or rejected), or bad_request: the body is not valid JSON of the right types"
+//	@Failure	403		{object}	ErrorResponse	"signup_denied (the before-create hook refused, with its message), or csrf_failed: a cross-origin request from an origin not in AUTH_ALLOWED_ORIGINS"
 //	@Failure	503		{object}	ErrorResponse	"captcha_unavailable or hook_unavailable (AUTH_CAPTCHA_FAIL / AUTH_HOOK_FAIL=closed; Retry-After: 5), or unavailable"
 //	@Router		/auth/register [post]
 func Register(svc *auth.Service, ck Cookies) gin.HandlerFunc {
@@ -63,7 +63,7 @@ func Register(svc *auth.Service, ck Cookies) gin.HandlerFunc {
 //	@Failure	422		{object}	ErrorResponse	"validation_failed"
 //	@Failure	429		{object}	ErrorResponse	"rate_limited"
 //	@Failure	503		{object}	ErrorResponse	"captcha_unavailable (Retry-After: 5), or unavailable"
-//	@Failure	400		{object}	ErrorResponse	"captcha_failed (X-Captcha-Token missing or rejected)"
+//	@Failure	400		{object}	ErrorResponse	"captcha_failed (X-Captcha-Token missing or rejected), or bad_request: the body is not valid JSON of the right types"
 //	@Router		/auth/login [post]
 func Login(svc *auth.Service, ck Cookies) gin.HandlerFunc {
 	return func(c *gin.Context) {

@@ -79,7 +79,7 @@ func mailed(send func(c *gin.Context) error) gin.HandlerFunc {
 //	@Failure	422		{object}	ErrorResponse	"validation_failed"
 //	@Failure	429		{object}	ErrorResponse	"rate_limited"
 //	@Failure	503		{object}	ErrorResponse	"email_unavailable, captcha_unavailable (Retry-After: 5) or unavailable"
-//	@Failure	400		{object}	ErrorResponse	"captcha_failed (X-Captcha-Token missing or rejected)"
+//	@Failure	400		{object}	ErrorResponse	"captcha_failed (X-Captcha-Token missing or rejected), or bad_request: the body is not valid JSON of the right types"
 //	@Router		/auth/email/verify/resend [post]
 func ResendVerification(svc *auth.Service) gin.HandlerFunc {
 	return mailed(func(c *gin.Context) error {
@@ -103,7 +103,7 @@ func ResendVerification(svc *auth.Service) gin.HandlerFunc {
 //	@Failure	422		{object}	ErrorResponse	"validation_failed"
 //	@Failure	429		{object}	ErrorResponse	"rate_limited"
 //	@Failure	503		{object}	ErrorResponse	"email_unavailable, captcha_unavailable (Retry-After: 5) or unavailable"
-//	@Failure	400		{object}	ErrorResponse	"captcha_failed (X-Captcha-Token missing or rejected)"
+//	@Failure	400		{object}	ErrorResponse	"captcha_failed (X-Captcha-Token missing or rejected), or bad_request: the body is not valid JSON of the right types"
 //	@Router		/auth/password/forgot [post]
 func ForgotPassword(svc *auth.Service) gin.HandlerFunc {
 	return mailed(func(c *gin.Context) error {
@@ -127,7 +127,7 @@ func ForgotPassword(svc *auth.Service) gin.HandlerFunc {
 //	@Failure	422		{object}	ErrorResponse	"validation_failed"
 //	@Failure	429		{object}	ErrorResponse	"rate_limited"
 //	@Failure	503		{object}	ErrorResponse	"email_unavailable, captcha_unavailable (Retry-After: 5) or unavailable"
-//	@Failure	400		{object}	ErrorResponse	"captcha_failed (X-Captcha-Token missing or rejected)"
+//	@Failure	400		{object}	ErrorResponse	"captcha_failed (X-Captcha-Token missing or rejected), or bad_request: the body is not valid JSON of the right types"
 //	@Router		/auth/sign-in/email [post]
 func SignInByEmail(svc *auth.Service) gin.HandlerFunc {
 	return mailed(func(c *gin.Context) error {
