@@ -308,6 +308,9 @@ func (s *Service) breachErr(ctx context.Context, cl Client, field, password stri
 	return fields.Err()
 }
 
+// breachChecksAtOnce bounds the background checks after sign-in.
+const breachChecksAtOnce = 32
+
 // breachNoticeEvery is how often a user is told their password was seen
 // in a breach.
 const breachNoticeEvery = 30 * 24 * time.Hour
@@ -319,8 +322,18 @@ func (s *Service) checkBreachAfterSignIn(cl Client, u models.User, password stri
 	if s.abuse.Breached == nil {
 		return
 	}
+	// At most breachChecksAtOnce run at once; beyond that a check is
+	// skipped (the next sign-in checks again), so a login burst cannot
+	// pile up goroutines waiting on a slow service.
+	select {
+	case s.breachSlots <- struct{}{}:
+	default:
+		s.hooks.breachChecked()
+		return
+	}
 	go func() {
 		defer s.hooks.breachChecked()
+		defer func() { <-s.breachSlots }()
 		ctx, cancel := context.WithTimeout(context.Background(), orDefault(s.abuse.BreachedTimeout, 2*time.Second)+5*time.Second)
 		defer cancel()
 		if !s.breached(ctx, cl, password) {

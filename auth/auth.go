@@ -232,6 +232,7 @@ type Service struct {
 	abuse       Abuse
 	disposable  []string
 	breachCache breachCache
+	breachSlots chan struct{}
 }
 
 // New returns a Service over d.
@@ -240,7 +241,7 @@ func New(d Deps) *Service {
 		store: d.Store, keys: d.Keys, hasher: d.Hasher, lockout: d.Lockout, limits: d.LockoutLimits, clients: d.Clients, lifetimes: d.Lifetimes,
 		now: d.Now, metrics: d.Metrics, logger: d.Logger, email: d.Email,
 		dataKeys: d.DataKeys, reauthWindow: d.ReauthWindow, hooks: d.Hooks, emailHooks: d.EmailHooks, oidc: d.OIDC,
-		abuse: d.Abuse, disposable: d.Abuse.Disposable,
+		abuse: d.Abuse, disposable: d.Abuse.Disposable, breachSlots: make(chan struct{}, breachChecksAtOnce),
 	}
 	if wa, err := newWebAuthn(d.WebAuthn); err != nil {
 		// config refuses a bad explicit id; a default that is an IP
