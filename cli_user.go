@@ -14,6 +14,7 @@ import (
 
 	"golang.org/x/term"
 
+	"github.com/portcullis-auth/portcullis/api"
 	"github.com/portcullis-auth/portcullis/auth"
 	"github.com/portcullis-auth/portcullis/config"
 	"github.com/portcullis-auth/portcullis/models"
@@ -172,7 +173,11 @@ func withService(ctx context.Context, getenv func(string) string, existing bool,
 		busCtx, stop := context.WithCancel(ctx)
 		defer stop()
 		cached := store.NewCached(busCtx, db, bus, 16, time.Minute, quiet)
-		return fn(auth.New(auth.Deps{Store: cached, Hasher: auth.NewHasher(1, 1, nil)}))
+		// The abuse controls that concern an operator's input apply here too:
+		// the domain rules and the breached-password check (no CAPTCHA, no hook).
+		controls := api.AbuseControls(cfg.Abuse, quiet)
+		controls.Captcha, controls.Hook = nil, nil
+		return fn(auth.New(auth.Deps{Store: cached, Hasher: auth.NewHasher(1, 1, nil), Abuse: controls}))
 	})
 }
 

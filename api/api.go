@@ -6,11 +6,13 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"os"
 	"time"
 
 	"github.com/gin-gonic/gin"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/portcullis-auth/portcullis/abuse"
 	"github.com/portcullis-auth/portcullis/auth"
 	"github.com/portcullis-auth/portcullis/config"
 	"github.com/portcullis-auth/portcullis/handlers"
@@ -143,6 +145,7 @@ func NewService(d Deps) *auth.Service {
 		DataKeys: d.DataKeys, ReauthWindow: cfg.ReauthWindow, Hooks: d.Hooks, EmailHooks: d.EmailHooks,
 		WebAuthn:      auth.RelyingParty{ID: cfg.WebAuthnRPID, Name: cfg.WebAuthnRPName, Origins: cfg.WebAuthnOrigins},
 		OIDC:          oidcSettings(d, cfg),
+		Abuse:         AbuseControls(cfg.Abuse, d.Logger),
 		LockoutLimits: auth.LockoutLimits{Pair: cfg.LockoutThreshold, Global: cfg.LockoutGlobalThreshold, Client: cfg.RateLimitIP.Events},
 		Lifetimes: auth.Lifetimes{
 			Access: cfg.AccessTTL, Session: cfg.SessionTTL, Remember: cfg.RememberTTL,
@@ -189,4 +192,39 @@ func emailSettings(e auth.Email, cfg config.Config) auth.Email {
 		}
 	}
 	return e
+}
+
+// AbuseControls builds the abuse controls of the configuration, each over
+// its HTTP adapter (package abuse); all are off by default.
+func AbuseControls(a config.Abuse, log *slog.Logger) auth.Abuse {
+	out := auth.Abuse{
+		CaptchaProvider: a.CaptchaProvider, CaptchaSiteKey: a.CaptchaSiteKey, CaptchaOn: a.CaptchaOn, CaptchaFailOpen: a.CaptchaFailOpen,
+		DomainsAllow: a.DomainsAllow, DomainsDeny: a.DomainsDeny, HookFailOpen: a.HookFailOpen,
+		CaptchaTimeout: a.CaptchaTimeout, BreachedTimeout: a.BreachedTimeout, HookTimeout: a.HookTimeout,
+	}
+	if a.CaptchaProvider != "" {
+		out.Captcha = &abuse.Siteverify{URL: a.CaptchaVerifyURL, Secret: a.CaptchaSecret}
+	}
+	if a.BlockDisposable {
+		out.Disposable = auth.DisposableDomains()
+		if a.DisposableFile != "" {
+			f, err := os.Open(a.DisposableFile)
+			if err != nil {
+				// config checked the file could be read at start.
+				if log != nil {
+					log.Warn("AUTH_DISPOSABLE_DOMAINS_FILE unreadable; using the shipped list", "error", err.Error())
+				}
+			} else {
+				out.Disposable = auth.ParseDomainList(f)
+				_ = f.Close()
+			}
+		}
+	}
+	if a.BreachedCheck {
+		out.Breached = &abuse.Range{URL: a.BreachedURL}
+	}
+	if a.HookBeforeCreateURL != "" {
+		out.Hook = &abuse.Hook{URL: a.HookBeforeCreateURL, Secret: a.HookSecret}
+	}
+	return out
 }

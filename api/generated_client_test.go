@@ -38,7 +38,7 @@ func main() {
 	c, err := client.NewClientWithResponses(os.Args[1], client.WithHTTPClient(&http.Client{Jar: jar}))
 	check(err == nil, "client: %v", err)
 
-	reg, err := c.RegisterWithResponse(ctx, client.RegisterJSONRequestBody{
+	reg, err := c.RegisterWithResponse(ctx, nil, client.RegisterJSONRequestBody{
 		Email: "generated@example.com", Name: "Generated Client", Password: "correct horse battery staple",
 	})
 	check(err == nil && reg.JSON201 != nil, "register: %v %s", err, reg.Body)

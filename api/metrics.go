@@ -29,6 +29,8 @@ type Metrics struct {
 	revoked   *prometheus.CounterVec
 	hashWait  prometheus.Histogram
 	emails    *prometheus.CounterVec
+	captcha   *prometheus.CounterVec
+	breached  *prometheus.CounterVec
 }
 
 // NewMetrics registers Portcullis's metrics with reg. queueDepth reports how
@@ -54,17 +56,29 @@ func NewMetrics(reg prometheus.Registerer, queueDepth func() float64) *Metrics {
 		emails: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "portcullis_emails_total", Help: "Queued mail by type and outcome: handled (sent, or not needed: the two are not told apart, since that would tell which addresses have accounts), retried, failed. account_exists counts as verify_email.",
 		}, []string{"type", "outcome"}),
+		captcha: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "portcullis_captcha_total", Help: "CAPTCHA checks by outcome: passed, failed (missing or rejected), unavailable (the provider could not answer).",
+		}, []string{"outcome"}),
+		breached: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "portcullis_breached_check_total", Help: "Breached-password range checks by outcome: passed, breached, unavailable (failed open).",
+		}, []string{"outcome"}),
 		hashWait: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name: "portcullis_password_hash_wait_seconds", Help: "Time password hashes waited for a worker.",
 			Buckets: []float64{.001, .005, .01, .025, .05, .1, .25, .5, 1, 2.5},
 		}),
 	}
-	reg.MustRegister(m.requests, m.durations, m.logins, m.refreshes, m.revoked, m.hashWait, m.emails,
+	reg.MustRegister(m.requests, m.durations, m.logins, m.refreshes, m.revoked, m.hashWait, m.emails, m.captcha, m.breached,
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "portcullis_password_hash_queue_depth", Help: "Password hashes waiting for a worker.",
 		}, queueDepth))
 	for _, o := range auth.LoginOutcomes {
 		m.logins.WithLabelValues(string(o))
+	}
+	for _, o := range []string{auth.OutcomePassed, auth.OutcomeFailed, auth.OutcomeUnavailable} {
+		m.captcha.WithLabelValues(o)
+	}
+	for _, o := range []string{auth.OutcomePassed, auth.OutcomeBreached, auth.OutcomeUnavailable} {
+		m.breached.WithLabelValues(o)
 	}
 	for _, o := range auth.RefreshOutcomes {
 		m.refreshes.WithLabelValues(string(o))
@@ -177,3 +191,9 @@ func requireMetricsToken(token string) gin.HandlerFunc {
 
 var errMetricsToken = &models.Error{Kind: models.Unauthenticated,
 	Message: "/metrics needs the operator's token: Authorization: Bearer <AUTH_METRICS_TOKEN>"}
+
+// Captcha counts a CAPTCHA check (auth.AbuseMetrics).
+func (m *Metrics) Captcha(outcome string) { m.captcha.WithLabelValues(outcome).Inc() }
+
+// BreachedCheck counts a breached-password check (auth.AbuseMetrics).
+func (m *Metrics) BreachedCheck(outcome string) { m.breached.WithLabelValues(outcome).Inc() }

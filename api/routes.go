@@ -55,9 +55,14 @@ func routes(e *gin.Engine, d Deps, svc *auth.Service) {
 	}
 	e.GET("/readyz", handlers.Readyz(d.Store, d.Draining))
 
+	// The CAPTCHA, where configured, is checked right after the per-IP
+	// limit and before anything else (design/abuse.md).
+	captcha := func(action string) gin.HandlerFunc { return handlers.RequireCaptcha(svc, action) }
+
 	a := e.Group("/auth")
-	a.POST("/register", limited, handlers.Register(svc, ck))
-	a.POST("/login", loginLimited, handlers.Login(svc, ck))
+	a.GET("/settings", handlers.Settings(svc))
+	a.POST("/register", limited, captcha("register"), handlers.Register(svc, ck))
+	a.POST("/login", loginLimited, captcha("login"), handlers.Login(svc, ck))
 	a.POST("/refresh", handlers.Refresh(svc, ck))
 	a.POST("/logout", handlers.Logout(svc, ck))
 	a.GET("/me", authed, handlers.Me())
@@ -73,12 +78,12 @@ func routes(e *gin.Engine, d Deps, svc *auth.Service) {
 	// Email: every request that may send mail, checks a token or a code is
 	// limited per address like the other credential endpoints.
 	a.POST("/email/verify", limited, handlers.VerifyEmail(svc, ck))
-	a.POST("/email/verify/resend", limited, handlers.ResendVerification(svc))
-	a.POST("/password/forgot", limited, handlers.ForgotPassword(svc))
+	a.POST("/email/verify/resend", limited, captcha("resend"), handlers.ResendVerification(svc))
+	a.POST("/password/forgot", limited, captcha("forgot"), handlers.ForgotPassword(svc))
 	a.POST("/password/reset", limited, handlers.ResetPassword(svc))
 	a.POST("/email/change", limited, authed, handlers.RequestEmailChange(svc))
 	a.POST("/email/change/confirm", limited, handlers.ConfirmEmailChange(svc, optionalSession(svc, ck)))
-	a.POST("/sign-in/email", limited, handlers.SignInByEmail(svc))
+	a.POST("/sign-in/email", limited, captcha("sign-in-code"), handlers.SignInByEmail(svc))
 	a.POST("/sign-in/email/verify", loginLimited, handlers.SignInWithEmail(svc, ck))
 
 	// Second factors.

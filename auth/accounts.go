@@ -17,6 +17,12 @@ type NewUser struct {
 	// Verified marks the address as proven: users an operator creates
 	// (bootstrap, the command line) start verified.
 	Verified bool
+	// Client is who asked: the breached-password check and the
+	// before-create hook see it.
+	Client Client
+	// Method, when set, makes this a self-service sign-up ("password"):
+	// the before-create hook is asked and refusals are audited.
+	Method string
 }
 
 // CreateUser validates and creates an account. Every field problem is
@@ -40,6 +46,23 @@ func (s *Service) CreateUser(ctx context.Context, nu NewUser) (models.User, erro
 	if err := fields.Err(); err != nil {
 		return models.User{}, err
 	}
+	// The abuse controls, after the free checks and before any hashing or
+	// lookup: they depend on the request alone, never on whether the
+	// address has an account.
+	if err := s.domainErr("email", email); err != nil {
+		if nu.Method != "" {
+			s.record(ctx, nu.Client, event{typ: models.EventSignupDenied, email: email, detail: "reason: domain"})
+		}
+		return models.User{}, err
+	}
+	if err := s.breachErr(ctx, nu.Client, "password", nu.Password); err != nil {
+		return models.User{}, err
+	}
+	if nu.Method != "" {
+		if err := s.beforeCreate(ctx, nu.Client, email, name, nu.Method); err != nil {
+			return models.User{}, err
+		}
+	}
 	hash, err := s.hasher.Hash(ctx, nu.Password)
 	if err != nil {
 		return models.User{}, hashErr(err)
@@ -62,7 +85,7 @@ func (s *Service) CreateUser(ctx context.Context, nu NewUser) (models.User, erro
 // the same work: registration reveals nothing.
 func (s *Service) Register(ctx context.Context, cl Client, email, password, name string) (res Result, accepted bool, err error) {
 	required := s.email.Verification == VerificationRequired
-	u, err := s.CreateUser(ctx, NewUser{Email: email, Name: name, Password: password, Role: models.RoleUser})
+	u, err := s.CreateUser(ctx, NewUser{Email: email, Name: name, Password: password, Role: models.RoleUser, Client: cl, Method: "password"})
 	if required && models.CodeOf(err) == models.CodeEmailTaken {
 		return Result{}, true, s.queue(ctx, models.MailAccountExists, models.NormalizeEmail(email), "", "")
 	}
@@ -118,6 +141,7 @@ func (s *Service) Login(ctx context.Context, cl Client, email, password string, 
 		detail = "token"
 	}
 	s.record(ctx, cl, event{typ: models.EventLoginSucceeded, userID: u.ID, sessionID: in.Session.ID, email: u.Email, detail: detail})
+	s.checkBreachAfterSignIn(cl, u, password)
 	return in, nil
 }
 
@@ -200,6 +224,9 @@ func (s *Service) ChangePassword(ctx context.Context, cl Client, p *Principal, c
 		fields.Add("newPassword", prob)
 	}
 	if err := fields.Err(); err != nil {
+		return err
+	}
+	if err := s.breachErr(ctx, cl, "newPassword", next); err != nil {
 		return err
 	}
 	if err := s.stepUp(ctx, cl, p, current, true, models.EventPasswordChangeFailed); err != nil {

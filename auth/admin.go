@@ -148,7 +148,7 @@ func (s *Service) UserByEmail(ctx context.Context, email string) (models.User, e
 // password, no mail yet): the policy applies, the credential version moves
 // on and every session of the user ends.
 func (s *Service) SetPassword(ctx context.Context, cl Client, u models.User, password string) error {
-	hash, err := s.newPasswordHash(ctx, u, password)
+	hash, err := s.newPasswordHash(ctx, cl, u, password)
 	if err != nil {
 		return err
 	}
@@ -161,11 +161,14 @@ func (s *Service) SetPassword(ctx context.Context, cl Client, u models.User, pas
 
 // newPasswordHash checks a new password of u against the policy (a field
 // error on "password") and hashes it.
-func (s *Service) newPasswordHash(ctx context.Context, u models.User, password string) (string, error) {
+func (s *Service) newPasswordHash(ctx context.Context, cl Client, u models.User, password string) (string, error) {
 	if p := PasswordProblem(password, u.Email, u.Name); p != "" {
 		fields := models.FieldErrors{}
 		fields.Add("password", p)
 		return "", fields.Err()
+	}
+	if err := s.breachErr(ctx, cl, "password", password); err != nil {
+		return "", err
 	}
 	hash, err := s.hasher.Hash(ctx, password)
 	return hash, hashErr(err)

@@ -173,6 +173,8 @@ type Deps struct {
 	WebAuthn RelyingParty
 	// OIDC configures sign-in with OpenID Connect providers.
 	OIDC OIDC
+	// Abuse are the abuse controls (abuse.go); the zero value: all off.
+	Abuse Abuse
 }
 
 // Hooks let tests count the work of a proof and force the interleavings of
@@ -185,6 +187,15 @@ type Hooks struct {
 	// OIDCStateChecked runs when a callback's state matched its flow
 	// cookie, before the state is spent.
 	OIDCStateChecked func()
+	// BreachChecked runs when the background breach check after a
+	// password sign-in has finished.
+	BreachChecked func()
+}
+
+func (h Hooks) breachChecked() {
+	if h.BreachChecked != nil {
+		h.BreachChecked()
+	}
 }
 
 // codeChecked calls the CodeChecked hook, if any.
@@ -217,6 +228,11 @@ type Service struct {
 	// webauthn is the passkeys' relying party; nil: passkeys are off.
 	webauthn *webauthn.WebAuthn
 	oidc     OIDC
+	// abuse are the abuse controls; disposable the blocked domains.
+	abuse       Abuse
+	disposable  []string
+	breachCache breachCache
+	breachSlots chan struct{}
 }
 
 // New returns a Service over d.
@@ -225,6 +241,7 @@ func New(d Deps) *Service {
 		store: d.Store, keys: d.Keys, hasher: d.Hasher, lockout: d.Lockout, limits: d.LockoutLimits, clients: d.Clients, lifetimes: d.Lifetimes,
 		now: d.Now, metrics: d.Metrics, logger: d.Logger, email: d.Email,
 		dataKeys: d.DataKeys, reauthWindow: d.ReauthWindow, hooks: d.Hooks, emailHooks: d.EmailHooks, oidc: d.OIDC,
+		abuse: d.Abuse, disposable: d.Abuse.Disposable, breachSlots: make(chan struct{}, breachChecksAtOnce),
 	}
 	if wa, err := newWebAuthn(d.WebAuthn); err != nil {
 		// config refuses a bad explicit id; a default that is an IP

@@ -194,6 +194,9 @@ func (s *Service) RequestEmailChange(ctx context.Context, cl Client, p *Principa
 	if err != nil {
 		return err
 	}
+	if err := s.domainErr("newEmail", newEmail); err != nil {
+		return err
+	}
 	// A user with a password proves it; a password sent is always checked.
 	if err := s.stepUp(ctx, cl, p, currentPassword, p.User.PasswordHash != "", ""); err != nil {
 		return err
@@ -399,7 +402,7 @@ func (s *Service) ResetPassword(ctx context.Context, cl Client, raw, password st
 	if err != nil {
 		return err
 	}
-	hash, err := s.newPasswordHash(ctx, u, password)
+	hash, err := s.newPasswordHash(ctx, cl, u, password)
 	if err != nil {
 		return err
 	}

@@ -73,7 +73,7 @@ func (s *Service) ResolveMail(ctx context.Context, q models.QueuedMail) (mail.Me
 		}
 		purpose = models.PurposeChangeEmail
 	case models.MailAccountExists, models.MailPasswordChanged, models.MailEmailChanged,
-		models.MailMFAEnrolled, models.MailMFARemoved, models.MailMFAFailed, models.MailPasswordRemoved:
+		models.MailMFAEnrolled, models.MailMFARemoved, models.MailMFAFailed, models.MailPasswordRemoved, models.MailPasswordBreached:
 	default:
 		return mail.Message{}, nil, false, nil
 	}

@@ -86,6 +86,9 @@ type Config struct {
 	// in order; OIDCAutoLink is AUTH_OIDC_AUTO_LINK=verified.
 	OIDCProviders []OIDCProvider
 	OIDCAutoLink  bool
+
+	// Abuse are the abuse controls (config/abuse.go).
+	Abuse Abuse
 }
 
 // OIDCProvider is one provider of AUTH_OIDC_PROVIDERS: its variables are
@@ -167,6 +170,7 @@ func Load(getenv func(string) string) (Config, error) {
 	c.PublicURL = strings.TrimSuffix(p.str("AUTH_PUBLIC_URL", "http://localhost:8080"), "/")
 	c.OIDCAutoLink = p.oneOf("AUTH_OIDC_AUTO_LINK", "off", "off", "verified") == "verified"
 	c.OIDCProviders = p.oidcProviders()
+	c.Abuse = p.abuse()
 	if p.err != nil {
 		return Config{}, p.err
 	}

@@ -505,7 +505,7 @@ const docTemplate = `{
                         }
                     },
                     "422": {
-                        "description": "validation_failed (fields.currentPassword when it is wrong)",
+                        "description": "validation_failed (fields.currentPassword when it is wrong), or email_domain_not_allowed (fields.newEmail)",
                         "schema": {
                             "$ref": "#/definitions/ErrorResponse"
                         }
@@ -623,6 +623,12 @@ const docTemplate = `{
                 "operationId": "resendVerification",
                 "parameters": [
                     {
+                        "type": "string",
+                        "description": "the CAPTCHA widget's token, when GET /auth/settings lists this action under signUp.captcha.on",
+                        "name": "X-Captcha-Token",
+                        "in": "header"
+                    },
+                    {
                         "description": "the address",
                         "name": "body",
                         "in": "body",
@@ -639,6 +645,12 @@ const docTemplate = `{
                             "$ref": "#/definitions/AcceptedResponse"
                         }
                     },
+                    "400": {
+                        "description": "captcha_failed (X-Captcha-Token missing or rejected), or bad_request: the body is not valid JSON of the right types",
+                        "schema": {
+                            "$ref": "#/definitions/ErrorResponse"
+                        }
+                    },
                     "422": {
                         "description": "validation_failed",
                         "schema": {
@@ -652,7 +664,7 @@ const docTemplate = `{
                         }
                     },
                     "503": {
-                        "description": "email_unavailable or unavailable",
+                        "description": "email_unavailable, captcha_unavailable (Retry-After: 5) or unavailable",
                         "schema": {
                             "$ref": "#/definitions/ErrorResponse"
                         }
@@ -882,6 +894,12 @@ const docTemplate = `{
                 "operationId": "login",
                 "parameters": [
                     {
+                        "type": "string",
+                        "description": "the CAPTCHA widget's token, when GET /auth/settings lists this action under signUp.captcha.on",
+                        "name": "X-Captcha-Token",
+                        "in": "header"
+                    },
+                    {
                         "description": "credentials",
                         "name": "body",
                         "in": "body",
@@ -904,6 +922,12 @@ const docTemplate = `{
                             }
                         }
                     },
+                    "400": {
+                        "description": "captcha_failed (X-Captcha-Token missing or rejected), or bad_request: the body is not valid JSON of the right types",
+                        "schema": {
+                            "$ref": "#/definitions/ErrorResponse"
+                        }
+                    },
                     "401": {
                         "description": "invalid_credentials",
                         "schema": {
@@ -924,6 +948,12 @@ const docTemplate = `{
                     },
                     "429": {
                         "description": "rate_limited",
+                        "schema": {
+                            "$ref": "#/definitions/ErrorResponse"
+                        }
+                    },
+                    "503": {
+                        "description": "captcha_unavailable (Retry-After: 5), or unavailable",
                         "schema": {
                             "$ref": "#/definitions/ErrorResponse"
                         }
@@ -1943,6 +1973,12 @@ const docTemplate = `{
                 "operationId": "forgotPassword",
                 "parameters": [
                     {
+                        "type": "string",
+                        "description": "the CAPTCHA widget's token, when GET /auth/settings lists this action under signUp.captcha.on",
+                        "name": "X-Captcha-Token",
+                        "in": "header"
+                    },
+                    {
                         "description": "the address",
                         "name": "body",
                         "in": "body",
@@ -1959,6 +1995,12 @@ const docTemplate = `{
                             "$ref": "#/definitions/AcceptedResponse"
                         }
                     },
+                    "400": {
+                        "description": "captcha_failed (X-Captcha-Token missing or rejected), or bad_request: the body is not valid JSON of the right types",
+                        "schema": {
+                            "$ref": "#/definitions/ErrorResponse"
+                        }
+                    },
                     "422": {
                         "description": "validation_failed",
                         "schema": {
@@ -1972,7 +2014,7 @@ const docTemplate = `{
                         }
                     },
                     "503": {
-                        "description": "email_unavailable or unavailable",
+                        "description": "email_unavailable, captcha_unavailable (Retry-After: 5) or unavailable",
                         "schema": {
                             "$ref": "#/definitions/ErrorResponse"
                         }
@@ -2163,6 +2205,12 @@ const docTemplate = `{
                 "operationId": "register",
                 "parameters": [
                     {
+                        "type": "string",
+                        "description": "the CAPTCHA widget's token, when GET /auth/settings lists this action under signUp.captcha.on",
+                        "name": "X-Captcha-Token",
+                        "in": "header"
+                    },
+                    {
                         "description": "new account",
                         "name": "body",
                         "in": "body",
@@ -2191,6 +2239,18 @@ const docTemplate = `{
                             "$ref": "#/definitions/AcceptedResponse"
                         }
                     },
+                    "400": {
+                        "description": "captcha_failed (X-Captcha-Token missing or rejected), or bad_request: the body is not valid JSON of the right types",
+                        "schema": {
+                            "$ref": "#/definitions/ErrorResponse"
+                        }
+                    },
+                    "403": {
+                        "description": "signup_denied (the before-create hook refused, with its message), or csrf_failed: a cross-origin request from an origin not in AUTH_ALLOWED_ORIGINS",
+                        "schema": {
+                            "$ref": "#/definitions/ErrorResponse"
+                        }
+                    },
                     "409": {
                         "description": "email_taken",
                         "schema": {
@@ -2198,13 +2258,19 @@ const docTemplate = `{
                         }
                     },
                     "422": {
-                        "description": "validation_failed",
+                        "description": "validation_failed, or email_domain_not_allowed (fields.email)",
                         "schema": {
                             "$ref": "#/definitions/ErrorResponse"
                         }
                     },
                     "429": {
                         "description": "rate_limited",
+                        "schema": {
+                            "$ref": "#/definitions/ErrorResponse"
+                        }
+                    },
+                    "503": {
+                        "description": "captcha_unavailable or hook_unavailable (AUTH_CAPTCHA_FAIL / AUTH_HOOK_FAIL=closed; Retry-After: 5), or unavailable",
                         "schema": {
                             "$ref": "#/definitions/ErrorResponse"
                         }
@@ -2277,6 +2343,30 @@ const docTemplate = `{
                 }
             }
         },
+        "/auth/settings": {
+            "get": {
+                "description": "The verification policy, the CAPTCHA provider and site key (send the widget's token in X-Captcha-Token on the listed actions), the allowed sign-up domains, the password policy and the sign-in methods and providers. Public, never a secret; cacheable for 60 seconds.",
+                "tags": [
+                    "auth"
+                ],
+                "summary": "Public settings for a sign-in page",
+                "operationId": "getSettings",
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/SettingsResponse"
+                        },
+                        "headers": {
+                            "Cache-Control": {
+                                "type": "string",
+                                "description": "public, max-age=60"
+                            }
+                        }
+                    }
+                }
+            }
+        },
         "/auth/sign-in/email": {
             "post": {
                 "description": "Mails a sign-in link and an 8-digit code (valid 10 minutes, once) if the address has an enabled account. The answer is 202 whatever the address; at most one such mail per address per minute and five per hour are sent.",
@@ -2286,6 +2376,12 @@ const docTemplate = `{
                 "summary": "Mail a sign-in link and code",
                 "operationId": "requestSignInCode",
                 "parameters": [
+                    {
+                        "type": "string",
+                        "description": "the CAPTCHA widget's token, when GET /auth/settings lists this action under signUp.captcha.on",
+                        "name": "X-Captcha-Token",
+                        "in": "header"
+                    },
                     {
                         "description": "the address",
                         "name": "body",
@@ -2303,6 +2399,12 @@ const docTemplate = `{
                             "$ref": "#/definitions/AcceptedResponse"
                         }
                     },
+                    "400": {
+                        "description": "captcha_failed (X-Captcha-Token missing or rejected), or bad_request: the body is not valid JSON of the right types",
+                        "schema": {
+                            "$ref": "#/definitions/ErrorResponse"
+                        }
+                    },
                     "422": {
                         "description": "validation_failed",
                         "schema": {
@@ -2316,7 +2418,7 @@ const docTemplate = `{
                         }
                     },
                     "503": {
-                        "description": "email_unavailable or unavailable",
+                        "description": "email_unavailable, captcha_unavailable (Retry-After: 5) or unavailable",
                         "schema": {
                             "$ref": "#/definitions/ErrorResponse"
                         }
@@ -2779,6 +2881,40 @@ const docTemplate = `{
                 },
                 "user": {
                     "$ref": "#/definitions/User"
+                }
+            }
+        },
+        "CaptchaSettings": {
+            "type": "object",
+            "required": [
+                "on",
+                "provider",
+                "siteKey"
+            ],
+            "properties": {
+                "on": {
+                    "description": "On lists the actions that need a token: register, login, forgot,\nsign-in-code, resend.",
+                    "type": "array",
+                    "items": {
+                        "type": "string"
+                    },
+                    "example": [
+                        "register",
+                        "forgot",
+                        "sign-in-code"
+                    ]
+                },
+                "provider": {
+                    "type": "string",
+                    "enum": [
+                        "turnstile",
+                        "hcaptcha"
+                    ],
+                    "example": "turnstile"
+                },
+                "siteKey": {
+                    "type": "string",
+                    "example": "0x4AAAAAAAB0c0d0e0f0"
                 }
             }
         },
@@ -3313,6 +3449,29 @@ const docTemplate = `{
                 }
             }
         },
+        "PasswordSettings": {
+            "type": "object",
+            "required": [
+                "breachedCheck",
+                "maxLength",
+                "minLength"
+            ],
+            "properties": {
+                "breachedCheck": {
+                    "description": "BreachedCheck says passwords seen in data breaches are refused.",
+                    "type": "boolean",
+                    "example": false
+                },
+                "maxLength": {
+                    "type": "integer",
+                    "example": 256
+                },
+                "minLength": {
+                    "type": "integer",
+                    "example": 8
+                }
+            }
+        },
         "Provider": {
             "type": "object",
             "required": [
@@ -3670,6 +3829,51 @@ const docTemplate = `{
                 }
             }
         },
+        "SettingsResponse": {
+            "type": "object",
+            "required": [
+                "emailVerification",
+                "methods",
+                "passwordPolicy",
+                "providers",
+                "signUp"
+            ],
+            "properties": {
+                "emailVerification": {
+                    "description": "EmailVerification is AUTH_EMAIL_VERIFICATION.",
+                    "type": "string",
+                    "enum": [
+                        "off",
+                        "optional",
+                        "required"
+                    ],
+                    "example": "optional"
+                },
+                "methods": {
+                    "description": "Methods are the ways to sign in.",
+                    "type": "array",
+                    "items": {
+                        "type": "string"
+                    },
+                    "example": [
+                        "password",
+                        "email_code"
+                    ]
+                },
+                "passwordPolicy": {
+                    "$ref": "#/definitions/PasswordSettings"
+                },
+                "providers": {
+                    "type": "array",
+                    "items": {
+                        "$ref": "#/definitions/Provider"
+                    }
+                },
+                "signUp": {
+                    "$ref": "#/definitions/SignUpSettings"
+                }
+            }
+        },
         "SignInEmailRequest": {
             "type": "object",
             "properties": {
@@ -3725,6 +3929,46 @@ const docTemplate = `{
                 },
                 "user": {
                     "$ref": "#/definitions/User"
+                }
+            }
+        },
+        "SignUpSettings": {
+            "type": "object",
+            "required": [
+                "blocksDisposable",
+                "captcha",
+                "domainsAllowed",
+                "enabled"
+            ],
+            "properties": {
+                "blocksDisposable": {
+                    "description": "BlocksDisposable says disposable-mail addresses are refused.",
+                    "type": "boolean",
+                    "example": false
+                },
+                "captcha": {
+                    "description": "Captcha is null when no CAPTCHA is asked for.",
+                    "allOf": [
+                        {
+                            "$ref": "#/definitions/CaptchaSettings"
+                        }
+                    ],
+                    "x-nullable": true
+                },
+                "domainsAllowed": {
+                    "description": "DomainsAllowed is null when any domain that is not denied may sign up.",
+                    "type": "array",
+                    "items": {
+                        "type": "string"
+                    },
+                    "x-nullable": true,
+                    "example": [
+                        "example.com"
+                    ]
+                },
+                "enabled": {
+                    "type": "boolean",
+                    "example": true
                 }
             }
         },

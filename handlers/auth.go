@@ -16,13 +16,17 @@ import (
 //	@ID		register
 //	@Description	Creates a user account with the `user` role and signs it in: the answer sets the access cookie (`__Host-session`) and the refresh cookie (`__Secure-refresh`, path /auth). The password must be 8–256 characters and not a common one; every field problem is reported together (422). With AUTH_EMAIL_VERIFICATION=optional (the default) a verification link is mailed. With `required`, nobody is signed in: the answer is 202 for a new address and for one that has an account alike (its owner is mailed instead), and the user signs in after following the link.
 //	@Tags		auth
+//	@Param		X-Captcha-Token	header		string	false	"the CAPTCHA widget's token, when GET /auth/settings lists this action under signUp.captcha.on"
 //	@Param		body	body		RegisterRequest	true	"new account"
 //	@Success	201		{object}	AuthResponse	"session cookies are set"
 //	@Success	202		{object}	AcceptedResponse	"AUTH_EMAIL_VERIFICATION=required: a link is mailed; no cookie"
 //	@Header		201		{string}	Set-Cookie		"__Host-session (access token) and __Secure-refresh (refresh token, Path=/auth); HttpOnly; Secure; SameSite=Lax"
 //	@Failure	409		{object}	ErrorResponse	"email_taken"
-//	@Failure	422		{object}	ErrorResponse	"validation_failed"
+//	@Failure	422		{object}	ErrorResponse	"validation_failed, or email_domain_not_allowed (fields.email)"
 //	@Failure	429		{object}	ErrorResponse	"rate_limited"
+//	@Failure	400		{object}	ErrorResponse	"captcha_failed (X-Captcha-Token missing or rejected), or bad_request: the body is not valid JSON of the right types"
+//	@Failure	403		{object}	ErrorResponse	"signup_denied (the before-create hook refused, with its message), or csrf_failed: a cross-origin request from an origin not in AUTH_ALLOWED_ORIGINS"
+//	@Failure	503		{object}	ErrorResponse	"captcha_unavailable or hook_unavailable (AUTH_CAPTCHA_FAIL / AUTH_HOOK_FAIL=closed; Retry-After: 5), or unavailable"
 //	@Router		/auth/register [post]
 func Register(svc *auth.Service, ck Cookies) gin.HandlerFunc {
 	return func(c *gin.Context) {
@@ -50,6 +54,7 @@ func Register(svc *auth.Service, ck Cookies) gin.HandlerFunc {
 //	@ID		login
 //	@Description	Checks the email and password and starts a session, setting both cookies. Wrong email and wrong password give the same 401. Failed attempts lock the (email, client address) pair after AUTH_LOCKOUT_THRESHOLD, and the email everywhere after AUTH_LOCKOUT_GLOBAL_THRESHOLD: 429 with Retry-After, even for the right password.
 //	@Tags		auth
+//	@Param		X-Captcha-Token	header		string	false	"the CAPTCHA widget's token, when GET /auth/settings lists this action under signUp.captcha.on"
 //	@Param		body	body		LoginRequest	true	"credentials"
 //	@Success	200		{object}	SignInResponse	"user and session, with the session cookies set; or, for a user with a second factor, mfaRequired with an mfaToken for POST /auth/mfa/verify (no cookie)"
 //	@Header		200		{string}	Set-Cookie		"__Host-session (access token) and __Secure-refresh (refresh token, Path=/auth); HttpOnly; Secure; SameSite=Lax"
@@ -57,6 +62,8 @@ func Register(svc *auth.Service, ck Cookies) gin.HandlerFunc {
 //	@Failure	403		{object}	ErrorResponse	"csrf_failed, or email_not_verified (AUTH_EMAIL_VERIFICATION=required, after a right password)"
 //	@Failure	422		{object}	ErrorResponse	"validation_failed"
 //	@Failure	429		{object}	ErrorResponse	"rate_limited"
+//	@Failure	503		{object}	ErrorResponse	"captcha_unavailable (Retry-After: 5), or unavailable"
+//	@Failure	400		{object}	ErrorResponse	"captcha_failed (X-Captcha-Token missing or rejected), or bad_request: the body is not valid JSON of the right types"
 //	@Router		/auth/login [post]
 func Login(svc *auth.Service, ck Cookies) gin.HandlerFunc {
 	return func(c *gin.Context) {

@@ -73,11 +73,13 @@ func mailed(send func(c *gin.Context) error) gin.HandlerFunc {
 //	@ID		resendVerification
 //	@Description	Mails a verification link if the address has an unverified account. The answer is 202 whatever the address, and at most one such mail per address per minute and five per hour are sent.
 //	@Tags		email
+//	@Param		X-Captcha-Token	header		string	false	"the CAPTCHA widget's token, when GET /auth/settings lists this action under signUp.captcha.on"
 //	@Param		body	body		EmailRequest	true	"the address"
 //	@Success	202		{object}	AcceptedResponse
 //	@Failure	422		{object}	ErrorResponse	"validation_failed"
 //	@Failure	429		{object}	ErrorResponse	"rate_limited"
-//	@Failure	503		{object}	ErrorResponse	"email_unavailable or unavailable"
+//	@Failure	503		{object}	ErrorResponse	"email_unavailable, captcha_unavailable (Retry-After: 5) or unavailable"
+//	@Failure	400		{object}	ErrorResponse	"captcha_failed (X-Captcha-Token missing or rejected), or bad_request: the body is not valid JSON of the right types"
 //	@Router		/auth/email/verify/resend [post]
 func ResendVerification(svc *auth.Service) gin.HandlerFunc {
 	return mailed(func(c *gin.Context) error {
@@ -95,11 +97,13 @@ func ResendVerification(svc *auth.Service) gin.HandlerFunc {
 //	@ID		forgotPassword
 //	@Description	Mails a reset link (valid 30 minutes, once) if the address has an enabled account. The answer is 202 whatever the address, and at most one such mail per address per minute and five per hour are sent.
 //	@Tags		email
+//	@Param		X-Captcha-Token	header		string	false	"the CAPTCHA widget's token, when GET /auth/settings lists this action under signUp.captcha.on"
 //	@Param		body	body		EmailRequest	true	"the address"
 //	@Success	202		{object}	AcceptedResponse
 //	@Failure	422		{object}	ErrorResponse	"validation_failed"
 //	@Failure	429		{object}	ErrorResponse	"rate_limited"
-//	@Failure	503		{object}	ErrorResponse	"email_unavailable or unavailable"
+//	@Failure	503		{object}	ErrorResponse	"email_unavailable, captcha_unavailable (Retry-After: 5) or unavailable"
+//	@Failure	400		{object}	ErrorResponse	"captcha_failed (X-Captcha-Token missing or rejected), or bad_request: the body is not valid JSON of the right types"
 //	@Router		/auth/password/forgot [post]
 func ForgotPassword(svc *auth.Service) gin.HandlerFunc {
 	return mailed(func(c *gin.Context) error {
@@ -117,11 +121,13 @@ func ForgotPassword(svc *auth.Service) gin.HandlerFunc {
 //	@ID		requestSignInCode
 //	@Description	Mails a sign-in link and an 8-digit code (valid 10 minutes, once) if the address has an enabled account. The answer is 202 whatever the address; at most one such mail per address per minute and five per hour are sent.
 //	@Tags		email
+//	@Param		X-Captcha-Token	header		string	false	"the CAPTCHA widget's token, when GET /auth/settings lists this action under signUp.captcha.on"
 //	@Param		body	body		EmailRequest	true	"the address"
 //	@Success	202		{object}	AcceptedResponse
 //	@Failure	422		{object}	ErrorResponse	"validation_failed"
 //	@Failure	429		{object}	ErrorResponse	"rate_limited"
-//	@Failure	503		{object}	ErrorResponse	"email_unavailable or unavailable"
+//	@Failure	503		{object}	ErrorResponse	"email_unavailable, captcha_unavailable (Retry-After: 5) or unavailable"
+//	@Failure	400		{object}	ErrorResponse	"captcha_failed (X-Captcha-Token missing or rejected), or bad_request: the body is not valid JSON of the right types"
 //	@Router		/auth/sign-in/email [post]
 func SignInByEmail(svc *auth.Service) gin.HandlerFunc {
 	return mailed(func(c *gin.Context) error {
@@ -144,7 +150,7 @@ func SignInByEmail(svc *auth.Service) gin.HandlerFunc {
 //	@Param		body	body		ChangeEmailRequest	true	"the new address"
 //	@Success	202		{object}	AcceptedResponse
 //	@Failure	403		{object}	ErrorResponse	"reauthentication_required (a user with a second factor: POST /auth/reauthenticate first) or csrf_failed"
-//	@Failure	422		{object}	ErrorResponse	"validation_failed (fields.currentPassword when it is wrong)"
+//	@Failure	422		{object}	ErrorResponse	"validation_failed (fields.currentPassword when it is wrong), or email_domain_not_allowed (fields.newEmail)"
 //	@Failure	429		{object}	ErrorResponse	"rate_limited"
 //	@Failure	503		{object}	ErrorResponse	"email_unavailable or unavailable"
 //	@Router		/auth/email/change [post]

@@ -32,6 +32,12 @@ const (
 	EventIdentityUnlinked     EventType = "identity_unlinked"
 	// EventRecoveryCodesRegenerated: a new set voided the old one.
 	EventRecoveryCodesRegenerated EventType = "recovery_codes_regenerated"
+	// EventSignupDenied: an abuse control refused a sign-up (the detail
+	// names the reason: captcha, domain or hook).
+	EventSignupDenied EventType = "signup_denied"
+	// EventPasswordBreached: the password a user signed in with was found
+	// in a breach corpus, and they were told.
+	EventPasswordBreached EventType = "password_breached"
 )
 
 // AuditEvent records something that happened to an account. UserID is empty

@@ -44,6 +44,12 @@ const (
 	CodeIdentityTaken   Code = "identity_taken"
 	CodeInvalidRedirect Code = "invalid_redirect"
 	CodeLastLoginMethod Code = "last_login_method"
+	// Abuse controls.
+	CodeCaptchaFailed         Code = "captcha_failed"
+	CodeCaptchaUnavailable    Code = "captcha_unavailable"
+	CodeEmailDomainNotAllowed Code = "email_domain_not_allowed"
+	CodeSignupDenied          Code = "signup_denied"
+	CodeHookUnavailable       Code = "hook_unavailable"
 )
 
 // The error codes of the OAuth shape (RFC 6749 §5.2), used by /auth/token and
@@ -68,6 +74,7 @@ var Codes = []Code{
 	CodeInvalidPasskey,
 	CodeAccessDenied, CodeInvalidState, CodeAccountExists, CodeProviderError, CodeIdentityTaken, CodeInvalidRedirect,
 	CodeLastLoginMethod,
+	CodeCaptchaFailed, CodeCaptchaUnavailable, CodeEmailDomainNotAllowed, CodeSignupDenied, CodeHookUnavailable,
 	CodeInvalidRequest, CodeInvalidClient, CodeInvalidGrant, CodeUnsupportedGrantType, CodeSlowDown, CodeServerError,
 	CodeTemporarilyUnavailable,
 }

@@ -49,6 +49,9 @@ const (
 	// MailPasswordRemoved tells the owner of an address proven for the first
 	// time by a sign-in that the password set before was voided.
 	MailPasswordRemoved MailKind = "password_removed"
+	// MailPasswordBreached tells a user the password they signed in with
+	// appears in a data breach.
+	MailPasswordBreached MailKind = "password_breached"
 )
 
 // MailRequest asks for a message to be sent later by the outbox worker,

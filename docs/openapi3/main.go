@@ -64,6 +64,7 @@ func convert(in, out string) error {
 	}
 	sharedResponses(doc)
 	describeResponses(doc)
+	nullables(doc)
 	if err := signInUnion(doc); err != nil {
 		return err
 	}
@@ -281,6 +282,34 @@ func sharedResponses(doc *openapi3.T) {
 			if !noDatabase[op.OperationID] {
 				add(503, codes[3]+": the database is unreachable or overloaded; retry after Retry-After")
 			}
+		}
+	}
+}
+
+// nullables turns swag's x-nullable (from extensions:"x-nullable") into
+// OpenAPI 3's nullable; a reference is wrapped in allOf, where nullable can
+// sit beside it.
+func nullables(doc *openapi3.T) {
+	for _, ref := range doc.Components.Schemas {
+		if ref.Value == nil {
+			continue
+		}
+		for name, prop := range ref.Value.Properties {
+			var ext map[string]any
+			if prop.Value != nil {
+				ext = prop.Value.Extensions
+			}
+			if v, ok := ext["x-nullable"]; !ok || v != true {
+				continue
+			}
+			delete(ext, "x-nullable")
+			if prop.Ref != "" {
+				ref.Value.Properties[name] = &openapi3.SchemaRef{Value: &openapi3.Schema{
+					AllOf: openapi3.SchemaRefs{{Ref: prop.Ref}}, Nullable: true, Description: prop.Value.Description,
+				}}
+				continue
+			}
+			prop.Value.Nullable = true
 		}
 	}
 }

@@ -900,6 +900,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/auth/settings": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Public settings for a sign-in page
+         * @description The verification policy, the CAPTCHA provider and site key (send the widget's token in X-Captcha-Token on the listed actions), the allowed sign-up domains, the password policy and the sign-in methods and providers. Public, never a secret; cacheable for 60 seconds.
+         */
+        get: operations["getSettings"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/auth/sign-in/email": {
         parameters: {
             query?: never;
@@ -1130,6 +1150,25 @@ export interface components {
             session: components["schemas"]["Session"];
             user: components["schemas"]["User"];
         };
+        CaptchaSettings: {
+            /**
+             * @description On lists the actions that need a token: register, login, forgot,
+             *     sign-in-code, resend.
+             * @example [
+             *       "register",
+             *       "forgot",
+             *       "sign-in-code"
+             *     ]
+             */
+            on: string[];
+            /**
+             * @example turnstile
+             * @enum {string}
+             */
+            provider: "turnstile" | "hcaptcha";
+            /** @example 1.3773568908631212e+21 */
+            siteKey: string;
+        };
         CeremonyResponse: {
             /** Format: uuid */
             flowId: string;
@@ -1177,7 +1216,7 @@ export interface components {
              * @example validation_failed
              * @enum {string}
              */
-            code: "internal" | "validation_failed" | "bad_request" | "unauthenticated" | "token_expired" | "invalid_credentials" | "invalid_refresh" | "forbidden" | "csrf_failed" | "not_found" | "conflict" | "email_taken" | "last_admin" | "rate_limited" | "unavailable" | "payload_too_large" | "unsupported_media_type" | "method_not_allowed" | "invalid_token" | "email_not_verified" | "email_unavailable" | "insufficient_aal" | "invalid_code" | "invalid_mfa_token" | "reauthentication_required" | "totp_unavailable" | "mfa_required" | "invalid_passkey" | "access_denied" | "invalid_state" | "account_exists" | "provider_error" | "identity_taken" | "invalid_redirect" | "last_login_method" | "invalid_request" | "invalid_client" | "invalid_grant" | "unsupported_grant_type" | "slow_down" | "server_error" | "temporarily_unavailable";
+            code: "internal" | "validation_failed" | "bad_request" | "unauthenticated" | "token_expired" | "invalid_credentials" | "invalid_refresh" | "forbidden" | "csrf_failed" | "not_found" | "conflict" | "email_taken" | "last_admin" | "rate_limited" | "unavailable" | "payload_too_large" | "unsupported_media_type" | "method_not_allowed" | "invalid_token" | "email_not_verified" | "email_unavailable" | "insufficient_aal" | "invalid_code" | "invalid_mfa_token" | "reauthentication_required" | "totp_unavailable" | "mfa_required" | "invalid_passkey" | "access_denied" | "invalid_state" | "account_exists" | "provider_error" | "identity_taken" | "invalid_redirect" | "last_login_method" | "captcha_failed" | "captcha_unavailable" | "email_domain_not_allowed" | "signup_denied" | "hook_unavailable" | "invalid_request" | "invalid_client" | "invalid_grant" | "unsupported_grant_type" | "slow_down" | "server_error" | "temporarily_unavailable";
             fields?: {
                 [key: string]: string[];
             };
@@ -1370,6 +1409,17 @@ export interface components {
         PasskeysResponse: {
             passkeys: components["schemas"]["Passkey"][];
         };
+        PasswordSettings: {
+            /**
+             * @description BreachedCheck says passwords seen in data breaches are refused.
+             * @example false
+             */
+            breachedCheck: boolean;
+            /** @example 256 */
+            maxLength: number;
+            /** @example 8 */
+            minLength: number;
+        };
         Provider: {
             /** @example Google */
             displayName: string;
@@ -1534,6 +1584,25 @@ export interface components {
         SessionsResponse: {
             sessions: components["schemas"]["SessionInfo"][];
         };
+        SettingsResponse: {
+            /**
+             * @description EmailVerification is AUTH_EMAIL_VERIFICATION.
+             * @example optional
+             * @enum {string}
+             */
+            emailVerification: "off" | "optional" | "required";
+            /**
+             * @description Methods are the ways to sign in.
+             * @example [
+             *       "password",
+             *       "email_code"
+             *     ]
+             */
+            methods: string[];
+            passwordPolicy: components["schemas"]["PasswordSettings"];
+            providers: components["schemas"]["Provider"][];
+            signUp: components["schemas"]["SignUpSettings"];
+        };
         SignInEmailRequest: {
             /** @example 04821937 */
             code?: string;
@@ -1543,6 +1612,24 @@ export interface components {
         };
         /** @description The answer of a sign-in step: SignedIn, or MFAChallenge for a user with a second factor (tell them apart with mfaRequired). */
         SignInResponse: components["schemas"]["SignedIn"] | components["schemas"]["MFAChallenge"];
+        SignUpSettings: {
+            /**
+             * @description BlocksDisposable says disposable-mail addresses are refused.
+             * @example false
+             */
+            blocksDisposable: boolean;
+            /** @description Captcha is null when no CAPTCHA is asked for. */
+            captcha: components["schemas"]["CaptchaSettings"] | null;
+            /**
+             * @description DomainsAllowed is null when any domain that is not denied may sign up.
+             * @example [
+             *       "example.com"
+             *     ]
+             */
+            domainsAllowed: string[] | null;
+            /** @example true */
+            enabled: boolean;
+        };
         /** @description Signed in: the session cookies are set. */
         SignedIn: {
             session: components["schemas"]["Session"];
@@ -2843,7 +2930,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description validation_failed (fields.currentPassword when it is wrong). Codes: `validation_failed`. */
+            /** @description validation_failed (fields.currentPassword when it is wrong), or email_domain_not_allowed (fields.newEmail). Codes: `validation_failed`, `email_domain_not_allowed`. */
             422: {
                 headers: {
                     /** @description The request's id: the caller's well-formed X-Request-ID, else a generated one. Quote it when reporting a problem. */
@@ -3274,7 +3361,10 @@ export interface operations {
     resendVerification: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description the CAPTCHA widget's token, when GET /auth/settings lists this action under signUp.captcha.on */
+                "X-Captcha-Token"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -3296,7 +3386,7 @@ export interface operations {
                     "application/json": components["schemas"]["AcceptedResponse"];
                 };
             };
-            /** @description bad_request: the body is not valid JSON (or form) of the right types. Codes: `bad_request`. */
+            /** @description captcha_failed (X-Captcha-Token missing or rejected), or bad_request: the body is not valid JSON of the right types. Codes: `captcha_failed`, `bad_request`. */
             400: {
                 headers: {
                     /** @description The request's id: the caller's well-formed X-Request-ID, else a generated one. Quote it when reporting a problem. */
@@ -3307,7 +3397,7 @@ export interface operations {
                     /**
                      * @example {
                      *       "error": {
-                     *         "code": "bad_request",
+                     *         "code": "captcha_failed",
                      *         "message": "what went wrong, for people",
                      *         "requestId": "5f0c6a2e9b1d4c7a8e3f2a1b0c9d8e7f"
                      *       }
@@ -3418,7 +3508,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description email_unavailable or unavailable. Codes: `email_unavailable`, `unavailable`. */
+            /** @description email_unavailable, captcha_unavailable (Retry-After: 5) or unavailable. Codes: `email_unavailable`, `captcha_unavailable`, `unavailable`. */
             503: {
                 headers: {
                     /** @description Seconds to wait before trying again. */
@@ -3979,7 +4069,10 @@ export interface operations {
     login: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description the CAPTCHA widget's token, when GET /auth/settings lists this action under signUp.captcha.on */
+                "X-Captcha-Token"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -4003,7 +4096,7 @@ export interface operations {
                     "application/json": components["schemas"]["SignInResponse"];
                 };
             };
-            /** @description bad_request: the body is not valid JSON (or form) of the right types. Codes: `bad_request`. */
+            /** @description captcha_failed (X-Captcha-Token missing or rejected), or bad_request: the body is not valid JSON of the right types. Codes: `captcha_failed`, `bad_request`. */
             400: {
                 headers: {
                     /** @description The request's id: the caller's well-formed X-Request-ID, else a generated one. Quote it when reporting a problem. */
@@ -4014,7 +4107,7 @@ export interface operations {
                     /**
                      * @example {
                      *       "error": {
-                     *         "code": "bad_request",
+                     *         "code": "captcha_failed",
                      *         "message": "what went wrong, for people",
                      *         "requestId": "5f0c6a2e9b1d4c7a8e3f2a1b0c9d8e7f"
                      *       }
@@ -4145,7 +4238,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description unavailable: the database is unreachable or overloaded; retry after Retry-After. Codes: `unavailable`. */
+            /** @description captcha_unavailable (Retry-After: 5), or unavailable. Codes: `captcha_unavailable`, `unavailable`. */
             503: {
                 headers: {
                     /** @description Seconds to wait before trying again. */
@@ -4158,7 +4251,7 @@ export interface operations {
                     /**
                      * @example {
                      *       "error": {
-                     *         "code": "unavailable",
+                     *         "code": "captcha_unavailable",
                      *         "message": "what went wrong, for people",
                      *         "requestId": "5f0c6a2e9b1d4c7a8e3f2a1b0c9d8e7f"
                      *       }
@@ -6976,7 +7069,10 @@ export interface operations {
     forgotPassword: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description the CAPTCHA widget's token, when GET /auth/settings lists this action under signUp.captcha.on */
+                "X-Captcha-Token"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -6998,7 +7094,7 @@ export interface operations {
                     "application/json": components["schemas"]["AcceptedResponse"];
                 };
             };
-            /** @description bad_request: the body is not valid JSON (or form) of the right types. Codes: `bad_request`. */
+            /** @description captcha_failed (X-Captcha-Token missing or rejected), or bad_request: the body is not valid JSON of the right types. Codes: `captcha_failed`, `bad_request`. */
             400: {
                 headers: {
                     /** @description The request's id: the caller's well-formed X-Request-ID, else a generated one. Quote it when reporting a problem. */
@@ -7009,7 +7105,7 @@ export interface operations {
                     /**
                      * @example {
                      *       "error": {
-                     *         "code": "bad_request",
+                     *         "code": "captcha_failed",
                      *         "message": "what went wrong, for people",
                      *         "requestId": "5f0c6a2e9b1d4c7a8e3f2a1b0c9d8e7f"
                      *       }
@@ -7120,7 +7216,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description email_unavailable or unavailable. Codes: `email_unavailable`, `unavailable`. */
+            /** @description email_unavailable, captcha_unavailable (Retry-After: 5) or unavailable. Codes: `email_unavailable`, `captcha_unavailable`, `unavailable`. */
             503: {
                 headers: {
                     /** @description Seconds to wait before trying again. */
@@ -7719,7 +7815,10 @@ export interface operations {
     register: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description the CAPTCHA widget's token, when GET /auth/settings lists this action under signUp.captcha.on */
+                "X-Captcha-Token"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -7754,7 +7853,7 @@ export interface operations {
                     "application/json": components["schemas"]["AcceptedResponse"];
                 };
             };
-            /** @description bad_request: the body is not valid JSON (or form) of the right types. Codes: `bad_request`. */
+            /** @description captcha_failed (X-Captcha-Token missing or rejected), or bad_request: the body is not valid JSON of the right types. Codes: `captcha_failed`, `bad_request`. */
             400: {
                 headers: {
                     /** @description The request's id: the caller's well-formed X-Request-ID, else a generated one. Quote it when reporting a problem. */
@@ -7765,7 +7864,7 @@ export interface operations {
                     /**
                      * @example {
                      *       "error": {
-                     *         "code": "bad_request",
+                     *         "code": "captcha_failed",
                      *         "message": "what went wrong, for people",
                      *         "requestId": "5f0c6a2e9b1d4c7a8e3f2a1b0c9d8e7f"
                      *       }
@@ -7774,7 +7873,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description csrf_failed: a cross-origin request from an origin not in AUTH_ALLOWED_ORIGINS. Codes: `csrf_failed`. */
+            /** @description signup_denied (the before-create hook refused, with its message), or csrf_failed: a cross-origin request from an origin not in AUTH_ALLOWED_ORIGINS. Codes: `signup_denied`, `csrf_failed`. */
             403: {
                 headers: {
                     /** @description The request's id: the caller's well-formed X-Request-ID, else a generated one. Quote it when reporting a problem. */
@@ -7785,7 +7884,7 @@ export interface operations {
                     /**
                      * @example {
                      *       "error": {
-                     *         "code": "csrf_failed",
+                     *         "code": "signup_denied",
                      *         "message": "what went wrong, for people",
                      *         "requestId": "5f0c6a2e9b1d4c7a8e3f2a1b0c9d8e7f"
                      *       }
@@ -7854,7 +7953,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description validation_failed. Codes: `validation_failed`. */
+            /** @description validation_failed, or email_domain_not_allowed (fields.email). Codes: `validation_failed`, `email_domain_not_allowed`. */
             422: {
                 headers: {
                     /** @description The request's id: the caller's well-formed X-Request-ID, else a generated one. Quote it when reporting a problem. */
@@ -7896,7 +7995,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description unavailable: the database is unreachable or overloaded; retry after Retry-After. Codes: `unavailable`. */
+            /** @description captcha_unavailable or hook_unavailable (AUTH_CAPTCHA_FAIL / AUTH_HOOK_FAIL=closed; Retry-After: 5), or unavailable. Codes: `captcha_unavailable`, `hook_unavailable`, `unavailable`. */
             503: {
                 headers: {
                     /** @description Seconds to wait before trying again. */
@@ -7909,7 +8008,7 @@ export interface operations {
                     /**
                      * @example {
                      *       "error": {
-                     *         "code": "unavailable",
+                     *         "code": "captcha_unavailable",
                      *         "message": "what went wrong, for people",
                      *         "requestId": "5f0c6a2e9b1d4c7a8e3f2a1b0c9d8e7f"
                      *       }
@@ -8089,10 +8188,59 @@ export interface operations {
             };
         };
     };
-    requestSignInCode: {
+    getSettings: {
         parameters: {
             query?: never;
             header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    /** @description public, max-age=60 */
+                    "Cache-Control"?: string;
+                    /** @description The request's id: the caller's well-formed X-Request-ID, else a generated one. Quote it when reporting a problem. */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SettingsResponse"];
+                };
+            };
+            /** @description unavailable: the database is unreachable or overloaded; retry after Retry-After. Codes: `unavailable`. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
+                    /** @description The request's id: the caller's well-formed X-Request-ID, else a generated one. Quote it when reporting a problem. */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "unavailable",
+                     *         "message": "what went wrong, for people",
+                     *         "requestId": "5f0c6a2e9b1d4c7a8e3f2a1b0c9d8e7f"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    requestSignInCode: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description the CAPTCHA widget's token, when GET /auth/settings lists this action under signUp.captcha.on */
+                "X-Captcha-Token"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -8114,7 +8262,7 @@ export interface operations {
                     "application/json": components["schemas"]["AcceptedResponse"];
                 };
             };
-            /** @description bad_request: the body is not valid JSON (or form) of the right types. Codes: `bad_request`. */
+            /** @description captcha_failed (X-Captcha-Token missing or rejected), or bad_request: the body is not valid JSON of the right types. Codes: `captcha_failed`, `bad_request`. */
             400: {
                 headers: {
                     /** @description The request's id: the caller's well-formed X-Request-ID, else a generated one. Quote it when reporting a problem. */
@@ -8125,7 +8273,7 @@ export interface operations {
                     /**
                      * @example {
                      *       "error": {
-                     *         "code": "bad_request",
+                     *         "code": "captcha_failed",
                      *         "message": "what went wrong, for people",
                      *         "requestId": "5f0c6a2e9b1d4c7a8e3f2a1b0c9d8e7f"
                      *       }
@@ -8236,7 +8384,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description email_unavailable or unavailable. Codes: `email_unavailable`, `unavailable`. */
+            /** @description email_unavailable, captcha_unavailable (Retry-After: 5) or unavailable. Codes: `email_unavailable`, `captcha_unavailable`, `unavailable`. */
             503: {
                 headers: {
                     /** @description Seconds to wait before trying again. */

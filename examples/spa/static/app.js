@@ -5,7 +5,8 @@
 import { createClient } from "./client/index.js";
 
 const API = window.PORTCULLIS_API;
-const client = createClient({ baseUrl: API });
+// Through window.fetch at call time, so captcha.js can add its header.
+const client = createClient({ baseUrl: API, fetch: (input, init) => window.fetch(input, init) });
 
 const $ = (sel) => document.querySelector(sel);
 // status shows an error (red); success shows a success (green).
