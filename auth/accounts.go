@@ -252,6 +252,9 @@ func (s *Service) verifyOwnPassword(ctx context.Context, cl Client, p *Principal
 type ProfileChange struct {
 	Name                  *string
 	Email, Role, Password bool
+	// Metadata, when set, is a JSON merge patch (RFC 7396) of the user's
+	// metadata.
+	Metadata []byte
 }
 
 // UpdateProfile changes the caller's profile: a partial update. A field that
@@ -273,10 +276,27 @@ func (s *Service) UpdateProfile(ctx context.Context, p *Principal, ch ProfileCha
 			fields.Add("name", models.NameProblem(name))
 		}
 	}
-	if err := fields.Err(); err != nil || ch.Name == nil {
+	var apply func([]byte) ([]byte, error)
+	if ch.Metadata != nil {
+		var prob string
+		if apply, prob = patchMetadata("metadata", ch.Metadata); prob != "" {
+			fields.Add("metadata", prob)
+		}
+	}
+	if err := fields.Err(); err != nil {
 		return p.User, err
 	}
-	return s.store.UpdateUserName(ctx, p.User.ID, name, s.now())
+	u := p.User
+	if ch.Name != nil {
+		var err error
+		if u, err = s.store.UpdateUserName(ctx, p.User.ID, name, s.now()); err != nil {
+			return models.User{}, err
+		}
+	}
+	if apply != nil {
+		return s.setMetadata(ctx, p.User.ID, false, apply)
+	}
+	return u, nil
 }
 
 // Activity lists a user's recent audit events, newest first.

@@ -79,6 +79,10 @@ type UserStore interface {
 	// Disabling revokes the user's sessions and moves the credential version
 	// on in the same transaction.
 	UpdateUser(ctx context.Context, id string, ch models.UserChange, now time.Time, check func(before models.User, otherAdmins int) error) (models.User, error)
+	// UpdateMetadata replaces the user's metadata (or app metadata) with
+	// apply's result from the stored value, with the row locked; an error
+	// from apply aborts.
+	UpdateMetadata(ctx context.Context, id string, app bool, now time.Time, apply func(current []byte) ([]byte, error)) (models.User, error)
 }
 
 // SessionStore keeps sessions.

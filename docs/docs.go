@@ -241,11 +241,11 @@ const docTemplate = `{
                         "BearerAuth": []
                     }
                 ],
-                "description": "Disabling revokes every session of the user at once. The last active administrator cannot be demoted or disabled (409). A body with role (any role change) or disabled: false (re-enabling) needs the administrator's session fresh (403 reauthentication_required); disabling does not.",
+                "description": "Disabling revokes every session of the user at once. appMetadata is a JSON merge patch of the user's app metadata, seen at the user's next request (introspection, /auth/verify). The last active administrator cannot be demoted or disabled (409). A body with role (any role change) or disabled: false (re-enabling) needs the administrator's session fresh (403 reauthentication_required); disabling does not.",
                 "tags": [
                     "admin"
                 ],
-                "summary": "Change a user's role or disable them",
+                "summary": "Change a user's role, disable them or set their app metadata",
                 "operationId": "updateUser",
                 "parameters": [
                     {
@@ -1017,7 +1017,7 @@ const docTemplate = `{
                         "BearerAuth": []
                     }
                 ],
-                "description": "A partial update: absent fields keep their value (an empty body changes nothing). email, role and password are refused with 422 naming the field and where it is changed.",
+                "description": "A partial update: absent fields keep their value (an empty body changes nothing). metadata is a JSON merge patch (RFC 7396: keys merge, null removes one) of the user's own metadata; the result must be an object of at most 4 KiB serialised and 5 levels deep (422). email, role and password are refused with 422 naming the field and where it is changed.",
                 "tags": [
                     "auth"
                 ],
@@ -1042,7 +1042,7 @@ const docTemplate = `{
                         }
                     },
                     "422": {
-                        "description": "validation_failed: fields.name, or fields.email/role/password (changed elsewhere)",
+                        "description": "validation_failed: fields.name, fields.metadata (not an object, over 4 KiB or 5 levels), or fields.email/role/password (changed elsewhere)",
                         "schema": {
                             "$ref": "#/definitions/ErrorResponse"
                         }
@@ -2466,6 +2466,10 @@ const docTemplate = `{
                                 "type": "string",
                                 "description": "session id"
                             },
+                            "X-Auth-User-App-Metadata": {
+                                "type": "string",
+                                "description": "base64url (no padding) of the app metadata JSON; absent when it is empty"
+                            },
                             "X-Auth-User-Email": {
                                 "type": "string",
                                 "description": "email"
@@ -2628,15 +2632,20 @@ const docTemplate = `{
         "AdminUser": {
             "type": "object",
             "required": [
+                "appMetadata",
                 "createdAt",
                 "disabled",
                 "email",
                 "emailVerified",
                 "id",
+                "metadata",
                 "name",
                 "role"
             ],
             "properties": {
+                "appMetadata": {
+                    "type": "object"
+                },
                 "createdAt": {
                     "type": "string",
                     "format": "date-time",
@@ -2660,6 +2669,10 @@ const docTemplate = `{
                     "type": "string",
                     "format": "uuid",
                     "example": "01935a4e-7c1d-7a8e-9b0f-3c2d1e0f4a5b"
+                },
+                "metadata": {
+                    "description": "Metadata is the user's own JSON object (PATCH /auth/me); AppMetadata\none only administrators set (PATCH /admin/users/{id}). {} when empty.",
+                    "type": "object"
                 },
                 "name": {
                     "type": "string",
@@ -3068,6 +3081,10 @@ const docTemplate = `{
                     "example": [
                         "pwd"
                     ]
+                },
+                "app_metadata": {
+                    "description": "AppMetadata is the user's app metadata, set by administrators.",
+                    "type": "object"
                 },
                 "auth_time": {
                     "type": "integer",
@@ -3842,6 +3859,10 @@ const docTemplate = `{
         "UpdateMeRequest": {
             "type": "object",
             "properties": {
+                "metadata": {
+                    "description": "Metadata is a JSON merge patch (RFC 7396) of the user's metadata:\nkeys merge, null removes one. The result is at most 4 KiB serialised\nand 5 levels deep (422).",
+                    "type": "object"
+                },
                 "name": {
                     "type": "string",
                     "maxLength": 100,
@@ -3853,6 +3874,10 @@ const docTemplate = `{
         "UpdateUserRequest": {
             "type": "object",
             "properties": {
+                "appMetadata": {
+                    "description": "AppMetadata is a JSON merge patch (RFC 7396) of the user's app\nmetadata (e.g. {\"plan\":\"pro\"}); at most 4 KiB and 5 levels (422).",
+                    "type": "object"
+                },
                 "disabled": {
                     "type": "boolean",
                     "example": false
@@ -3870,14 +3895,19 @@ const docTemplate = `{
         "User": {
             "type": "object",
             "required": [
+                "appMetadata",
                 "createdAt",
                 "email",
                 "emailVerified",
                 "id",
+                "metadata",
                 "name",
                 "role"
             ],
             "properties": {
+                "appMetadata": {
+                    "type": "object"
+                },
                 "createdAt": {
                     "type": "string",
                     "format": "date-time",
@@ -3897,6 +3927,10 @@ const docTemplate = `{
                     "type": "string",
                     "format": "uuid",
                     "example": "01935a4e-7c1d-7a8e-9b0f-3c2d1e0f4a5b"
+                },
+                "metadata": {
+                    "description": "Metadata is the user's own JSON object (PATCH /auth/me); AppMetadata\none only administrators set (PATCH /admin/users/{id}). {} when empty.",
+                    "type": "object"
                 },
                 "name": {
                     "type": "string",

@@ -273,6 +273,16 @@ func (c *Cached) UpdateUserName(ctx context.Context, id, name string, now time.T
 	return u, err
 }
 
+// UpdateMetadata changes a user's metadata or app metadata; it evicts
+// the user.
+func (c *Cached) UpdateMetadata(ctx context.Context, id string, app bool, now time.Time, apply func([]byte) ([]byte, error)) (models.User, error) {
+	u, err := c.db.UpdateMetadata(ctx, id, app, now, apply)
+	if err == nil {
+		c.invalidate(ctx, "u:"+id)
+	}
+	return u, err
+}
+
 // ChangePassword sets a new password and evicts the user everywhere.
 func (c *Cached) ChangePassword(ctx context.Context, id, hash string, now time.Time) error {
 	err := c.db.ChangePassword(ctx, id, hash, now)
