@@ -7,8 +7,10 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/portcullis-auth/portcullis/handlers"
+	"github.com/portcullis-auth/portcullis/models"
 	"github.com/portcullis-auth/portcullis/store/storetest"
 )
 
@@ -141,6 +143,203 @@ func TestAppMetadataReachesVerifyAndIntrospection(t *testing.T) {
 		if r.status != http.StatusUnprocessableEntity || !strings.Contains(string(r.body), "appMetadata") {
 			t.Errorf("six levels of appMetadata: %d %s", r.status, r.body)
 		}
-		_ = context.Background()
+	})
+}
+
+// userTables are the tables whose user_id names a user.
+var userTables = []string{"sessions", "mfa_factors", "recovery_codes", "mfa_challenges", "passkeys", "identities",
+	"webauthn_challenges", "one_time_tokens", "email_outbox", "audit_events"}
+
+func rowsNaming(t *testing.T, h *harness, table, id string) int {
+	t.Helper()
+	return count(t, h, "SELECT count(*) FROM "+table+" WHERE CAST(user_id AS TEXT) = $1", id)
+}
+
+// secretsOf collects every value stored in a column that holds a secret or
+// its hash, in the rows that name the user.
+func secretsOf(t *testing.T, h *harness, id string) []string {
+	t.Helper()
+	var out []string
+	for _, q := range []string{
+		"SELECT password_hash FROM users WHERE CAST(id AS TEXT) = $1",
+		"SELECT secret FROM mfa_factors WHERE CAST(user_id AS TEXT) = $1",
+		"SELECT code_hash FROM recovery_codes WHERE CAST(user_id AS TEXT) = $1",
+		"SELECT token_hash FROM one_time_tokens WHERE CAST(user_id AS TEXT) = $1",
+	} {
+		rows, err := h.db.SQL().Query(q, id)
+		if err != nil {
+			t.Logf("%s: %v", q, err)
+			continue
+		}
+		for rows.Next() {
+			var v *string
+			if err := rows.Scan(&v); err != nil {
+				t.Fatal(err)
+			}
+			if v != nil && len(*v) >= 8 {
+				out = append(out, *v)
+			}
+		}
+		_ = rows.Close()
+	}
+	return out
+}
+
+// TestDeleteAndExportMyAccount: the export holds no secret; DELETE /auth/me
+// removes every row naming the user (only the deletion's own notice
+// remains, naming no user), keeps the audit trail with the email replaced
+// by a keyed hash, clears the cookies, and the address registers again.
+func TestDeleteAndExportMyAccount(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, dbURL string) {
+		m := newMailHarness(t, dbURL, map[string]string{"AUTH_EMAIL_VERIFICATION": "optional"}, withDataKeys(mustDataKeys(t)))
+		h := m.harness
+		makeAdmin(t, h, "root-"+newEmail())
+		email := newEmail()
+		c, secret, _ := enrolled(t, h, email)
+		id := userID(t, c)
+		ctx := context.Background()
+		now := h.clock.Now()
+		if err := h.db.LinkIdentity(ctx, &models.Identity{UserID: id, Provider: "mock", Issuer: "https://idp.example.com", Subject: "sub-" + id,
+			Email: email, CreatedAt: now, LastUsedAt: now}); err != nil {
+			t.Fatal(err)
+		}
+		if err := h.db.CreatePasskey(ctx, &models.Passkey{UserID: id, CredentialID: "cred-" + id, PublicKey: []byte{1, 2, 3}, Name: "Laptop", CreatedAt: now}); err != nil {
+			t.Fatal(err)
+		}
+		wantStatus(t, c.do("POST", "/auth/passkeys/register/options", map[string]any{}), http.StatusOK, "passkey options")
+		loginFirstStep(t, h, email) // an MFA challenge in flight
+		wantStatus(t, h.client().do("POST", "/auth/password/forgot", map[string]any{"email": email}), http.StatusAccepted, "forgot")
+		m.mailFor(email, "Reset your password", 0)
+		wantStatus(t, c.do("PATCH", "/auth/me", map[string]any{"metadata": map[string]any{"theme": "dark"}}), http.StatusOK, "metadata")
+		for _, table := range []string{"sessions", "mfa_factors", "recovery_codes", "mfa_challenges", "passkeys", "identities",
+			"webauthn_challenges", "one_time_tokens", "audit_events"} {
+			if rowsNaming(t, h, table, id) == 0 {
+				t.Fatalf("the test set up no row in %s", table)
+			}
+		}
+
+		// The export: names and dates, never a secret.
+		r := c.do("GET", "/auth/me/export", nil)
+		wantStatus(t, r, http.StatusOK, "export")
+		if !strings.HasPrefix(r.header.Get("Content-Disposition"), "attachment") {
+			t.Errorf("Content-Disposition %q", r.header.Get("Content-Disposition"))
+		}
+		var x handlers.ExportResponse
+		r.json(t, &x)
+		if x.User.ID != id || len(x.Sessions) == 0 || len(x.Identities) != 1 || len(x.Factors) != 1 || len(x.Passkeys) != 1 || len(x.Events) == 0 {
+			t.Errorf("export: %s", r.body)
+		}
+		jsonEqual(t, x.User.Metadata, `{"theme":"dark"}`, "exported metadata")
+		secrets := append(secretsOf(t, h, id), secret)
+		if len(secrets) < 14 { // hash, sealed secret, 10 codes, token, TOTP secret
+			t.Fatalf("only %d secrets found to search for", len(secrets))
+		}
+		for _, s := range secrets {
+			if strings.Contains(string(r.body), s) {
+				t.Errorf("the export holds a secret: %.12s…", s)
+			}
+		}
+		for _, word := range []string{"argon2", "$2a$", "hash", "secret"} {
+			if strings.Contains(strings.ToLower(string(r.body)), strings.ToLower(word)) {
+				t.Errorf("the export mentions %q", word)
+			}
+		}
+
+		// A wrong password is refused and deletes nothing.
+		r = c.do("DELETE", "/auth/me", map[string]any{"currentPassword": "not my password at all"})
+		wantStatus(t, r, http.StatusUnprocessableEntity, "wrong password")
+		r = c.do("DELETE", "/auth/me", nil)
+		wantStatus(t, r, http.StatusNoContent, "delete me")
+		if ck := r.cookie("__Host-session"); ck == nil || ck.MaxAge >= 0 && ck.Value != "" {
+			t.Errorf("session cookie not cleared: %v", ck)
+		}
+		wantStatus(t, c.do("GET", "/auth/me", nil), http.StatusUnauthorized, "the old session")
+
+		for _, table := range userTables {
+			n := rowsNaming(t, h, table, id)
+			if table == "audit_events" {
+				continue
+			}
+			if n != 0 {
+				t.Errorf("%d rows of %s still name the user", n, table)
+			}
+		}
+		if n := count(t, h, "SELECT count(*) FROM users WHERE email = $1", email); n != 0 {
+			t.Errorf("user row left: %d", n)
+		}
+		if n := count(t, h, "SELECT count(*) FROM email_outbox WHERE recipient = $1 AND kind <> 'account_deleted'", email); n != 0 {
+			t.Errorf("%d pending mails to the address left", n)
+		}
+		if n := count(t, h, "SELECT count(*) FROM email_outbox WHERE recipient = $1 AND kind = 'account_deleted' AND user_id IS NULL", email); n != 1 {
+			t.Errorf("account_deleted notices: %d", n)
+		}
+		if n := count(t, h, "SELECT count(*) FROM one_time_tokens WHERE email = $1", email); n != 0 {
+			t.Errorf("tokens to the address left: %d", n)
+		}
+		// The audit trail stays, with the email hashed.
+		if n := rowsNaming(t, h, "audit_events", id); n < 3 {
+			t.Errorf("audit trail of the user: %d events", n)
+		}
+		if n := count(t, h, "SELECT count(*) FROM audit_events WHERE email = $1", email); n != 0 {
+			t.Errorf("%d audit events keep the email", n)
+		}
+		if n := count(t, h, "SELECT count(*) FROM audit_events WHERE CAST(user_id AS TEXT) = $1 AND type = 'account_deleted' AND email LIKE 'hmac:%'", id); n != 1 {
+			t.Errorf("account_deleted events: %d", n)
+		}
+		if msg := m.mailFor(email, "Your account was deleted", 1); !strings.Contains(msg.Text, email) {
+			t.Errorf("notice: %+v", msg)
+		}
+		// The address registers again, as a new user.
+		again := h.register(email)
+		if userID(t, again) == id {
+			t.Error("the same id came back")
+		}
+	})
+}
+
+// TestDeleteNeedsProofAndKeepsAnAdmin: a stale session needs the password
+// (a user without a factor), the last active administrator cannot delete
+// themselves nor be deleted (409 last_admin), an administrator deletes a
+// user with a fresh session only.
+func TestDeleteNeedsProofAndKeepsAnAdmin(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, dbURL string) {
+		h := newHarness(t, dbURL, withEnv(map[string]string{"AUTH_RATE_LIMIT_IP": "100000/m"}))
+		root := makeAdmin(t, h, "root-"+newEmail())
+		rootID := userID(t, root)
+		ada := h.register(newEmail())
+		adaID := userID(t, ada)
+		h.clock.Advance(11 * time.Minute)
+
+		r := ada.do("DELETE", "/auth/me", nil)
+		if r.status != http.StatusForbidden || r.errorCode(t) != "reauthentication_required" {
+			t.Errorf("a stale session without the password: %d %s", r.status, r.body)
+		}
+		r = root.do("DELETE", "/auth/me", map[string]any{"currentPassword": goodPassword})
+		if r.status != http.StatusConflict || r.errorCode(t) != "last_admin" {
+			t.Errorf("the last admin deletes themselves: %d %s", r.status, r.body)
+		}
+		r = root.do("DELETE", "/admin/users/"+adaID, nil)
+		if r.status != http.StatusForbidden || r.errorCode(t) != "reauthentication_required" {
+			t.Errorf("a stale admin deletes a user: %d %s", r.status, r.body)
+		}
+		wantStatus(t, root.do("POST", "/auth/reauthenticate", map[string]any{"password": goodPassword}), http.StatusOK, "reauthenticate")
+		r = root.do("DELETE", "/admin/users/"+rootID, nil)
+		if r.status != http.StatusConflict || r.errorCode(t) != "last_admin" {
+			t.Errorf("the last admin deleted by themselves: %d %s", r.status, r.body)
+		}
+		wantStatus(t, h.register(newEmail()).do("DELETE", "/admin/users/"+adaID, nil), http.StatusForbidden, "a non-admin deletes")
+		wantStatus(t, root.do("DELETE", "/admin/users/"+adaID, nil), http.StatusNoContent, "admin deletes Ada")
+		wantStatus(t, ada.do("GET", "/auth/me", nil), http.StatusUnauthorized, "Ada's session")
+		wantStatus(t, root.do("DELETE", "/admin/users/"+adaID, nil), http.StatusNotFound, "twice")
+		if n := count(t, h, "SELECT count(*) FROM users WHERE CAST(id AS TEXT) = $1", adaID); n != 0 {
+			t.Errorf("Ada is still stored")
+		}
+		if n := rowsNaming(t, h, "sessions", adaID); n != 0 {
+			t.Errorf("Ada's sessions are still stored: %d", n)
+		}
+		// A user without a factor proves it with the password on a stale session.
+		bob := h.register(newEmail())
+		h.clock.Advance(11 * time.Minute)
+		wantStatus(t, bob.do("DELETE", "/auth/me", map[string]any{"currentPassword": goodPassword}), http.StatusNoContent, "Bob with his password")
 	})
 }

@@ -117,6 +117,7 @@ type Store interface {
 	MFAStore
 	PasskeyStore
 	IdentityStore
+	LifecycleStore
 }
 
 // Lockout counts password attempts per key, whether or not an account

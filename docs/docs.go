@@ -232,6 +232,55 @@ const docTemplate = `{
                     }
                 }
             },
+            "delete": {
+                "security": [
+                    {
+                        "CookieAuth": []
+                    },
+                    {
+                        "BearerAuth": []
+                    }
+                ],
+                "description": "Needs the administrator's session fresh. The same effects as DELETE /auth/me; the last active administrator cannot be deleted (409 last_admin).",
+                "tags": [
+                    "admin"
+                ],
+                "summary": "Delete a user",
+                "operationId": "deleteUser",
+                "parameters": [
+                    {
+                        "type": "string",
+                        "format": "uuid",
+                        "description": "user id",
+                        "name": "id",
+                        "in": "path",
+                        "required": true
+                    }
+                ],
+                "responses": {
+                    "204": {
+                        "description": "deleted"
+                    },
+                    "403": {
+                        "description": "forbidden, reauthentication_required or csrf_failed",
+                        "schema": {
+                            "$ref": "#/definitions/ErrorResponse"
+                        }
+                    },
+                    "404": {
+                        "description": "not_found",
+                        "schema": {
+                            "$ref": "#/definitions/ErrorResponse"
+                        }
+                    },
+                    "409": {
+                        "description": "last_admin",
+                        "schema": {
+                            "$ref": "#/definitions/ErrorResponse"
+                        }
+                    }
+                }
+            },
             "patch": {
                 "security": [
                     {
@@ -1008,6 +1057,61 @@ const docTemplate = `{
                     }
                 }
             },
+            "delete": {
+                "security": [
+                    {
+                        "CookieAuth": []
+                    },
+                    {
+                        "BearerAuth": []
+                    }
+                ],
+                "description": "Needs a fresh session; for a user without a second factor, currentPassword counts as the proof (and a wrong one counts toward the lockout). Ends every session, deletes the user and every row naming them, keeps the audit trail with the email replaced by a keyed hash, mails an account_deleted notice and clears the cookies. The address may register again. The last active administrator cannot delete themselves (409 last_admin).",
+                "tags": [
+                    "auth"
+                ],
+                "summary": "Delete the signed-in user's account",
+                "operationId": "deleteMe",
+                "parameters": [
+                    {
+                        "description": "the current password (optional)",
+                        "name": "body",
+                        "in": "body",
+                        "schema": {
+                            "$ref": "#/definitions/DeleteMeRequest"
+                        }
+                    }
+                ],
+                "responses": {
+                    "204": {
+                        "description": "deleted; the cookies are cleared"
+                    },
+                    "403": {
+                        "description": "reauthentication_required (POST /auth/reauthenticate first) or csrf_failed",
+                        "schema": {
+                            "$ref": "#/definitions/ErrorResponse"
+                        }
+                    },
+                    "409": {
+                        "description": "last_admin",
+                        "schema": {
+                            "$ref": "#/definitions/ErrorResponse"
+                        }
+                    },
+                    "422": {
+                        "description": "validation_failed (fields.currentPassword when it is wrong)",
+                        "schema": {
+                            "$ref": "#/definitions/ErrorResponse"
+                        }
+                    },
+                    "429": {
+                        "description": "rate_limited",
+                        "schema": {
+                            "$ref": "#/definitions/ErrorResponse"
+                        }
+                    }
+                }
+            },
             "patch": {
                 "security": [
                     {
@@ -1043,6 +1147,44 @@ const docTemplate = `{
                     },
                     "422": {
                         "description": "validation_failed: fields.name, fields.metadata (not an object, over 4 KiB or 5 levels), or fields.email/role/password (changed elsewhere)",
+                        "schema": {
+                            "$ref": "#/definitions/ErrorResponse"
+                        }
+                    }
+                }
+            }
+        },
+        "/auth/me/export": {
+            "get": {
+                "security": [
+                    {
+                        "CookieAuth": []
+                    },
+                    {
+                        "BearerAuth": []
+                    }
+                ],
+                "description": "Needs a fresh session. The user, their sessions, linked identities, factors, passkeys and audit events: names and dates, never a secret. Sent as an attachment.",
+                "tags": [
+                    "auth"
+                ],
+                "summary": "Export the signed-in user's data",
+                "operationId": "exportMe",
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/ExportResponse"
+                        },
+                        "headers": {
+                            "Content-Disposition": {
+                                "type": "string",
+                                "description": "attachment; filename=portcullis-export.json"
+                            }
+                        }
+                    },
+                    "403": {
+                        "description": "reauthentication_required (POST /auth/reauthenticate first)",
                         "schema": {
                             "$ref": "#/definitions/ErrorResponse"
                         }
@@ -2848,6 +2990,18 @@ const docTemplate = `{
                 }
             }
         },
+        "DeleteMeRequest": {
+            "type": "object",
+            "properties": {
+                "currentPassword": {
+                    "description": "CurrentPassword proves who the caller is when the session is not\nfresh (a user without a second factor only).",
+                    "type": "string",
+                    "format": "password",
+                    "maxLength": 256,
+                    "example": "correct horse battery staple"
+                }
+            }
+        },
         "EmailRequest": {
             "type": "object",
             "required": [
@@ -2911,6 +3065,148 @@ const docTemplate = `{
             "properties": {
                 "error": {
                     "$ref": "#/definitions/ErrorBody"
+                }
+            }
+        },
+        "ExportFactor": {
+            "type": "object",
+            "required": [
+                "createdAt",
+                "id",
+                "name",
+                "type"
+            ],
+            "properties": {
+                "createdAt": {
+                    "type": "string",
+                    "format": "date-time"
+                },
+                "id": {
+                    "type": "string",
+                    "format": "uuid"
+                },
+                "name": {
+                    "type": "string"
+                },
+                "type": {
+                    "type": "string"
+                }
+            }
+        },
+        "ExportIdentity": {
+            "type": "object",
+            "required": [
+                "createdAt",
+                "email",
+                "lastUsedAt",
+                "provider"
+            ],
+            "properties": {
+                "createdAt": {
+                    "type": "string",
+                    "format": "date-time"
+                },
+                "email": {
+                    "type": "string"
+                },
+                "lastUsedAt": {
+                    "type": "string",
+                    "format": "date-time"
+                },
+                "provider": {
+                    "type": "string"
+                }
+            }
+        },
+        "ExportResponse": {
+            "type": "object",
+            "required": [
+                "events",
+                "factors",
+                "identities",
+                "passkeys",
+                "sessions",
+                "user"
+            ],
+            "properties": {
+                "events": {
+                    "type": "array",
+                    "items": {
+                        "$ref": "#/definitions/ActivityEvent"
+                    }
+                },
+                "factors": {
+                    "type": "array",
+                    "items": {
+                        "$ref": "#/definitions/ExportFactor"
+                    }
+                },
+                "identities": {
+                    "type": "array",
+                    "items": {
+                        "$ref": "#/definitions/ExportIdentity"
+                    }
+                },
+                "passkeys": {
+                    "type": "array",
+                    "items": {
+                        "$ref": "#/definitions/ExportFactor"
+                    }
+                },
+                "sessions": {
+                    "type": "array",
+                    "items": {
+                        "$ref": "#/definitions/ExportSession"
+                    }
+                },
+                "user": {
+                    "$ref": "#/definitions/User"
+                }
+            }
+        },
+        "ExportSession": {
+            "type": "object",
+            "required": [
+                "amr",
+                "createdAt",
+                "expiresAt",
+                "id",
+                "ip",
+                "lastSeenAt",
+                "revoked",
+                "userAgent"
+            ],
+            "properties": {
+                "amr": {
+                    "type": "array",
+                    "items": {
+                        "type": "string"
+                    }
+                },
+                "createdAt": {
+                    "type": "string",
+                    "format": "date-time"
+                },
+                "expiresAt": {
+                    "type": "string",
+                    "format": "date-time"
+                },
+                "id": {
+                    "type": "string",
+                    "format": "uuid"
+                },
+                "ip": {
+                    "type": "string"
+                },
+                "lastSeenAt": {
+                    "type": "string",
+                    "format": "date-time"
+                },
+                "revoked": {
+                    "type": "boolean"
+                },
+                "userAgent": {
+                    "type": "string"
                 }
             }
         },

@@ -30,6 +30,8 @@ const (
 	EventPasswordVoided       EventType = "password_voided"
 	EventIdentityLinked       EventType = "identity_linked"
 	EventIdentityUnlinked     EventType = "identity_unlinked"
+	EventAccountDeleted       EventType = "account_deleted"
+	EventUserCreated          EventType = "user_created"
 	// EventRecoveryCodesRegenerated: a new set voided the old one.
 	EventRecoveryCodesRegenerated EventType = "recovery_codes_regenerated"
 )

@@ -49,6 +49,12 @@ const (
 	// MailPasswordRemoved tells the owner of an address proven for the first
 	// time by a sign-in that the password set before was voided.
 	MailPasswordRemoved MailKind = "password_removed"
+	// MailAccountDeleted tells the former owner that the account is gone;
+	// it names no user (there is none left to name).
+	MailAccountDeleted MailKind = "account_deleted"
+	// MailInvite carries the link an administrator's invitation sets the
+	// first password with.
+	MailInvite MailKind = "invite"
 )
 
 // MailRequest asks for a message to be sent later by the outbox worker,

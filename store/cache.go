@@ -283,6 +283,21 @@ func (c *Cached) UpdateMetadata(ctx context.Context, id string, app bool, now ti
 	return u, err
 }
 
+// DeleteUser deletes a user and evicts them and their sessions
+// everywhere.
+func (c *Cached) DeleteUser(ctx context.Context, id string, d models.Deletion, check func(models.User, int) error) (models.User, error) {
+	u, err := c.db.DeleteUser(ctx, id, d, check)
+	if err == nil {
+		c.invalidate(ctx, "u:"+id, "us:"+id)
+	}
+	return u, err
+}
+
+// ExportUser reads what an export returns (no cached state).
+func (c *Cached) ExportUser(ctx context.Context, id string) (models.Export, error) {
+	return c.db.ExportUser(ctx, id)
+}
+
 // ChangePassword sets a new password and evicts the user everywhere.
 func (c *Cached) ChangePassword(ctx context.Context, id, hash string, now time.Time) error {
 	err := c.db.ChangePassword(ctx, id, hash, now)

@@ -1,0 +1,93 @@
+package auth
+
+import (
+	"context"
+
+	"github.com/portcullis-auth/portcullis/models"
+)
+
+// LifecycleStore deletes and exports accounts.
+type LifecycleStore interface {
+	// DeleteUser removes the user and every row that names them in one
+	// transaction (audit events kept, their email replaced by
+	// d.EmailMAC), queueing d.Notice and recording d.Event in it; check
+	// runs first as for UpdateUser.
+	DeleteUser(ctx context.Context, id string, d models.Deletion, check func(before models.User, otherAdmins int) error) (models.User, error)
+	ExportUser(ctx context.Context, id string) (models.Export, error)
+}
+
+// ErrLastAdminDelete refuses to delete the last active administrator.
+var ErrLastAdminDelete = &models.Error{Kind: models.Conflict, Code: models.CodeLastAdmin, Message: "cannot delete the last active administrator"}
+
+// DeleteMe deletes the caller's own account (DESIGN.md, "Fresh": the
+// current password counts as the proof for a user without a factor).
+func (s *Service) DeleteMe(ctx context.Context, cl Client, p *Principal, currentPassword string) error {
+	if err := s.stepUp(ctx, cl, p, currentPassword, false, ""); err != nil {
+		return err
+	}
+	return s.deleteUser(ctx, cl, p.User.ID, "self")
+}
+
+// AdminDeleteUser deletes a user at a signed-in administrator's hand, which
+// needs a fresh session.
+func (s *Service) AdminDeleteUser(ctx context.Context, cl Client, by *Principal, id string) error {
+	if err := s.requireFreshAdmin(ctx, by); err != nil {
+		return err
+	}
+	id, ok := canonicalID(id)
+	if !ok {
+		return errNoUser
+	}
+	return noUserAs(s.deleteUser(ctx, cl, id, "by "+by.User.ID))
+}
+
+// deleteUser removes the account and everything naming it, queues the
+// account_deleted notice and audits account_deleted, in one transaction;
+// the audit trail keeps the user's events with the email replaced by a MAC.
+// The lockouts of the address are forgotten.
+func (s *Service) deleteUser(ctx context.Context, cl Client, id, detail string) error {
+	before, err := s.store.UserByID(ctx, id)
+	if err != nil {
+		return err
+	}
+	mac := s.emailMAC(before.Email)
+	now := s.now()
+	d := models.Deletion{
+		EmailMAC: mac,
+		Event: &models.AuditEvent{Type: models.EventAccountDeleted, UserID: optional(id), Email: mac, Detail: detail,
+			IP: cl.IP, UserAgent: models.Sanitize(cl.UserAgent, 512), CreatedAt: now},
+	}
+	if s.email.Templates != nil {
+		d.Notice = models.MailRequest{Kind: models.MailAccountDeleted, Recipient: before.Email, CreatedAt: now}
+	}
+	u, err := s.store.DeleteUser(ctx, id, d, func(u models.User, otherAdmins int) error {
+		if u.Role == models.RoleAdmin && !u.Disabled() && otherAdmins == 0 {
+			return ErrLastAdminDelete
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if err := s.lockout.Clear(ctx, lockPrefix(u.Email)); err != nil {
+		s.log(cl).Warn("lockouts of a deleted account not cleared", "error", err.Error())
+	}
+	if d.Notice.Kind != "" && s.email.Kick != nil {
+		s.email.Kick()
+	}
+	return nil
+}
+
+// emailMAC is what the audit trail keeps of a deleted account's email: a
+// keyed hash, so events of one address can still be told apart.
+func (s *Service) emailMAC(email string) string {
+	return "hmac:" + s.storedHash("deleted-email\x00"+models.NormalizeEmail(email))
+}
+
+// Export is what GET /auth/me/export returns (fresh session).
+func (s *Service) Export(ctx context.Context, p *Principal) (models.Export, error) {
+	if err := s.requireFresh(ctx, p); err != nil {
+		return models.Export{}, err
+	}
+	return s.store.ExportUser(ctx, p.User.ID)
+}

@@ -1,0 +1,155 @@
+package handlers
+
+import (
+	"net/http"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/portcullis-auth/portcullis/auth"
+	"github.com/portcullis-auth/portcullis/models"
+)
+
+// DeleteMeRequest is the optional body of DELETE /auth/me.
+type DeleteMeRequest struct {
+	// CurrentPassword proves who the caller is when the session is not
+	// fresh (a user without a second factor only).
+	CurrentPassword string `json:"currentPassword" format:"password" maxLength:"256" example:"correct horse battery staple"`
+} //	@name	DeleteMeRequest
+
+// ExportSession is a session in an export: dates and client, no secret.
+type ExportSession struct {
+	ID         string   `json:"id" format:"uuid" validate:"required"`
+	CreatedAt  Time     `json:"createdAt" swaggertype:"string" format:"date-time" validate:"required"`
+	LastSeenAt Time     `json:"lastSeenAt" swaggertype:"string" format:"date-time" validate:"required"`
+	ExpiresAt  Time     `json:"expiresAt" swaggertype:"string" format:"date-time" validate:"required"`
+	Revoked    bool     `json:"revoked" validate:"required"`
+	UserAgent  string   `json:"userAgent" validate:"required"`
+	IP         string   `json:"ip" validate:"required"`
+	AMR        []string `json:"amr" validate:"required"`
+} //	@name	ExportSession
+
+// ExportIdentity is a linked provider identity in an export.
+type ExportIdentity struct {
+	Provider   string `json:"provider" validate:"required"`
+	Email      string `json:"email" validate:"required"`
+	CreatedAt  Time   `json:"createdAt" swaggertype:"string" format:"date-time" validate:"required"`
+	LastUsedAt Time   `json:"lastUsedAt" swaggertype:"string" format:"date-time" validate:"required"`
+} //	@name	ExportIdentity
+
+// ExportFactor is a second factor or passkey in an export: its name and
+// dates only.
+type ExportFactor struct {
+	ID        string `json:"id" format:"uuid" validate:"required"`
+	Type      string `json:"type" validate:"required"`
+	Name      string `json:"name" validate:"required"`
+	CreatedAt Time   `json:"createdAt" swaggertype:"string" format:"date-time" validate:"required"`
+} //	@name	ExportFactor
+
+// ExportResponse is everything stored about the caller that may leave the
+// service: never a hash, secret or token.
+type ExportResponse struct {
+	User       User             `json:"user" validate:"required"`
+	Sessions   []ExportSession  `json:"sessions" validate:"required"`
+	Identities []ExportIdentity `json:"identities" validate:"required"`
+	Factors    []ExportFactor   `json:"factors" validate:"required"`
+	Passkeys   []ExportFactor   `json:"passkeys" validate:"required"`
+	Events     []ActivityEvent  `json:"events" validate:"required"`
+} //	@name	ExportResponse
+
+// DeleteMe deletes the caller's account.
+//
+//	@Summary	Delete the signed-in user's account
+//	@ID		deleteMe
+//	@Description	Needs a fresh session; for a user without a second factor, currentPassword counts as the proof (and a wrong one counts toward the lockout). Ends every session, deletes the user and every row naming them, keeps the audit trail with the email replaced by a keyed hash, mails an account_deleted notice and clears the cookies. The address may register again. The last active administrator cannot delete themselves (409 last_admin).
+//	@Tags		auth
+//	@Security	CookieAuth
+//	@Security	BearerAuth
+//	@Param		body	body	DeleteMeRequest	false	"the current password (optional)"
+//	@Success	204	"deleted; the cookies are cleared"
+//	@Failure	403	{object}	ErrorResponse	"reauthentication_required (POST /auth/reauthenticate first) or csrf_failed"
+//	@Failure	409	{object}	ErrorResponse	"last_admin"
+//	@Failure	422	{object}	ErrorResponse	"validation_failed (fields.currentPassword when it is wrong)"
+//	@Failure	429	{object}	ErrorResponse	"rate_limited"
+//	@Router		/auth/me [delete]
+func DeleteMe(svc *auth.Service, ck Cookies) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		var req DeleteMeRequest
+		if c.Request.ContentLength != 0 {
+			var ok bool
+			if req, ok = decode[DeleteMeRequest](c); !ok {
+				return
+			}
+		}
+		err := svc.DeleteMe(c.Request.Context(), client(c), CurrentPrincipal(c), req.CurrentPassword)
+		if err == nil {
+			ck.Clear(c)
+		}
+		reply(c, http.StatusNoContent, nil, err)
+	}
+}
+
+// ExportMe returns everything stored about the caller.
+//
+//	@Summary	Export the signed-in user's data
+//	@ID		exportMe
+//	@Description	Needs a fresh session. The user, their sessions, linked identities, factors, passkeys and audit events: names and dates, never a secret. Sent as an attachment.
+//	@Tags		auth
+//	@Security	CookieAuth
+//	@Security	BearerAuth
+//	@Success	200	{object}	ExportResponse
+//	@Header		200	{string}	Content-Disposition	"attachment; filename=portcullis-export.json"
+//	@Failure	403	{object}	ErrorResponse	"reauthentication_required (POST /auth/reauthenticate first)"
+//	@Router		/auth/me/export [get]
+func ExportMe(svc *auth.Service) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		x, err := svc.Export(c.Request.Context(), CurrentPrincipal(c))
+		if err != nil {
+			WriteError(c, err)
+			return
+		}
+		c.Header("Content-Disposition", `attachment; filename="portcullis-export.json"`)
+		c.JSON(http.StatusOK, exportView(x))
+	}
+}
+
+func exportView(x models.Export) ExportResponse {
+	out := ExportResponse{User: userView(x.User), Sessions: []ExportSession{}, Identities: []ExportIdentity{},
+		Factors: []ExportFactor{}, Passkeys: []ExportFactor{}, Events: []ActivityEvent{}}
+	for _, s := range x.Sessions {
+		out.Sessions = append(out.Sessions, ExportSession{ID: s.ID, CreatedAt: wire(s.CreatedAt), LastSeenAt: wire(s.LastSeenAt),
+			ExpiresAt: wire(s.ExpiresAt), Revoked: s.RevokedAt != nil, UserAgent: s.UserAgent, IP: s.IP, AMR: s.Methods()})
+	}
+	for _, i := range x.Identities {
+		out.Identities = append(out.Identities, ExportIdentity{Provider: i.Provider, Email: i.Email, CreatedAt: wire(i.CreatedAt), LastUsedAt: wire(i.LastUsedAt)})
+	}
+	for _, f := range x.Factors {
+		out.Factors = append(out.Factors, ExportFactor{ID: f.ID, Type: string(f.Type), Name: f.Name, CreatedAt: wire(f.CreatedAt)})
+	}
+	for _, p := range x.Passkeys {
+		out.Passkeys = append(out.Passkeys, ExportFactor{ID: p.ID, Type: "webauthn", Name: p.Name, CreatedAt: wire(p.CreatedAt)})
+	}
+	for _, e := range x.Events {
+		out.Events = append(out.Events, ActivityEvent{Type: string(e.Type), At: wire(e.CreatedAt), IP: e.IP, UserAgent: e.UserAgent})
+	}
+	return out
+}
+
+// DeleteUser deletes a user.
+//
+//	@Summary	Delete a user
+//	@ID		deleteUser
+//	@Description	Needs the administrator's session fresh. The same effects as DELETE /auth/me; the last active administrator cannot be deleted (409 last_admin).
+//	@Tags		admin
+//	@Security	CookieAuth
+//	@Security	BearerAuth
+//	@Param		id	path	string	true	"user id"	format(uuid)
+//	@Success	204	"deleted"
+//	@Failure	403	{object}	ErrorResponse	"forbidden, reauthentication_required or csrf_failed"
+//	@Failure	404	{object}	ErrorResponse	"not_found"
+//	@Failure	409	{object}	ErrorResponse	"last_admin"
+//	@Router		/admin/users/{id} [delete]
+func DeleteUser(svc *auth.Service) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		reply(c, http.StatusNoContent, nil, svc.AdminDeleteUser(c.Request.Context(), client(c), CurrentPrincipal(c), c.Param("id")))
+	}
+}
