@@ -343,3 +343,81 @@ func TestDeleteNeedsProofAndKeepsAnAdmin(t *testing.T) {
 		wantStatus(t, bob.do("DELETE", "/auth/me", map[string]any{"currentPassword": goodPassword}), http.StatusNoContent, "Bob with his password")
 	})
 }
+
+// TestAdminCreatesUsers: with a password the user is verified and signs
+// in; without one the invitation mail's link sets the password (a reset
+// that proves the address) and the user signs in; creating an admin needs a
+// fresh session; a non-admin cannot create users.
+func TestAdminCreatesUsers(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, dbURL string) {
+		m := newMailHarness(t, dbURL, map[string]string{"AUTH_EMAIL_VERIFICATION": "optional"})
+		h := m.harness
+		root := makeAdmin(t, h, "root-"+newEmail())
+
+		withPw := newEmail()
+		r := root.do("POST", "/admin/users", map[string]any{"email": withPw, "name": "Ada", "password": goodPassword})
+		wantStatus(t, r, http.StatusCreated, "create with a password")
+		var au handlers.AdminUserResponse
+		r.json(t, &au)
+		if !au.User.EmailVerified || au.User.Role != "user" {
+			t.Errorf("created: %+v", au.User)
+		}
+		login2(t, h, withPw, goodPassword)
+		r = root.do("POST", "/admin/users", map[string]any{"email": withPw, "name": "Ada again", "password": goodPassword})
+		if r.status != http.StatusConflict || r.errorCode(t) != "email_taken" {
+			t.Errorf("a taken email: %d %s", r.status, r.body)
+		}
+		wantStatus(t, root.do("POST", "/admin/users", map[string]any{"email": newEmail(), "name": "Bo", "password": "short"}),
+			http.StatusUnprocessableEntity, "a weak password")
+
+		wantStatus(t, root.do("POST", "/admin/users", map[string]any{"email": newEmail(), "name": "Admin", "role": "admin", "password": goodPassword}),
+			http.StatusCreated, "a fresh admin creates an admin")
+		wantStatus(t, login2(t, h, withPw, goodPassword).do("POST", "/admin/users", map[string]any{"email": newEmail(), "name": "X", "password": goodPassword}),
+			http.StatusForbidden, "a non-admin creates a user")
+		late := newEmail()
+		wantStatus(t, root.do("POST", "/admin/users", map[string]any{"email": late, "name": "Late"}), http.StatusCreated, "invite late")
+		_, lateTok := m.mailFor(late, "You are invited", 0).Link()
+		h.clock.Advance(11 * time.Minute)
+		r = root.do("POST", "/admin/users", map[string]any{"email": newEmail(), "name": "Boss", "role": "admin", "password": goodPassword})
+		if r.status != http.StatusForbidden || r.errorCode(t) != "reauthentication_required" {
+			t.Errorf("a stale admin creates an admin: %d %s", r.status, r.body)
+		}
+
+		invited := newEmail()
+		r = root.do("POST", "/admin/users", map[string]any{"email": invited, "name": "Invited"})
+		wantStatus(t, r, http.StatusCreated, "invite")
+		r.json(t, &au)
+		if au.User.EmailVerified {
+			t.Error("an invited user starts verified")
+		}
+		if hash := count(t, h, "SELECT count(*) FROM users WHERE email = $1 AND password_hash = ''", invited); hash != 1 {
+			t.Error("the invited user has a password")
+		}
+		msg := m.mailFor(invited, "You are invited", 0)
+		link, tok := msg.Link()
+		if !strings.HasPrefix(link, "https://app.example.com/reset-password?token=") {
+			t.Errorf("invitation link %q", link)
+		}
+		if n := count(t, h, "SELECT count(*) FROM one_time_tokens WHERE purpose = 'invite' AND email = $1", invited); n != 1 {
+			t.Errorf("invite tokens: %d", n)
+		}
+		// Six days later the link still works.
+		h.clock.Advance(6 * 24 * time.Hour)
+		wantStatus(t, h.client().do("POST", "/auth/password/reset", map[string]any{"token": tok, "password": "the invited passphrase"}),
+			http.StatusNoContent, "set the password")
+		wantStatus(t, h.client().do("POST", "/auth/password/reset", map[string]any{"token": tok, "password": "another passphrase here"}),
+			http.StatusBadRequest, "the link twice")
+		c := login2(t, h, invited, "the invited passphrase")
+		var me handlers.AuthResponse
+		c.do("GET", "/auth/me", nil).json(t, &me)
+		if !me.User.EmailVerified {
+			t.Error("the invitation did not verify the address")
+		}
+
+		// An expired invitation.
+		h.clock.Advance(24*time.Hour + time.Minute)
+		wantStatus(t, h.client().do("POST", "/auth/password/reset", map[string]any{"token": lateTok, "password": "the invited passphrase"}),
+			http.StatusBadRequest, "an expired invitation")
+
+	})
+}

@@ -117,6 +117,7 @@ func routes(e *gin.Engine, d Deps, svc *auth.Service) {
 	admin.GET("/users/:id", handlers.GetUser(svc))
 	admin.PATCH("/users/:id", handlers.UpdateUser(svc))
 	admin.DELETE("/users/:id", handlers.DeleteUser(svc))
+	admin.POST("/users", handlers.CreateUser(svc))
 	admin.DELETE("/users/:id/sessions", handlers.RevokeUserSessions(svc))
 	admin.GET("/audit", handlers.ListAudit(svc))
 	admin.DELETE("/lockouts", handlers.LiftLockout(svc))

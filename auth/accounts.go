@@ -17,6 +17,9 @@ type NewUser struct {
 	// Verified marks the address as proven: users an operator creates
 	// (bootstrap, the command line) start verified.
 	Verified bool
+	// NoPassword creates the user without a password (an invitation sets
+	// it); Password is then ignored.
+	NoPassword bool
 }
 
 // CreateUser validates and creates an account. Every field problem is
@@ -31,7 +34,7 @@ func (s *Service) CreateUser(ctx context.Context, nu NewUser) (models.User, erro
 	if p := models.NameProblem(name); p != "" {
 		fields.Add("name", p)
 	}
-	if p := PasswordProblem(nu.Password, email, name); p != "" {
+	if p := PasswordProblem(nu.Password, email, name); p != "" && !nu.NoPassword {
 		fields.Add("password", p)
 	}
 	if !nu.Role.Valid() {
@@ -40,9 +43,12 @@ func (s *Service) CreateUser(ctx context.Context, nu NewUser) (models.User, erro
 	if err := fields.Err(); err != nil {
 		return models.User{}, err
 	}
-	hash, err := s.hasher.Hash(ctx, nu.Password)
-	if err != nil {
-		return models.User{}, hashErr(err)
+	hash := ""
+	if !nu.NoPassword {
+		var err error
+		if hash, err = s.hasher.Hash(ctx, nu.Password); err != nil {
+			return models.User{}, hashErr(err)
+		}
 	}
 	now := s.now()
 	u := models.User{Email: email, Name: name, PasswordHash: hash, Role: nu.Role, EmailVerified: nu.Verified, CreatedAt: now, UpdatedAt: now}

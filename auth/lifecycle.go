@@ -91,3 +91,39 @@ func (s *Service) Export(ctx context.Context, p *Principal) (models.Export, erro
 	}
 	return s.store.ExportUser(ctx, p.User.ID)
 }
+
+// AdminCreateUser creates a user at a signed-in administrator's hand:
+// with a password the user starts verified; without one an invitation is
+// mailed whose link (7 days, once) sets the password like a reset, which
+// also proves the address. Creating an administrator needs a fresh session.
+func (s *Service) AdminCreateUser(ctx context.Context, cl Client, by *Principal, nu NewUser) (models.User, error) {
+	if by == nil {
+		return models.User{}, ErrUnauthenticated
+	}
+	if nu.Role == "" {
+		nu.Role = models.RoleUser
+	}
+	if nu.Role == models.RoleAdmin {
+		if err := s.requireFreshAdmin(ctx, by); err != nil {
+			return models.User{}, err
+		}
+	}
+	invite := nu.Password == ""
+	if invite && s.email.Templates == nil {
+		return models.User{}, ErrEmailUnavailable
+	}
+	nu.NoPassword, nu.Verified = invite, !invite
+	u, err := s.CreateUser(ctx, nu)
+	if err != nil {
+		return models.User{}, err
+	}
+	detail := "by " + by.User.ID
+	if invite {
+		detail += " invited"
+		if err := s.queue(ctx, models.MailInvite, u.Email, u.ID, ""); err != nil {
+			return models.User{}, err
+		}
+	}
+	s.record(ctx, cl, event{typ: models.EventUserCreated, userID: u.ID, email: u.Email, detail: detail})
+	return u, nil
+}

@@ -63,6 +63,11 @@ func (s *Service) ResolveMail(ctx context.Context, q models.QueuedMail) (mail.Me
 			return mail.Message{}, nil, false, nil
 		}
 		purpose = models.PurposeResetPassword
+	case models.MailInvite:
+		if u.Disabled() {
+			return mail.Message{}, nil, false, nil
+		}
+		purpose = models.PurposeInvite
 	case models.MailSignInCode:
 		if u.Disabled() {
 			return mail.Message{}, nil, false, nil

@@ -189,6 +189,65 @@ const docTemplate = `{
                         }
                     }
                 }
+            },
+            "post": {
+                "security": [
+                    {
+                        "CookieAuth": []
+                    },
+                    {
+                        "BearerAuth": []
+                    }
+                ],
+                "description": "With a password the user starts with a verified address. Without one, an invite mail is sent whose link ({AUTH_APP_URL}/reset-password?token=…, 7 days, once) sets the password through POST /auth/password/reset, which also verifies the address. Creating an administrator needs the administrator's session fresh.",
+                "tags": [
+                    "admin"
+                ],
+                "summary": "Create a user",
+                "operationId": "createUser",
+                "parameters": [
+                    {
+                        "description": "the user",
+                        "name": "body",
+                        "in": "body",
+                        "required": true,
+                        "schema": {
+                            "$ref": "#/definitions/CreateUserRequest"
+                        }
+                    }
+                ],
+                "responses": {
+                    "201": {
+                        "description": "Created",
+                        "schema": {
+                            "$ref": "#/definitions/AdminUserResponse"
+                        }
+                    },
+                    "403": {
+                        "description": "forbidden, reauthentication_required (role admin) or csrf_failed",
+                        "schema": {
+                            "$ref": "#/definitions/ErrorResponse"
+                        }
+                    },
+                    "409": {
+                        "description": "email_taken",
+                        "schema": {
+                            "$ref": "#/definitions/ErrorResponse"
+                        }
+                    },
+                    "422": {
+                        "description": "validation_failed",
+                        "schema": {
+                            "$ref": "#/definitions/ErrorResponse"
+                        }
+                    },
+                    "503": {
+                        "description": "email_unavailable: no password and no mail configured",
+                        "schema": {
+                            "$ref": "#/definitions/ErrorResponse"
+                        }
+                    }
+                }
             }
         },
         "/admin/users/{id}": {
@@ -2987,6 +3046,42 @@ const docTemplate = `{
                     "maxLength": 6,
                     "minLength": 6,
                     "example": "123456"
+                }
+            }
+        },
+        "CreateUserRequest": {
+            "type": "object",
+            "required": [
+                "email",
+                "name"
+            ],
+            "properties": {
+                "email": {
+                    "type": "string",
+                    "format": "email",
+                    "maxLength": 254,
+                    "example": "ada@example.com"
+                },
+                "name": {
+                    "type": "string",
+                    "maxLength": 100,
+                    "minLength": 1,
+                    "example": "Ada Lovelace"
+                },
+                "password": {
+                    "description": "Password, when set, is the user's password and the address counts as\nverified; without it an invitation is mailed (7 days, once).",
+                    "type": "string",
+                    "format": "password",
+                    "maxLength": 256,
+                    "minLength": 8
+                },
+                "role": {
+                    "type": "string",
+                    "enum": [
+                        "user",
+                        "admin"
+                    ],
+                    "example": "user"
                 }
             }
         },

@@ -153,3 +153,40 @@ func DeleteUser(svc *auth.Service) gin.HandlerFunc {
 		reply(c, http.StatusNoContent, nil, svc.AdminDeleteUser(c.Request.Context(), client(c), CurrentPrincipal(c), c.Param("id")))
 	}
 }
+
+// CreateUserRequest creates a user at an administrator's hand.
+type CreateUserRequest struct {
+	Email string `json:"email" example:"ada@example.com" validate:"required" format:"email" maxLength:"254"`
+	Name  string `json:"name" example:"Ada Lovelace" validate:"required" minLength:"1" maxLength:"100"`
+	Role  string `json:"role,omitempty" enums:"user,admin" example:"user"`
+	// Password, when set, is the user's password and the address counts as
+	// verified; without it an invitation is mailed (7 days, once).
+	Password string `json:"password,omitempty" format:"password" minLength:"8" maxLength:"256"`
+} //	@name	CreateUserRequest
+
+// CreateUser creates a user.
+//
+//	@Summary	Create a user
+//	@ID		createUser
+//	@Description	With a password the user starts with a verified address. Without one, an invite mail is sent whose link ({AUTH_APP_URL}/reset-password?token=…, 7 days, once) sets the password through POST /auth/password/reset, which also verifies the address. Creating an administrator needs the administrator's session fresh.
+//	@Tags		admin
+//	@Security	CookieAuth
+//	@Security	BearerAuth
+//	@Param		body	body		CreateUserRequest	true	"the user"
+//	@Success	201		{object}	AdminUserResponse
+//	@Failure	403		{object}	ErrorResponse	"forbidden, reauthentication_required (role admin) or csrf_failed"
+//	@Failure	409		{object}	ErrorResponse	"email_taken"
+//	@Failure	422		{object}	ErrorResponse	"validation_failed"
+//	@Failure	503		{object}	ErrorResponse	"email_unavailable: no password and no mail configured"
+//	@Router		/admin/users [post]
+func CreateUser(svc *auth.Service) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		req, ok := decode[CreateUserRequest](c)
+		if !ok {
+			return
+		}
+		u, err := svc.AdminCreateUser(c.Request.Context(), client(c), CurrentPrincipal(c),
+			auth.NewUser{Email: req.Email, Name: req.Name, Role: models.Role(req.Role), Password: req.Password})
+		reply(c, http.StatusCreated, AdminUserResponse{User: adminUserView(u)}, err)
+	}
+}

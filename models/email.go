@@ -11,6 +11,9 @@ const (
 	PurposeResetPassword TokenPurpose = "reset_password"
 	PurposeChangeEmail   TokenPurpose = "change_email"
 	PurposeSignIn        TokenPurpose = "sign_in"
+	// PurposeInvite sets the first password of a user an administrator
+	// created (POST /auth/password/reset takes it like a reset).
+	PurposeInvite TokenPurpose = "invite"
 )
 
 // OneTimeToken is a token mailed to a user: only the hashes of the token
