@@ -382,7 +382,8 @@ func pruneLoop(ctx context.Context, db *store.DB, cfg config.Config, every time.
 	defer t.Stop()
 	for {
 		r := store.Retention{Now: time.Now(), Keep: auth.PruneAfter, PendingFactorTTL: auth.PendingFactorTTL,
-			RateWindow: cfg.RateLimitIP.Per, LockoutDuration: cfg.LockoutDuration}
+			RateWindow: cfg.RateLimitIP.Per, LockoutDuration: cfg.LockoutDuration,
+			SessionKeep: store.SessionKeep, AuditKeep: cfg.AuditRetention}
 		deleted, ran, err := db.Prune(ctx, r, steps)
 		switch {
 		case err != nil && ctx.Err() == nil:
@@ -397,7 +398,7 @@ func pruneLoop(ctx context.Context, db *store.DB, cfg config.Config, every time.
 				}
 			}
 			if n > 0 {
-				log.Info("pruned rows that ended over a day ago", attrs...)
+				log.Info("pruned rows past their retention", attrs...)
 			}
 		}
 		select {

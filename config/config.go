@@ -36,6 +36,11 @@ type Config struct {
 	// validate sets its default, ten times LockoutThreshold.
 	LockoutGlobalThreshold int
 	LockoutDuration        time.Duration
+	// AuditRetention is how long audit events are kept (the pruner);
+	// MaxSessionsPerUser how many live sessions a user may hold (one more
+	// revokes the least recently used).
+	AuditRetention     time.Duration
+	MaxSessionsPerUser int
 	TrustedProxies         []netip.Prefix
 	IntrospectClients      map[string]string
 
@@ -136,6 +141,8 @@ func Load(getenv func(string) string) (Config, error) {
 		LockoutThreshold:       p.positiveInt("AUTH_LOCKOUT_THRESHOLD", 10),
 		LockoutGlobalThreshold: p.positiveInt("AUTH_LOCKOUT_GLOBAL_THRESHOLD", 0),
 		LockoutDuration:        p.duration("AUTH_LOCKOUT_DURATION", 15*time.Minute),
+		AuditRetention:         p.duration("AUTH_AUDIT_RETENTION", 2160*time.Hour),
+		MaxSessionsPerUser:     p.positiveInt("AUTH_MAX_SESSIONS_PER_USER", 100),
 		MetricsAddr:            p.str("AUTH_METRICS_ADDR", ""),
 		MetricsToken:           p.str("AUTH_METRICS_TOKEN", ""),
 		DataKeys:               p.str("AUTH_DATA_KEYS", ""),
