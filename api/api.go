@@ -140,7 +140,7 @@ func NewService(d Deps) *auth.Service {
 	return auth.New(auth.Deps{
 		Store: d.Store, Keys: d.Keys, Hasher: d.Hasher, Now: d.Now, Metrics: d.Metrics, Logger: d.Logger,
 		Lockout: d.Lockout, Clients: cfg.IntrospectClients, Email: emailSettings(d.Email, cfg),
-		DataKeys: d.DataKeys, ReauthWindow: cfg.ReauthWindow, Hooks: d.Hooks, EmailHooks: d.EmailHooks,
+		DataKeys: d.DataKeys, ReauthWindow: cfg.ReauthWindow, MaxSessions: cfg.MaxSessionsPerUser, Hooks: d.Hooks, EmailHooks: d.EmailHooks,
 		WebAuthn:      auth.RelyingParty{ID: cfg.WebAuthnRPID, Name: cfg.WebAuthnRPName, Origins: cfg.WebAuthnOrigins},
 		OIDC:          oidcSettings(d, cfg),
 		LockoutLimits: auth.LockoutLimits{Pair: cfg.LockoutThreshold, Global: cfg.LockoutGlobalThreshold, Client: cfg.RateLimitIP.Events},

@@ -421,3 +421,57 @@ func TestAdminCreatesUsers(t *testing.T) {
 
 	})
 }
+
+// TestSessionCap: with 100 live sessions, the 101st revokes the least
+// recently used one (by last use, including batched touches), which stops
+// working; the others, the new one included, go on.
+func TestSessionCap(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, dbURL string) {
+		h := newHarness(t, dbURL)
+		email := newEmail()
+		first := h.register(email)
+		id := userID(t, first)
+		u, err := h.db.UserByID(context.Background(), id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		now := h.clock.Now()
+		var lru string
+		for i := range 99 {
+			// Each used i+1 minutes ago; the last one least recently.
+			at := now.Add(-time.Duration(i+1) * time.Minute)
+			s := &models.Session{UserID: id, CreatedAt: now.Add(-3 * time.Hour), LastSeenAt: at, ExpiresAt: now.Add(time.Hour), RotatedAt: at,
+				AAL: 1, AMR: "pwd", AuthTime: at, UserAgent: "seeded"}
+			if err := h.db.CreateSession(context.Background(), s, u.CredentialVersion); err != nil {
+				t.Fatal(err)
+			}
+			lru = s.ID
+		}
+		live := func() int {
+			return count(t, h, "SELECT count(*) FROM sessions WHERE CAST(user_id AS TEXT) = $1 AND revoked_at IS NULL", id)
+		}
+		if n := live(); n != 100 {
+			t.Fatalf("%d live sessions, want 100", n)
+		}
+		// The first session was created before the seeded ones were last
+		// used: only its use now (a batched touch) keeps it from being the
+		// least recent.
+		if _, err := h.db.SQL().Exec("UPDATE sessions SET last_seen_at = $1 WHERE user_agent <> 'seeded'", now.Add(-5*time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+		h.clock.Advance(time.Minute)
+		wantStatus(t, first.do("GET", "/auth/me", nil), http.StatusOK, "use the first session")
+		newest := login2(t, h, email, goodPassword)
+		if n := live(); n != 100 {
+			t.Errorf("%d live sessions after the 101st, want 100", n)
+		}
+		if n := count(t, h, "SELECT count(*) FROM sessions WHERE CAST(id AS TEXT) = $1 AND revoked_at IS NOT NULL", lru); n != 1 {
+			t.Error("the least recently used session is still live")
+		}
+		wantStatus(t, first.do("GET", "/auth/me", nil), http.StatusOK, "the first session")
+		wantStatus(t, newest.do("GET", "/auth/me", nil), http.StatusOK, "the new session")
+		if n := count(t, h, "SELECT count(*) FROM audit_events WHERE type = 'session_revoked' AND CAST(session_id AS TEXT) = $1", lru); n != 1 {
+			t.Errorf("session_revoked events for the LRU session: %d", n)
+		}
+	})
+}

@@ -100,6 +100,9 @@ type SessionStore interface {
 	RevokeUserSessions(ctx context.Context, userID, except string, now time.Time) (int64, error)
 	TouchSession(ctx context.Context, id string, now time.Time) error
 	LiveSessions(ctx context.Context, userID string, now time.Time) ([]models.Session, error)
+	// RevokeExcessSessions revokes the user's live sessions beyond the keep
+	// most recently used, and returns their ids.
+	RevokeExcessSessions(ctx context.Context, userID string, keep int, now time.Time) ([]string, error)
 }
 
 // AuditLog keeps audit events.
@@ -169,6 +172,9 @@ type Deps struct {
 	// ReauthWindow is how recent a proof a sensitive operation needs
 	// (AUTH_REAUTH_WINDOW); zero: 10 minutes.
 	ReauthWindow time.Duration
+	// MaxSessions bounds a user's live sessions
+	// (AUTH_MAX_SESSIONS_PER_USER); zero: no bound.
+	MaxSessions int
 	// EmailHooks, when set (tests only), force races of the email flows.
 	EmailHooks *EmailHooks
 	// Hooks let tests see and order the steps of a proof.
@@ -214,6 +220,7 @@ type Service struct {
 	email        Email
 	dataKeys     *token.KeyRing
 	reauthWindow time.Duration
+	maxSessions  int
 	hooks        Hooks
 	// tokenKeys store mailed tokens and codes as HMACs: one key derived
 	// from each session key, the current one first.
@@ -229,7 +236,7 @@ func New(d Deps) *Service {
 	s := &Service{
 		store: d.Store, keys: d.Keys, hasher: d.Hasher, lockout: d.Lockout, limits: d.LockoutLimits, clients: d.Clients, lifetimes: d.Lifetimes,
 		now: d.Now, metrics: d.Metrics, logger: d.Logger, email: d.Email,
-		dataKeys: d.DataKeys, reauthWindow: d.ReauthWindow, hooks: d.Hooks, emailHooks: d.EmailHooks, oidc: d.OIDC,
+		dataKeys: d.DataKeys, reauthWindow: d.ReauthWindow, maxSessions: d.MaxSessions, hooks: d.Hooks, emailHooks: d.EmailHooks, oidc: d.OIDC,
 	}
 	if wa, err := newWebAuthn(d.WebAuthn); err != nil {
 		// config refuses a bad explicit id; a default that is an IP

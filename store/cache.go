@@ -298,6 +298,20 @@ func (c *Cached) ExportUser(ctx context.Context, id string) (models.Export, erro
 	return c.db.ExportUser(ctx, id)
 }
 
+// RevokeExcessSessions revokes the sessions over a user's bound and
+// evicts them everywhere.
+func (c *Cached) RevokeExcessSessions(ctx context.Context, userID string, keep int, now time.Time) ([]string, error) {
+	// Batched last-seen times first: they decide which is least recent.
+	c.FlushTouches(ctx)
+	ids, err := c.db.RevokeExcessSessions(ctx, userID, keep, now)
+	keys := make([]string, len(ids))
+	for i, id := range ids {
+		keys[i] = "s:" + id
+	}
+	c.invalidate(ctx, keys...)
+	return ids, err
+}
+
 // ChangePassword sets a new password and evicts the user everywhere.
 func (c *Cached) ChangePassword(ctx context.Context, id, hash string, now time.Time) error {
 	err := c.db.ChangePassword(ctx, id, hash, now)
