@@ -41,8 +41,8 @@ type Config struct {
 	// revokes the least recently used).
 	AuditRetention     time.Duration
 	MaxSessionsPerUser int
-	TrustedProxies         []netip.Prefix
-	IntrospectClients      map[string]string
+	TrustedProxies     []netip.Prefix
+	IntrospectClients  map[string]string
 
 	BootstrapAdminEmail    string
 	BootstrapAdminPassword string
