@@ -40,6 +40,9 @@ const (
 // when no account is known (a failed login for an unknown email); Email then
 // holds the submitted, normalised address.
 type AuditEvent struct {
+	// Webhooks are written with the event, in its transaction (not a
+	// column).
+	Webhooks []WebhookDelivery `gorm:"-"`
 	ID        string `gorm:"primaryKey"`
 	Type      EventType
 	UserID    *string

@@ -1,5 +1,7 @@
 package models
 
+import "time"
+
 // Deletion is what DeleteUser does besides removing the user.
 type Deletion struct {
 	// EmailMAC replaces the user's email in every audit event that names it.
@@ -19,4 +21,22 @@ type Export struct {
 	Factors    []Factor
 	Passkeys   []Passkey
 	Events     []AuditEvent
+}
+
+// WebhookDelivery is one event for one URL.
+type WebhookDelivery struct {
+	ID            int64 `gorm:"primaryKey"`
+	EventID       string
+	EventType     string
+	UserID        string
+	URL           string `gorm:"column:url"`
+	Payload       string
+	State         string // pending, delivered, failed
+	Attempts      int
+	LastStatus    int
+	LastError     string
+	NextAttemptAt time.Time
+	LeaseUntil    *time.Time
+	CreatedAt     time.Time
+	FinishedAt    *time.Time
 }

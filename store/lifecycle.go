@@ -59,6 +59,9 @@ func (db *DB) DeleteUser(ctx context.Context, id string, d models.Deletion, chec
 		if err := tx.Exec("UPDATE audit_events SET email = ? WHERE user_id = ? OR email = ?", d.EmailMAC, id, u.Email).Error; err != nil {
 			return err
 		}
+		if err := tx.Exec("DELETE FROM webhook_deliveries WHERE user_id = ?", id).Error; err != nil {
+			return err
+		}
 		if err := tx.Exec("DELETE FROM users WHERE id = ?", id).Error; err != nil {
 			return err
 		}
@@ -70,10 +73,7 @@ func (db *DB) DeleteUser(ctx context.Context, id string, d models.Deletion, chec
 			}
 		}
 		if d.Event != nil {
-			if d.Event.ID == "" {
-				d.Event.ID = newID()
-			}
-			if err := tx.Create(d.Event).Error; err != nil {
+			if err := recordEvent(tx, d.Event); err != nil {
 				return err
 			}
 		}

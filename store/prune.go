@@ -82,6 +82,12 @@ func (db *DB) PruneSteps() []PruneStep {
 			}
 			return db.deleteWhere(ctx, "audit_events", "created_at < ?", r.Now.UTC().Add(-r.AuditKeep))
 		}},
+		// Delivered webhooks go like finished mail; those that failed for
+		// good stay 30 days (or until retried).
+		{"webhook_deliveries", func(ctx context.Context, r Retention) (int64, error) {
+			return db.deleteWhere(ctx, "webhook_deliveries", "(state = 'delivered' AND finished_at < ?) OR (state = 'failed' AND finished_at < ?)",
+				r.cutoff(), r.Now.UTC().Add(-SessionKeep))
+		}},
 		{"lockouts", func(ctx context.Context, r Retention) (int64, error) {
 			c := r.cutoff()
 			return db.deleteWhere(ctx, "lockouts", "last_failure < ? AND (locked_until IS NULL OR locked_until < ?)", c.Add(-r.LockoutDuration), c)

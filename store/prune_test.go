@@ -213,6 +213,24 @@ func seedPrunable(t *testing.T, db *store.DB) map[string]string {
 			t.Fatal(err)
 		}
 	}
+	// Webhook deliveries: delivered ones end when delivered; those that
+	// failed for good are kept 30 days.
+	for _, w := range []struct {
+		name, state string
+		at          time.Time
+	}{{"gone-delivered", "delivered", before}, {"kept-delivered", "delivered", after}, {"gone-failed", "failed", sBefore},
+		{"kept-failed", "failed", sAfter}, {"kept-pending", "", time.Time{}}} {
+		e := &models.AuditEvent{Type: models.EventLoginSucceeded, Detail: "kept-webhook", CreatedAt: pruneNow,
+			Webhooks: []models.WebhookDelivery{{EventType: "session.created", URL: w.name, Payload: "{}", NextAttemptAt: pruneNow, CreatedAt: pruneNow}}}
+		if err := db.RecordEvent(ctx, e); err != nil {
+			t.Fatal(err)
+		}
+		if w.state != "" {
+			if err := db.FinishWebhook(ctx, e.Webhooks[0].ID, w.state, 1, 200, "", w.at); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
 	return names
 }
 
@@ -237,7 +255,8 @@ func remaining(t *testing.T, db *store.DB, names map[string]string) map[string][
 		"webauthn":        column(t, db, "SELECT data FROM webauthn_challenges"),
 		"oidc_states":     column(t, db, "SELECT id FROM oidc_states"),
 		"sessions":        column(t, db, "SELECT user_agent FROM sessions"),
-		"audit_events":    column(t, db, "SELECT detail FROM audit_events"),
+		"audit_events":    column(t, db, "SELECT DISTINCT detail FROM audit_events"),
+		"webhooks":        column(t, db, "SELECT url FROM webhook_deliveries"),
 	}
 }
 
@@ -267,7 +286,8 @@ func TestPruneRemovesExactlyWhatIsDue(t *testing.T) {
 			"webauthn":        {"kept-expired", "kept-live", "kept-used"},
 			"oidc_states":     {"kept-live-state", "kept-state"},
 			"sessions":        {"kept-expired", "kept-live", "kept-revoked"},
-			"audit_events":    {"kept-event"},
+			"audit_events":    {"kept-event", "kept-webhook"},
+			"webhooks":        {"kept-delivered", "kept-failed", "kept-pending"},
 		}
 		got := remaining(t, db, names)
 		for table, rows := range want {
@@ -276,7 +296,7 @@ func TestPruneRemovesExactlyWhatIsDue(t *testing.T) {
 			}
 		}
 		wantDeleted := map[string]int64{"one_time_tokens": 2, "mfa_challenges": 2, "pending_factors": 1, "email_outbox": 3, "rate_counters": 1, "lockouts": 1,
-			"webauthn_challenges": 2, "oidc_states": 1, "sessions": 2, "audit_events": 1}
+			"webauthn_challenges": 2, "oidc_states": 1, "sessions": 2, "audit_events": 1, "webhook_deliveries": 2}
 		if !maps.Equal(deleted, wantDeleted) {
 			t.Errorf("deleted %v, want %v", deleted, wantDeleted)
 		}
