@@ -84,6 +84,7 @@ import (
 	"github.com/portcullis-auth/portcullis/models"
 	"github.com/portcullis-auth/portcullis/store"
 	"github.com/portcullis-auth/portcullis/token"
+	"github.com/portcullis-auth/portcullis/webhook"
 )
 
 // openAPISpec is openapi.yaml, served at /openapi.yaml byte for byte.
@@ -297,6 +298,15 @@ func serve(ctx context.Context, cfg config.Config, getenv func(string) string, l
 				log.Warn("oidc provider discovery failed; sign-in with it retries until it succeeds", "provider", p.Name(), "err", err)
 			}
 		}()
+	}
+	if len(cfg.WebhookURLs) > 0 {
+		key, err := webhook.ParseSecret(cfg.WebhookSecret)
+		if err != nil {
+			return err
+		}
+		hw := &webhook.Worker{Store: db, Key: key, Log: log}
+		deps.WebhookKick = hw.Kick
+		go hw.Run(bgCtx)
 	}
 	deps.Auth = api.NewService(deps)
 	worker.Resolver = deps.Auth

@@ -118,6 +118,8 @@ func routes(e *gin.Engine, d Deps, svc *auth.Service) {
 	admin.PATCH("/users/:id", handlers.UpdateUser(svc))
 	admin.DELETE("/users/:id", handlers.DeleteUser(svc))
 	admin.POST("/users", handlers.CreateUser(svc))
+	admin.GET("/webhooks/deliveries", handlers.ListWebhookDeliveries(svc))
+	admin.POST("/webhooks/deliveries/:id/retry", handlers.RetryWebhookDelivery(svc))
 	admin.DELETE("/users/:id/sessions", handlers.RevokeUserSessions(svc))
 	admin.GET("/audit", handlers.ListAudit(svc))
 	admin.DELETE("/lockouts", handlers.LiftLockout(svc))

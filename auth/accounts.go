@@ -265,7 +265,7 @@ type ProfileChange struct {
 
 // UpdateProfile changes the caller's profile: a partial update. A field that
 // is changed elsewhere is refused, saying where.
-func (s *Service) UpdateProfile(ctx context.Context, p *Principal, ch ProfileChange) (models.User, error) {
+func (s *Service) UpdateProfile(ctx context.Context, cl Client, p *Principal, ch ProfileChange) (models.User, error) {
 	fields := models.FieldErrors{}
 	if ch.Email {
 		fields.Add("email", "cannot be changed with PATCH /auth/me; use POST /auth/email/change (it mails a link to the new address)")
@@ -300,7 +300,13 @@ func (s *Service) UpdateProfile(ctx context.Context, p *Principal, ch ProfileCha
 		}
 	}
 	if apply != nil {
-		return s.setMetadata(ctx, p.User.ID, false, apply)
+		var err error
+		if u, err = s.setMetadata(ctx, p.User.ID, false, apply); err != nil {
+			return models.User{}, err
+		}
+	}
+	if ch.Name != nil || apply != nil {
+		s.record(ctx, cl, event{typ: models.EventUserUpdated, userID: u.ID, sessionID: p.Session.ID, email: u.Email, detail: "profile, by the user"})
 	}
 	return u, nil
 }

@@ -121,6 +121,7 @@ type Store interface {
 	PasskeyStore
 	IdentityStore
 	LifecycleStore
+	WebhookStore
 }
 
 // Lockout counts password attempts per key, whether or not an account
@@ -175,6 +176,8 @@ type Deps struct {
 	// MaxSessions bounds a user's live sessions
 	// (AUTH_MAX_SESSIONS_PER_USER); zero: no bound.
 	MaxSessions int
+	// Webhooks are where account events go (AUTH_WEBHOOK_URLS).
+	Webhooks Webhooks
 	// EmailHooks, when set (tests only), force races of the email flows.
 	EmailHooks *EmailHooks
 	// Hooks let tests see and order the steps of a proof.
@@ -221,6 +224,7 @@ type Service struct {
 	dataKeys     *token.KeyRing
 	reauthWindow time.Duration
 	maxSessions  int
+	webhooks     Webhooks
 	hooks        Hooks
 	// tokenKeys store mailed tokens and codes as HMACs: one key derived
 	// from each session key, the current one first.
@@ -236,7 +240,7 @@ func New(d Deps) *Service {
 	s := &Service{
 		store: d.Store, keys: d.Keys, hasher: d.Hasher, lockout: d.Lockout, limits: d.LockoutLimits, clients: d.Clients, lifetimes: d.Lifetimes,
 		now: d.Now, metrics: d.Metrics, logger: d.Logger, email: d.Email,
-		dataKeys: d.DataKeys, reauthWindow: d.ReauthWindow, maxSessions: d.MaxSessions, hooks: d.Hooks, emailHooks: d.EmailHooks, oidc: d.OIDC,
+		dataKeys: d.DataKeys, reauthWindow: d.ReauthWindow, maxSessions: d.MaxSessions, webhooks: d.Webhooks, hooks: d.Hooks, emailHooks: d.EmailHooks, oidc: d.OIDC,
 	}
 	if wa, err := newWebAuthn(d.WebAuthn); err != nil {
 		// config refuses a bad explicit id; a default that is an IP

@@ -57,6 +57,7 @@ func (s *Service) deleteUser(ctx context.Context, cl Client, id, detail string) 
 		Event: &models.AuditEvent{Type: models.EventAccountDeleted, UserID: optional(id), Email: mac, Detail: detail,
 			IP: cl.IP, UserAgent: models.Sanitize(cl.UserAgent, 512), CreatedAt: now},
 	}
+	s.attachWebhooks(d.Event)
 	if s.email.Templates != nil {
 		d.Notice = models.MailRequest{Kind: models.MailAccountDeleted, Recipient: before.Email, CreatedAt: now}
 	}
@@ -74,6 +75,9 @@ func (s *Service) deleteUser(ctx context.Context, cl Client, id, detail string) 
 	}
 	if d.Notice.Kind != "" && s.email.Kick != nil {
 		s.email.Kick()
+	}
+	if len(d.Event.Webhooks) > 0 && s.webhooks.Kick != nil {
+		s.webhooks.Kick()
 	}
 	return nil
 }

@@ -546,6 +546,104 @@ const docTemplate = `{
                 }
             }
         },
+        "/admin/webhooks/deliveries": {
+            "get": {
+                "security": [
+                    {
+                        "CookieAuth": []
+                    },
+                    {
+                        "BearerAuth": []
+                    }
+                ],
+                "description": "Newest first. status=failed lists those whose last attempt failed (failed for good after 24 hours of retries, or still being retried). Administrators only.",
+                "tags": [
+                    "admin"
+                ],
+                "summary": "List webhook deliveries",
+                "operationId": "listWebhookDeliveries",
+                "parameters": [
+                    {
+                        "enum": [
+                            "failed"
+                        ],
+                        "type": "string",
+                        "description": "failed: only those whose last attempt failed",
+                        "name": "status",
+                        "in": "query"
+                    },
+                    {
+                        "minimum": 1,
+                        "type": "integer",
+                        "description": "page, from 1",
+                        "name": "page",
+                        "in": "query"
+                    },
+                    {
+                        "minimum": 1,
+                        "type": "integer",
+                        "description": "page size (default 20); larger values count as 100",
+                        "name": "limit",
+                        "in": "query"
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/WebhookDeliveriesResponse"
+                        }
+                    },
+                    "400": {
+                        "description": "bad_request",
+                        "schema": {
+                            "$ref": "#/definitions/ErrorResponse"
+                        }
+                    }
+                }
+            }
+        },
+        "/admin/webhooks/deliveries/{id}/retry": {
+            "post": {
+                "security": [
+                    {
+                        "CookieAuth": []
+                    },
+                    {
+                        "BearerAuth": []
+                    }
+                ],
+                "description": "A delivery that failed for good is sent again (with the same webhook-id), with another 24 hours of retries. Administrators only.",
+                "tags": [
+                    "admin"
+                ],
+                "summary": "Retry a webhook delivery",
+                "operationId": "retryWebhookDelivery",
+                "parameters": [
+                    {
+                        "type": "integer",
+                        "description": "delivery id",
+                        "name": "id",
+                        "in": "path",
+                        "required": true
+                    }
+                ],
+                "responses": {
+                    "202": {
+                        "description": "queued",
+                        "schema": {
+                            "$ref": "#/definitions/AcceptedResponse"
+                        }
+                    },
+                    "404": {
+                        "description": "not_found: no delivery with this id failed for good",
+                        "schema": {
+                            "$ref": "#/definitions/ErrorResponse"
+                        }
+                    }
+                }
+            }
+        },
         "/auth/activity": {
             "get": {
                 "security": [
@@ -4381,6 +4479,91 @@ const docTemplate = `{
                     "type": "string",
                     "format": "uuid",
                     "maxLength": 64
+                }
+            }
+        },
+        "WebhookDeliveriesResponse": {
+            "type": "object",
+            "required": [
+                "deliveries",
+                "total"
+            ],
+            "properties": {
+                "deliveries": {
+                    "type": "array",
+                    "items": {
+                        "$ref": "#/definitions/WebhookDelivery"
+                    }
+                },
+                "total": {
+                    "type": "integer",
+                    "example": 1
+                }
+            }
+        },
+        "WebhookDelivery": {
+            "type": "object",
+            "required": [
+                "attempts",
+                "createdAt",
+                "eventId",
+                "id",
+                "lastError",
+                "lastStatus",
+                "nextAttemptAt",
+                "state",
+                "type",
+                "url",
+                "userId"
+            ],
+            "properties": {
+                "attempts": {
+                    "type": "integer",
+                    "example": 3
+                },
+                "createdAt": {
+                    "type": "string",
+                    "format": "date-time"
+                },
+                "eventId": {
+                    "type": "string",
+                    "format": "uuid"
+                },
+                "id": {
+                    "type": "integer",
+                    "example": 42
+                },
+                "lastError": {
+                    "type": "string",
+                    "example": "HTTP 500"
+                },
+                "lastStatus": {
+                    "type": "integer",
+                    "example": 500
+                },
+                "nextAttemptAt": {
+                    "type": "string",
+                    "format": "date-time"
+                },
+                "state": {
+                    "type": "string",
+                    "enum": [
+                        "pending",
+                        "delivered",
+                        "failed"
+                    ]
+                },
+                "type": {
+                    "type": "string",
+                    "example": "user.created"
+                },
+                "url": {
+                    "type": "string",
+                    "example": "https://hooks.example.com/portcullis"
+                },
+                "userId": {
+                    "type": "string",
+                    "format": "uuid"
                 }
             }
         }

@@ -105,7 +105,7 @@ func UpdateMe(svc *auth.Service) gin.HandlerFunc {
 		if !ok {
 			return
 		}
-		u, err := svc.UpdateProfile(c.Request.Context(), CurrentPrincipal(c), auth.ProfileChange{
+		u, err := svc.UpdateProfile(c.Request.Context(), client(c), CurrentPrincipal(c), auth.ProfileChange{
 			Name: req.Name, Email: req.Email != nil, Role: req.Role != nil, Password: req.Password != nil, Metadata: req.Metadata,
 		})
 		reply(c, http.StatusOK, UserResponse{User: userView(u)}, err)

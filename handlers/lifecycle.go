@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"net/http"
+	"strconv"
 
 	"github.com/gin-gonic/gin"
 
@@ -188,5 +189,94 @@ func CreateUser(svc *auth.Service) gin.HandlerFunc {
 		u, err := svc.AdminCreateUser(c.Request.Context(), client(c), CurrentPrincipal(c),
 			auth.NewUser{Email: req.Email, Name: req.Name, Role: models.Role(req.Role), Password: req.Password})
 		reply(c, http.StatusCreated, AdminUserResponse{User: adminUserView(u)}, err)
+	}
+}
+
+// WebhookDelivery is one event's delivery to one URL.
+type WebhookDelivery struct {
+	ID            int64  `json:"id" example:"42" validate:"required"`
+	EventID       string `json:"eventId" format:"uuid" validate:"required"`
+	Type          string `json:"type" example:"user.created" validate:"required"`
+	UserID        string `json:"userId" format:"uuid" validate:"required"`
+	URL           string `json:"url" example:"https://hooks.example.com/portcullis" validate:"required"`
+	State         string `json:"state" enums:"pending,delivered,failed" validate:"required"`
+	Attempts      int    `json:"attempts" example:"3" validate:"required"`
+	LastStatus    int    `json:"lastStatus" example:"500" validate:"required"`
+	LastError     string `json:"lastError" example:"HTTP 500" validate:"required"`
+	CreatedAt     Time   `json:"createdAt" swaggertype:"string" format:"date-time" validate:"required"`
+	NextAttemptAt Time   `json:"nextAttemptAt" swaggertype:"string" format:"date-time" validate:"required"`
+} //	@name	WebhookDelivery
+
+// WebhookDeliveriesResponse is a page of deliveries, newest first.
+type WebhookDeliveriesResponse struct {
+	Deliveries []WebhookDelivery `json:"deliveries" validate:"required"`
+	Total      int64             `json:"total" example:"1" validate:"required"`
+} //	@name	WebhookDeliveriesResponse
+
+// ListWebhookDeliveries lists webhook deliveries.
+//
+//	@Summary	List webhook deliveries
+//	@ID		listWebhookDeliveries
+//	@Description	Newest first. status=failed lists those whose last attempt failed (failed for good after 24 hours of retries, or still being retried). Administrators only.
+//	@Tags		admin
+//	@Security	CookieAuth
+//	@Security	BearerAuth
+//	@Param		status	query		string	false	"failed: only those whose last attempt failed"	Enums(failed)
+//	@Param		page	query		int		false	"page, from 1"	minimum(1)
+//	@Param		limit	query		int		false	"page size (default 20); larger values count as 100"	minimum(1)
+//	@Success	200		{object}	WebhookDeliveriesResponse
+//	@Failure	400		{object}	ErrorResponse	"bad_request"
+//	@Router		/admin/webhooks/deliveries [get]
+func ListWebhookDeliveries(svc *auth.Service) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		status := c.Query("status")
+		if status != "" && status != "failed" {
+			WriteError(c, models.Errorf(models.BadRequest, "status must be failed or absent"))
+			return
+		}
+		page, err := intParam(c, "page", 1, 1_000_000)
+		if err != nil {
+			WriteError(c, err)
+			return
+		}
+		limit, err := intParam(c, "limit", 20, 100)
+		if err != nil {
+			WriteError(c, err)
+			return
+		}
+		ds, total, err := svc.WebhookDeliveries(c.Request.Context(), status == "failed", (page-1)*limit, limit)
+		if err != nil {
+			WriteError(c, err)
+			return
+		}
+		out := WebhookDeliveriesResponse{Deliveries: make([]WebhookDelivery, len(ds)), Total: total}
+		for i, d := range ds {
+			out.Deliveries[i] = WebhookDelivery{ID: d.ID, EventID: d.EventID, Type: d.EventType, UserID: d.UserID, URL: d.URL, State: d.State,
+				Attempts: d.Attempts, LastStatus: d.LastStatus, LastError: d.LastError, CreatedAt: wire(d.CreatedAt), NextAttemptAt: wire(d.NextAttemptAt)}
+		}
+		c.JSON(http.StatusOK, out)
+	}
+}
+
+// RetryWebhookDelivery sends a failed delivery again.
+//
+//	@Summary	Retry a webhook delivery
+//	@ID		retryWebhookDelivery
+//	@Description	A delivery that failed for good is sent again (with the same webhook-id), with another 24 hours of retries. Administrators only.
+//	@Tags		admin
+//	@Security	CookieAuth
+//	@Security	BearerAuth
+//	@Param		id	path	int	true	"delivery id"
+//	@Success	202	{object}	AcceptedResponse	"queued"
+//	@Failure	404	{object}	ErrorResponse	"not_found: no delivery with this id failed for good"
+//	@Router		/admin/webhooks/deliveries/{id}/retry [post]
+func RetryWebhookDelivery(svc *auth.Service) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		id, err := strconv.ParseInt(c.Param("id"), 10, 64)
+		if err != nil || id < 1 {
+			WriteError(c, models.Errorf(models.NotFound, "no failed delivery has this id"))
+			return
+		}
+		reply(c, http.StatusAccepted, AcceptedResponse{Status: "accepted"}, svc.RetryWebhook(c.Request.Context(), id))
 	}
 }

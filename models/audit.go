@@ -42,8 +42,8 @@ const (
 type AuditEvent struct {
 	// Webhooks are written with the event, in its transaction (not a
 	// column).
-	Webhooks []WebhookDelivery `gorm:"-"`
-	ID        string `gorm:"primaryKey"`
+	Webhooks  []WebhookDelivery `gorm:"-"`
+	ID        string            `gorm:"primaryKey"`
 	Type      EventType
 	UserID    *string
 	SessionID *string

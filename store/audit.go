@@ -46,7 +46,10 @@ func recordEvent(tx *gorm.DB, e *models.AuditEvent) error {
 	}
 	for i := range e.Webhooks {
 		w := &e.Webhooks[i]
-		w.EventID, w.State = e.ID, "pending"
+		if w.EventID == "" {
+			w.EventID = e.ID
+		}
+		w.State = "pending"
 		if err := tx.Omit("id").Create(w).Error; err != nil {
 			return err
 		}

@@ -312,6 +312,16 @@ func (c *Cached) RevokeExcessSessions(ctx context.Context, userID string, keep i
 	return ids, err
 }
 
+// WebhookDeliveries lists webhook deliveries (no cached state).
+func (c *Cached) WebhookDeliveries(ctx context.Context, failed bool, offset, limit int) ([]models.WebhookDelivery, int64, error) {
+	return c.db.WebhookDeliveries(ctx, failed, offset, limit)
+}
+
+// RetryWebhook retries a failed delivery (no cached state).
+func (c *Cached) RetryWebhook(ctx context.Context, id int64, now time.Time) (bool, error) {
+	return c.db.RetryWebhook(ctx, id, now)
+}
+
 // ChangePassword sets a new password and evicts the user everywhere.
 func (c *Cached) ChangePassword(ctx context.Context, id, hash string, now time.Time) error {
 	err := c.db.ChangePassword(ctx, id, hash, now)
