@@ -233,6 +233,19 @@ func TestWebhooksRetriedInOrder(t *testing.T) {
 		}
 		want := hh.storedOrder()
 		hh.drain(100)
+		inOrder := func(what string) {
+			t.Helper()
+			got := map[string][]string{}
+			for _, g := range hh.recv.seen() {
+				got[g.userID] = append(got[g.userID], g.id)
+			}
+			for user, ids := range want {
+				if !slices.Equal(got[user], ids) {
+					t.Errorf("%s: user %s received %v, want in order %v", what, user, got[user], ids)
+				}
+			}
+		}
+		inOrder("after three 500s")
 		// Down for a while: attempts fail, nothing is lost.
 		hh.recv.set(0, true)
 		wantStatus(t, a.do("PATCH", "/auth/me", map[string]any{"name": "Later"}), http.StatusOK, "while down")
@@ -245,15 +258,7 @@ func TestWebhooksRetriedInOrder(t *testing.T) {
 		hh.recv.set(0, false)
 		hh.drain(100)
 		want = hh.storedOrder()
-		got := map[string][]string{}
-		for _, g := range hh.recv.seen() {
-			got[g.userID] = append(got[g.userID], g.id)
-		}
-		for user, ids := range want {
-			if !slices.Equal(got[user], ids) {
-				t.Errorf("user %s: received %v, want in order %v", user, got[user], ids)
-			}
-		}
+		inOrder("after the receiver came back")
 		if hh.recv.requests < len(hh.recv.seen())+3+5 {
 			t.Errorf("%d requests for %d deliveries: the failures were not retried", hh.recv.requests, len(hh.recv.seen()))
 		}
