@@ -84,6 +84,7 @@ import (
 	"github.com/portcullis-auth/portcullis/models"
 	"github.com/portcullis-auth/portcullis/store"
 	"github.com/portcullis-auth/portcullis/token"
+	"github.com/portcullis-auth/portcullis/webhook"
 )
 
 // openAPISpec is openapi.yaml, served at /openapi.yaml byte for byte.
@@ -298,6 +299,15 @@ func serve(ctx context.Context, cfg config.Config, getenv func(string) string, l
 			}
 		}()
 	}
+	if len(cfg.WebhookURLs) > 0 {
+		key, err := webhook.ParseSecret(cfg.WebhookSecret)
+		if err != nil {
+			return err
+		}
+		hw := &webhook.Worker{Store: db, Key: key, Log: log}
+		deps.WebhookKick = hw.Kick
+		go hw.Run(bgCtx)
+	}
 	deps.Auth = api.NewService(deps)
 	worker.Resolver = deps.Auth
 	if worker.Sender != nil {
@@ -382,7 +392,8 @@ func pruneLoop(ctx context.Context, db *store.DB, cfg config.Config, every time.
 	defer t.Stop()
 	for {
 		r := store.Retention{Now: time.Now(), Keep: auth.PruneAfter, PendingFactorTTL: auth.PendingFactorTTL,
-			RateWindow: cfg.RateLimitIP.Per, LockoutDuration: cfg.LockoutDuration}
+			RateWindow: cfg.RateLimitIP.Per, LockoutDuration: cfg.LockoutDuration,
+			SessionKeep: store.SessionKeep, AuditKeep: cfg.AuditRetention}
 		deleted, ran, err := db.Prune(ctx, r, steps)
 		switch {
 		case err != nil && ctx.Err() == nil:
@@ -397,7 +408,7 @@ func pruneLoop(ctx context.Context, db *store.DB, cfg config.Config, every time.
 				}
 			}
 			if n > 0 {
-				log.Info("pruned rows that ended over a day ago", attrs...)
+				log.Info("pruned rows past their retention", attrs...)
 			}
 		}
 		select {

@@ -36,9 +36,11 @@ type Limiter interface {
 // Deps are the router's dependencies.
 type Deps struct {
 	Config config.Config
-	Store  Store
-	Keys   *token.KeyRing
-	Hasher *auth.Hasher
+	// WebhookKick wakes the webhook worker once an event is written.
+	WebhookKick func()
+	Store       Store
+	Keys        *token.KeyRing
+	Hasher      *auth.Hasher
 	// IPLimiter limits credential attempts per client IP.
 	IPLimiter Limiter
 	// Lockout counts password attempts per (email, address) and per email.
@@ -142,7 +144,8 @@ func NewService(d Deps) *auth.Service {
 	return auth.New(auth.Deps{
 		Store: d.Store, Keys: d.Keys, Hasher: d.Hasher, Now: d.Now, Metrics: d.Metrics, Logger: d.Logger,
 		Lockout: d.Lockout, Clients: cfg.IntrospectClients, Email: emailSettings(d.Email, cfg),
-		DataKeys: d.DataKeys, ReauthWindow: cfg.ReauthWindow, Hooks: d.Hooks, EmailHooks: d.EmailHooks,
+		DataKeys: d.DataKeys, ReauthWindow: cfg.ReauthWindow, MaxSessions: cfg.MaxSessionsPerUser,
+		Webhooks: auth.Webhooks{URLs: cfg.WebhookURLs, Kick: d.WebhookKick}, Hooks: d.Hooks, EmailHooks: d.EmailHooks,
 		WebAuthn:      auth.RelyingParty{ID: cfg.WebAuthnRPID, Name: cfg.WebAuthnRPName, Origins: cfg.WebAuthnOrigins},
 		OIDC:          oidcSettings(d, cfg),
 		Abuse:         AbuseControls(cfg.Abuse, d.Logger),

@@ -51,6 +51,8 @@ var setsCookies = map[string]bool{
 	"POST /auth/mfa/verify":           true,
 	"POST /auth/reauthenticate":       true,
 	"POST /auth/passkeys/login":       true,
+	// Deleting the account clears the cookies.
+	"DELETE /auth/me": true,
 	// Linking a provider sets the flow cookie.
 	"POST /auth/identities/:id": true,
 }

@@ -23,6 +23,9 @@ type NewUser struct {
 	// Method, when set, makes this a self-service sign-up ("password"):
 	// the before-create hook is asked and refusals are audited.
 	Method string
+	// NoPassword creates the user without a password (an invitation sets
+	// it); Password is then ignored.
+	NoPassword bool
 }
 
 // CreateUser validates and creates an account. Every field problem is
@@ -37,7 +40,7 @@ func (s *Service) CreateUser(ctx context.Context, nu NewUser) (models.User, erro
 	if p := models.NameProblem(name); p != "" {
 		fields.Add("name", p)
 	}
-	if p := PasswordProblem(nu.Password, email, name); p != "" {
+	if p := PasswordProblem(nu.Password, email, name); p != "" && !nu.NoPassword {
 		fields.Add("password", p)
 	}
 	if !nu.Role.Valid() {
@@ -55,17 +58,22 @@ func (s *Service) CreateUser(ctx context.Context, nu NewUser) (models.User, erro
 		}
 		return models.User{}, err
 	}
-	if err := s.breachErr(ctx, nu.Client, "password", nu.Password); err != nil {
-		return models.User{}, err
+	if !nu.NoPassword {
+		if err := s.breachErr(ctx, nu.Client, "password", nu.Password); err != nil {
+			return models.User{}, err
+		}
 	}
 	if nu.Method != "" {
 		if err := s.beforeCreate(ctx, nu.Client, email, name, nu.Method); err != nil {
 			return models.User{}, err
 		}
 	}
-	hash, err := s.hasher.Hash(ctx, nu.Password)
-	if err != nil {
-		return models.User{}, hashErr(err)
+	hash := ""
+	if !nu.NoPassword {
+		var err error
+		if hash, err = s.hasher.Hash(ctx, nu.Password); err != nil {
+			return models.User{}, hashErr(err)
+		}
 	}
 	now := s.now()
 	u := models.User{Email: email, Name: name, PasswordHash: hash, Role: nu.Role, EmailVerified: nu.Verified, CreatedAt: now, UpdatedAt: now}
@@ -279,11 +287,14 @@ func (s *Service) verifyOwnPassword(ctx context.Context, cl Client, p *Principal
 type ProfileChange struct {
 	Name                  *string
 	Email, Role, Password bool
+	// Metadata, when set, is a JSON merge patch (RFC 7396) of the user's
+	// metadata.
+	Metadata []byte
 }
 
 // UpdateProfile changes the caller's profile: a partial update. A field that
 // is changed elsewhere is refused, saying where.
-func (s *Service) UpdateProfile(ctx context.Context, p *Principal, ch ProfileChange) (models.User, error) {
+func (s *Service) UpdateProfile(ctx context.Context, cl Client, p *Principal, ch ProfileChange) (models.User, error) {
 	fields := models.FieldErrors{}
 	if ch.Email {
 		fields.Add("email", "cannot be changed with PATCH /auth/me; use POST /auth/email/change (it mails a link to the new address)")
@@ -300,10 +311,33 @@ func (s *Service) UpdateProfile(ctx context.Context, p *Principal, ch ProfileCha
 			fields.Add("name", models.NameProblem(name))
 		}
 	}
-	if err := fields.Err(); err != nil || ch.Name == nil {
+	var apply func([]byte) ([]byte, error)
+	if ch.Metadata != nil {
+		var prob string
+		if apply, prob = patchMetadata("metadata", ch.Metadata); prob != "" {
+			fields.Add("metadata", prob)
+		}
+	}
+	if err := fields.Err(); err != nil {
 		return p.User, err
 	}
-	return s.store.UpdateUserName(ctx, p.User.ID, name, s.now())
+	u := p.User
+	if ch.Name != nil {
+		var err error
+		if u, err = s.store.UpdateUserName(ctx, p.User.ID, name, s.now()); err != nil {
+			return models.User{}, err
+		}
+	}
+	if apply != nil {
+		var err error
+		if u, err = s.setMetadata(ctx, p.User.ID, false, apply); err != nil {
+			return models.User{}, err
+		}
+	}
+	if ch.Name != nil || apply != nil {
+		s.record(ctx, cl, event{typ: models.EventUserUpdated, userID: u.ID, sessionID: p.Session.ID, email: u.Email, detail: "profile, by the user"})
+	}
+	return u, nil
 }
 
 // Activity lists a user's recent audit events, newest first.

@@ -75,21 +75,44 @@ func (s *Service) UpdateUser(ctx context.Context, cl Client, by models.User, id 
 	if !ok {
 		return models.User{}, errNoUser
 	}
+	fields := models.FieldErrors{}
 	if ch.Role != nil && !ch.Role.Valid() {
-		fields := models.FieldErrors{}
 		fields.Add("role", "must be user or admin")
-		return models.User{}, fields.Err()
 	}
-	u, err := s.store.UpdateUser(ctx, id, ch, s.now(), func(before models.User, otherAdmins int) error {
-		if losesAdmin(before, ch) && otherAdmins == 0 {
-			return ErrLastAdmin
+	var apply func([]byte) ([]byte, error)
+	if ch.AppMetadata != nil {
+		var prob string
+		if apply, prob = patchMetadata("appMetadata", ch.AppMetadata); prob != "" {
+			fields.Add("appMetadata", prob)
 		}
-		return nil
-	})
-	if err != nil {
-		return models.User{}, noUserAs(err)
+	}
+	if err := fields.Err(); err != nil {
+		return models.User{}, err
+	}
+	var (
+		u   models.User
+		err error
+	)
+	if ch.Role != nil || ch.Disabled != nil || apply == nil {
+		u, err = s.store.UpdateUser(ctx, id, ch, s.now(), func(before models.User, otherAdmins int) error {
+			if losesAdmin(before, ch) && otherAdmins == 0 {
+				return ErrLastAdmin
+			}
+			return nil
+		})
+		if err != nil {
+			return models.User{}, noUserAs(err)
+		}
+	}
+	if apply != nil {
+		if u, err = s.setMetadata(ctx, id, true, apply); err != nil {
+			return models.User{}, noUserAs(err)
+		}
 	}
 	detail := "role=" + string(u.Role) + " disabled=" + strconv.FormatBool(u.Disabled()) + " by " + by.ID
+	if apply != nil {
+		detail += " appMetadata"
+	}
 	s.record(ctx, cl, event{typ: models.EventUserUpdated, userID: u.ID, email: u.Email, detail: detail})
 	return u, nil
 }

@@ -23,11 +23,14 @@ func (s *Service) record(ctx context.Context, cl Client, ev event) {
 		Type: ev.typ, UserID: optional(ev.userID), SessionID: optional(ev.sessionID), Email: ev.email, Detail: ev.detail,
 		IP: cl.IP, UserAgent: models.Sanitize(cl.UserAgent, 512), CreatedAt: s.now(),
 	}
+	s.attachWebhooks(e)
 	// The event is recorded even if the client has gone away.
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
 	if err := s.store.RecordEvent(ctx, e); err != nil {
 		s.log(cl).Warn("audit event not recorded", "type", string(ev.typ), "error", err.Error())
+	} else if len(e.Webhooks) > 0 && s.webhooks.Kick != nil {
+		s.webhooks.Kick()
 	}
 }
 

@@ -79,6 +79,10 @@ type UserStore interface {
 	// Disabling revokes the user's sessions and moves the credential version
 	// on in the same transaction.
 	UpdateUser(ctx context.Context, id string, ch models.UserChange, now time.Time, check func(before models.User, otherAdmins int) error) (models.User, error)
+	// UpdateMetadata replaces the user's metadata (or app metadata) with
+	// apply's result from the stored value, with the row locked; an error
+	// from apply aborts.
+	UpdateMetadata(ctx context.Context, id string, app bool, now time.Time, apply func(current []byte) ([]byte, error)) (models.User, error)
 }
 
 // SessionStore keeps sessions.
@@ -96,6 +100,9 @@ type SessionStore interface {
 	RevokeUserSessions(ctx context.Context, userID, except string, now time.Time) (int64, error)
 	TouchSession(ctx context.Context, id string, now time.Time) error
 	LiveSessions(ctx context.Context, userID string, now time.Time) ([]models.Session, error)
+	// RevokeExcessSessions revokes the user's live sessions beyond the keep
+	// most recently used, and returns their ids.
+	RevokeExcessSessions(ctx context.Context, userID string, keep int, now time.Time) ([]string, error)
 }
 
 // AuditLog keeps audit events.
@@ -113,6 +120,8 @@ type Store interface {
 	MFAStore
 	PasskeyStore
 	IdentityStore
+	LifecycleStore
+	WebhookStore
 }
 
 // Lockout counts password attempts per key, whether or not an account
@@ -164,6 +173,11 @@ type Deps struct {
 	// ReauthWindow is how recent a proof a sensitive operation needs
 	// (AUTH_REAUTH_WINDOW); zero: 10 minutes.
 	ReauthWindow time.Duration
+	// MaxSessions bounds a user's live sessions
+	// (AUTH_MAX_SESSIONS_PER_USER); zero: no bound.
+	MaxSessions int
+	// Webhooks are where account events go (AUTH_WEBHOOK_URLS).
+	Webhooks Webhooks
 	// EmailHooks, when set (tests only), force races of the email flows.
 	EmailHooks *EmailHooks
 	// Hooks let tests see and order the steps of a proof.
@@ -220,6 +234,8 @@ type Service struct {
 	email        Email
 	dataKeys     *token.KeyRing
 	reauthWindow time.Duration
+	maxSessions  int
+	webhooks     Webhooks
 	hooks        Hooks
 	// tokenKeys store mailed tokens and codes as HMACs: one key derived
 	// from each session key, the current one first.
@@ -240,7 +256,7 @@ func New(d Deps) *Service {
 	s := &Service{
 		store: d.Store, keys: d.Keys, hasher: d.Hasher, lockout: d.Lockout, limits: d.LockoutLimits, clients: d.Clients, lifetimes: d.Lifetimes,
 		now: d.Now, metrics: d.Metrics, logger: d.Logger, email: d.Email,
-		dataKeys: d.DataKeys, reauthWindow: d.ReauthWindow, hooks: d.Hooks, emailHooks: d.EmailHooks, oidc: d.OIDC,
+		dataKeys: d.DataKeys, reauthWindow: d.ReauthWindow, maxSessions: d.MaxSessions, webhooks: d.Webhooks, hooks: d.Hooks, emailHooks: d.EmailHooks, oidc: d.OIDC,
 		abuse: d.Abuse, disposable: d.Abuse.Disposable, breachSlots: make(chan struct{}, breachChecksAtOnce),
 	}
 	if wa, err := newWebAuthn(d.WebAuthn); err != nil {

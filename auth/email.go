@@ -84,6 +84,7 @@ var defaultTTL = map[models.TokenPurpose]time.Duration{
 	models.PurposeResetPassword: 30 * time.Minute,
 	models.PurposeChangeEmail:   time.Hour,
 	models.PurposeSignIn:        10 * time.Minute,
+	models.PurposeInvite:        7 * 24 * time.Hour,
 }
 
 const (
@@ -106,6 +107,7 @@ var mailLink = map[models.TokenPurpose]string{
 	models.PurposeResetPassword: "/reset-password",
 	models.PurposeChangeEmail:   "/confirm-email-change",
 	models.PurposeSignIn:        "/sign-in",
+	models.PurposeInvite:        "/reset-password",
 }
 
 // queue asks the outbox worker for a message. Requests never talk to SMTP
@@ -394,7 +396,13 @@ func (s *Service) ResetPassword(ctx context.Context, cl Client, raw, password st
 		return ErrInvalidToken
 	}
 	now := s.now()
-	peek, err := s.store.TokenByHash(ctx, models.PurposeResetPassword, s.lookupHashes(raw), now)
+	// An invitation's token sets the first password the same way.
+	purpose := models.PurposeResetPassword
+	peek, err := s.store.TokenByHash(ctx, purpose, s.lookupHashes(raw), now)
+	if models.IsKind(err, models.NotFound) {
+		purpose = models.PurposeInvite
+		peek, err = s.store.TokenByHash(ctx, purpose, s.lookupHashes(raw), now)
+	}
 	if err != nil {
 		return asInvalidToken(err)
 	}
@@ -406,7 +414,7 @@ func (s *Service) ResetPassword(ctx context.Context, cl Client, raw, password st
 	if err != nil {
 		return err
 	}
-	t, err := s.consume(ctx, models.PurposeResetPassword, raw)
+	t, err := s.consume(ctx, purpose, raw)
 	if err != nil {
 		return err
 	}
@@ -415,7 +423,7 @@ func (s *Service) ResetPassword(ctx context.Context, cl Client, raw, password st
 	} else if err != nil {
 		return err
 	}
-	if err := s.store.ConsumeUserTokens(ctx, t.UserID, models.PurposeResetPassword, now); err != nil {
+	if err := s.store.ConsumeUserTokens(ctx, t.UserID, purpose, now); err != nil {
 		return err
 	}
 	if _, err := s.Revoke(ctx, cl, Revocation{UserID: t.UserID, Scope: ScopeGlobal, Reason: ReasonPasswordReset, Email: u.Email}); err != nil {

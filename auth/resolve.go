@@ -28,6 +28,11 @@ func (s *Service) ResolveMail(ctx context.Context, q models.QueuedMail) (mail.Me
 		s.logger.Info("mail not sent: the sending limit for this address is reached (one a minute, five an hour per kind)", "kind", q.Kind, "outboxId", q.ID)
 		return mail.Message{}, nil, false, nil
 	}
+	if q.Kind == models.MailAccountDeleted {
+		// The account is gone: nothing to look up.
+		m, err := s.email.Templates.Render(string(q.Kind), mail.Data{Email: q.Recipient, AppURL: s.email.AppURL})
+		return m, nil, err == nil, err
+	}
 	var u models.User
 	if q.UserID != "" {
 		u, err = s.store.UserByID(ctx, q.UserID)
@@ -58,6 +63,11 @@ func (s *Service) ResolveMail(ctx context.Context, q models.QueuedMail) (mail.Me
 			return mail.Message{}, nil, false, nil
 		}
 		purpose = models.PurposeResetPassword
+	case models.MailInvite:
+		if u.Disabled() {
+			return mail.Message{}, nil, false, nil
+		}
+		purpose = models.PurposeInvite
 	case models.MailSignInCode:
 		if u.Disabled() {
 			return mail.Message{}, nil, false, nil

@@ -50,6 +50,18 @@ func (s *Service) start(ctx context.Context, cl Client, u models.User, remember 
 		}
 		return Result{}, err
 	}
+	if s.maxSessions > 0 {
+		// One more than the bound revokes the least recently used.
+		if ids, err := s.store.RevokeExcessSessions(ctx, u.ID, s.maxSessions, now); err != nil {
+			s.log(cl).Warn("sessions over the bound not revoked", "error", err.Error())
+		} else if len(ids) > 0 {
+			s.metrics.Revoked(ReasonSessionLimit, int64(len(ids)))
+			ev := reasonEvents[ReasonSessionLimit]
+			for _, id := range ids {
+				s.record(ctx, cl, event{typ: ev.typ, userID: u.ID, sessionID: id, email: u.Email, detail: ev.detail})
+			}
+		}
+	}
 	return s.issue(sess, u, now)
 }
 
@@ -211,6 +223,9 @@ const (
 	ReasonMFAEnrolled    Reason = "mfa_enrolled"
 	ReasonMFAReset       Reason = "mfa_reset"
 	ReasonAddressProven  Reason = "address_proven"
+	// ReasonSessionLimit: a new session beyond AUTH_MAX_SESSIONS_PER_USER
+	// revoked the least recently used.
+	ReasonSessionLimit Reason = "session_limit"
 )
 
 // reasonEvents is the audit event each reason writes.
@@ -229,6 +244,7 @@ var reasonEvents = map[Reason]struct {
 	ReasonMFAEnrolled:    {models.EventMFAEnrolled, "every other session ended"},
 	ReasonMFAReset:       {models.EventMFAReset, "every factor removed and every session ended, by an administrator"},
 	ReasonAddressProven:  {models.EventSessionRevoked, "the address was proven for the first time: every earlier session ended"},
+	ReasonSessionLimit:   {models.EventSessionRevoked, "the least recently used, over the per-user limit"},
 }
 
 // Revocation names sessions to end and why.

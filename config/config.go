@@ -2,6 +2,7 @@
 package config
 
 import (
+	"encoding/base64"
 	"fmt"
 	"net/netip"
 	"net/url"
@@ -36,8 +37,17 @@ type Config struct {
 	// validate sets its default, ten times LockoutThreshold.
 	LockoutGlobalThreshold int
 	LockoutDuration        time.Duration
-	TrustedProxies         []netip.Prefix
-	IntrospectClients      map[string]string
+	// AuditRetention is how long audit events are kept (the pruner);
+	// MaxSessionsPerUser how many live sessions a user may hold (one more
+	// revokes the least recently used).
+	AuditRetention     time.Duration
+	MaxSessionsPerUser int
+	// WebhookURLs receive account events signed with WebhookSecret
+	// (whsec_ + base64, Standard Webhooks).
+	WebhookURLs       []string
+	WebhookSecret     string
+	TrustedProxies    []netip.Prefix
+	IntrospectClients map[string]string
 
 	BootstrapAdminEmail    string
 	BootstrapAdminPassword string
@@ -139,6 +149,10 @@ func Load(getenv func(string) string) (Config, error) {
 		LockoutThreshold:       p.positiveInt("AUTH_LOCKOUT_THRESHOLD", 10),
 		LockoutGlobalThreshold: p.positiveInt("AUTH_LOCKOUT_GLOBAL_THRESHOLD", 0),
 		LockoutDuration:        p.duration("AUTH_LOCKOUT_DURATION", 15*time.Minute),
+		AuditRetention:         p.duration("AUTH_AUDIT_RETENTION", 2160*time.Hour),
+		MaxSessionsPerUser:     p.positiveInt("AUTH_MAX_SESSIONS_PER_USER", 100),
+		WebhookURLs:            p.list("AUTH_WEBHOOK_URLS"),
+		WebhookSecret:          p.str("AUTH_WEBHOOK_SECRET", ""),
 		MetricsAddr:            p.str("AUTH_METRICS_ADDR", ""),
 		MetricsToken:           p.str("AUTH_METRICS_TOKEN", ""),
 		DataKeys:               p.str("AUTH_DATA_KEYS", ""),
@@ -278,6 +292,9 @@ func (c *Config) webAuthn() error {
 				c.WebAuthnOrigins = append(c.WebAuthnOrigins, o)
 			}
 		}
+	}
+	if err := validWebhooks(c.WebhookURLs, c.WebhookSecret); err != nil {
+		return err
 	}
 	for _, o := range c.WebAuthnOrigins {
 		if !under(o) {
@@ -502,4 +519,22 @@ func distance(a, b string) int {
 		prev = cur
 	}
 	return prev[len(b)]
+}
+
+// validWebhooks checks the webhook URLs and, when there are any, the secret.
+func validWebhooks(urls []string, secret string) error {
+	for _, u := range urls {
+		pu, err := url.Parse(u)
+		if err != nil || (pu.Scheme != "https" && pu.Scheme != "http") || pu.Host == "" {
+			return &Error{"AUTH_WEBHOOK_URLS", fmt.Sprintf("%q is not an http(s) URL", u)}
+		}
+	}
+	if len(urls) == 0 && secret == "" {
+		return nil
+	}
+	raw, ok := strings.CutPrefix(secret, "whsec_")
+	if key, err := base64.StdEncoding.DecodeString(raw); !ok || err != nil || len(key) < 16 {
+		return &Error{"AUTH_WEBHOOK_SECRET", "must be whsec_ followed by the base64 of at least 16 random bytes (Standard Webhooks), e.g. whsec_$(openssl rand -base64 32)"}
+	}
+	return nil
 }

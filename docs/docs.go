@@ -189,6 +189,65 @@ const docTemplate = `{
                         }
                     }
                 }
+            },
+            "post": {
+                "security": [
+                    {
+                        "CookieAuth": []
+                    },
+                    {
+                        "BearerAuth": []
+                    }
+                ],
+                "description": "With a password the user starts with a verified address. Without one, an invite mail is sent whose link ({AUTH_APP_URL}/reset-password?token=…, 7 days, once) sets the password through POST /auth/password/reset, which also verifies the address. Creating an administrator needs the administrator's session fresh.",
+                "tags": [
+                    "admin"
+                ],
+                "summary": "Create a user",
+                "operationId": "createUser",
+                "parameters": [
+                    {
+                        "description": "the user",
+                        "name": "body",
+                        "in": "body",
+                        "required": true,
+                        "schema": {
+                            "$ref": "#/definitions/CreateUserRequest"
+                        }
+                    }
+                ],
+                "responses": {
+                    "201": {
+                        "description": "Created",
+                        "schema": {
+                            "$ref": "#/definitions/AdminUserResponse"
+                        }
+                    },
+                    "403": {
+                        "description": "forbidden, reauthentication_required (role admin) or csrf_failed",
+                        "schema": {
+                            "$ref": "#/definitions/ErrorResponse"
+                        }
+                    },
+                    "409": {
+                        "description": "email_taken",
+                        "schema": {
+                            "$ref": "#/definitions/ErrorResponse"
+                        }
+                    },
+                    "422": {
+                        "description": "validation_failed",
+                        "schema": {
+                            "$ref": "#/definitions/ErrorResponse"
+                        }
+                    },
+                    "503": {
+                        "description": "email_unavailable: no password and no mail configured",
+                        "schema": {
+                            "$ref": "#/definitions/ErrorResponse"
+                        }
+                    }
+                }
             }
         },
         "/admin/users/{id}": {
@@ -232,6 +291,55 @@ const docTemplate = `{
                     }
                 }
             },
+            "delete": {
+                "security": [
+                    {
+                        "CookieAuth": []
+                    },
+                    {
+                        "BearerAuth": []
+                    }
+                ],
+                "description": "Needs the administrator's session fresh. The same effects as DELETE /auth/me; the last active administrator cannot be deleted (409 last_admin).",
+                "tags": [
+                    "admin"
+                ],
+                "summary": "Delete a user",
+                "operationId": "deleteUser",
+                "parameters": [
+                    {
+                        "type": "string",
+                        "format": "uuid",
+                        "description": "user id",
+                        "name": "id",
+                        "in": "path",
+                        "required": true
+                    }
+                ],
+                "responses": {
+                    "204": {
+                        "description": "deleted"
+                    },
+                    "403": {
+                        "description": "forbidden, reauthentication_required or csrf_failed",
+                        "schema": {
+                            "$ref": "#/definitions/ErrorResponse"
+                        }
+                    },
+                    "404": {
+                        "description": "not_found",
+                        "schema": {
+                            "$ref": "#/definitions/ErrorResponse"
+                        }
+                    },
+                    "409": {
+                        "description": "last_admin",
+                        "schema": {
+                            "$ref": "#/definitions/ErrorResponse"
+                        }
+                    }
+                }
+            },
             "patch": {
                 "security": [
                     {
@@ -241,11 +349,11 @@ const docTemplate = `{
                         "BearerAuth": []
                     }
                 ],
-                "description": "Disabling revokes every session of the user at once. The last active administrator cannot be demoted or disabled (409). A body with role (any role change) or disabled: false (re-enabling) needs the administrator's session fresh (403 reauthentication_required); disabling does not.",
+                "description": "Disabling revokes every session of the user at once. appMetadata is a JSON merge patch of the user's app metadata, seen at the user's next request (introspection, /auth/verify). The last active administrator cannot be demoted or disabled (409). A body with role (any role change) or disabled: false (re-enabling) needs the administrator's session fresh (403 reauthentication_required); disabling does not.",
                 "tags": [
                     "admin"
                 ],
-                "summary": "Change a user's role or disable them",
+                "summary": "Change a user's role, disable them or set their app metadata",
                 "operationId": "updateUser",
                 "parameters": [
                     {
@@ -431,6 +539,104 @@ const docTemplate = `{
                     },
                     "404": {
                         "description": "not_found",
+                        "schema": {
+                            "$ref": "#/definitions/ErrorResponse"
+                        }
+                    }
+                }
+            }
+        },
+        "/admin/webhooks/deliveries": {
+            "get": {
+                "security": [
+                    {
+                        "CookieAuth": []
+                    },
+                    {
+                        "BearerAuth": []
+                    }
+                ],
+                "description": "Newest first. status=failed lists those whose last attempt failed (failed for good after 24 hours of retries, or still being retried). Administrators only.",
+                "tags": [
+                    "admin"
+                ],
+                "summary": "List webhook deliveries",
+                "operationId": "listWebhookDeliveries",
+                "parameters": [
+                    {
+                        "enum": [
+                            "failed"
+                        ],
+                        "type": "string",
+                        "description": "failed: only those whose last attempt failed",
+                        "name": "status",
+                        "in": "query"
+                    },
+                    {
+                        "minimum": 1,
+                        "type": "integer",
+                        "description": "page, from 1",
+                        "name": "page",
+                        "in": "query"
+                    },
+                    {
+                        "minimum": 1,
+                        "type": "integer",
+                        "description": "page size (default 20); larger values count as 100",
+                        "name": "limit",
+                        "in": "query"
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/WebhookDeliveriesResponse"
+                        }
+                    },
+                    "400": {
+                        "description": "bad_request",
+                        "schema": {
+                            "$ref": "#/definitions/ErrorResponse"
+                        }
+                    }
+                }
+            }
+        },
+        "/admin/webhooks/deliveries/{id}/retry": {
+            "post": {
+                "security": [
+                    {
+                        "CookieAuth": []
+                    },
+                    {
+                        "BearerAuth": []
+                    }
+                ],
+                "description": "A delivery that failed for good is sent again (with the same webhook-id), with another 24 hours of retries. Administrators only.",
+                "tags": [
+                    "admin"
+                ],
+                "summary": "Retry a webhook delivery",
+                "operationId": "retryWebhookDelivery",
+                "parameters": [
+                    {
+                        "type": "integer",
+                        "description": "delivery id",
+                        "name": "id",
+                        "in": "path",
+                        "required": true
+                    }
+                ],
+                "responses": {
+                    "202": {
+                        "description": "queued",
+                        "schema": {
+                            "$ref": "#/definitions/AcceptedResponse"
+                        }
+                    },
+                    "404": {
+                        "description": "not_found: no delivery with this id failed for good",
                         "schema": {
                             "$ref": "#/definitions/ErrorResponse"
                         }
@@ -1038,6 +1244,61 @@ const docTemplate = `{
                     }
                 }
             },
+            "delete": {
+                "security": [
+                    {
+                        "CookieAuth": []
+                    },
+                    {
+                        "BearerAuth": []
+                    }
+                ],
+                "description": "Needs a fresh session; for a user without a second factor, currentPassword counts as the proof (and a wrong one counts toward the lockout). Ends every session, deletes the user and every row naming them, keeps the audit trail with the email replaced by a keyed hash, mails an account_deleted notice and clears the cookies. The address may register again. The last active administrator cannot delete themselves (409 last_admin).",
+                "tags": [
+                    "auth"
+                ],
+                "summary": "Delete the signed-in user's account",
+                "operationId": "deleteMe",
+                "parameters": [
+                    {
+                        "description": "the current password (optional)",
+                        "name": "body",
+                        "in": "body",
+                        "schema": {
+                            "$ref": "#/definitions/DeleteMeRequest"
+                        }
+                    }
+                ],
+                "responses": {
+                    "204": {
+                        "description": "deleted; the cookies are cleared"
+                    },
+                    "403": {
+                        "description": "reauthentication_required (POST /auth/reauthenticate first) or csrf_failed",
+                        "schema": {
+                            "$ref": "#/definitions/ErrorResponse"
+                        }
+                    },
+                    "409": {
+                        "description": "last_admin",
+                        "schema": {
+                            "$ref": "#/definitions/ErrorResponse"
+                        }
+                    },
+                    "422": {
+                        "description": "validation_failed (fields.currentPassword when it is wrong)",
+                        "schema": {
+                            "$ref": "#/definitions/ErrorResponse"
+                        }
+                    },
+                    "429": {
+                        "description": "rate_limited",
+                        "schema": {
+                            "$ref": "#/definitions/ErrorResponse"
+                        }
+                    }
+                }
+            },
             "patch": {
                 "security": [
                     {
@@ -1047,7 +1308,7 @@ const docTemplate = `{
                         "BearerAuth": []
                     }
                 ],
-                "description": "A partial update: absent fields keep their value (an empty body changes nothing). email, role and password are refused with 422 naming the field and where it is changed.",
+                "description": "A partial update: absent fields keep their value (an empty body changes nothing). metadata is a JSON merge patch (RFC 7396: keys merge, null removes one) of the user's own metadata; the result must be an object of at most 4 KiB serialised and 5 levels deep (422). email, role and password are refused with 422 naming the field and where it is changed.",
                 "tags": [
                     "auth"
                 ],
@@ -1072,7 +1333,45 @@ const docTemplate = `{
                         }
                     },
                     "422": {
-                        "description": "validation_failed: fields.name, or fields.email/role/password (changed elsewhere)",
+                        "description": "validation_failed: fields.name, fields.metadata (not an object, over 4 KiB or 5 levels), or fields.email/role/password (changed elsewhere)",
+                        "schema": {
+                            "$ref": "#/definitions/ErrorResponse"
+                        }
+                    }
+                }
+            }
+        },
+        "/auth/me/export": {
+            "get": {
+                "security": [
+                    {
+                        "CookieAuth": []
+                    },
+                    {
+                        "BearerAuth": []
+                    }
+                ],
+                "description": "Needs a fresh session. The user, their sessions, linked identities, factors, passkeys and audit events: names and dates, never a secret. Sent as an attachment.",
+                "tags": [
+                    "auth"
+                ],
+                "summary": "Export the signed-in user's data",
+                "operationId": "exportMe",
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/ExportResponse"
+                        },
+                        "headers": {
+                            "Content-Disposition": {
+                                "type": "string",
+                                "description": "attachment; filename=portcullis-export.json"
+                            }
+                        }
+                    },
+                    "403": {
+                        "description": "reauthentication_required (POST /auth/reauthenticate first)",
                         "schema": {
                             "$ref": "#/definitions/ErrorResponse"
                         }
@@ -2586,6 +2885,10 @@ const docTemplate = `{
                                 "type": "string",
                                 "description": "session id"
                             },
+                            "X-Auth-User-App-Metadata": {
+                                "type": "string",
+                                "description": "base64url (no padding) of the app metadata JSON; absent when it is empty"
+                            },
                             "X-Auth-User-Email": {
                                 "type": "string",
                                 "description": "email"
@@ -2748,15 +3051,20 @@ const docTemplate = `{
         "AdminUser": {
             "type": "object",
             "required": [
+                "appMetadata",
                 "createdAt",
                 "disabled",
                 "email",
                 "emailVerified",
                 "id",
+                "metadata",
                 "name",
                 "role"
             ],
             "properties": {
+                "appMetadata": {
+                    "type": "object"
+                },
                 "createdAt": {
                     "type": "string",
                     "format": "date-time",
@@ -2780,6 +3088,10 @@ const docTemplate = `{
                     "type": "string",
                     "format": "uuid",
                     "example": "01935a4e-7c1d-7a8e-9b0f-3c2d1e0f4a5b"
+                },
+                "metadata": {
+                    "description": "Metadata is the user's own JSON object (PATCH /auth/me); AppMetadata\none only administrators set (PATCH /admin/users/{id}). {} when empty.",
+                    "type": "object"
                 },
                 "name": {
                     "type": "string",
@@ -2989,6 +3301,54 @@ const docTemplate = `{
                 }
             }
         },
+        "CreateUserRequest": {
+            "type": "object",
+            "required": [
+                "email",
+                "name"
+            ],
+            "properties": {
+                "email": {
+                    "type": "string",
+                    "format": "email",
+                    "maxLength": 254,
+                    "example": "ada@example.com"
+                },
+                "name": {
+                    "type": "string",
+                    "maxLength": 100,
+                    "minLength": 1,
+                    "example": "Ada Lovelace"
+                },
+                "password": {
+                    "description": "Password, when set, is the user's password and the address counts as\nverified; without it an invitation is mailed (7 days, once).",
+                    "type": "string",
+                    "format": "password",
+                    "maxLength": 256,
+                    "minLength": 8
+                },
+                "role": {
+                    "type": "string",
+                    "enum": [
+                        "user",
+                        "admin"
+                    ],
+                    "example": "user"
+                }
+            }
+        },
+        "DeleteMeRequest": {
+            "type": "object",
+            "properties": {
+                "currentPassword": {
+                    "description": "CurrentPassword proves who the caller is when the session is not\nfresh (a user without a second factor only).",
+                    "type": "string",
+                    "format": "password",
+                    "maxLength": 256,
+                    "example": "correct horse battery staple"
+                }
+            }
+        },
         "EmailRequest": {
             "type": "object",
             "required": [
@@ -3052,6 +3412,148 @@ const docTemplate = `{
             "properties": {
                 "error": {
                     "$ref": "#/definitions/ErrorBody"
+                }
+            }
+        },
+        "ExportFactor": {
+            "type": "object",
+            "required": [
+                "createdAt",
+                "id",
+                "name",
+                "type"
+            ],
+            "properties": {
+                "createdAt": {
+                    "type": "string",
+                    "format": "date-time"
+                },
+                "id": {
+                    "type": "string",
+                    "format": "uuid"
+                },
+                "name": {
+                    "type": "string"
+                },
+                "type": {
+                    "type": "string"
+                }
+            }
+        },
+        "ExportIdentity": {
+            "type": "object",
+            "required": [
+                "createdAt",
+                "email",
+                "lastUsedAt",
+                "provider"
+            ],
+            "properties": {
+                "createdAt": {
+                    "type": "string",
+                    "format": "date-time"
+                },
+                "email": {
+                    "type": "string"
+                },
+                "lastUsedAt": {
+                    "type": "string",
+                    "format": "date-time"
+                },
+                "provider": {
+                    "type": "string"
+                }
+            }
+        },
+        "ExportResponse": {
+            "type": "object",
+            "required": [
+                "events",
+                "factors",
+                "identities",
+                "passkeys",
+                "sessions",
+                "user"
+            ],
+            "properties": {
+                "events": {
+                    "type": "array",
+                    "items": {
+                        "$ref": "#/definitions/ActivityEvent"
+                    }
+                },
+                "factors": {
+                    "type": "array",
+                    "items": {
+                        "$ref": "#/definitions/ExportFactor"
+                    }
+                },
+                "identities": {
+                    "type": "array",
+                    "items": {
+                        "$ref": "#/definitions/ExportIdentity"
+                    }
+                },
+                "passkeys": {
+                    "type": "array",
+                    "items": {
+                        "$ref": "#/definitions/ExportFactor"
+                    }
+                },
+                "sessions": {
+                    "type": "array",
+                    "items": {
+                        "$ref": "#/definitions/ExportSession"
+                    }
+                },
+                "user": {
+                    "$ref": "#/definitions/User"
+                }
+            }
+        },
+        "ExportSession": {
+            "type": "object",
+            "required": [
+                "amr",
+                "createdAt",
+                "expiresAt",
+                "id",
+                "ip",
+                "lastSeenAt",
+                "revoked",
+                "userAgent"
+            ],
+            "properties": {
+                "amr": {
+                    "type": "array",
+                    "items": {
+                        "type": "string"
+                    }
+                },
+                "createdAt": {
+                    "type": "string",
+                    "format": "date-time"
+                },
+                "expiresAt": {
+                    "type": "string",
+                    "format": "date-time"
+                },
+                "id": {
+                    "type": "string",
+                    "format": "uuid"
+                },
+                "ip": {
+                    "type": "string"
+                },
+                "lastSeenAt": {
+                    "type": "string",
+                    "format": "date-time"
+                },
+                "revoked": {
+                    "type": "boolean"
+                },
+                "userAgent": {
+                    "type": "string"
                 }
             }
         },
@@ -3222,6 +3724,10 @@ const docTemplate = `{
                     "example": [
                         "pwd"
                     ]
+                },
+                "app_metadata": {
+                    "description": "AppMetadata is the user's app metadata, set by administrators.",
+                    "type": "object"
                 },
                 "auth_time": {
                     "type": "integer",
@@ -4104,6 +4610,10 @@ const docTemplate = `{
         "UpdateMeRequest": {
             "type": "object",
             "properties": {
+                "metadata": {
+                    "description": "Metadata is a JSON merge patch (RFC 7396) of the user's metadata:\nkeys merge, null removes one. The result is at most 4 KiB serialised\nand 5 levels deep (422).",
+                    "type": "object"
+                },
                 "name": {
                     "type": "string",
                     "maxLength": 100,
@@ -4115,6 +4625,10 @@ const docTemplate = `{
         "UpdateUserRequest": {
             "type": "object",
             "properties": {
+                "appMetadata": {
+                    "description": "AppMetadata is a JSON merge patch (RFC 7396) of the user's app\nmetadata (e.g. {\"plan\":\"pro\"}); at most 4 KiB and 5 levels (422).",
+                    "type": "object"
+                },
                 "disabled": {
                     "type": "boolean",
                     "example": false
@@ -4132,14 +4646,19 @@ const docTemplate = `{
         "User": {
             "type": "object",
             "required": [
+                "appMetadata",
                 "createdAt",
                 "email",
                 "emailVerified",
                 "id",
+                "metadata",
                 "name",
                 "role"
             ],
             "properties": {
+                "appMetadata": {
+                    "type": "object"
+                },
                 "createdAt": {
                     "type": "string",
                     "format": "date-time",
@@ -4159,6 +4678,10 @@ const docTemplate = `{
                     "type": "string",
                     "format": "uuid",
                     "example": "01935a4e-7c1d-7a8e-9b0f-3c2d1e0f4a5b"
+                },
+                "metadata": {
+                    "description": "Metadata is the user's own JSON object (PATCH /auth/me); AppMetadata\none only administrators set (PATCH /admin/users/{id}). {} when empty.",
+                    "type": "object"
                 },
                 "name": {
                     "type": "string",
@@ -4218,6 +4741,91 @@ const docTemplate = `{
                     "type": "string",
                     "format": "uuid",
                     "maxLength": 64
+                }
+            }
+        },
+        "WebhookDeliveriesResponse": {
+            "type": "object",
+            "required": [
+                "deliveries",
+                "total"
+            ],
+            "properties": {
+                "deliveries": {
+                    "type": "array",
+                    "items": {
+                        "$ref": "#/definitions/WebhookDelivery"
+                    }
+                },
+                "total": {
+                    "type": "integer",
+                    "example": 1
+                }
+            }
+        },
+        "WebhookDelivery": {
+            "type": "object",
+            "required": [
+                "attempts",
+                "createdAt",
+                "eventId",
+                "id",
+                "lastError",
+                "lastStatus",
+                "nextAttemptAt",
+                "state",
+                "type",
+                "url",
+                "userId"
+            ],
+            "properties": {
+                "attempts": {
+                    "type": "integer",
+                    "example": 3
+                },
+                "createdAt": {
+                    "type": "string",
+                    "format": "date-time"
+                },
+                "eventId": {
+                    "type": "string",
+                    "format": "uuid"
+                },
+                "id": {
+                    "type": "integer",
+                    "example": 42
+                },
+                "lastError": {
+                    "type": "string",
+                    "example": "HTTP 500"
+                },
+                "lastStatus": {
+                    "type": "integer",
+                    "example": 500
+                },
+                "nextAttemptAt": {
+                    "type": "string",
+                    "format": "date-time"
+                },
+                "state": {
+                    "type": "string",
+                    "enum": [
+                        "pending",
+                        "delivered",
+                        "failed"
+                    ]
+                },
+                "type": {
+                    "type": "string",
+                    "example": "user.created"
+                },
+                "url": {
+                    "type": "string",
+                    "example": "https://hooks.example.com/portcullis"
+                },
+                "userId": {
+                    "type": "string",
+                    "format": "uuid"
                 }
             }
         }

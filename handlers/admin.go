@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"encoding/json"
 	"net/http"
 	"strconv"
 
@@ -32,6 +33,9 @@ type UsersResponse struct {
 type UpdateUserRequest struct {
 	Role     *string `json:"role" enums:"user,admin" example:"admin"`
 	Disabled *bool   `json:"disabled" example:"false"`
+	// AppMetadata is a JSON merge patch (RFC 7396) of the user's app
+	// metadata (e.g. {"plan":"pro"}); at most 4 KiB and 5 levels (422).
+	AppMetadata json.RawMessage `json:"appMetadata,omitempty" swaggertype:"object"`
 } //	@name	UpdateUserRequest
 
 // AuditEvent is an audit log entry as administrators see it.
@@ -134,9 +138,9 @@ func GetUser(svc *auth.Service) gin.HandlerFunc {
 
 // UpdateUser changes a user's role or disabled state.
 //
-//	@Summary	Change a user's role or disable them
+//	@Summary	Change a user's role, disable them or set their app metadata
 //	@ID		updateUser
-//	@Description	Disabling revokes every session of the user at once. The last active administrator cannot be demoted or disabled (409). A body with role (any role change) or disabled: false (re-enabling) needs the administrator's session fresh (403 reauthentication_required); disabling does not.
+//	@Description	Disabling revokes every session of the user at once. appMetadata is a JSON merge patch of the user's app metadata, seen at the user's next request (introspection, /auth/verify). The last active administrator cannot be demoted or disabled (409). A body with role (any role change) or disabled: false (re-enabling) needs the administrator's session fresh (403 reauthentication_required); disabling does not.
 //	@Tags		admin
 //	@Security	CookieAuth
 //	@Security	BearerAuth
@@ -154,7 +158,7 @@ func UpdateUser(svc *auth.Service) gin.HandlerFunc {
 		if !ok {
 			return
 		}
-		ch := models.UserChange{Disabled: req.Disabled}
+		ch := models.UserChange{Disabled: req.Disabled, AppMetadata: req.AppMetadata}
 		if req.Role != nil {
 			r := models.Role(*req.Role)
 			ch.Role = &r

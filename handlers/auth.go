@@ -98,13 +98,13 @@ func Me() gin.HandlerFunc {
 //
 //	@Summary	Update the signed-in user's profile
 //	@ID		updateMe
-//	@Description	A partial update: absent fields keep their value (an empty body changes nothing). email, role and password are refused with 422 naming the field and where it is changed.
+//	@Description	A partial update: absent fields keep their value (an empty body changes nothing). metadata is a JSON merge patch (RFC 7396: keys merge, null removes one) of the user's own metadata; the result must be an object of at most 4 KiB serialised and 5 levels deep (422). email, role and password are refused with 422 naming the field and where it is changed.
 //	@Tags		auth
 //	@Security	CookieAuth
 //	@Security	BearerAuth
 //	@Param		body	body		UpdateMeRequest	true	"new profile fields"
 //	@Success	200		{object}	UserResponse
-//	@Failure	422		{object}	ErrorResponse	"validation_failed: fields.name, or fields.email/role/password (changed elsewhere)"
+//	@Failure	422		{object}	ErrorResponse	"validation_failed: fields.name, fields.metadata (not an object, over 4 KiB or 5 levels), or fields.email/role/password (changed elsewhere)"
 //	@Router		/auth/me [patch]
 func UpdateMe(svc *auth.Service) gin.HandlerFunc {
 	return func(c *gin.Context) {
@@ -112,8 +112,8 @@ func UpdateMe(svc *auth.Service) gin.HandlerFunc {
 		if !ok {
 			return
 		}
-		u, err := svc.UpdateProfile(c.Request.Context(), CurrentPrincipal(c), auth.ProfileChange{
-			Name: req.Name, Email: req.Email != nil, Role: req.Role != nil, Password: req.Password != nil,
+		u, err := svc.UpdateProfile(c.Request.Context(), client(c), CurrentPrincipal(c), auth.ProfileChange{
+			Name: req.Name, Email: req.Email != nil, Role: req.Role != nil, Password: req.Password != nil, Metadata: req.Metadata,
 		})
 		reply(c, http.StatusOK, UserResponse{User: userView(u)}, err)
 	}

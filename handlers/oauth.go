@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -66,6 +67,8 @@ type IntrospectResponse struct {
 	Acr      string   `json:"acr,omitempty" enums:"aal1,aal2" example:"aal1"`
 	Amr      []string `json:"amr,omitempty" example:"pwd"`
 	AuthTime int64    `json:"auth_time,omitempty" example:"1795411445"`
+	// AppMetadata is the user's app metadata, set by administrators.
+	AppMetadata json.RawMessage `json:"app_metadata,omitempty" swaggertype:"object"`
 } //	@name	IntrospectResponse
 
 // WriteOAuthError writes err in the OAuth shape and aborts.
@@ -247,6 +250,7 @@ func Introspect(svc *auth.Service) gin.HandlerFunc {
 			Active: true, Sub: p.User.ID, Sid: p.Session.ID, Role: string(p.User.Role), Email: p.User.Email, EmailVerified: &p.User.EmailVerified,
 			Exp: p.Claims.Expiry, Iat: p.Claims.IssuedAt,
 			Acr: fmt.Sprintf("aal%d", p.Session.AAL), Amr: p.Session.Methods(), AuthTime: p.Session.AuthTime.Unix(),
+			AppMetadata: models.MetadataJSON(p.User.AppMetadata),
 		})
 	}
 }

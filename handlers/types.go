@@ -30,7 +30,11 @@ type User struct {
 	Role  string `json:"role" enums:"user,admin" example:"user" validate:"required"`
 	// EmailVerified says the user proved the address (a mailed link or code, a reset).
 	EmailVerified bool `json:"emailVerified" example:"true" validate:"required"`
-	CreatedAt     Time `json:"createdAt" swaggertype:"string" format:"date-time" example:"2026-11-23T10:00:00.000Z" validate:"required"`
+	// Metadata is the user's own JSON object (PATCH /auth/me); AppMetadata
+	// one only administrators set (PATCH /admin/users/{id}). {} when empty.
+	Metadata    json.RawMessage `json:"metadata" swaggertype:"object" validate:"required"`
+	AppMetadata json.RawMessage `json:"appMetadata" swaggertype:"object" validate:"required"`
+	CreatedAt   Time            `json:"createdAt" swaggertype:"string" format:"date-time" example:"2026-11-23T10:00:00.000Z" validate:"required"`
 } //	@name	User
 
 // Session is the public view of the caller's current session.
@@ -75,14 +79,19 @@ type LoginRequest struct {
 // UpdateMeRequest changes the caller's profile; absent fields keep their
 // value. Email, role and password are changed elsewhere (422 here).
 type UpdateMeRequest struct {
-	Name     *string          `json:"name" minLength:"1" maxLength:"100" example:"Ada King"`
+	Name *string `json:"name" minLength:"1" maxLength:"100" example:"Ada King"`
+	// Metadata is a JSON merge patch (RFC 7396) of the user's metadata:
+	// keys merge, null removes one. The result is at most 4 KiB serialised
+	// and 5 levels deep (422).
+	Metadata json.RawMessage  `json:"metadata,omitempty" swaggertype:"object"`
 	Email    *json.RawMessage `json:"email,omitempty" swaggerignore:"true"`
 	Role     *json.RawMessage `json:"role,omitempty" swaggerignore:"true"`
 	Password *json.RawMessage `json:"password,omitempty" swaggerignore:"true"`
 } //	@name	UpdateMeRequest
 
 func userView(u models.User) User {
-	return User{ID: u.ID, Email: u.Email, Name: u.Name, Role: string(u.Role), EmailVerified: u.EmailVerified, CreatedAt: wire(u.CreatedAt)}
+	return User{ID: u.ID, Email: u.Email, Name: u.Name, Role: string(u.Role), EmailVerified: u.EmailVerified,
+		Metadata: models.MetadataJSON(u.Metadata), AppMetadata: models.MetadataJSON(u.AppMetadata), CreatedAt: wire(u.CreatedAt)}
 }
 
 func authResponse(r auth.Result) AuthResponse {

@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"encoding/base64"
 	"net/http"
 	"strconv"
 
@@ -28,6 +29,7 @@ import (
 //	@Header		200	{string}	X-Auth-User-Email	"email"
 //	@Header		200	{string}	X-Auth-User-Role	"role"
 //	@Header		200	{string}	X-Auth-User-Email-Verified	"true or false"
+//	@Header		200	{string}	X-Auth-User-App-Metadata	"base64url (no padding) of the app metadata JSON; absent when it is empty"
 //	@Header		200	{string}	X-Auth-AAL	"the session's assurance level, 1 or 2"
 //	@Header		200	{string}	X-Auth-Session-Id	"session id"
 //	@Failure	400	{object}	ErrorResponse	"bad_request: unknown role"
@@ -61,6 +63,9 @@ func Verify() gin.HandlerFunc {
 		h.Set("X-Auth-User-Email", p.User.Email)
 		h.Set("X-Auth-User-Role", string(p.User.Role))
 		h.Set("X-Auth-Session-Id", p.Session.ID)
+		if app := models.MetadataJSON(p.User.AppMetadata); string(app) != "{}" {
+			h.Set("X-Auth-User-App-Metadata", base64.RawURLEncoding.EncodeToString(app))
+		}
 		c.Status(http.StatusOK)
 	}
 }

@@ -236,4 +236,5 @@ func (w *Worker) now() time.Time {
 // Kinds lists every message kind, so each can be reported at zero.
 var Kinds = []models.MailKind{models.MailVerifyEmail, models.MailResetPassword, models.MailChangeEmail, models.MailEmailChanged,
 	models.MailPasswordChanged, models.MailSignInCode, models.MailAccountExists,
-	models.MailMFAEnrolled, models.MailMFARemoved, models.MailMFAFailed, models.MailPasswordRemoved, models.MailPasswordBreached}
+	models.MailMFAEnrolled, models.MailMFARemoved, models.MailMFAFailed, models.MailPasswordRemoved, models.MailPasswordBreached,
+	models.MailAccountDeleted, models.MailInvite}

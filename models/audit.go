@@ -30,6 +30,8 @@ const (
 	EventPasswordVoided       EventType = "password_voided"
 	EventIdentityLinked       EventType = "identity_linked"
 	EventIdentityUnlinked     EventType = "identity_unlinked"
+	EventAccountDeleted       EventType = "account_deleted"
+	EventUserCreated          EventType = "user_created"
 	// EventRecoveryCodesRegenerated: a new set voided the old one.
 	EventRecoveryCodesRegenerated EventType = "recovery_codes_regenerated"
 	// EventSignupDenied: an abuse control refused a sign-up (the detail
@@ -44,7 +46,10 @@ const (
 // when no account is known (a failed login for an unknown email); Email then
 // holds the submitted, normalised address.
 type AuditEvent struct {
-	ID        string `gorm:"primaryKey"`
+	// Webhooks are written with the event, in its transaction (not a
+	// column).
+	Webhooks  []WebhookDelivery `gorm:"-"`
+	ID        string            `gorm:"primaryKey"`
 	Type      EventType
 	UserID    *string
 	SessionID *string

@@ -11,6 +11,9 @@ const (
 	PurposeResetPassword TokenPurpose = "reset_password"
 	PurposeChangeEmail   TokenPurpose = "change_email"
 	PurposeSignIn        TokenPurpose = "sign_in"
+	// PurposeInvite sets the first password of a user an administrator
+	// created (POST /auth/password/reset takes it like a reset).
+	PurposeInvite TokenPurpose = "invite"
 )
 
 // OneTimeToken is a token mailed to a user: only the hashes of the token
@@ -52,6 +55,12 @@ const (
 	// MailPasswordBreached tells a user the password they signed in with
 	// appears in a data breach.
 	MailPasswordBreached MailKind = "password_breached"
+	// MailAccountDeleted tells the former owner that the account is gone;
+	// it names no user (there is none left to name).
+	MailAccountDeleted MailKind = "account_deleted"
+	// MailInvite carries the link an administrator's invitation sets the
+	// first password with.
+	MailInvite MailKind = "invite"
 )
 
 // MailRequest asks for a message to be sent later by the outbox worker,

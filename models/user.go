@@ -31,8 +31,13 @@ type User struct {
 	// EmailVerified is set once the user proved the address (a link or
 	// code mailed to it, a password reset).
 	EmailVerified bool
-	CreatedAt     time.Time
-	UpdatedAt     time.Time
+	// Metadata is the user's own JSON object (PATCH /auth/me); AppMetadata
+	// one only administrators set. Both are stored serialised; "" reads
+	// as {}.
+	Metadata    string
+	AppMetadata string
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
 }
 
 // Disabled reports whether an administrator has disabled the account.
@@ -42,6 +47,17 @@ func (u User) Disabled() bool { return u.DisabledAt != nil }
 type UserChange struct {
 	Role     *Role
 	Disabled *bool
+	// AppMetadata, when set, is a JSON merge patch (RFC 7396) of the
+	// user's app metadata.
+	AppMetadata []byte
+}
+
+// MetadataJSON returns a stored metadata object, {} when empty.
+func MetadataJSON(s string) []byte {
+	if s == "" {
+		return []byte("{}")
+	}
+	return []byte(s)
 }
 
 // LoginMethods are the ways into an account that a removal would leave:

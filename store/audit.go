@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"gorm.io/gorm"
 
 	"github.com/portcullis-auth/portcullis/models"
 )
@@ -11,7 +12,10 @@ func (db *DB) RecordEvent(ctx context.Context, e *models.AuditEvent) error {
 	if e.ID == "" {
 		e.ID = newID()
 	}
-	return translate(db.with(ctx).Create(e).Error, "could not record the event")
+	if len(e.Webhooks) == 0 {
+		return translate(db.with(ctx).Create(e).Error, "could not record the event")
+	}
+	return translate(db.with(ctx).Transaction(func(tx *gorm.DB) error { return recordEvent(tx, e) }), "could not record the event")
 }
 
 // Events lists audit events matching f, newest first. Limit is capped at 1000.
@@ -30,4 +34,25 @@ func (db *DB) Events(ctx context.Context, f models.EventFilter) ([]models.AuditE
 	var evs []models.AuditEvent
 	err := q.Limit(limit).Find(&evs).Error
 	return evs, translate(err, "could not list events")
+}
+
+// recordEvent inserts e and its webhook deliveries in tx.
+func recordEvent(tx *gorm.DB, e *models.AuditEvent) error {
+	if e.ID == "" {
+		e.ID = newID()
+	}
+	if err := tx.Create(e).Error; err != nil {
+		return err
+	}
+	for i := range e.Webhooks {
+		w := &e.Webhooks[i]
+		if w.EventID == "" {
+			w.EventID = e.ID
+		}
+		w.State = "pending"
+		if err := tx.Omit("id").Create(w).Error; err != nil {
+			return err
+		}
+	}
+	return nil
 }

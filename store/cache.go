@@ -273,6 +273,55 @@ func (c *Cached) UpdateUserName(ctx context.Context, id, name string, now time.T
 	return u, err
 }
 
+// UpdateMetadata changes a user's metadata or app metadata; it evicts
+// the user.
+func (c *Cached) UpdateMetadata(ctx context.Context, id string, app bool, now time.Time, apply func([]byte) ([]byte, error)) (models.User, error) {
+	u, err := c.db.UpdateMetadata(ctx, id, app, now, apply)
+	if err == nil {
+		c.invalidate(ctx, "u:"+id)
+	}
+	return u, err
+}
+
+// DeleteUser deletes a user and evicts them and their sessions
+// everywhere.
+func (c *Cached) DeleteUser(ctx context.Context, id string, d models.Deletion, check func(models.User, int) error) (models.User, error) {
+	u, err := c.db.DeleteUser(ctx, id, d, check)
+	if err == nil {
+		c.invalidate(ctx, "u:"+id, "us:"+id)
+	}
+	return u, err
+}
+
+// ExportUser reads what an export returns (no cached state).
+func (c *Cached) ExportUser(ctx context.Context, id string) (models.Export, error) {
+	return c.db.ExportUser(ctx, id)
+}
+
+// RevokeExcessSessions revokes the sessions over a user's bound and
+// evicts them everywhere.
+func (c *Cached) RevokeExcessSessions(ctx context.Context, userID string, keep int, now time.Time) ([]string, error) {
+	// Batched last-seen times first: they decide which is least recent.
+	c.FlushTouches(ctx)
+	ids, err := c.db.RevokeExcessSessions(ctx, userID, keep, now)
+	keys := make([]string, len(ids))
+	for i, id := range ids {
+		keys[i] = "s:" + id
+	}
+	c.invalidate(ctx, keys...)
+	return ids, err
+}
+
+// WebhookDeliveries lists webhook deliveries (no cached state).
+func (c *Cached) WebhookDeliveries(ctx context.Context, failed bool, offset, limit int) ([]models.WebhookDelivery, int64, error) {
+	return c.db.WebhookDeliveries(ctx, failed, offset, limit)
+}
+
+// RetryWebhook retries a failed delivery (no cached state).
+func (c *Cached) RetryWebhook(ctx context.Context, id int64, now time.Time) (bool, error) {
+	return c.db.RetryWebhook(ctx, id, now)
+}
+
 // ChangePassword sets a new password and evicts the user everywhere.
 func (c *Cached) ChangePassword(ctx context.Context, id, hash string, now time.Time) error {
 	err := c.db.ChangePassword(ctx, id, hash, now)

@@ -20,6 +20,7 @@ func (db *DB) CreateUserWithIdentity(ctx context.Context, u *models.User, id *mo
 		id.ID = newID()
 	}
 	u.Email = models.NormalizeEmail(u.Email)
+	emptyMetadata(u)
 	id.UserID = u.ID
 	err := db.with(ctx).Transaction(func(tx *gorm.DB) error {
 		if err := tx.Create(u).Error; err != nil {

@@ -19,7 +19,16 @@ type Retention struct {
 	PendingFactorTTL time.Duration
 	RateWindow       time.Duration
 	LockoutDuration  time.Duration
+	// SessionKeep is how long a session is kept after it expired or was
+	// revoked; AuditKeep how long an audit event is kept at all. Zero
+	// keeps them forever.
+	SessionKeep time.Duration
+	AuditKeep   time.Duration
 }
+
+// SessionKeep is how long an expired or revoked session stays (lifecycle.md,
+// "Retention").
+const SessionKeep = 30 * 24 * time.Hour
 
 // cutoff is the end before which a row goes.
 func (r Retention) cutoff() time.Time { return r.Now.UTC().Add(-r.Keep) }
@@ -59,6 +68,25 @@ func (db *DB) PruneSteps() []PruneStep {
 		}},
 		{"rate_counters", func(ctx context.Context, r Retention) (int64, error) {
 			return db.deleteWhere(ctx, "rate_counters", "window_start < ?", r.cutoff().Add(-r.RateWindow))
+		}},
+		{"sessions", func(ctx context.Context, r Retention) (int64, error) {
+			if r.SessionKeep <= 0 {
+				return 0, nil
+			}
+			c := r.Now.UTC().Add(-r.SessionKeep)
+			return db.deleteWhere(ctx, "sessions", "expires_at < ? OR revoked_at < ?", c, c)
+		}},
+		{"audit_events", func(ctx context.Context, r Retention) (int64, error) {
+			if r.AuditKeep <= 0 {
+				return 0, nil
+			}
+			return db.deleteWhere(ctx, "audit_events", "created_at < ?", r.Now.UTC().Add(-r.AuditKeep))
+		}},
+		// Delivered webhooks go like finished mail; those that failed for
+		// good stay 30 days (or until retried).
+		{"webhook_deliveries", func(ctx context.Context, r Retention) (int64, error) {
+			return db.deleteWhere(ctx, "webhook_deliveries", "(state = 'delivered' AND finished_at < ?) OR (state = 'failed' AND finished_at < ?)",
+				r.cutoff(), r.Now.UTC().Add(-SessionKeep))
 		}},
 		{"lockouts", func(ctx context.Context, r Retention) (int64, error) {
 			c := r.cutoff()

@@ -19,7 +19,7 @@ var pruneNow = time.Date(2026, 12, 1, 12, 0, 30, 0, time.UTC)
 
 func pruneRetention() store.Retention {
 	return store.Retention{Now: pruneNow, Keep: 24 * time.Hour, PendingFactorTTL: 10 * time.Minute,
-		RateWindow: time.Minute, LockoutDuration: 15 * time.Minute}
+		RateWindow: time.Minute, LockoutDuration: 15 * time.Minute, SessionKeep: 30 * 24 * time.Hour, AuditKeep: 90 * 24 * time.Hour}
 }
 
 // column returns one column of a table, sorted.
@@ -187,6 +187,50 @@ func seedPrunable(t *testing.T, db *store.DB) map[string]string {
 			t.Fatalf("spend state: %v %v", ok, err)
 		}
 	}
+	// Sessions go 30 days after they expired or were revoked; audit events
+	// 90 days (AUTH_AUDIT_RETENTION here) after they were recorded.
+	sessCut, auditCut := pruneNow.Add(-30*24*time.Hour), pruneNow.Add(-90*24*time.Hour)
+	session := func(name string, expires time.Time, revoked *time.Time) {
+		s := &models.Session{UserID: user("s-" + name), CreatedAt: pruneNow.Add(-100 * 24 * time.Hour), LastSeenAt: pruneNow.Add(-100 * 24 * time.Hour),
+			ExpiresAt: expires, UserAgent: name, AAL: 1, AMR: "pwd", AuthTime: pruneNow.Add(-100 * 24 * time.Hour)}
+		if err := db.CreateSession(ctx, s, 0); err != nil {
+			t.Fatal(err)
+		}
+		if revoked != nil {
+			if _, err := db.RevokeSession(ctx, s.ID, *revoked); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	sBefore, sAfter := sessCut.Add(-time.Second), sessCut.Add(time.Second)
+	session("gone-expired", sBefore, nil)
+	session("kept-expired", sAfter, nil)
+	session("gone-revoked", pruneNow.Add(time.Hour), &sBefore)
+	session("kept-revoked", pruneNow.Add(time.Hour), &sAfter)
+	session("kept-live", pruneNow.Add(time.Hour), nil)
+	for name, at := range map[string]time.Time{"gone-event": auditCut.Add(-time.Second), "kept-event": auditCut.Add(time.Second)} {
+		if err := db.RecordEvent(ctx, &models.AuditEvent{Type: models.EventLoginSucceeded, Detail: name, CreatedAt: at}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Webhook deliveries: delivered ones end when delivered; those that
+	// failed for good are kept 30 days.
+	for _, w := range []struct {
+		name, state string
+		at          time.Time
+	}{{"gone-delivered", "delivered", before}, {"kept-delivered", "delivered", after}, {"gone-failed", "failed", sBefore},
+		{"kept-failed", "failed", sAfter}, {"kept-pending", "", time.Time{}}} {
+		e := &models.AuditEvent{Type: models.EventLoginSucceeded, Detail: "kept-webhook", CreatedAt: pruneNow,
+			Webhooks: []models.WebhookDelivery{{EventType: "session.created", URL: w.name, Payload: "{}", NextAttemptAt: pruneNow, CreatedAt: pruneNow}}}
+		if err := db.RecordEvent(ctx, e); err != nil {
+			t.Fatal(err)
+		}
+		if w.state != "" {
+			if err := db.FinishWebhook(ctx, e.Webhooks[0].ID, w.state, 1, 200, "", w.at); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
 	return names
 }
 
@@ -210,6 +254,9 @@ func remaining(t *testing.T, db *store.DB, names map[string]string) map[string][
 		"lockouts":        column(t, db, "SELECT key FROM lockouts"),
 		"webauthn":        column(t, db, "SELECT data FROM webauthn_challenges"),
 		"oidc_states":     column(t, db, "SELECT id FROM oidc_states"),
+		"sessions":        column(t, db, "SELECT user_agent FROM sessions"),
+		"audit_events":    column(t, db, "SELECT DISTINCT detail FROM audit_events"),
+		"webhooks":        column(t, db, "SELECT url FROM webhook_deliveries"),
 	}
 }
 
@@ -238,6 +285,9 @@ func TestPruneRemovesExactlyWhatIsDue(t *testing.T) {
 			"lockouts":        {"kept-count"},
 			"webauthn":        {"kept-expired", "kept-live", "kept-used"},
 			"oidc_states":     {"kept-live-state", "kept-state"},
+			"sessions":        {"kept-expired", "kept-live", "kept-revoked"},
+			"audit_events":    {"kept-event", "kept-webhook"},
+			"webhooks":        {"kept-delivered", "kept-failed", "kept-pending"},
 		}
 		got := remaining(t, db, names)
 		for table, rows := range want {
@@ -246,7 +296,7 @@ func TestPruneRemovesExactlyWhatIsDue(t *testing.T) {
 			}
 		}
 		wantDeleted := map[string]int64{"one_time_tokens": 2, "mfa_challenges": 2, "pending_factors": 1, "email_outbox": 3, "rate_counters": 1, "lockouts": 1,
-			"webauthn_challenges": 2, "oidc_states": 1}
+			"webauthn_challenges": 2, "oidc_states": 1, "sessions": 2, "audit_events": 1, "webhook_deliveries": 2}
 		if !maps.Equal(deleted, wantDeleted) {
 			t.Errorf("deleted %v, want %v", deleted, wantDeleted)
 		}

@@ -122,3 +122,16 @@ func (db *DB) LiveSessions(ctx context.Context, userID string, now time.Time) ([
 		Order("created_at DESC").Order("id DESC").Find(&ss).Error
 	return ss, translate(err, "could not list sessions")
 }
+
+// RevokeExcessSessions revokes the live sessions of userID beyond the keep
+// most recently used (by last_seen_at, then id) and returns their ids.
+func (db *DB) RevokeExcessSessions(ctx context.Context, userID string, keep int, now time.Time) ([]string, error) {
+	var ids []string
+	err := db.with(ctx).Model(&models.Session{}).Where("user_id = ? AND revoked_at IS NULL AND expires_at > ?", userID, now).
+		Order("last_seen_at DESC").Order("id DESC").Offset(keep).Pluck("id", &ids).Error
+	if err != nil || len(ids) == 0 {
+		return nil, translate(err, "could not list sessions")
+	}
+	err = db.with(ctx).Model(&models.Session{}).Where("id IN ? AND revoked_at IS NULL", ids).Update("revoked_at", now).Error
+	return ids, translate(err, "could not revoke sessions")
+}

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
 
 	"github.com/portcullis-auth/portcullis/models"
 )
@@ -16,6 +17,7 @@ func (db *DB) CreateUser(ctx context.Context, u *models.User) error {
 		u.ID = newID()
 	}
 	u.Email = models.NormalizeEmail(u.Email)
+	emptyMetadata(u)
 	if err := db.with(ctx).Create(u).Error; err != nil {
 		return translate(err, "could not create the user")
 	}
@@ -63,4 +65,50 @@ func (db *DB) UpgradePasswordHash(ctx context.Context, id, hash string, version 
 	err := db.with(ctx).Model(&models.User{}).Where("id = ? AND credential_version = ?", id, version).
 		Update("password_hash", hash).Error
 	return translate(err, "could not update the password")
+}
+
+// emptyMetadata gives a new user the empty objects its columns default to.
+func emptyMetadata(u *models.User) {
+	if u.Metadata == "" {
+		u.Metadata = "{}"
+	}
+	if u.AppMetadata == "" {
+		u.AppMetadata = "{}"
+	}
+}
+
+// UpdateMetadata replaces the user's metadata (app false) or app metadata
+// (app true) with what apply makes of the stored value, in one transaction
+// with the row locked, so concurrent patches each see the other's result.
+// An error from apply aborts and is returned as is.
+func (db *DB) UpdateMetadata(ctx context.Context, id string, app bool, now time.Time, apply func(current []byte) ([]byte, error)) (models.User, error) {
+	col := "metadata"
+	if app {
+		col = "app_metadata"
+	}
+	var out models.User
+	err := db.with(ctx).Transaction(func(tx *gorm.DB) error {
+		q := tx.Where("id = ?", id)
+		if db.dialect == "postgres" {
+			q = q.Clauses(clause.Locking{Strength: "UPDATE"})
+		}
+		var u models.User
+		if err := q.Take(&u).Error; err != nil {
+			return err
+		}
+		cur := u.Metadata
+		if app {
+			cur = u.AppMetadata
+		}
+		next, err := apply(models.MetadataJSON(cur))
+		if err != nil {
+			return err
+		}
+		if err := tx.Model(&models.User{}).Where("id = ?", id).
+			Updates(map[string]any{col: string(next), "updated_at": now}).Error; err != nil {
+			return err
+		}
+		return tx.Where("id = ?", id).Take(&out).Error
+	})
+	return out, translate(err, "could not update the user")
 }

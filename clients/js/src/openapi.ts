@@ -77,7 +77,11 @@ export interface paths {
          */
         get: operations["listUsers"];
         put?: never;
-        post?: never;
+        /**
+         * Create a user
+         * @description With a password the user starts with a verified address. Without one, an invite mail is sent whose link ({AUTH_APP_URL}/reset-password?token=…, 7 days, once) sets the password through POST /auth/password/reset, which also verifies the address. Creating an administrator needs the administrator's session fresh.
+         */
+        post: operations["createUser"];
         delete?: never;
         options?: never;
         head?: never;
@@ -98,12 +102,16 @@ export interface paths {
         get: operations["getUser"];
         put?: never;
         post?: never;
-        delete?: never;
+        /**
+         * Delete a user
+         * @description Needs the administrator's session fresh. The same effects as DELETE /auth/me; the last active administrator cannot be deleted (409 last_admin).
+         */
+        delete: operations["deleteUser"];
         options?: never;
         head?: never;
         /**
-         * Change a user's role or disable them
-         * @description Disabling revokes every session of the user at once. The last active administrator cannot be demoted or disabled (409). A body with role (any role change) or disabled: false (re-enabling) needs the administrator's session fresh (403 reauthentication_required); disabling does not.
+         * Change a user's role, disable them or set their app metadata
+         * @description Disabling revokes every session of the user at once. appMetadata is a JSON merge patch of the user's app metadata, seen at the user's next request (introspection, /auth/verify). The last active administrator cannot be demoted or disabled (409). A body with role (any role change) or disabled: false (re-enabling) needs the administrator's session fresh (403 reauthentication_required); disabling does not.
          */
         patch: operations["updateUser"];
         trace?: never;
@@ -163,6 +171,46 @@ export interface paths {
          * @description Signs the user out everywhere: every session stops working at its next request. Administrators only.
          */
         delete: operations["revokeUserSessions"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/webhooks/deliveries": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List webhook deliveries
+         * @description Newest first. status=failed lists those whose last attempt failed (failed for good after 24 hours of retries, or still being retried). Administrators only.
+         */
+        get: operations["listWebhookDeliveries"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/webhooks/deliveries/{id}/retry": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Retry a webhook delivery
+         * @description A delivery that failed for good is sent again (with the same webhook-id), with another 24 hours of retries. Administrators only.
+         */
+        post: operations["retryWebhookDelivery"];
+        delete?: never;
         options?: never;
         head?: never;
         patch?: never;
@@ -386,14 +434,38 @@ export interface paths {
         get: operations["getMe"];
         put?: never;
         post?: never;
-        delete?: never;
+        /**
+         * Delete the signed-in user's account
+         * @description Needs a fresh session; for a user without a second factor, currentPassword counts as the proof (and a wrong one counts toward the lockout). Ends every session, deletes the user and every row naming them, keeps the audit trail with the email replaced by a keyed hash, mails an account_deleted notice and clears the cookies. The address may register again. The last active administrator cannot delete themselves (409 last_admin).
+         */
+        delete: operations["deleteMe"];
         options?: never;
         head?: never;
         /**
          * Update the signed-in user's profile
-         * @description A partial update: absent fields keep their value (an empty body changes nothing). email, role and password are refused with 422 naming the field and where it is changed.
+         * @description A partial update: absent fields keep their value (an empty body changes nothing). metadata is a JSON merge patch (RFC 7396: keys merge, null removes one) of the user's own metadata; the result must be an object of at most 4 KiB serialised and 5 levels deep (422). email, role and password are refused with 422 naming the field and where it is changed.
          */
         patch: operations["updateMe"];
+        trace?: never;
+    };
+    "/auth/me/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Export the signed-in user's data
+         * @description Needs a fresh session. The user, their sessions, linked identities, factors, passkeys and audit events: names and dates, never a secret. Sent as an attachment.
+         */
+        get: operations["exportMe"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
         trace?: never;
     };
     "/auth/mfa": {
@@ -1085,6 +1157,7 @@ export interface components {
             events: components["schemas"]["ActivityEvent"][];
         };
         AdminUser: {
+            appMetadata: Record<string, never>;
             /**
              * Format: date-time
              * @example 2026-11-23T10:00:00.000Z
@@ -1107,6 +1180,11 @@ export interface components {
              * @example 01935a4e-7c1d-7a8e-9b0f-3c2d1e0f4a5b
              */
             id: string;
+            /**
+             * @description Metadata is the user's own JSON object (PATCH /auth/me); AppMetadata
+             *     one only administrators set (PATCH /admin/users/{id}). {} when empty.
+             */
+            metadata: Record<string, never>;
             /** @example Ada Lovelace */
             name: string;
             /**
@@ -1199,6 +1277,35 @@ export interface components {
             /** @example 123456 */
             code: string;
         };
+        CreateUserRequest: {
+            /**
+             * Format: email
+             * @example ada@example.com
+             */
+            email: string;
+            /** @example Ada Lovelace */
+            name: string;
+            /**
+             * Format: password
+             * @description Password, when set, is the user's password and the address counts as
+             *     verified; without it an invitation is mailed (7 days, once).
+             */
+            password?: string;
+            /**
+             * @example user
+             * @enum {string}
+             */
+            role?: "user" | "admin";
+        };
+        DeleteMeRequest: {
+            /**
+             * Format: password
+             * @description CurrentPassword proves who the caller is when the session is not
+             *     fresh (a user without a second factor only).
+             * @example correct horse battery staple
+             */
+            currentPassword?: string;
+        };
         EmailRequest: {
             /**
              * Format: email
@@ -1227,6 +1334,44 @@ export interface components {
         };
         ErrorResponse: {
             error: components["schemas"]["ErrorBody"];
+        };
+        ExportFactor: {
+            /** Format: date-time */
+            createdAt: string;
+            /** Format: uuid */
+            id: string;
+            name: string;
+            type: string;
+        };
+        ExportIdentity: {
+            /** Format: date-time */
+            createdAt: string;
+            email: string;
+            /** Format: date-time */
+            lastUsedAt: string;
+            provider: string;
+        };
+        ExportResponse: {
+            events: components["schemas"]["ActivityEvent"][];
+            factors: components["schemas"]["ExportFactor"][];
+            identities: components["schemas"]["ExportIdentity"][];
+            passkeys: components["schemas"]["ExportFactor"][];
+            sessions: components["schemas"]["ExportSession"][];
+            user: components["schemas"]["User"];
+        };
+        ExportSession: {
+            amr: string[];
+            /** Format: date-time */
+            createdAt: string;
+            /** Format: date-time */
+            expiresAt: string;
+            /** Format: uuid */
+            id: string;
+            ip: string;
+            /** Format: date-time */
+            lastSeenAt: string;
+            revoked: boolean;
+            userAgent: string;
         };
         Factor: {
             /** Format: date-time */
@@ -1294,6 +1439,8 @@ export interface components {
              *     ]
              */
             amr?: string[];
+            /** @description AppMetadata is the user's app metadata, set by administrators. */
+            app_metadata?: Record<string, never>;
             /** @example 1795411445 */
             auth_time?: number;
             /**
@@ -1693,10 +1840,21 @@ export interface components {
             user: components["schemas"]["User"];
         };
         UpdateMeRequest: {
+            /**
+             * @description Metadata is a JSON merge patch (RFC 7396) of the user's metadata:
+             *     keys merge, null removes one. The result is at most 4 KiB serialised
+             *     and 5 levels deep (422).
+             */
+            metadata?: Record<string, never>;
             /** @example Ada King */
             name?: string;
         };
         UpdateUserRequest: {
+            /**
+             * @description AppMetadata is a JSON merge patch (RFC 7396) of the user's app
+             *     metadata (e.g. {"plan":"pro"}); at most 4 KiB and 5 levels (422).
+             */
+            appMetadata?: Record<string, never>;
             /** @example false */
             disabled?: boolean;
             /**
@@ -1706,6 +1864,7 @@ export interface components {
             role?: "user" | "admin";
         };
         User: {
+            appMetadata: Record<string, never>;
             /**
              * Format: date-time
              * @example 2026-11-23T10:00:00.000Z
@@ -1726,6 +1885,11 @@ export interface components {
              * @example 01935a4e-7c1d-7a8e-9b0f-3c2d1e0f4a5b
              */
             id: string;
+            /**
+             * @description Metadata is the user's own JSON object (PATCH /auth/me); AppMetadata
+             *     one only administrators set (PATCH /admin/users/{id}). {} when empty.
+             */
+            metadata: Record<string, never>;
             /** @example Ada Lovelace */
             name: string;
             /**
@@ -1746,6 +1910,35 @@ export interface components {
             credential: Record<string, never>;
             /** Format: uuid */
             flowId: string;
+        };
+        WebhookDeliveriesResponse: {
+            deliveries: components["schemas"]["WebhookDelivery"][];
+            /** @example 1 */
+            total: number;
+        };
+        WebhookDelivery: {
+            /** @example 3 */
+            attempts: number;
+            /** Format: date-time */
+            createdAt: string;
+            /** Format: uuid */
+            eventId: string;
+            /** @example 42 */
+            id: number;
+            /** @example HTTP 500 */
+            lastError: string;
+            /** @example 500 */
+            lastStatus: number;
+            /** Format: date-time */
+            nextAttemptAt: string;
+            /** @enum {string} */
+            state: "pending" | "delivered" | "failed";
+            /** @example user.created */
+            type: string;
+            /** @example https://hooks.example.com/portcullis */
+            url: string;
+            /** Format: uuid */
+            userId: string;
         };
     };
     responses: never;
@@ -2105,6 +2298,195 @@ export interface operations {
             };
         };
     };
+    createUser: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description the user */
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateUserRequest"];
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    /** @description The request's id: the caller's well-formed X-Request-ID, else a generated one. Quote it when reporting a problem. */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AdminUserResponse"];
+                };
+            };
+            /** @description bad_request: the body is not valid JSON (or form) of the right types. Codes: `bad_request`. */
+            400: {
+                headers: {
+                    /** @description The request's id: the caller's well-formed X-Request-ID, else a generated one. Quote it when reporting a problem. */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "bad_request",
+                     *         "message": "what went wrong, for people",
+                     *         "requestId": "5f0c6a2e9b1d4c7a8e3f2a1b0c9d8e7f"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description unauthenticated, or token_expired: call POST /auth/refresh (a browser) or the refresh grant of /auth/token (a service), then retry. Codes: `unauthenticated`, `token_expired`. */
+            401: {
+                headers: {
+                    /** @description The request's id: the caller's well-formed X-Request-ID, else a generated one. Quote it when reporting a problem. */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "unauthenticated",
+                     *         "message": "what went wrong, for people",
+                     *         "requestId": "5f0c6a2e9b1d4c7a8e3f2a1b0c9d8e7f"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description forbidden, reauthentication_required (role admin) or csrf_failed. Codes: `forbidden`, `reauthentication_required`, `csrf_failed`. */
+            403: {
+                headers: {
+                    /** @description The request's id: the caller's well-formed X-Request-ID, else a generated one. Quote it when reporting a problem. */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "forbidden",
+                     *         "message": "what went wrong, for people",
+                     *         "requestId": "5f0c6a2e9b1d4c7a8e3f2a1b0c9d8e7f"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description email_taken. Codes: `email_taken`. */
+            409: {
+                headers: {
+                    /** @description The request's id: the caller's well-formed X-Request-ID, else a generated one. Quote it when reporting a problem. */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "email_taken",
+                     *         "message": "what went wrong, for people",
+                     *         "requestId": "5f0c6a2e9b1d4c7a8e3f2a1b0c9d8e7f"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description payload_too_large: the body is over 64 KiB. Codes: `payload_too_large`. */
+            413: {
+                headers: {
+                    /** @description The request's id: the caller's well-formed X-Request-ID, else a generated one. Quote it when reporting a problem. */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "payload_too_large",
+                     *         "message": "what went wrong, for people",
+                     *         "requestId": "5f0c6a2e9b1d4c7a8e3f2a1b0c9d8e7f"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description unsupported_media_type: the body is not application/json. Codes: `unsupported_media_type`. */
+            415: {
+                headers: {
+                    /** @description The request's id: the caller's well-formed X-Request-ID, else a generated one. Quote it when reporting a problem. */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "unsupported_media_type",
+                     *         "message": "what went wrong, for people",
+                     *         "requestId": "5f0c6a2e9b1d4c7a8e3f2a1b0c9d8e7f"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description validation_failed. Codes: `validation_failed`. */
+            422: {
+                headers: {
+                    /** @description The request's id: the caller's well-formed X-Request-ID, else a generated one. Quote it when reporting a problem. */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "validation_failed",
+                     *         "message": "what went wrong, for people",
+                     *         "requestId": "5f0c6a2e9b1d4c7a8e3f2a1b0c9d8e7f"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description email_unavailable: no password and no mail configured. Codes: `email_unavailable`. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
+                    /** @description The request's id: the caller's well-formed X-Request-ID, else a generated one. Quote it when reporting a problem. */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "email_unavailable",
+                     *         "message": "what went wrong, for people",
+                     *         "requestId": "5f0c6a2e9b1d4c7a8e3f2a1b0c9d8e7f"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
     getUser: {
         parameters: {
             query?: never;
@@ -2180,6 +2562,131 @@ export interface operations {
                      * @example {
                      *       "error": {
                      *         "code": "not_found",
+                     *         "message": "what went wrong, for people",
+                     *         "requestId": "5f0c6a2e9b1d4c7a8e3f2a1b0c9d8e7f"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description unavailable: the database is unreachable or overloaded; retry after Retry-After. Codes: `unavailable`. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
+                    /** @description The request's id: the caller's well-formed X-Request-ID, else a generated one. Quote it when reporting a problem. */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "unavailable",
+                     *         "message": "what went wrong, for people",
+                     *         "requestId": "5f0c6a2e9b1d4c7a8e3f2a1b0c9d8e7f"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    deleteUser: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description user id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description deleted */
+            204: {
+                headers: {
+                    /** @description The request's id: the caller's well-formed X-Request-ID, else a generated one. Quote it when reporting a problem. */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description unauthenticated, or token_expired: call POST /auth/refresh (a browser) or the refresh grant of /auth/token (a service), then retry. Codes: `unauthenticated`, `token_expired`. */
+            401: {
+                headers: {
+                    /** @description The request's id: the caller's well-formed X-Request-ID, else a generated one. Quote it when reporting a problem. */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "unauthenticated",
+                     *         "message": "what went wrong, for people",
+                     *         "requestId": "5f0c6a2e9b1d4c7a8e3f2a1b0c9d8e7f"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description forbidden, reauthentication_required or csrf_failed. Codes: `forbidden`, `reauthentication_required`, `csrf_failed`. */
+            403: {
+                headers: {
+                    /** @description The request's id: the caller's well-formed X-Request-ID, else a generated one. Quote it when reporting a problem. */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "forbidden",
+                     *         "message": "what went wrong, for people",
+                     *         "requestId": "5f0c6a2e9b1d4c7a8e3f2a1b0c9d8e7f"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description not_found. Codes: `not_found`. */
+            404: {
+                headers: {
+                    /** @description The request's id: the caller's well-formed X-Request-ID, else a generated one. Quote it when reporting a problem. */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "not_found",
+                     *         "message": "what went wrong, for people",
+                     *         "requestId": "5f0c6a2e9b1d4c7a8e3f2a1b0c9d8e7f"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description last_admin. Codes: `last_admin`. */
+            409: {
+                headers: {
+                    /** @description The request's id: the caller's well-formed X-Request-ID, else a generated one. Quote it when reporting a problem. */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "last_admin",
                      *         "message": "what went wrong, for people",
                      *         "requestId": "5f0c6a2e9b1d4c7a8e3f2a1b0c9d8e7f"
                      *       }
@@ -2698,6 +3205,224 @@ export interface operations {
                 };
             };
             /** @description not_found. Codes: `not_found`. */
+            404: {
+                headers: {
+                    /** @description The request's id: the caller's well-formed X-Request-ID, else a generated one. Quote it when reporting a problem. */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "not_found",
+                     *         "message": "what went wrong, for people",
+                     *         "requestId": "5f0c6a2e9b1d4c7a8e3f2a1b0c9d8e7f"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description unavailable: the database is unreachable or overloaded; retry after Retry-After. Codes: `unavailable`. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
+                    /** @description The request's id: the caller's well-formed X-Request-ID, else a generated one. Quote it when reporting a problem. */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "unavailable",
+                     *         "message": "what went wrong, for people",
+                     *         "requestId": "5f0c6a2e9b1d4c7a8e3f2a1b0c9d8e7f"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    listWebhookDeliveries: {
+        parameters: {
+            query?: {
+                /** @description failed: only those whose last attempt failed */
+                status?: "failed";
+                /** @description page, from 1 */
+                page?: number;
+                /** @description page size (default 20); larger values count as 100 */
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    /** @description The request's id: the caller's well-formed X-Request-ID, else a generated one. Quote it when reporting a problem. */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookDeliveriesResponse"];
+                };
+            };
+            /** @description bad_request. Codes: `bad_request`. */
+            400: {
+                headers: {
+                    /** @description The request's id: the caller's well-formed X-Request-ID, else a generated one. Quote it when reporting a problem. */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "bad_request",
+                     *         "message": "what went wrong, for people",
+                     *         "requestId": "5f0c6a2e9b1d4c7a8e3f2a1b0c9d8e7f"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description unauthenticated, or token_expired: call POST /auth/refresh (a browser) or the refresh grant of /auth/token (a service), then retry. Codes: `unauthenticated`, `token_expired`. */
+            401: {
+                headers: {
+                    /** @description The request's id: the caller's well-formed X-Request-ID, else a generated one. Quote it when reporting a problem. */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "unauthenticated",
+                     *         "message": "what went wrong, for people",
+                     *         "requestId": "5f0c6a2e9b1d4c7a8e3f2a1b0c9d8e7f"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description forbidden: the caller is not an administrator. Codes: `forbidden`. */
+            403: {
+                headers: {
+                    /** @description The request's id: the caller's well-formed X-Request-ID, else a generated one. Quote it when reporting a problem. */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "forbidden",
+                     *         "message": "what went wrong, for people",
+                     *         "requestId": "5f0c6a2e9b1d4c7a8e3f2a1b0c9d8e7f"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description unavailable: the database is unreachable or overloaded; retry after Retry-After. Codes: `unavailable`. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
+                    /** @description The request's id: the caller's well-formed X-Request-ID, else a generated one. Quote it when reporting a problem. */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "unavailable",
+                     *         "message": "what went wrong, for people",
+                     *         "requestId": "5f0c6a2e9b1d4c7a8e3f2a1b0c9d8e7f"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    retryWebhookDelivery: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description delivery id */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description queued */
+            202: {
+                headers: {
+                    /** @description The request's id: the caller's well-formed X-Request-ID, else a generated one. Quote it when reporting a problem. */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AcceptedResponse"];
+                };
+            };
+            /** @description unauthenticated, or token_expired: call POST /auth/refresh (a browser) or the refresh grant of /auth/token (a service), then retry. Codes: `unauthenticated`, `token_expired`. */
+            401: {
+                headers: {
+                    /** @description The request's id: the caller's well-formed X-Request-ID, else a generated one. Quote it when reporting a problem. */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "unauthenticated",
+                     *         "message": "what went wrong, for people",
+                     *         "requestId": "5f0c6a2e9b1d4c7a8e3f2a1b0c9d8e7f"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description forbidden: the caller is not an administrator; or csrf_failed: a cross-origin request from an origin not in AUTH_ALLOWED_ORIGINS. Codes: `forbidden`, `csrf_failed`. */
+            403: {
+                headers: {
+                    /** @description The request's id: the caller's well-formed X-Request-ID, else a generated one. Quote it when reporting a problem. */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "forbidden",
+                     *         "message": "what went wrong, for people",
+                     *         "requestId": "5f0c6a2e9b1d4c7a8e3f2a1b0c9d8e7f"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description not_found: no delivery with this id failed for good. Codes: `not_found`. */
             404: {
                 headers: {
                     /** @description The request's id: the caller's well-formed X-Request-ID, else a generated one. Quote it when reporting a problem. */
@@ -4433,6 +5158,215 @@ export interface operations {
             };
         };
     };
+    deleteMe: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description the current password (optional) */
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["DeleteMeRequest"];
+            };
+        };
+        responses: {
+            /** @description deleted; the cookies are cleared */
+            204: {
+                headers: {
+                    /** @description The request's id: the caller's well-formed X-Request-ID, else a generated one. Quote it when reporting a problem. */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description bad_request: the body is not valid JSON (or form) of the right types. Codes: `bad_request`. */
+            400: {
+                headers: {
+                    /** @description The request's id: the caller's well-formed X-Request-ID, else a generated one. Quote it when reporting a problem. */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "bad_request",
+                     *         "message": "what went wrong, for people",
+                     *         "requestId": "5f0c6a2e9b1d4c7a8e3f2a1b0c9d8e7f"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description unauthenticated, or token_expired: call POST /auth/refresh (a browser) or the refresh grant of /auth/token (a service), then retry. Codes: `unauthenticated`, `token_expired`. */
+            401: {
+                headers: {
+                    /** @description The request's id: the caller's well-formed X-Request-ID, else a generated one. Quote it when reporting a problem. */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "unauthenticated",
+                     *         "message": "what went wrong, for people",
+                     *         "requestId": "5f0c6a2e9b1d4c7a8e3f2a1b0c9d8e7f"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description reauthentication_required (POST /auth/reauthenticate first) or csrf_failed. Codes: `reauthentication_required`, `csrf_failed`. */
+            403: {
+                headers: {
+                    /** @description The request's id: the caller's well-formed X-Request-ID, else a generated one. Quote it when reporting a problem. */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "reauthentication_required",
+                     *         "message": "what went wrong, for people",
+                     *         "requestId": "5f0c6a2e9b1d4c7a8e3f2a1b0c9d8e7f"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description last_admin. Codes: `last_admin`. */
+            409: {
+                headers: {
+                    /** @description The request's id: the caller's well-formed X-Request-ID, else a generated one. Quote it when reporting a problem. */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "last_admin",
+                     *         "message": "what went wrong, for people",
+                     *         "requestId": "5f0c6a2e9b1d4c7a8e3f2a1b0c9d8e7f"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description payload_too_large: the body is over 64 KiB. Codes: `payload_too_large`. */
+            413: {
+                headers: {
+                    /** @description The request's id: the caller's well-formed X-Request-ID, else a generated one. Quote it when reporting a problem. */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "payload_too_large",
+                     *         "message": "what went wrong, for people",
+                     *         "requestId": "5f0c6a2e9b1d4c7a8e3f2a1b0c9d8e7f"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description unsupported_media_type: the body is not application/json. Codes: `unsupported_media_type`. */
+            415: {
+                headers: {
+                    /** @description The request's id: the caller's well-formed X-Request-ID, else a generated one. Quote it when reporting a problem. */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "unsupported_media_type",
+                     *         "message": "what went wrong, for people",
+                     *         "requestId": "5f0c6a2e9b1d4c7a8e3f2a1b0c9d8e7f"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description validation_failed (fields.currentPassword when it is wrong). Codes: `validation_failed`. */
+            422: {
+                headers: {
+                    /** @description The request's id: the caller's well-formed X-Request-ID, else a generated one. Quote it when reporting a problem. */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "validation_failed",
+                     *         "message": "what went wrong, for people",
+                     *         "requestId": "5f0c6a2e9b1d4c7a8e3f2a1b0c9d8e7f"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description rate_limited. Codes: `rate_limited`. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
+                    /** @description The request's id: the caller's well-formed X-Request-ID, else a generated one. Quote it when reporting a problem. */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "rate_limited",
+                     *         "message": "what went wrong, for people",
+                     *         "requestId": "5f0c6a2e9b1d4c7a8e3f2a1b0c9d8e7f"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description unavailable: the database is unreachable or overloaded; retry after Retry-After. Codes: `unavailable`. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
+                    /** @description The request's id: the caller's well-formed X-Request-ID, else a generated one. Quote it when reporting a problem. */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "unavailable",
+                     *         "message": "what went wrong, for people",
+                     *         "requestId": "5f0c6a2e9b1d4c7a8e3f2a1b0c9d8e7f"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
     updateMe: {
         parameters: {
             query?: never;
@@ -4558,7 +5492,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description validation_failed: fields.name, or fields.email/role/password (changed elsewhere). Codes: `validation_failed`. */
+            /** @description validation_failed: fields.name, fields.metadata (not an object, over 4 KiB or 5 levels), or fields.email/role/password (changed elsewhere). Codes: `validation_failed`. */
             422: {
                 headers: {
                     /** @description The request's id: the caller's well-formed X-Request-ID, else a generated one. Quote it when reporting a problem. */
@@ -4570,6 +5504,92 @@ export interface operations {
                      * @example {
                      *       "error": {
                      *         "code": "validation_failed",
+                     *         "message": "what went wrong, for people",
+                     *         "requestId": "5f0c6a2e9b1d4c7a8e3f2a1b0c9d8e7f"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description unavailable: the database is unreachable or overloaded; retry after Retry-After. Codes: `unavailable`. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
+                    /** @description The request's id: the caller's well-formed X-Request-ID, else a generated one. Quote it when reporting a problem. */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "unavailable",
+                     *         "message": "what went wrong, for people",
+                     *         "requestId": "5f0c6a2e9b1d4c7a8e3f2a1b0c9d8e7f"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    exportMe: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    /** @description attachment; filename=portcullis-export.json */
+                    "Content-Disposition"?: string;
+                    /** @description The request's id: the caller's well-formed X-Request-ID, else a generated one. Quote it when reporting a problem. */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ExportResponse"];
+                };
+            };
+            /** @description unauthenticated, or token_expired: call POST /auth/refresh (a browser) or the refresh grant of /auth/token (a service), then retry. Codes: `unauthenticated`, `token_expired`. */
+            401: {
+                headers: {
+                    /** @description The request's id: the caller's well-formed X-Request-ID, else a generated one. Quote it when reporting a problem. */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "unauthenticated",
+                     *         "message": "what went wrong, for people",
+                     *         "requestId": "5f0c6a2e9b1d4c7a8e3f2a1b0c9d8e7f"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description reauthentication_required (POST /auth/reauthenticate first). Codes: `reauthentication_required`. */
+            403: {
+                headers: {
+                    /** @description The request's id: the caller's well-formed X-Request-ID, else a generated one. Quote it when reporting a problem. */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "reauthentication_required",
                      *         "message": "what went wrong, for people",
                      *         "requestId": "5f0c6a2e9b1d4c7a8e3f2a1b0c9d8e7f"
                      *       }
@@ -8755,6 +9775,8 @@ export interface operations {
                     "X-Auth-AAL"?: string;
                     /** @description session id */
                     "X-Auth-Session-Id"?: string;
+                    /** @description base64url (no padding) of the app metadata JSON; absent when it is empty */
+                    "X-Auth-User-App-Metadata"?: string;
                     /** @description email */
                     "X-Auth-User-Email"?: string;
                     /** @description true or false */
