@@ -40,9 +40,13 @@ func settled(t *testing.T, m *mailHarness) map[string]float64 {
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		m.worker.Kick()
+		// In this order: a row no longer due (depth) is already among the
+		// finished, so the counters must have caught up with it too. (Read
+		// the other way round, a row finishing between the two reads was in
+		// neither, and the counters could be read before they moved.)
+		depth, _ := m.db.MailDepth(context.Background())
 		var finished int
 		_ = m.db.SQL().QueryRow("SELECT COUNT(*) FROM email_outbox WHERE state IN ('sent', 'dropped', 'failed')").Scan(&finished)
-		depth, _ := m.db.MailDepth(context.Background())
 		series := mailMetrics(t, m)
 		var counted float64
 		for s, v := range series {
