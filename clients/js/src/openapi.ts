@@ -5801,6 +5801,28 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
+            /** @description rate_limited. Codes: `rate_limited`. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
+                    /** @description The request's id: the caller's well-formed X-Request-ID, else a generated one. Quote it when reporting a problem. */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "rate_limited",
+                     *         "message": "what went wrong, for people",
+                     *         "requestId": "5f0c6a2e9b1d4c7a8e3f2a1b0c9d8e7f"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
             /** @description unavailable: the database is unreachable or overloaded; retry after Retry-After. Codes: `unavailable`. */
             503: {
                 headers: {
@@ -5918,6 +5940,28 @@ export interface operations {
                      * @example {
                      *       "error": {
                      *         "code": "last_login_method",
+                     *         "message": "what went wrong, for people",
+                     *         "requestId": "5f0c6a2e9b1d4c7a8e3f2a1b0c9d8e7f"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description rate_limited. Codes: `rate_limited`. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
+                    /** @description The request's id: the caller's well-formed X-Request-ID, else a generated one. Quote it when reporting a problem. */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "rate_limited",
                      *         "message": "what went wrong, for people",
                      *         "requestId": "5f0c6a2e9b1d4c7a8e3f2a1b0c9d8e7f"
                      *       }
@@ -6110,6 +6154,28 @@ export interface operations {
                      * @example {
                      *       "error": {
                      *         "code": "validation_failed",
+                     *         "message": "what went wrong, for people",
+                     *         "requestId": "5f0c6a2e9b1d4c7a8e3f2a1b0c9d8e7f"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description rate_limited. Codes: `rate_limited`. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
+                    /** @description The request's id: the caller's well-formed X-Request-ID, else a generated one. Quote it when reporting a problem. */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "rate_limited",
                      *         "message": "what went wrong, for people",
                      *         "requestId": "5f0c6a2e9b1d4c7a8e3f2a1b0c9d8e7f"
                      *       }
