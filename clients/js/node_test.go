@@ -1,10 +1,13 @@
 package js
 
 import (
+	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"testing"
+
+	"github.com/portcullis-auth/portcullis/api/apitest"
 )
 
 // node finds node and the package's installed dependencies, or skips:
@@ -63,8 +66,17 @@ func TestGeneratedTypesAreCurrent(t *testing.T) {
 func TestNodeSuite(t *testing.T) {
 	nodeExe := node(t)
 	build(t, nodeExe)
+	// A real OpenID provider on loopback for test/social.test.mjs, which
+	// signs in as this user.
+	p := apitest.NewOIDCProvider(t)
+	p.SignInAs(apitest.OIDCUser{Subject: "node-user", Email: "social@example.com", EmailVerified: true, Name: "Social User"})
+	oidc, err := json.Marshal(p.Env("mock", "Mock"))
+	if err != nil {
+		t.Fatal(err)
+	}
 	files, _ := filepath.Glob("test/*.test.mjs")
-	run(t, []string{"PORTCULLIS_BIN=" + portcullisBinary(t)}, nodeExe, append([]string{"--test"}, files...)...)
+	env := []string{"PORTCULLIS_BIN=" + portcullisBinary(t), "PORTCULLIS_OIDC_ENV=" + string(oidc)}
+	run(t, env, nodeExe, append([]string{"--test"}, files...)...)
 }
 
 // TestSPACopyIsCurrent fails when examples/spa/static/client is not the
