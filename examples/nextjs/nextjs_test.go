@@ -298,6 +298,22 @@ func TestNextJSExample(t *testing.T) {
 		t.Errorf("the passkey session at Portcullis: %s", amr)
 	}
 
+	// With a passkey, a password sign-in asks for the second step, which the
+	// passkey completes (verifyMfa({webauthn: true})).
+	step("sign out, then in with the password", chromedp.Click("#sign-out", chromedp.ByID), chromedp.WaitVisible("#login-submit", chromedp.ByID),
+		chromedp.SendKeys(`input[name="email"]`, "ada@example.com", chromedp.ByQuery),
+		chromedp.SendKeys(`input[name="password"]`, "correct horse battery staple", chromedp.ByQuery),
+		chromedp.Click("#login-submit", chromedp.ByID), chromedp.WaitVisible("#mfa-passkey", chromedp.ByID))
+	if c := cookieHeader(); strings.Contains(c, "__Host-session=") {
+		t.Fatalf("signed in before the second step: %q", c)
+	}
+	greeting = ""
+	step("the second step with the passkey", chromedp.Click("#mfa-passkey", chromedp.ByID),
+		chromedp.WaitVisible("#greeting", chromedp.ByID), chromedp.Text("#greeting", &greeting, chromedp.ByID))
+	if amr := sessionAMR(t, apiURL, cookieHeader()); greeting != "Hello, Ada Lovelace" || amr != "pwd,webauthn aal 2" {
+		t.Fatalf("after the second step: %q, session %s", greeting, amr)
+	}
+
 	step("sign out again", chromedp.Click("#sign-out", chromedp.ByID), chromedp.WaitVisible("#provider-mock", chromedp.ByID))
 	var who string
 	step("Sign in with Mock goes to the provider's page", chromedp.Click("#provider-mock", chromedp.ByID),
