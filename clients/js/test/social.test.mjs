@@ -4,6 +4,7 @@
 // as social@example.com (verified). Without it the provider tests skip.
 import { test, before, after, describe } from "node:test";
 import assert from "node:assert/strict";
+import { createHmac } from "node:crypto";
 
 import { createClient, PortcullisError } from "../dist/index.js";
 import { fromBuffer } from "../dist/webauthn.js";
@@ -12,9 +13,23 @@ import { startPortcullis, jar, password } from "./harness.mjs";
 const oidcEnv = process.env.PORTCULLIS_OIDC_ENV ? JSON.parse(process.env.PORTCULLIS_OIDC_ENV) : undefined;
 const app = "http://app.test";
 
+// totp computes an RFC 6238 code from a base32 secret, independently of the server.
+function totp(secret, at = Date.now()) {
+  const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+  let bits = "";
+  for (const ch of secret.replace(/=+$/, "").toUpperCase()) bits += alphabet.indexOf(ch).toString(2).padStart(5, "0");
+  const key = Buffer.from(bits.match(/.{8}/g).map((b) => parseInt(b, 2)));
+  const msg = Buffer.alloc(8);
+  msg.writeBigUInt64BE(BigInt(Math.floor(at / 1000 / 30)));
+  const sum = createHmac("sha1", key).update(msg).digest();
+  const off = sum[sum.length - 1] & 0x0f;
+  return String((sum.readUInt32BE(off) & 0x7fffffff) % 1_000_000).padStart(6, "0");
+}
+
 // A page's location: assign records where the client navigated.
 function fakeLocation(href) {
-  const loc = { href, search: "", hash: "", pathname: new URL(href).pathname, went: [], assign: (u) => loc.went.push(u) };
+  const u = new URL(href);
+  const loc = { href, search: u.search, hash: u.hash, pathname: u.pathname, went: [], assign: (to) => loc.went.push(to) };
   return loc;
 }
 
@@ -146,6 +161,58 @@ describe("social sign-in: the unlink of a linked identity", { skip: oidcEnv ? fa
 
     await client.unlinkIdentity(ids[0].id);
     assert.deepEqual(await client.listIdentities(), []);
+  });
+});
+
+describe("social sign-in with a second factor", { skip: oidcEnv ? false : "no test provider" }, () => {
+  let pc;
+  before(async () => {
+    pc = await startPortcullis({ ...oidcEnv, AUTH_PUBLIC_URL: "self" });
+  });
+  after(() => pc.stop());
+
+  test("providerReturn takes the second step from the fragment for verifyMfa, and an error from the query", async () => {
+    const { client, f } = await browser(pc);
+    let start = await f(client.providerUrl("mock", { redirectTo: `${app}/` }));
+    await consent(f, start.headers.get("location"));
+    const en = await client.enrollTotp({ name: "Phone" });
+    await client.verifyTotp(en.factor.id, totp(en.secret));
+    await client.signOut();
+
+    const again = await browser(pc);
+    start = await again.f(again.client.providerUrl("mock", { redirectTo: `${app}/login` }));
+    const landed = await consent(again.f, start.headers.get("location"));
+    assert.match(landed, /^http:\/\/app\.test\/login#mfa_token=[^&]+&methods=/);
+    assert.ok(![...again.f.cookies.keys()].some((n) => n.includes("session")), "no session before the second step");
+
+    const replaced = [];
+    globalThis.location = fakeLocation(landed);
+    globalThis.history = { replaceState: (_s, _t, url) => replaced.push(url) };
+    let back;
+    try {
+      back = again.client.providerReturn();
+    } finally {
+      delete globalThis.location;
+      delete globalThis.history;
+    }
+    assert.deepEqual(replaced, ["/login"], "the token leaves the address bar");
+    assert.equal(back.error, undefined);
+    assert.ok(back.mfa.mfaToken.length > 20);
+    assert.ok(back.mfa.methods.includes("totp"));
+    assert.deepEqual(again.events.at(-1), ["MFA_REQUIRED", null]);
+    const done = await again.client.verifyMfa({ code: totp(en.secret, Date.now() + 30_000) });
+    assert.equal(done.user.email, "social@example.com");
+    assert.deepEqual(again.events.at(-1), ["SIGNED_IN", "social@example.com"]);
+    assert.equal(done.session.aal, 2);
+
+    globalThis.location = fakeLocation(`${app}/login?error=account_exists`);
+    globalThis.history = { replaceState: (_s, _t, url) => replaced.push(url) };
+    try {
+      assert.deepEqual(again.client.providerReturn(), { error: "account_exists" });
+    } finally {
+      delete globalThis.location;
+      delete globalThis.history;
+    }
   });
 });
 
