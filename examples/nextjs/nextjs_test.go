@@ -2,6 +2,7 @@ package nextjs
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -15,6 +16,7 @@ import (
 	"time"
 
 	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/cdproto/webauthn"
 	"github.com/chromedp/chromedp"
 
 	"github.com/portcullis-auth/portcullis/api/apitest"
@@ -65,8 +67,11 @@ func command(t *testing.T, env []string, dir, name string, args ...string) *exec
 
 // TestNextJSExample builds the example with `next build`, runs it with
 // `next start` in front of the real router, and drives it in Chromium:
-// register, the server-rendered dashboard, a reload, sign out through the
-// server action, and the proxy's redirect to /login afterwards.
+// register, the server-rendered dashboard, a passkey added from it (Chromium's
+// virtual authenticator), a reload, sign out through the server action, the
+// proxy's redirect to /login afterwards, the login page's passkey button
+// back to the server-rendered dashboard, and the configured provider listed
+// on the login page, through a real OpenID provider on loopback.
 func TestNextJSExample(t *testing.T) {
 	nodeExe, chromium := tools(t)
 
@@ -75,10 +80,19 @@ func TestNextJSExample(t *testing.T) {
 	nextLn, nextPort := freePort(t)
 	nextLn.Close() // next start binds it
 	origin := fmt.Sprintf("http://localhost:%d", nextPort)
-	router := apitest.Router(t, map[string]string{
+	provider := apitest.NewOIDCProvider(t)
+	provider.SignInAs(apitest.OIDCUser{Subject: "next-user", Email: "mock@example.com", EmailVerified: true, Name: "Mock User"})
+	routerEnv := map[string]string{
 		"AUTH_TRUSTED_PROXIES": "127.0.0.1/32,::1/128",
 		"AUTH_APP_URL":         origin,
-	})
+		// The provider comes back through the Next server's rewrite, so the
+		// flow cookie is first-party like the session's.
+		"AUTH_PUBLIC_URL": origin,
+	}
+	for k, v := range provider.Env("mock", "Mock") {
+		routerEnv[k] = v
+	}
+	router := apitest.Router(t, routerEnv)
 	go func() { _ = http.Serve(apiLn, router) }()
 	t.Cleanup(func() { apiLn.Close() })
 	apiURL := fmt.Sprintf("http://127.0.0.1:%d", apiPort)
@@ -173,6 +187,16 @@ func TestNextJSExample(t *testing.T) {
 		return resp.StatusCode, resp.Header.Get("Location"), string(body)
 	}
 
+	var authenticator webauthn.AuthenticatorID
+	step("add a virtual authenticator", webauthn.Enable(), chromedp.ActionFunc(func(ctx context.Context) error {
+		var err error
+		authenticator, err = webauthn.AddVirtualAuthenticator(&webauthn.VirtualAuthenticatorOptions{
+			Protocol: webauthn.AuthenticatorProtocolCtap2, Transport: webauthn.AuthenticatorTransportInternal,
+			HasResidentKey: true, HasUserVerification: true, IsUserVerified: true, AutomaticPresenceSimulation: true,
+		}).Do(ctx)
+		return err
+	}))
+
 	var greeting, where string
 	step("register",
 		chromedp.Navigate(origin+"/register"),
@@ -203,6 +227,19 @@ func TestNextJSExample(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+
+	step("add a passkey from the dashboard", chromedp.Click("#passkey-add", chromedp.ByID),
+		chromedp.WaitVisible("#passkeys li", chromedp.ByQuery), chromedp.WaitVisible("#recovery-codes li", chromedp.ByQuery))
+	var creds []*webauthn.Credential
+	step("read the authenticator", chromedp.ActionFunc(func(ctx context.Context) error {
+		var err error
+		creds, err = webauthn.GetCredentials(authenticator).Do(ctx)
+		return err
+	}))
+	if len(creds) != 1 || !creds[0].IsResidentCredential {
+		t.Fatalf("the authenticator holds %+v, want one discoverable credential", creds)
+	}
+	cookie = cookieHeader() // registering a first factor renews the session
 
 	greeting = ""
 	step("reload", chromedp.Reload(), chromedp.WaitVisible("#greeting", chromedp.ByID), chromedp.Text("#greeting", &greeting, chromedp.ByID))
@@ -239,4 +276,80 @@ func TestNextJSExample(t *testing.T) {
 	if status, loc, _ := get("/dashboard", ""); status != http.StatusTemporaryRedirect || loc != "/login?next=%2Fdashboard" {
 		t.Errorf("proxy: GET /dashboard without a cookie = %d %q, want 307 to /login?next=%%2Fdashboard", status, loc)
 	}
+	// The login page: a passkey button, and the configured providers.
+	var label string
+	step("the login page lists the providers", chromedp.WaitVisible("#provider-mock", chromedp.ByID),
+		chromedp.Text("#provider-mock", &label, chromedp.ByID), chromedp.WaitVisible("#passkey-signin", chromedp.ByID))
+	if label != "Sign in with Mock" {
+		t.Errorf("provider button %q", label)
+	}
+
+	greeting = ""
+	step("sign in with the passkey", chromedp.Click("#passkey-signin", chromedp.ByID),
+		chromedp.WaitVisible("#greeting", chromedp.ByID), chromedp.Text("#greeting", &greeting, chromedp.ByID), chromedp.Location(&where))
+	if greeting != "Hello, Ada Lovelace" || !strings.HasSuffix(where, "/dashboard") {
+		t.Fatalf("after the passkey: %q at %s", greeting, where)
+	}
+	cookie = cookieHeader()
+	if status, _, body := get("/dashboard", cookie); status != http.StatusOK || !strings.Contains(body, "Ada Lovelace") {
+		t.Fatalf("server-rendered dashboard after the passkey: %d, name in HTML %t", status, strings.Contains(body, "Ada Lovelace"))
+	}
+	if amr := sessionAMR(t, apiURL, cookie); amr != "webauthn aal 2" {
+		t.Errorf("the passkey session at Portcullis: %s", amr)
+	}
+
+	// With a passkey, a password sign-in asks for the second step, which the
+	// passkey completes (verifyMfa({webauthn: true})).
+	step("sign out, then in with the password", chromedp.Click("#sign-out", chromedp.ByID), chromedp.WaitVisible("#login-submit", chromedp.ByID),
+		chromedp.SendKeys(`input[name="email"]`, "ada@example.com", chromedp.ByQuery),
+		chromedp.SendKeys(`input[name="password"]`, "correct horse battery staple", chromedp.ByQuery),
+		chromedp.Click("#login-submit", chromedp.ByID), chromedp.WaitVisible("#mfa-passkey", chromedp.ByID))
+	if c := cookieHeader(); strings.Contains(c, "__Host-session=") {
+		t.Fatalf("signed in before the second step: %q", c)
+	}
+	greeting = ""
+	step("the second step with the passkey", chromedp.Click("#mfa-passkey", chromedp.ByID),
+		chromedp.WaitVisible("#greeting", chromedp.ByID), chromedp.Text("#greeting", &greeting, chromedp.ByID))
+	if amr := sessionAMR(t, apiURL, cookieHeader()); greeting != "Hello, Ada Lovelace" || amr != "pwd,webauthn aal 2" {
+		t.Fatalf("after the second step: %q, session %s", greeting, amr)
+	}
+
+	step("sign out again", chromedp.Click("#sign-out", chromedp.ByID), chromedp.WaitVisible("#provider-mock", chromedp.ByID))
+	var who string
+	step("Sign in with Mock goes to the provider's page", chromedp.Click("#provider-mock", chromedp.ByID),
+		chromedp.WaitVisible("#consent", chromedp.ByID), chromedp.Location(&where), chromedp.Text("#who", &who, chromedp.ByID))
+	if !strings.HasPrefix(where, provider.Issuer+"/authorize?") || who != "mock@example.com" {
+		t.Fatalf("at %q showing %q, want the provider's consent page", where, who)
+	}
+	greeting = ""
+	step("consent at the provider", chromedp.Click("#consent", chromedp.ByID),
+		chromedp.WaitVisible("#greeting", chromedp.ByID), chromedp.Text("#greeting", &greeting, chromedp.ByID), chromedp.Location(&where))
+	if greeting != "Hello, Mock User" || !strings.HasSuffix(where, "/dashboard") {
+		t.Fatalf("after the provider: %q at %s", greeting, where)
+	}
+	if amr := sessionAMR(t, apiURL, cookieHeader()); amr != "oidc aal 1" {
+		t.Errorf("the provider's session at Portcullis: %s", amr)
+	}
+}
+
+// sessionAMR asks Portcullis directly how the session with these cookies signed in.
+func sessionAMR(t *testing.T, apiURL, cookie string) string {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, apiURL+"/auth/me", nil)
+	req.Header.Set("Cookie", cookie)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var me struct {
+		Session struct {
+			AMR []string `json:"amr"`
+			AAL int      `json:"aal"`
+		} `json:"session"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&me); err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET /auth/me: %d %v", resp.StatusCode, err)
+	}
+	return fmt.Sprintf("%s aal %d", strings.Join(me.Session.AMR, ","), me.Session.AAL)
 }

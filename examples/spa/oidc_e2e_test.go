@@ -4,11 +4,14 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 
+	"github.com/portcullis-auth/portcullis/api"
 	"github.com/portcullis-auth/portcullis/api/apitest"
+	"github.com/portcullis-auth/portcullis/token"
 )
 
 // TestSPASignInWithProvider: the SPA lists the configured providers;
@@ -60,5 +63,46 @@ func TestSPASignInWithProvider(t *testing.T) {
 		}
 	}
 	s.run(ctx, "reload signed in", chromedp.Reload())
+	s.expectSignedIn(ctx, "mock@example.com")
+}
+
+// TestSPAProviderSecondStep: a user with an authenticator app who signs in
+// with a provider comes back without a session, the second step in the
+// fragment; the SPA asks for the code (client.providerReturn makes it the
+// pending step) and the code signs in.
+func TestSPAProviderSecondStep(t *testing.T) {
+	keys, err := token.NewKeyRing(token.GenerateKey("data-1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := apitest.NewOIDCProvider(t)
+	p.SignInAs(apitest.OIDCUser{Subject: "spa-mfa", Email: "mock@example.com", EmailVerified: true, Name: "Mock User"})
+	s := newStack(t, p.Env("mock", "Mock"), func(d *api.Deps) { d.DataKeys = keys })
+	ctx := s.tab(false)
+	signInWithMock := func(then string) {
+		s.run(ctx, "sign in with Mock", chromedp.Navigate(s.spaURL), chromedp.WaitVisible("#provider-mock", chromedp.ByID),
+			chromedp.Click("#provider-mock", chromedp.ByID), chromedp.WaitVisible("#consent", chromedp.ByID),
+			chromedp.Click("#consent", chromedp.ByID), chromedp.WaitVisible(then, chromedp.ByID))
+	}
+	signInWithMock("#signed-in")
+	var secret string
+	s.run(ctx, "add an authenticator app", chromedp.Click("#totp-start", chromedp.ByID),
+		chromedp.WaitVisible("#totp-form", chromedp.ByID), chromedp.Text("#totp-secret", &secret, chromedp.ByID))
+	now := time.Now()
+	s.run(ctx, "confirm it", chromedp.SendKeys("#totp-code", apitest.TOTP(t, secret, now), chromedp.ByID),
+		chromedp.Click("#totp-verify", chromedp.ByID), chromedp.WaitVisible("#recovery", chromedp.ByID))
+	s.run(ctx, "sign out", chromedp.Click("#logout", chromedp.ByID), chromedp.WaitVisible("#signed-out", chromedp.ByID))
+
+	signInWithMock("#mfa-form")
+	var at string
+	s.run(ctx, "the address bar", chromedp.Location(&at))
+	if at != s.spaURL+"/" {
+		t.Errorf("the second step's token is still in the address bar: %s", at)
+	}
+	if ck := s.cookies(ctx); ck["__Host-session"] != nil {
+		t.Fatal("the provider alone set a session cookie")
+	}
+	s.run(ctx, "enter the app's code", chromedp.SendKeys("#mfa-code", apitest.TOTP(t, secret, now.Add(30*time.Second)), chromedp.ByID),
+		chromedp.Click("#mfa-submit", chromedp.ByID), chromedp.WaitVisible("#signed-in", chromedp.ByID))
 	s.expectSignedIn(ctx, "mock@example.com")
 }

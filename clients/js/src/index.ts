@@ -13,7 +13,12 @@ import type {
   EnrollTotpInput,
   FactorResult,
   FactorsResult,
+  Identity,
   MFAChallenge,
+  Passkey,
+  PasskeyCredentials,
+  PasskeyRegistration,
+  Provider,
   ReauthenticateInput,
   ResetPasswordInput,
   Session,
@@ -30,7 +35,9 @@ import type {
   UpdateUserInput,
   User,
   VerifyMfaInput,
+  WebAuthnProof,
 } from "./types.js";
+import { fromBrowser, toBrowser, type CeremonyOptions } from "./webauthn.js";
 
 export { PortcullisError } from "./errors.js";
 export type * from "./types.js";
@@ -47,6 +54,8 @@ export interface ClientOptions {
    * still refreshes.
    */
   refreshMarginMs?: number;
+  /** Where passkeys are created and used (default: navigator.credentials). */
+  credentials?: PasskeyCredentials;
 }
 
 export type AuthChangeCallback = (event: AuthEvent, state: AuthState) => void;
@@ -78,6 +87,7 @@ export class PortcullisClient {
   readonly #channel: BroadcastChannel | null;
   readonly #storageKey: string;
   readonly #margin: number | undefined;
+  readonly #credentials: PasskeyCredentials | undefined;
   readonly #listeners = new Set<AuthChangeCallback>();
   // undefined: not known yet; null: signed out.
   #state: { user: User | null; session: Session | null } | undefined;
@@ -93,6 +103,7 @@ export class PortcullisClient {
     const f = options.fetch ?? globalThis.fetch;
     this.#fetch = (input, init) => f(input, init);
     this.#margin = options.refreshMarginMs;
+    this.#credentials = options.credentials;
     const scope = `portcullis:${this.baseUrl || "same-origin"}`;
     this.#storageKey = `${scope}:refresh`;
     this.#lock = hasDocument() ? crossTabLock(`${scope}:refresh`) : localLock();
@@ -433,13 +444,28 @@ export class PortcullisClient {
     return this.#signInResult(await this.#call<SignInResult>("POST", "/auth/login", input));
   }
 
-  /** The second step, with the mfaToken of signIn and a TOTP code or a recovery code. */
-  async verifyMfa(input: Partial<VerifyMfaInput> & { code?: string; recoveryCode?: string } = {}): Promise<SignedIn> {
+  /**
+   * The second step, with the mfaToken of signIn (the pending one by default)
+   * and a TOTP code, a recovery code, or `webauthn: true` to use one of the
+   * user's passkeys (navigator.credentials is called).
+   */
+  async verifyMfa(
+    input: Omit<Partial<VerifyMfaInput>, "webauthn"> & { code?: string; recoveryCode?: string; webauthn?: true | WebAuthnProof } = {},
+  ): Promise<SignedIn> {
     const mfaToken = input.mfaToken ?? this.#mfa?.mfaToken;
     if (!mfaToken) throw new PortcullisError({ status: 0, code: "invalid_mfa_token", message: "no second step is pending: sign in first" });
-    const r = await this.#call<SignedIn>("POST", "/auth/mfa/verify", { ...input, mfaToken });
+    let body: Json = { ...input, mfaToken };
+    if (input.webauthn === true) {
+      body = { ...body, webauthn: await this.#assert("/auth/mfa/webauthn/options", { mfaToken }, false) };
+    }
+    const r = await this.#call<SignedIn>("POST", "/auth/mfa/verify", body);
     this.#signedIn(r, "SIGNED_IN");
     return r;
+  }
+
+  /** The second step with one of the user's passkeys: verifyMfa({webauthn: true}). */
+  async verifyMfaWithPasskey(input: { mfaToken?: string } = {}): Promise<SignedIn> {
+    return this.verifyMfa({ ...input, webauthn: true });
   }
 
   /** Ends this session (local, the default), the user's other sessions (others), or all (global). */
@@ -571,11 +597,158 @@ export class PortcullisClient {
     return (await this.#call<{ recoveryCodes: string[] }>("POST", "/auth/mfa/recovery-codes", undefined, { session: true })).recoveryCodes;
   }
 
-  /** Proves the user again (password, TOTP code or recovery code) for a sensitive change. */
-  async reauthenticate(input: ReauthenticateInput): Promise<Session> {
-    const { session } = await this.#call<{ session: Session }>("POST", "/auth/reauthenticate", input, { session: true });
+  /**
+   * Proves the user again (password, TOTP code, recovery code, or
+   * `webauthn: true` for one of the user's passkeys) for a sensitive change.
+   */
+  async reauthenticate(input: Omit<ReauthenticateInput, "webauthn"> & { webauthn?: true | WebAuthnProof }): Promise<Session> {
+    const body: Json =
+      input.webauthn === true ? { ...input, webauthn: await this.#assert("/auth/reauthenticate/webauthn/options", undefined, true) } : { ...input };
+    const { session } = await this.#call<{ session: Session }>("POST", "/auth/reauthenticate", body, { session: true });
     if (this.#state?.user) this.#state = { user: this.#state.user, session };
     return session;
+  }
+
+  /** reauthenticate({webauthn: true}): proves the user again with one of their passkeys. */
+  async reauthenticateWithPasskey(): Promise<Session> {
+    return this.reauthenticate({ webauthn: true });
+  }
+
+  // ---- passkeys ----
+
+  #webauthn(): PasskeyCredentials {
+    const c = this.#credentials ?? (globalThis.navigator?.credentials as PasskeyCredentials | undefined);
+    if (!c) throw new PortcullisError({ status: 0, code: "unsupported", message: "passkeys need navigator.credentials (a browser over https or on localhost)" });
+    return c;
+  }
+
+  /**
+   * One assertion: options (with a flowId) from optionsPath, then
+   * navigator.credentials.get; the proof Portcullis takes. A cancelled or
+   * refused browser prompt throws the browser's DOMException (NotAllowedError).
+   */
+  async #assert(optionsPath: string, body: Json, session: boolean): Promise<WebAuthnProof> {
+    const credentials = this.#webauthn();
+    const { flowId, options } = await this.#call<CeremonyOptions>("POST", optionsPath, body, { session });
+    const cred = await credentials.get(toBrowser(options) as unknown as CredentialRequestOptions);
+    if (!cred) throw new PortcullisError({ status: 0, code: "invalid_passkey", message: "no passkey was used" });
+    return { flowId, credential: fromBrowser(cred) as WebAuthnProof["credential"] };
+  }
+
+  /**
+   * Creates a passkey for the signed-in user (navigator.credentials.create)
+   * and registers it. A first factor comes with recovery codes, shown once.
+   */
+  async registerPasskey({ name }: { name?: string } = {}): Promise<PasskeyRegistration> {
+    const credentials = this.#webauthn();
+    const { flowId, options } = await this.#call<CeremonyOptions>("POST", "/auth/passkeys/register/options", undefined, { session: true });
+    const cred = await credentials.create(toBrowser(options) as unknown as CredentialCreationOptions);
+    if (!cred) throw new PortcullisError({ status: 0, code: "invalid_passkey", message: "no passkey was created" });
+    const body: Json = { flowId, credential: fromBrowser(cred), ...(name ? { name } : {}) };
+    return this.#call<PasskeyRegistration>("POST", "/auth/passkeys/register", body, { session: true });
+  }
+
+  /**
+   * Signs in with a passkey alone (the authenticator offers the ones it holds
+   * for this site): `{user, session}`, or the second step, like signIn.
+   */
+  async signInWithPasskey({ rememberMe }: { rememberMe?: boolean } = {}): Promise<SignInResult> {
+    const proof = await this.#assert("/auth/passkeys/login/options", undefined, false);
+    const body: Json = { ...proof, ...(rememberMe === undefined ? {} : { rememberMe }) };
+    return this.#signInResult(await this.#call<SignInResult>("POST", "/auth/passkeys/login", body));
+  }
+
+  /** The signed-in user's passkeys. */
+  async listPasskeys(): Promise<Passkey[]> {
+    return (await this.#call<{ passkeys: Passkey[] }>("GET", "/auth/passkeys", undefined, { session: true })).passkeys;
+  }
+
+  /** Renames one of the user's passkeys. */
+  async renamePasskey(id: string, name: string): Promise<Passkey> {
+    return (await this.#call<{ passkey: Passkey }>("PATCH", `/auth/passkeys/${encodeURIComponent(id)}`, { name }, { session: true })).passkey;
+  }
+
+  /** Removes a passkey (needs a recent sign-in: see reauthenticate). */
+  async removePasskey(id: string): Promise<void> {
+    await this.#call("DELETE", `/auth/passkeys/${encodeURIComponent(id)}`, undefined, { session: true });
+  }
+
+  // ---- social sign-in (OpenID Connect) ----
+
+  /** The providers Portcullis offers (AUTH_OIDC_PROVIDERS), in order. */
+  async listProviders(): Promise<Provider[]> {
+    return (await this.#call<{ providers: Provider[] }>("GET", "/auth/oidc")).providers;
+  }
+
+  /**
+   * Where signInWithProvider goes: for a plain link (`<a href>`), which is a
+   * top-level navigation as the flow needs. redirectTo (default: this page)
+   * must be on AUTH_APP_URL's origin or in AUTH_ALLOWED_ORIGINS.
+   */
+  providerUrl(name: string, { redirectTo }: { redirectTo?: string } = {}): string {
+    const to = redirectTo ?? globalThis.location?.href;
+    return this.#absolute(`/auth/oidc/${encodeURIComponent(name)}${query({ redirectTo: to })}`);
+  }
+
+  /**
+   * Signs in with a provider: navigates this page to it (it comes back to
+   * redirectTo, signed in, or with ?error=…, or #mfa_token=… for the second
+   * step). Returns the URL it navigated to.
+   */
+  signInWithProvider(name: string, options: { redirectTo?: string } = {}): string {
+    const url = this.providerUrl(name, options);
+    navigate(url);
+    return url;
+  }
+
+  /**
+   * Links an identity at a provider to the signed-in user (needs a recent
+   * sign-in): gets the provider's URL, then navigates there; the browser
+   * comes back to redirectTo (default: this page), with ?error=… on failure.
+   * Returns the URL it navigated to.
+   */
+  async linkIdentity(name: string, { redirectTo }: { redirectTo?: string } = {}): Promise<string> {
+    const to = redirectTo ?? globalThis.location?.href;
+    const { url } = await this.#call<{ url: string }>("POST", `/auth/identities/${encodeURIComponent(name)}`, { redirectTo: to }, { session: true });
+    navigate(url);
+    return url;
+  }
+
+  /**
+   * On the page a provider came back to (redirectTo): reads and removes
+   * `?error=…` and `#mfa_token=…` from the address bar. A second step becomes
+   * the pending one (MFA_REQUIRED, in this tab only) for verifyMfa. Signed in
+   * otherwise: the cookies are set (getUser).
+   */
+  providerReturn(): { error?: string; mfa?: MFAChallenge } {
+    const loc = globalThis.location;
+    if (!loc) return {};
+    const q = new URLSearchParams(loc.search);
+    const frag = new URLSearchParams(loc.hash.slice(1));
+    const error = q.get("error") ?? undefined;
+    const token = frag.get("mfa_token");
+    if (error || token) globalThis.history?.replaceState(null, "", loc.pathname); // the token leaves the address bar
+    if (!token) return error ? { error } : {};
+    const methods = (frag.get("methods") ?? "totp,recovery_code").split(",") as MFAChallenge["methods"];
+    const mfa: MFAChallenge = { mfaRequired: true, mfaToken: token, methods, expiresAt: frag.get("expires_at") ?? "" };
+    this.#signInResult(mfa);
+    return { ...(error ? { error } : {}), mfa };
+  }
+
+  /** The signed-in user's identities at providers, oldest first. */
+  async listIdentities(): Promise<Identity[]> {
+    return (await this.#call<{ identities: Identity[] }>("GET", "/auth/identities", undefined, { session: true })).identities;
+  }
+
+  /** Unlinks an identity (needs a recent sign-in; the only way in is 409 last_login_method). */
+  async unlinkIdentity(id: string): Promise<void> {
+    await this.#call("DELETE", `/auth/identities/${encodeURIComponent(id)}`, undefined, { session: true });
+  }
+
+  #absolute(path: string): string {
+    const url = this.#url(path);
+    const here = globalThis.location?.href;
+    return here ? new URL(url, here).href : url;
   }
 
   // ---- administration (the admin role) ----
@@ -605,6 +778,13 @@ function query(q: Record<string, string | number | undefined>): string {
   for (const [k, v] of Object.entries(q)) if (v !== undefined && v !== "") p.set(k, String(v));
   const s = p.toString();
   return s ? `?${s}` : "";
+}
+
+// Top-level navigation: the OpenID Connect flow cannot go through fetch.
+function navigate(url: string): void {
+  const loc = globalThis.location;
+  if (!loc || typeof loc.assign !== "function") throw new PortcullisError({ status: 0, code: "unsupported", message: `navigate to ${url} (no location here)` });
+  loc.assign(url);
 }
 
 function hasDocument(): boolean {

@@ -18,6 +18,12 @@ export type Factor = Schemas["Factor"];
 export type AdminUser = Schemas["AdminUser"];
 export type AuditEvent = Schemas["AuditEvent"];
 export type ActivityEvent = Schemas["ActivityEvent"];
+export type Passkey = Schemas["Passkey"];
+export type PasskeyRegistration = Schemas["PasskeyRegistration"];
+export type Provider = Schemas["Provider"];
+export type Identity = Schemas["Identity"];
+/** A passkey's answer with its ceremony's flowId, as Portcullis takes it. */
+export type WebAuthnProof = Schemas["WebAuthnProof"];
 
 /** A signed-in user and their session (the cookies are set). */
 export interface SignedIn {
@@ -55,6 +61,15 @@ export type UpdateAdminUserInput = JSONBody<"updateUser">;
 export type TotpEnrollment = Schemas["TOTPEnrollment"];
 export type FactorResult = Schemas["FactorResponse"];
 export type FactorsResult = Schemas["FactorsResponse"];
+
+/**
+ * Where navigator.credentials lives: the browser's by default; a test, or a
+ * runtime with its own WebAuthn, may pass one (ClientOptions.credentials).
+ */
+export interface PasskeyCredentials {
+  create(options: CredentialCreationOptions): Promise<Credential | null>;
+  get(options: CredentialRequestOptions): Promise<Credential | null>;
+}
 
 /** Which sessions signOut ends: this one (default), the others, or all. */
 export type SignOutScope = "local" | "others" | "global";

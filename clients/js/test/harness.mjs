@@ -50,6 +50,8 @@ export async function startPortcullis(env = {}) {
       AUTH_APP_URL: "http://app.test",
       AUTH_SHUTDOWN_DRAIN: "0s",
       ...env,
+      // "self": this instance's own URL (the port is chosen here).
+      ...(env.AUTH_PUBLIC_URL === "self" ? { AUTH_PUBLIC_URL: url } : {}),
     },
     stdio: ["ignore", "pipe", "pipe"],
   });

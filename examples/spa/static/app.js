@@ -267,4 +267,4 @@ async function responseErrorText(res) {
   const fields = Object.entries(err.error.fields || {}).map(([f, msgs]) => `${f} ${msgs.join(", ")}`);
   return [err.error.message, ...fields].join("; ");
 }
-export { API, $, status, afterFirstStep, api, responseErrorText };
+export { API, client, $, status, attempt, afterFirstStep, api, responseErrorText };

@@ -1,10 +1,10 @@
 // Social sign-in (OpenID Connect), kept apart from app.js: the login page
-// lists the providers Portcullis offers (GET /auth/oidc) as plain links —
-// a top-level navigation, not fetch — and handles the way back: an error in
-// the query, or the second step of a user with a second factor in the
-// fragment (which no server ever sees). It uses app.js's API, $, status and
-// afterFirstStep.
-import { API, $, status, afterFirstStep } from "./app.js";
+// lists the providers Portcullis offers (client.listProviders) as plain links
+// (client.providerUrl: a top-level navigation, not fetch), and handles the
+// way back with client.providerReturn: an error in the query, or the second
+// step of a user with a second factor in the fragment (which no server ever
+// sees). It uses app.js's client, $, status and afterFirstStep.
+import { client, $, status, afterFirstStep } from "./app.js";
 const oidcErrors = {
   access_denied: "Sign-in was cancelled at the provider.",
   invalid_state: "That sign-in link expired or was already used. Try again.",
@@ -15,24 +15,16 @@ const oidcErrors = {
 };
 
 (async () => {
-  const query = new URLSearchParams(location.search);
-  const fragment = new URLSearchParams(location.hash.slice(1));
-  if (query.has("error") || fragment.has("mfa_token")) {
-    history.replaceState(null, "", location.pathname); // the token leaves the address bar
-  }
-  if (query.get("error")) status(oidcErrors[query.get("error")] || "Sign-in with the provider failed.");
-  if (fragment.get("mfa_token")) {
-    await afterFirstStep({ mfaRequired: true, mfaToken: fragment.get("mfa_token") });
-  }
-  const res = await fetch(API + "/auth/oidc", { credentials: "include" }).catch(() => null);
-  if (!res || !res.ok) return;
-  const { providers } = await res.json();
+  const { error, mfa } = client.providerReturn();
+  if (error) status(oidcErrors[error] || "Sign-in with the provider failed.");
+  if (mfa) await afterFirstStep(mfa);
+  const providers = await client.listProviders().catch(() => []);
   const list = $("#providers-list");
   for (const p of providers) {
     const a = document.createElement("a");
     a.id = "provider-" + p.name;
     a.className = "provider";
-    a.href = `${API}/auth/oidc/${encodeURIComponent(p.name)}?redirectTo=${encodeURIComponent(location.origin + "/")}`;
+    a.href = client.providerUrl(p.name, { redirectTo: location.origin + "/" });
     a.textContent = "Sign in with " + p.displayName;
     const li = document.createElement("li");
     li.append(a);

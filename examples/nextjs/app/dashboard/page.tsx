@@ -2,6 +2,7 @@ import { headers } from "next/headers";
 import { redirect } from "next/navigation";
 import { getSession } from "@portcullis/client/server";
 import { signOutAction } from "./actions";
+import { Passkeys } from "./passkeys";
 
 // The secure check: ask Portcullis on every render, with the browser's cookies.
 export const dynamic = "force-dynamic";
@@ -18,6 +19,7 @@ export default async function Dashboard() {
         {user.emailVerified ? ", verified" : ""}). This page was rendered on the server at{" "}
         {new Date().toISOString().slice(11, 19)} UTC.
       </p>
+      <Passkeys />
       <form action={signOutAction}>
         <button type="submit" id="sign-out">Sign out</button>
       </form>

@@ -3,6 +3,7 @@
 // Portcullis. The cookies carry the session; the client never stores a token.
 import { PortcullisError, errorCode } from "./errors.js";
 import { crossTabLock, localLock } from "./lock.js";
+import { fromBrowser, toBrowser } from "./webauthn.js";
 export { PortcullisError } from "./errors.js";
 /** True when a sign-in needs its second step. */
 export function isMFAChallenge(r) {
@@ -18,6 +19,7 @@ export class PortcullisClient {
     #channel;
     #storageKey;
     #margin;
+    #credentials;
     #listeners = new Set();
     // undefined: not known yet; null: signed out.
     #state;
@@ -32,6 +34,7 @@ export class PortcullisClient {
         const f = options.fetch ?? globalThis.fetch;
         this.#fetch = (input, init) => f(input, init);
         this.#margin = options.refreshMarginMs;
+        this.#credentials = options.credentials;
         const scope = `portcullis:${this.baseUrl || "same-origin"}`;
         this.#storageKey = `${scope}:refresh`;
         this.#lock = hasDocument() ? crossTabLock(`${scope}:refresh`) : localLock();
@@ -373,14 +376,26 @@ export class PortcullisClient {
     async signIn(input) {
         return this.#signInResult(await this.#call("POST", "/auth/login", input));
     }
-    /** The second step, with the mfaToken of signIn and a TOTP code or a recovery code. */
+    /**
+     * The second step, with the mfaToken of signIn (the pending one by default)
+     * and a TOTP code, a recovery code, or `webauthn: true` to use one of the
+     * user's passkeys (navigator.credentials is called).
+     */
     async verifyMfa(input = {}) {
         const mfaToken = input.mfaToken ?? this.#mfa?.mfaToken;
         if (!mfaToken)
             throw new PortcullisError({ status: 0, code: "invalid_mfa_token", message: "no second step is pending: sign in first" });
-        const r = await this.#call("POST", "/auth/mfa/verify", { ...input, mfaToken });
+        let body = { ...input, mfaToken };
+        if (input.webauthn === true) {
+            body = { ...body, webauthn: await this.#assert("/auth/mfa/webauthn/options", { mfaToken }, false) };
+        }
+        const r = await this.#call("POST", "/auth/mfa/verify", body);
         this.#signedIn(r, "SIGNED_IN");
         return r;
+    }
+    /** The second step with one of the user's passkeys: verifyMfa({webauthn: true}). */
+    async verifyMfaWithPasskey(input = {}) {
+        return this.verifyMfa({ ...input, webauthn: true });
     }
     /** Ends this session (local, the default), the user's other sessions (others), or all (global). */
     async signOut({ scope = "local" } = {}) {
@@ -495,12 +510,146 @@ export class PortcullisClient {
     async regenerateRecoveryCodes() {
         return (await this.#call("POST", "/auth/mfa/recovery-codes", undefined, { session: true })).recoveryCodes;
     }
-    /** Proves the user again (password, TOTP code or recovery code) for a sensitive change. */
+    /**
+     * Proves the user again (password, TOTP code, recovery code, or
+     * `webauthn: true` for one of the user's passkeys) for a sensitive change.
+     */
     async reauthenticate(input) {
-        const { session } = await this.#call("POST", "/auth/reauthenticate", input, { session: true });
+        const body = input.webauthn === true ? { ...input, webauthn: await this.#assert("/auth/reauthenticate/webauthn/options", undefined, true) } : { ...input };
+        const { session } = await this.#call("POST", "/auth/reauthenticate", body, { session: true });
         if (this.#state?.user)
             this.#state = { user: this.#state.user, session };
         return session;
+    }
+    /** reauthenticate({webauthn: true}): proves the user again with one of their passkeys. */
+    async reauthenticateWithPasskey() {
+        return this.reauthenticate({ webauthn: true });
+    }
+    // ---- passkeys ----
+    #webauthn() {
+        const c = this.#credentials ?? globalThis.navigator?.credentials;
+        if (!c)
+            throw new PortcullisError({ status: 0, code: "unsupported", message: "passkeys need navigator.credentials (a browser over https or on localhost)" });
+        return c;
+    }
+    /**
+     * One assertion: options (with a flowId) from optionsPath, then
+     * navigator.credentials.get; the proof Portcullis takes. A cancelled or
+     * refused browser prompt throws the browser's DOMException (NotAllowedError).
+     */
+    async #assert(optionsPath, body, session) {
+        const credentials = this.#webauthn();
+        const { flowId, options } = await this.#call("POST", optionsPath, body, { session });
+        const cred = await credentials.get(toBrowser(options));
+        if (!cred)
+            throw new PortcullisError({ status: 0, code: "invalid_passkey", message: "no passkey was used" });
+        return { flowId, credential: fromBrowser(cred) };
+    }
+    /**
+     * Creates a passkey for the signed-in user (navigator.credentials.create)
+     * and registers it. A first factor comes with recovery codes, shown once.
+     */
+    async registerPasskey({ name } = {}) {
+        const credentials = this.#webauthn();
+        const { flowId, options } = await this.#call("POST", "/auth/passkeys/register/options", undefined, { session: true });
+        const cred = await credentials.create(toBrowser(options));
+        if (!cred)
+            throw new PortcullisError({ status: 0, code: "invalid_passkey", message: "no passkey was created" });
+        const body = { flowId, credential: fromBrowser(cred), ...(name ? { name } : {}) };
+        return this.#call("POST", "/auth/passkeys/register", body, { session: true });
+    }
+    /**
+     * Signs in with a passkey alone (the authenticator offers the ones it holds
+     * for this site): `{user, session}`, or the second step, like signIn.
+     */
+    async signInWithPasskey({ rememberMe } = {}) {
+        const proof = await this.#assert("/auth/passkeys/login/options", undefined, false);
+        const body = { ...proof, ...(rememberMe === undefined ? {} : { rememberMe }) };
+        return this.#signInResult(await this.#call("POST", "/auth/passkeys/login", body));
+    }
+    /** The signed-in user's passkeys. */
+    async listPasskeys() {
+        return (await this.#call("GET", "/auth/passkeys", undefined, { session: true })).passkeys;
+    }
+    /** Renames one of the user's passkeys. */
+    async renamePasskey(id, name) {
+        return (await this.#call("PATCH", `/auth/passkeys/${encodeURIComponent(id)}`, { name }, { session: true })).passkey;
+    }
+    /** Removes a passkey (needs a recent sign-in: see reauthenticate). */
+    async removePasskey(id) {
+        await this.#call("DELETE", `/auth/passkeys/${encodeURIComponent(id)}`, undefined, { session: true });
+    }
+    // ---- social sign-in (OpenID Connect) ----
+    /** The providers Portcullis offers (AUTH_OIDC_PROVIDERS), in order. */
+    async listProviders() {
+        return (await this.#call("GET", "/auth/oidc")).providers;
+    }
+    /**
+     * Where signInWithProvider goes: for a plain link (`<a href>`), which is a
+     * top-level navigation as the flow needs. redirectTo (default: this page)
+     * must be on AUTH_APP_URL's origin or in AUTH_ALLOWED_ORIGINS.
+     */
+    providerUrl(name, { redirectTo } = {}) {
+        const to = redirectTo ?? globalThis.location?.href;
+        return this.#absolute(`/auth/oidc/${encodeURIComponent(name)}${query({ redirectTo: to })}`);
+    }
+    /**
+     * Signs in with a provider: navigates this page to it (it comes back to
+     * redirectTo, signed in, or with ?error=…, or #mfa_token=… for the second
+     * step). Returns the URL it navigated to.
+     */
+    signInWithProvider(name, options = {}) {
+        const url = this.providerUrl(name, options);
+        navigate(url);
+        return url;
+    }
+    /**
+     * Links an identity at a provider to the signed-in user (needs a recent
+     * sign-in): gets the provider's URL, then navigates there; the browser
+     * comes back to redirectTo (default: this page), with ?error=… on failure.
+     * Returns the URL it navigated to.
+     */
+    async linkIdentity(name, { redirectTo } = {}) {
+        const to = redirectTo ?? globalThis.location?.href;
+        const { url } = await this.#call("POST", `/auth/identities/${encodeURIComponent(name)}`, { redirectTo: to }, { session: true });
+        navigate(url);
+        return url;
+    }
+    /**
+     * On the page a provider came back to (redirectTo): reads and removes
+     * `?error=…` and `#mfa_token=…` from the address bar. A second step becomes
+     * the pending one (MFA_REQUIRED, in this tab only) for verifyMfa. Signed in
+     * otherwise: the cookies are set (getUser).
+     */
+    providerReturn() {
+        const loc = globalThis.location;
+        if (!loc)
+            return {};
+        const q = new URLSearchParams(loc.search);
+        const frag = new URLSearchParams(loc.hash.slice(1));
+        const error = q.get("error") ?? undefined;
+        const token = frag.get("mfa_token");
+        if (error || token)
+            globalThis.history?.replaceState(null, "", loc.pathname); // the token leaves the address bar
+        if (!token)
+            return error ? { error } : {};
+        const methods = (frag.get("methods") ?? "totp,recovery_code").split(",");
+        const mfa = { mfaRequired: true, mfaToken: token, methods, expiresAt: frag.get("expires_at") ?? "" };
+        this.#signInResult(mfa);
+        return { ...(error ? { error } : {}), mfa };
+    }
+    /** The signed-in user's identities at providers, oldest first. */
+    async listIdentities() {
+        return (await this.#call("GET", "/auth/identities", undefined, { session: true })).identities;
+    }
+    /** Unlinks an identity (needs a recent sign-in; the only way in is 409 last_login_method). */
+    async unlinkIdentity(id) {
+        await this.#call("DELETE", `/auth/identities/${encodeURIComponent(id)}`, undefined, { session: true });
+    }
+    #absolute(path) {
+        const url = this.#url(path);
+        const here = globalThis.location?.href;
+        return here ? new URL(url, here).href : url;
     }
     // ---- administration (the admin role) ----
     admin = {
@@ -521,6 +670,13 @@ function query(q) {
             p.set(k, String(v));
     const s = p.toString();
     return s ? `?${s}` : "";
+}
+// Top-level navigation: the OpenID Connect flow cannot go through fetch.
+function navigate(url) {
+    const loc = globalThis.location;
+    if (!loc || typeof loc.assign !== "function")
+        throw new PortcullisError({ status: 0, code: "unsupported", message: `navigate to ${url} (no location here)` });
+    loc.assign(url);
 }
 function hasDocument() {
     return typeof document !== "undefined" && typeof window !== "undefined";
