@@ -67,7 +67,13 @@ func (v *Siteverify) Verify(ctx context.Context, token, remoteIP string) (bool, 
 		return false, scrub(err, v.URL)
 	}
 	defer resp.Body.Close()
-	if resp.StatusCode/100 != 2 {
+	switch {
+	case resp.StatusCode/100 == 4:
+		// The provider refused the request itself (a token it cannot read,
+		// one the client made up): a rejection, never "unavailable", so
+		// AUTH_CAPTCHA_FAIL=open cannot be steered by the client's token.
+		return false, nil
+	case resp.StatusCode/100 != 2:
 		return false, fmt.Errorf("siteverify answered %d", resp.StatusCode)
 	}
 	var out struct {
@@ -202,13 +208,14 @@ func (h *Hook) BeforeCreate(ctx context.Context, r auth.HookRequest) (auth.HookA
 		return auth.HookAnswer{}, fmt.Errorf("hook answered %d", resp.StatusCode)
 	}
 	var out struct {
-		Allow   *bool  `json:"allow"`
-		Message string `json:"message"`
+		Allow       *bool           `json:"allow"`
+		Message     string          `json:"message"`
+		AppMetadata json.RawMessage `json:"appMetadata"`
 	}
 	if err := json.NewDecoder(io.LimitReader(resp.Body, maxBody)).Decode(&out); err != nil || out.Allow == nil {
 		return auth.HookAnswer{}, errors.New("hook answered no boolean allow")
 	}
-	return auth.HookAnswer{Allow: *out.Allow, Message: out.Message}, nil
+	return auth.HookAnswer{Allow: *out.Allow, Message: out.Message, AppMetadata: out.AppMetadata}, nil
 }
 
 // Sign returns a fresh message id and the Standard Webhooks signature

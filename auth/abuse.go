@@ -1,6 +1,9 @@
 package auth
 
 import (
+	"bytes"
+	"golang.org/x/net/idna"
+
 	"bufio"
 	"context"
 	"crypto/sha1" //nolint:gosec // the breached-password range API is keyed by SHA-1 (k-anonymity), not a security use
@@ -48,6 +51,10 @@ type HookRequest struct {
 type HookAnswer struct {
 	Allow   bool
 	Message string
+	// AppMetadata, when the hook allows, is the new account's app metadata
+	// (a JSON object within the metadata limits; anything else is ignored
+	// and logged).
+	AppMetadata []byte
 }
 
 // Abuse configures the abuse controls; the zero value turns all off.
@@ -200,11 +207,23 @@ func ParseDomainList(r io.Reader) []string {
 // inDomains reports whether domain is one of list or a subdomain of one.
 func inDomains(domain string, list []string) bool {
 	for _, d := range list {
-		if domain == d || strings.HasSuffix(domain, "."+d) {
+		if d = canonicalDomain(d); domain == d || strings.HasSuffix(domain, "."+d) {
 			return true
 		}
 	}
 	return false
+}
+
+// canonicalDomain is a domain's DNS form (IDNA lookup: UTS #46 mapping, so
+// full-width letters and case fold, then A-labels), so that bücher.example,
+// xn--bcher-kva.example and their look-alike spellings are one domain to the
+// rules; "" when it has none.
+func canonicalDomain(d string) string {
+	a, err := idna.Lookup.ToASCII(strings.TrimSuffix(strings.ToLower(d), "."))
+	if err != nil {
+		return ""
+	}
+	return strings.ToLower(a)
 }
 
 // DomainProblem returns why an address may not be set under the domain
@@ -215,8 +234,11 @@ func (s *Service) DomainProblem(email string) string {
 	if !ok {
 		return ""
 	}
-	domain = strings.TrimSuffix(domain, ".")
+	domain = canonicalDomain(domain)
 	switch {
+	case domain == "" && (len(s.abuse.DomainsAllow) > 0 || len(s.abuse.DomainsDeny) > 0 || len(s.disposable) > 0):
+		// A domain that has no DNS form cannot be matched against a rule.
+		return "addresses at this domain cannot be used here"
 	case len(s.abuse.DomainsAllow) > 0 && !inDomains(domain, s.abuse.DomainsAllow):
 		return "addresses at this domain cannot be used here"
 	case inDomains(domain, s.abuse.DomainsDeny):
@@ -352,10 +374,11 @@ func (s *Service) checkBreachAfterSignIn(cl Client, u models.User, password stri
 	}()
 }
 
-// beforeCreate asks the hook whether an account for email may be created.
-func (s *Service) beforeCreate(ctx context.Context, cl Client, email, name, method string) error {
+// beforeCreate asks the hook whether an account for email may be created,
+// and returns the app metadata it gives the account (nil: none).
+func (s *Service) beforeCreate(ctx context.Context, cl Client, email, name, method string) ([]byte, error) {
 	if s.abuse.Hook == nil {
-		return nil
+		return nil, nil
 	}
 	ctx, cancel := context.WithTimeout(ctx, orDefault(s.abuse.HookTimeout, 3*time.Second))
 	defer cancel()
@@ -363,17 +386,30 @@ func (s *Service) beforeCreate(ctx context.Context, cl Client, email, name, meth
 	if err != nil {
 		if s.abuse.HookFailOpen {
 			s.log(cl).Warn("before-create hook unavailable; creating the account (AUTH_HOOK_FAIL=open)", "error", err.Error())
-			return nil
+			return nil, nil
 		}
 		s.log(cl).Warn("before-create hook unavailable; refusing (AUTH_HOOK_FAIL=closed)", "error", err.Error())
-		return ErrHookUnavailable
+		return nil, ErrHookUnavailable
 	}
 	if ans.Allow {
-		return nil
+		if len(bytes.TrimSpace(ans.AppMetadata)) == 0 || string(bytes.TrimSpace(ans.AppMetadata)) == "null" {
+			return nil, nil
+		}
+		apply, prob := patchMetadata("appMetadata", ans.AppMetadata)
+		if prob != "" {
+			s.log(cl).Warn("before-create hook's appMetadata ignored", "problem", prob)
+			return nil, nil
+		}
+		meta, err := apply(nil)
+		if err != nil {
+			s.log(cl).Warn("before-create hook's appMetadata ignored", "problem", "over the metadata limits")
+			return nil, nil
+		}
+		return meta, nil
 	}
 	msg := hookMessage(ans.Message)
 	s.record(ctx, cl, event{typ: models.EventSignupDenied, email: loggableEmail(email), detail: "reason: hook"})
-	return &models.Error{Kind: models.Forbidden, Code: models.CodeSignupDenied, Message: msg}
+	return nil, &models.Error{Kind: models.Forbidden, Code: models.CodeSignupDenied, Message: msg}
 }
 
 // hookMessage bounds a receiver's message: at most 200 characters, control
@@ -399,15 +435,18 @@ func hookMessage(m string) string {
 
 // oidcSignupRefused applies the domain rules and the before-create hook to
 // an account an OpenID Connect first sign-in would create, answering the
-// code the callback redirects with ("" to go on).
-func (s *Service) oidcSignupRefused(ctx context.Context, cl Client, u models.User, provider string) models.Code {
+// code the callback redirects with ("" to go on); the hook's app metadata
+// goes onto u.
+func (s *Service) oidcSignupRefused(ctx context.Context, cl Client, u *models.User, provider string) models.Code {
 	if s.DomainProblem(u.Email) != "" {
 		s.record(ctx, cl, event{typ: models.EventSignupDenied, email: loggableEmail(u.Email), detail: "reason: domain (oidc " + provider + ")"})
 		return models.CodeEmailDomainNotAllowed
 	}
-	if err := s.beforeCreate(ctx, cl, u.Email, u.Name, "oidc"); err != nil {
+	meta, err := s.beforeCreate(ctx, cl, u.Email, u.Name, "oidc")
+	if err != nil {
 		return models.CodeOf(err)
 	}
+	u.AppMetadata = string(meta)
 	return ""
 }
 

@@ -63,8 +63,10 @@ func (s *Service) CreateUser(ctx context.Context, nu NewUser) (models.User, erro
 			return models.User{}, err
 		}
 	}
+	var appMetadata []byte
 	if nu.Method != "" {
-		if err := s.beforeCreate(ctx, nu.Client, email, name, nu.Method); err != nil {
+		var err error
+		if appMetadata, err = s.beforeCreate(ctx, nu.Client, email, name, nu.Method); err != nil {
 			return models.User{}, err
 		}
 	}
@@ -76,7 +78,7 @@ func (s *Service) CreateUser(ctx context.Context, nu NewUser) (models.User, erro
 		}
 	}
 	now := s.now()
-	u := models.User{Email: email, Name: name, PasswordHash: hash, Role: nu.Role, EmailVerified: nu.Verified, CreatedAt: now, UpdatedAt: now}
+	u := models.User{Email: email, Name: name, PasswordHash: hash, Role: nu.Role, EmailVerified: nu.Verified, AppMetadata: string(appMetadata), CreatedAt: now, UpdatedAt: now}
 	if err := s.store.CreateUser(ctx, &u); err != nil {
 		if models.IsKind(err, models.Conflict) {
 			return models.User{}, &models.Error{Kind: models.Conflict, Code: ErrEmailTaken.Code, Message: ErrEmailTaken.Message, Err: err}

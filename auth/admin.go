@@ -93,6 +93,19 @@ func (s *Service) UpdateUser(ctx context.Context, cl Client, by models.User, id 
 		u   models.User
 		err error
 	)
+	if apply != nil && (ch.Role != nil || ch.Disabled != nil) {
+		// Check the merged metadata against the limits before the role or
+		// status changes, so a 422 changes nothing. (The store checks again
+		// under its lock; only a metadata change racing this one could
+		// still refuse the merge after the role moved.)
+		cur, err := s.store.UserByID(ctx, id)
+		if err != nil {
+			return models.User{}, noUserAs(err)
+		}
+		if _, err := apply([]byte(cur.AppMetadata)); err != nil {
+			return models.User{}, err
+		}
+	}
 	if ch.Role != nil || ch.Disabled != nil || apply == nil {
 		u, err = s.store.UpdateUser(ctx, id, ch, s.now(), func(before models.User, otherAdmins int) error {
 			if losesAdmin(before, ch) && otherAdmins == 0 {

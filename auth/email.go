@@ -426,6 +426,18 @@ func (s *Service) ResetPassword(ctx context.Context, cl Client, raw, password st
 	if err := s.store.ConsumeUserTokens(ctx, t.UserID, purpose, now); err != nil {
 		return err
 	}
+	if !u.EmailVerified {
+		// The reset (or invitation) was the first proof of the address: it
+		// is verified now, and identities no provider verified it for go, as
+		// with every first proof.
+		if n, err := s.store.DropUnprovenIdentities(ctx, u.ID, u.Email); err != nil {
+			return err
+		} else if n > 0 {
+			s.record(ctx, cl, event{typ: models.EventIdentityUnlinked, userID: u.ID, email: u.Email,
+				detail: "linked before the address was proven, by a provider that did not verify it; removed by the first proof"})
+		}
+		s.record(ctx, cl, event{typ: models.EventEmailVerified, userID: u.ID, email: u.Email, detail: "by " + string(purpose)})
+	}
 	if _, err := s.Revoke(ctx, cl, Revocation{UserID: t.UserID, Scope: ScopeGlobal, Reason: ReasonPasswordReset, Email: u.Email}); err != nil {
 		return err
 	}

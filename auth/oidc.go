@@ -346,7 +346,7 @@ func (s *Service) signInWithIdentity(ctx context.Context, cl Client, name string
 			s.record(ctx, cl, event{typ: models.EventIdentityLinked, userID: u.ID, email: u.Email, detail: name + " (automatic: both emails verified)"})
 		case models.IsKind(err, models.NotFound):
 			u = models.User{Email: c.Email, Name: identityName(c), Role: models.RoleUser, EmailVerified: c.EmailVerified, CreatedAt: now, UpdatedAt: now}
-			if code := s.oidcSignupRefused(ctx, cl, u, name); code != "" {
+			if code := s.oidcSignupRefused(ctx, cl, &u, name); code != "" {
 				return SignIn{}, code, nil
 			}
 			if err := s.store.CreateUserWithIdentity(ctx, &u, &nid); models.IsKind(err, models.Conflict) {

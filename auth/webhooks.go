@@ -55,7 +55,6 @@ var hookTypes = map[models.EventType][]string{
 	models.EventMFARemoved:       {HookMFARemoved},
 	models.EventMFAReset:         {HookMFARemoved},
 	models.EventLockout:          {HookLoginLocked},
-	models.EventMFAFailed:        {HookLoginLocked},
 	models.EventPasswordVoided:   {HookPasswordChanged},
 	models.EventIdentityLinked:   {HookUserUpdated},
 	models.EventIdentityUnlinked: {HookUserUpdated},

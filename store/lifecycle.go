@@ -59,6 +59,11 @@ func (db *DB) DeleteUser(ctx context.Context, id string, d models.Deletion, chec
 		if err := tx.Exec("UPDATE audit_events SET email = ? WHERE user_id = ? OR email = ?", d.EmailMAC, id, u.Email).Error; err != nil {
 			return err
 		}
+		// A detail may name an address too ("from old@…" of an email
+		// change): none survives the account.
+		if err := tx.Exec("UPDATE audit_events SET detail = '' WHERE user_id = ? AND detail LIKE ?", id, "%@%").Error; err != nil {
+			return err
+		}
 		if err := tx.Exec("DELETE FROM webhook_deliveries WHERE user_id = ?", id).Error; err != nil {
 			return err
 		}
