@@ -109,6 +109,9 @@ describe("account lifecycle", () => {
     // No webhook is configured: the list is empty, and well-formed.
     const d = await client.admin.listWebhookDeliveries({ status: "failed" });
     assert.deepEqual(d, { deliveries: [], total: 0 });
+    // Only the path and the error are checked: a delivery that failed for
+    // good takes 24 hours of retries, which this suite does not wait for.
+    await assert.rejects(client.admin.retryWebhookDelivery(424242), (err) => err instanceof PortcullisError && err.status === 404);
     await rejects(user.client.admin.listWebhookDeliveries(), 401, "unauthenticated");
   });
 
