@@ -1,7 +1,7 @@
 // The CAPTCHA widget, kept apart from app.js: when client.getSettings()
 // (GET /auth/settings) names a provider (Cloudflare Turnstile or hCaptcha),
-// this loads the provider's script, renders one widget in each form whose action needs a token, and
-// adds the widget's token as the X-Captcha-Token header to those requests
+// this loads the provider's script, renders one widget in each form whose
+// action needs a token, and adds the widget's token as the X-Captcha-Token header to those requests
 // (bodies do not change). A token works once: the widget is reset after
 // each use. Without a provider in the settings it does nothing.
 import { client, status } from "./app.js";
