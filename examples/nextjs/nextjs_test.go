@@ -330,6 +330,64 @@ func TestNextJSExample(t *testing.T) {
 	if amr := sessionAMR(t, apiURL, cookieHeader()); amr != "oidc aal 1" {
 		t.Errorf("the provider's session at Portcullis: %s", amr)
 	}
+
+	// "Delete my account" with step-up, as a password user without a factor:
+	// a wrong password is refused and deletes nothing; the right one
+	// deletes the account and lands on /login.
+	const gracePassword = "a long enough password for grace"
+	greeting = ""
+	step("sign out, register Grace", chromedp.Click("#sign-out", chromedp.ByID), chromedp.WaitVisible("#login-submit", chromedp.ByID),
+		chromedp.Navigate(origin+"/register"), chromedp.WaitVisible("#register-submit", chromedp.ByID),
+		chromedp.SendKeys("#name", "Grace Hopper", chromedp.ByID),
+		chromedp.SendKeys("#email", "grace@example.com", chromedp.ByID),
+		chromedp.SendKeys("#password", gracePassword, chromedp.ByID),
+		chromedp.Click("#register-submit", chromedp.ByID),
+		chromedp.WaitVisible("#greeting", chromedp.ByID), chromedp.Text("#greeting", &greeting, chromedp.ByID))
+	if greeting != "Hello, Grace Hopper" {
+		t.Fatalf("after registering Grace: %q", greeting)
+	}
+	step("delete with a wrong password", chromedp.SendKeys("#delete-password", "not grace's password at all", chromedp.ByID),
+		chromedp.Click("#delete-account", chromedp.ByID), chromedp.WaitVisible("#delete-error", chromedp.ByID))
+	cookie = cookieHeader()
+	if status, _, body := get("/dashboard", cookie); status != http.StatusOK || !strings.Contains(body, "Grace Hopper") {
+		t.Fatalf("after a refused deletion the dashboard answers %d, name in HTML %t", status, strings.Contains(body, "Grace Hopper"))
+	}
+	step("delete my account", chromedp.Reload(), chromedp.WaitVisible("#delete-password", chromedp.ByID),
+		chromedp.SendKeys("#delete-password", gracePassword, chromedp.ByID),
+		chromedp.Click("#delete-account", chromedp.ByID), chromedp.WaitVisible("#login-submit", chromedp.ByID), chromedp.Location(&where))
+	if !strings.Contains(where, "/login") {
+		t.Fatalf("after deleting the account: at %s", where)
+	}
+	if c := cookieHeader(); c != "" {
+		t.Errorf("cookies left after deleting the account: %q", c)
+	}
+	if status, loc, body := get("/dashboard", cookie); status == http.StatusOK || !strings.Contains(loc+body, "/login") {
+		t.Errorf("dashboard with the deleted account's cookie: %d %q", status, loc)
+	}
+	step("the dashboard sends the browser to /login", chromedp.Navigate(origin+"/dashboard"),
+		chromedp.WaitVisible("#login-submit", chromedp.ByID), chromedp.Location(&where))
+	if !strings.Contains(where, "/login") {
+		t.Errorf("the dashboard after deletion went to %s", where)
+	}
+	var refused string
+	step("signing in with the old password fails",
+		chromedp.SendKeys(`input[name="email"]`, "grace@example.com", chromedp.ByQuery),
+		chromedp.SendKeys(`input[name="password"]`, gracePassword, chromedp.ByQuery),
+		chromedp.Click("#login-submit", chromedp.ByID), chromedp.WaitVisible("p.error", chromedp.ByQuery),
+		chromedp.Text("p.error", &refused, chromedp.ByQuery), chromedp.Location(&where))
+	if strings.Contains(where, "/dashboard") || refused == "" {
+		t.Errorf("signing in as the deleted Grace: at %s, message %q", where, refused)
+	}
+	// At Portcullis itself: the address has no account any more.
+	resp, err := http.Post(apiURL+"/auth/login", "application/json",
+		strings.NewReader(`{"email":"grace@example.com","password":"`+gracePassword+`"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("POST /auth/login as the deleted Grace: %d, want 401", resp.StatusCode)
+	}
 }
 
 // sessionAMR asks Portcullis directly how the session with these cookies signed in.

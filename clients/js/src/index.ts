@@ -3,6 +3,7 @@
 import { PortcullisError, errorCode } from "./errors.js";
 import { crossTabLock, localLock, type Lock } from "./lock.js";
 import type {
+  AccountExport,
   ActivityEvent,
   AdminUser,
   AuditEvent,
@@ -10,6 +11,7 @@ import type {
   AuthState,
   ChangeEmailInput,
   ChangePasswordInput,
+  CreateUserInput,
   EnrollTotpInput,
   FactorResult,
   FactorsResult,
@@ -23,6 +25,7 @@ import type {
   ResetPasswordInput,
   Session,
   SessionInfo,
+  Settings,
   SignInInput,
   SignInResult,
   SignInWithCodeInput,
@@ -36,6 +39,7 @@ import type {
   User,
   VerifyMfaInput,
   WebAuthnProof,
+  WebhookDelivery,
 } from "./types.js";
 import { fromBrowser, toBrowser, type CeremonyOptions } from "./webauthn.js";
 
@@ -322,10 +326,10 @@ export class PortcullisClient {
     return this.baseUrl + path;
   }
 
-  #raw(method: string, path: string, body?: Json): Promise<Response> {
+  #raw(method: string, path: string, body?: Json, captcha?: CaptchaOption): Promise<Response> {
     return this.#send(this.#url(path), {
       method,
-      headers: body === undefined ? undefined : { "Content-Type": "application/json" },
+      headers: headersFor(body, captcha),
       body: body === undefined ? undefined : JSON.stringify(body),
     });
   }
@@ -404,14 +408,14 @@ export class PortcullisClient {
   }
 
   /** Calls an endpoint and decodes its JSON answer, or throws PortcullisError. */
-  async #call<T>(method: string, path: string, body?: Json, opts: { session?: boolean } = {}): Promise<T> {
+  async #call<T>(method: string, path: string, body?: Json, opts: { session?: boolean } & CaptchaOption = {}): Promise<T> {
     const res = opts.session
       ? await this.fetch(this.#url(path), {
           method,
-          headers: body === undefined ? undefined : { "Content-Type": "application/json" },
+          headers: headersFor(body, opts),
           body: body === undefined ? undefined : JSON.stringify(body),
         })
-      : await this.#raw(method, path, body);
+      : await this.#raw(method, path, body, opts);
     if (!res.ok) throw await PortcullisError.from(res);
     if (res.status === 204) return undefined as T;
     return (await res.json()) as T;
@@ -430,8 +434,8 @@ export class PortcullisClient {
   // ---- accounts and sessions ----
 
   /** Creates an account and signs in; with AUTH_EMAIL_VERIFICATION=required a link is mailed first. */
-  async signUp(input: SignUpInput): Promise<SignUpResult> {
-    const res = await this.#raw("POST", "/auth/register", input);
+  async signUp(input: SignUpInput, { captchaToken }: CaptchaOption = {}): Promise<SignUpResult> {
+    const res = await this.#raw("POST", "/auth/register", input, { captchaToken });
     if (!res.ok) throw await PortcullisError.from(res);
     if (res.status === 202) return { status: "accepted", verificationRequired: true };
     const r = (await res.json()) as SignedIn;
@@ -440,8 +444,8 @@ export class PortcullisClient {
   }
 
   /** Signs in with a password: `{user, session}`, or the second step (`'mfaRequired' in r`). */
-  async signIn(input: SignInInput): Promise<SignInResult> {
-    return this.#signInResult(await this.#call<SignInResult>("POST", "/auth/login", input));
+  async signIn(input: SignInInput, { captchaToken }: CaptchaOption = {}): Promise<SignInResult> {
+    return this.#signInResult(await this.#call<SignInResult>("POST", "/auth/login", input, { captchaToken }));
   }
 
   /**
@@ -490,7 +494,11 @@ export class PortcullisClient {
     }
   }
 
-  /** Changes the signed-in user's profile; emits USER_UPDATED. */
+  /**
+   * Changes the signed-in user's profile; emits USER_UPDATED. `metadata` is a
+   * JSON merge patch (RFC 7396) of the user's metadata: keys merge, null
+   * removes one (at most 4 KiB and 5 levels deep, else 422).
+   */
   async updateUser(input: UpdateUserInput): Promise<User> {
     const { user } = await this.#call<{ user: User }>("PATCH", "/auth/me", input, { session: true });
     this.#userUpdated(user);
@@ -502,6 +510,32 @@ export class PortcullisClient {
       this.#state = { user, session: this.#state.session };
       this.#emit("USER_UPDATED", true);
     }
+  }
+
+  /**
+   * Deletes the signed-in user's account: every session ends, the cookies are
+   * cleared, the address may register again. Needs a fresh session, or (for
+   * a user without a second factor) currentPassword; else 403
+   * reauthentication_required (see reauthenticate). Emits SIGNED_OUT.
+   */
+  async deleteAccount({ currentPassword }: { currentPassword?: string } = {}): Promise<void> {
+    await this.#call("DELETE", "/auth/me", currentPassword === undefined ? {} : { currentPassword }, { session: true });
+    this.#signedOut();
+  }
+
+  /** Everything Portcullis keeps about the signed-in user, never a secret (needs a fresh session). */
+  async exportAccount(): Promise<AccountExport> {
+    return this.#call<AccountExport>("GET", "/auth/me/export", undefined, { session: true });
+  }
+
+  /**
+   * What a sign-in page needs (public, no secret): the verification policy,
+   * the CAPTCHA provider and site key and the actions that need a token
+   * (pass it as `{captchaToken}`), the allowed domains, the password policy,
+   * the sign-in methods and providers.
+   */
+  async getSettings(): Promise<Settings> {
+    return this.#call<Settings>("GET", "/auth/settings");
   }
 
   /** This user's live sessions (current marks this one). */
@@ -526,8 +560,8 @@ export class PortcullisClient {
   }
 
   /** Mails a reset link if the address has an account (the answer is the same either way). */
-  async requestPasswordReset(email: string): Promise<void> {
-    await this.#call("POST", "/auth/password/forgot", { email });
+  async requestPasswordReset(email: string, { captchaToken }: CaptchaOption = {}): Promise<void> {
+    await this.#call("POST", "/auth/password/forgot", { email }, { captchaToken });
   }
 
   /** Sets a new password with the token of a reset link; every session of the user ends. Emits PASSWORD_RECOVERY. */
@@ -544,13 +578,13 @@ export class PortcullisClient {
   }
 
   /** Mails a new verification link if the address has an unverified account. */
-  async resendVerification(email: string): Promise<void> {
-    await this.#call("POST", "/auth/email/verify/resend", { email });
+  async resendVerification(email: string, { captchaToken }: CaptchaOption = {}): Promise<void> {
+    await this.#call("POST", "/auth/email/verify/resend", { email }, { captchaToken });
   }
 
   /** Mails a sign-in link and code if the address has an account. */
-  async requestSignInCode(email: string): Promise<void> {
-    await this.#call("POST", "/auth/sign-in/email", { email });
+  async requestSignInCode(email: string, { captchaToken }: CaptchaOption = {}): Promise<void> {
+    await this.#call("POST", "/auth/sign-in/email", { email }, { captchaToken });
   }
 
   /** Signs in with a mailed link's token, or the address and the mailed code; the same union as signIn. */
@@ -768,9 +802,35 @@ export class PortcullisClient {
       this.#call("DELETE", `/admin/users/${encodeURIComponent(id)}/mfa`, undefined, { session: true }),
     listAudit: async (q: { userId?: string; type?: string; limit?: number } = {}): Promise<AuditEvent[]> =>
       (await this.#call<{ events: AuditEvent[] }>("GET", `/admin/audit${query(q)}`, undefined, { session: true })).events,
+    /** Creates a user: with a password (the address counts as verified), or without one (an invitation is mailed). */
+    createUser: async (input: CreateUserInput): Promise<AdminUser> =>
+      (await this.#call<{ user: AdminUser }>("POST", "/admin/users", input, { session: true })).user,
+    /** Deletes a user as DELETE /auth/me does (needs the administrator's session fresh; 409 last_admin). */
+    deleteUser: async (id: string): Promise<void> =>
+      this.#call("DELETE", `/admin/users/${encodeURIComponent(id)}`, undefined, { session: true }),
+    /** Webhook deliveries, newest first; status "failed" for those whose last attempt failed. */
+    listWebhookDeliveries: async (
+      q: { status?: "failed"; page?: number; limit?: number } = {},
+    ): Promise<{ deliveries: WebhookDelivery[]; total: number }> =>
+      this.#call("GET", `/admin/webhooks/deliveries${query(q)}`, undefined, { session: true }),
+    /** Sends a delivery that failed for good again (same webhook-id). */
+    retryWebhookDelivery: async (id: number): Promise<void> =>
+      void (await this.#call("POST", `/admin/webhooks/deliveries/${encodeURIComponent(String(id))}/retry`, undefined, { session: true })),
     liftLockout: async (email: string): Promise<void> =>
       this.#call("DELETE", `/admin/lockouts${query({ email })}`, undefined, { session: true }),
   };
+}
+
+/** A CAPTCHA widget's token, sent as X-Captcha-Token (see getSettings). */
+export interface CaptchaOption {
+  captchaToken?: string;
+}
+
+function headersFor(body: Json, captcha?: CaptchaOption): Record<string, string> | undefined {
+  const h: Record<string, string> = {};
+  if (body !== undefined) h["Content-Type"] = "application/json";
+  if (captcha?.captchaToken) h["X-Captcha-Token"] = captcha.captchaToken;
+  return Object.keys(h).length ? h : undefined;
 }
 
 function query(q: Record<string, string | number | undefined>): string {

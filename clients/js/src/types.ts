@@ -22,6 +22,11 @@ export type Passkey = Schemas["Passkey"];
 export type PasskeyRegistration = Schemas["PasskeyRegistration"];
 export type Provider = Schemas["Provider"];
 export type Identity = Schemas["Identity"];
+export type WebhookDelivery = Schemas["WebhookDelivery"];
+/** GET /auth/settings: what a sign-in page needs, never a secret. */
+export type Settings = Schemas["SettingsResponse"];
+/** GET /auth/me/export: the user's data, never a secret. */
+export type AccountExport = Schemas["ExportResponse"];
 /** A passkey's answer with its ceremony's flowId, as Portcullis takes it. */
 export type WebAuthnProof = Schemas["WebAuthnProof"];
 
@@ -57,6 +62,7 @@ export type ChangeEmailInput = JSONBody<"changeEmail">;
 export type EnrollTotpInput = JSONBody<"enrollTOTP">;
 export type ReauthenticateInput = JSONBody<"reauthenticate">;
 export type UpdateAdminUserInput = JSONBody<"updateUser">;
+export type CreateUserInput = JSONBody<"createUser">;
 
 export type TotpEnrollment = Schemas["TOTPEnrollment"];
 export type FactorResult = Schemas["FactorResponse"];

@@ -1,10 +1,10 @@
-// The CAPTCHA widget, kept apart from app.js: when GET /auth/settings names
-// a provider (Cloudflare Turnstile or hCaptcha), this loads the provider's
-// script, renders one widget in each form whose action needs a token, and
-// adds the widget's token as the X-Captcha-Token header to those requests
+// The CAPTCHA widget, kept apart from app.js: when client.getSettings()
+// (GET /auth/settings) names a provider (Cloudflare Turnstile or hCaptcha),
+// this loads the provider's script, renders one widget in each form whose
+// action needs a token, and adds the widget's token as the X-Captcha-Token header to those requests
 // (bodies do not change). A token works once: the widget is reset after
 // each use. Without a provider in the settings it does nothing.
-import { API, status } from "./app.js";
+import { client, status } from "./app.js";
 (async () => {
   const forms = {
     register: ["#register-form", "/auth/register"],
@@ -12,10 +12,8 @@ import { API, status } from "./app.js";
     forgot: ["#forgot-form", "/auth/password/forgot"],
     "sign-in-code": ["#code-request-form", "/auth/sign-in/email"],
   };
-  const res = await fetch(API + "/auth/settings", { credentials: "include" }).catch(() => null);
-  if (!res || !res.ok) return;
-  const { signUp } = await res.json();
-  const captcha = signUp && signUp.captcha;
+  const settings = await client.getSettings().catch(() => null);
+  const captcha = settings && settings.signUp.captcha;
   if (!captcha) return;
   const src = captcha.provider === "turnstile"
     ? "https://challenges.cloudflare.com/turnstile/v0/api.js?render=explicit"

@@ -3,6 +3,7 @@ import { redirect } from "next/navigation";
 import { getSession } from "@portcullis/client/server";
 import { signOutAction } from "./actions";
 import { Passkeys } from "./passkeys";
+import { DeleteAccount } from "./delete-account";
 
 // The secure check: ask Portcullis on every render, with the browser's cookies.
 export const dynamic = "force-dynamic";
@@ -23,6 +24,7 @@ export default async function Dashboard() {
       <form action={signOutAction}>
         <button type="submit" id="sign-out">Sign out</button>
       </form>
+      <DeleteAccount />
     </>
   );
 }

@@ -252,10 +252,10 @@ export class PortcullisClient {
     #url(path) {
         return this.baseUrl + path;
     }
-    #raw(method, path, body) {
+    #raw(method, path, body, captcha) {
         return this.#send(this.#url(path), {
             method,
-            headers: body === undefined ? undefined : { "Content-Type": "application/json" },
+            headers: headersFor(body, captcha),
             body: body === undefined ? undefined : JSON.stringify(body),
         });
     }
@@ -340,10 +340,10 @@ export class PortcullisClient {
         const res = opts.session
             ? await this.fetch(this.#url(path), {
                 method,
-                headers: body === undefined ? undefined : { "Content-Type": "application/json" },
+                headers: headersFor(body, opts),
                 body: body === undefined ? undefined : JSON.stringify(body),
             })
-            : await this.#raw(method, path, body);
+            : await this.#raw(method, path, body, opts);
         if (!res.ok)
             throw await PortcullisError.from(res);
         if (res.status === 204)
@@ -362,8 +362,8 @@ export class PortcullisClient {
     }
     // ---- accounts and sessions ----
     /** Creates an account and signs in; with AUTH_EMAIL_VERIFICATION=required a link is mailed first. */
-    async signUp(input) {
-        const res = await this.#raw("POST", "/auth/register", input);
+    async signUp(input, { captchaToken } = {}) {
+        const res = await this.#raw("POST", "/auth/register", input, { captchaToken });
         if (!res.ok)
             throw await PortcullisError.from(res);
         if (res.status === 202)
@@ -373,8 +373,8 @@ export class PortcullisClient {
         return r;
     }
     /** Signs in with a password: `{user, session}`, or the second step (`'mfaRequired' in r`). */
-    async signIn(input) {
-        return this.#signInResult(await this.#call("POST", "/auth/login", input));
+    async signIn(input, { captchaToken } = {}) {
+        return this.#signInResult(await this.#call("POST", "/auth/login", input, { captchaToken }));
     }
     /**
      * The second step, with the mfaToken of signIn (the pending one by default)
@@ -422,7 +422,11 @@ export class PortcullisClient {
             throw err;
         }
     }
-    /** Changes the signed-in user's profile; emits USER_UPDATED. */
+    /**
+     * Changes the signed-in user's profile; emits USER_UPDATED. `metadata` is a
+     * JSON merge patch (RFC 7396) of the user's metadata: keys merge, null
+     * removes one (at most 4 KiB and 5 levels deep, else 422).
+     */
     async updateUser(input) {
         const { user } = await this.#call("PATCH", "/auth/me", input, { session: true });
         this.#userUpdated(user);
@@ -433,6 +437,29 @@ export class PortcullisClient {
             this.#state = { user, session: this.#state.session };
             this.#emit("USER_UPDATED", true);
         }
+    }
+    /**
+     * Deletes the signed-in user's account: every session ends, the cookies are
+     * cleared, the address may register again. Needs a fresh session, or (for
+     * a user without a second factor) currentPassword; else 403
+     * reauthentication_required (see reauthenticate). Emits SIGNED_OUT.
+     */
+    async deleteAccount({ currentPassword } = {}) {
+        await this.#call("DELETE", "/auth/me", currentPassword === undefined ? {} : { currentPassword }, { session: true });
+        this.#signedOut();
+    }
+    /** Everything Portcullis keeps about the signed-in user, never a secret (needs a fresh session). */
+    async exportAccount() {
+        return this.#call("GET", "/auth/me/export", undefined, { session: true });
+    }
+    /**
+     * What a sign-in page needs (public, no secret): the verification policy,
+     * the CAPTCHA provider and site key and the actions that need a token
+     * (pass it as `{captchaToken}`), the allowed domains, the password policy,
+     * the sign-in methods and providers.
+     */
+    async getSettings() {
+        return this.#call("GET", "/auth/settings");
     }
     /** This user's live sessions (current marks this one). */
     async listSessions() {
@@ -453,8 +480,8 @@ export class PortcullisClient {
         await this.#call("POST", "/auth/password", input, { session: true });
     }
     /** Mails a reset link if the address has an account (the answer is the same either way). */
-    async requestPasswordReset(email) {
-        await this.#call("POST", "/auth/password/forgot", { email });
+    async requestPasswordReset(email, { captchaToken } = {}) {
+        await this.#call("POST", "/auth/password/forgot", { email }, { captchaToken });
     }
     /** Sets a new password with the token of a reset link; every session of the user ends. Emits PASSWORD_RECOVERY. */
     async resetPassword(input) {
@@ -468,12 +495,12 @@ export class PortcullisClient {
         return user;
     }
     /** Mails a new verification link if the address has an unverified account. */
-    async resendVerification(email) {
-        await this.#call("POST", "/auth/email/verify/resend", { email });
+    async resendVerification(email, { captchaToken } = {}) {
+        await this.#call("POST", "/auth/email/verify/resend", { email }, { captchaToken });
     }
     /** Mails a sign-in link and code if the address has an account. */
-    async requestSignInCode(email) {
-        await this.#call("POST", "/auth/sign-in/email", { email });
+    async requestSignInCode(email, { captchaToken } = {}) {
+        await this.#call("POST", "/auth/sign-in/email", { email }, { captchaToken });
     }
     /** Signs in with a mailed link's token, or the address and the mailed code; the same union as signIn. */
     async signInWithCode(input) {
@@ -660,8 +687,24 @@ export class PortcullisClient {
         sendPasswordReset: async (id) => void (await this.#call("POST", `/admin/users/${encodeURIComponent(id)}/password-reset`, undefined, { session: true })),
         resetMfa: async (id) => this.#call("DELETE", `/admin/users/${encodeURIComponent(id)}/mfa`, undefined, { session: true }),
         listAudit: async (q = {}) => (await this.#call("GET", `/admin/audit${query(q)}`, undefined, { session: true })).events,
+        /** Creates a user: with a password (the address counts as verified), or without one (an invitation is mailed). */
+        createUser: async (input) => (await this.#call("POST", "/admin/users", input, { session: true })).user,
+        /** Deletes a user as DELETE /auth/me does (needs the administrator's session fresh; 409 last_admin). */
+        deleteUser: async (id) => this.#call("DELETE", `/admin/users/${encodeURIComponent(id)}`, undefined, { session: true }),
+        /** Webhook deliveries, newest first; status "failed" for those whose last attempt failed. */
+        listWebhookDeliveries: async (q = {}) => this.#call("GET", `/admin/webhooks/deliveries${query(q)}`, undefined, { session: true }),
+        /** Sends a delivery that failed for good again (same webhook-id). */
+        retryWebhookDelivery: async (id) => void (await this.#call("POST", `/admin/webhooks/deliveries/${encodeURIComponent(String(id))}/retry`, undefined, { session: true })),
         liftLockout: async (email) => this.#call("DELETE", `/admin/lockouts${query({ email })}`, undefined, { session: true }),
     };
+}
+function headersFor(body, captcha) {
+    const h = {};
+    if (body !== undefined)
+        h["Content-Type"] = "application/json";
+    if (captcha?.captchaToken)
+        h["X-Captcha-Token"] = captcha.captchaToken;
+    return Object.keys(h).length ? h : undefined;
 }
 function query(q) {
     const p = new URLSearchParams();

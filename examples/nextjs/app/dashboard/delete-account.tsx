@@ -1,0 +1,37 @@
+"use client";
+import { useState, type FormEvent } from "react";
+import { client, message } from "../../lib/portcullis";
+
+// "Delete my account", with step-up: the password proves the user again
+// (reauthenticate; a user with a second factor would use a code or a
+// passkey), then DELETE /auth/me ends every session, clears the cookies and
+// deletes the account. The browser then goes to /login.
+export function DeleteAccount() {
+  const [password, setPassword] = useState("");
+  const [error, setError] = useState("");
+
+  async function remove(e: FormEvent) {
+    e.preventDefault();
+    setError("");
+    try {
+      await client.reauthenticate({ password });
+      await client.deleteAccount();
+      window.location.assign("/login");
+    } catch (err) {
+      setError(message(err));
+    }
+  }
+
+  return (
+    <section>
+      <h2>Delete my account</h2>
+      <form onSubmit={remove}>
+        <label>
+          Password <input type="password" id="delete-password" autoComplete="current-password" value={password} onChange={(e) => setPassword(e.target.value)} required />
+        </label>
+        <button type="submit" id="delete-account">Delete my account</button>
+      </form>
+      {error && <p className="error" id="delete-error">{error}</p>}
+    </section>
+  );
+}
