@@ -44,37 +44,9 @@ func (db *DB) CountActiveAdmins(ctx context.Context) (int64, error) {
 func (db *DB) UpdateUser(ctx context.Context, id string, ch models.UserChange, now time.Time, check func(before models.User, otherAdmins int) error) (models.User, error) {
 	var out models.User
 	err := db.with(ctx).Transaction(func(tx *gorm.DB) error {
-		// Lock the active administrators, and the user, always in id order,
-		// so that two transactions demoting each other queue instead of
-		// deadlocking (SQLite transactions are already exclusive writers).
-		locked := tx.Model(&models.User{}).Where("(role = ? AND disabled_at IS NULL) OR id = ?", models.RoleAdmin, id).Order("id")
-		if db.dialect == "postgres" {
-			locked = locked.Clauses(clause.Locking{Strength: "UPDATE"})
-		}
-		var rows []models.User
-		if err := locked.Find(&rows).Error; err != nil {
+		u, err := lockedForAdminCheck(tx, db.dialect, id, check)
+		if err != nil {
 			return err
-		}
-		var (
-			u           models.User
-			found       bool
-			otherAdmins int
-		)
-		for _, r := range rows {
-			switch {
-			case r.ID == id:
-				u, found = r, true
-			case r.Role == models.RoleAdmin && r.DisabledAt == nil:
-				otherAdmins++
-			}
-		}
-		if !found {
-			return gorm.ErrRecordNotFound
-		}
-		if check != nil {
-			if err := check(u, otherAdmins); err != nil {
-				return err
-			}
 		}
 		updates := map[string]any{"updated_at": now}
 		if ch.Role != nil {
@@ -99,4 +71,43 @@ func (db *DB) UpdateUser(ctx context.Context, id string, ch models.UserChange, n
 		return tx.Where("id = ?", id).Take(&out).Error
 	})
 	return out, translate(err, "could not update the user")
+}
+
+// lockedForAdminCheck reads the user with id and counts the other active
+// administrators, with those rows locked, and hands both to check (which
+// may be nil); its error aborts the caller's transaction. The rows are
+// locked always in id order, so that two transactions demoting each other
+// queue instead of deadlocking (SQLite transactions are already exclusive
+// writers).
+func lockedForAdminCheck(tx *gorm.DB, dialect, id string, check func(before models.User, otherAdmins int) error) (models.User, error) {
+	locked := tx.Model(&models.User{}).Where("(role = ? AND disabled_at IS NULL) OR id = ?", models.RoleAdmin, id).Order("id")
+	if dialect == "postgres" {
+		locked = locked.Clauses(clause.Locking{Strength: "UPDATE"})
+	}
+	var rows []models.User
+	if err := locked.Find(&rows).Error; err != nil {
+		return models.User{}, err
+	}
+	var (
+		u           models.User
+		found       bool
+		otherAdmins int
+	)
+	for _, r := range rows {
+		switch {
+		case r.ID == id:
+			u, found = r, true
+		case r.Role == models.RoleAdmin && r.DisabledAt == nil:
+			otherAdmins++
+		}
+	}
+	if !found {
+		return models.User{}, gorm.ErrRecordNotFound
+	}
+	if check != nil {
+		if err := check(u, otherAdmins); err != nil {
+			return models.User{}, err
+		}
+	}
+	return u, nil
 }

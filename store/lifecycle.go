@@ -4,7 +4,6 @@ import (
 	"context"
 
 	"gorm.io/gorm"
-	"gorm.io/gorm/clause"
 
 	"github.com/portcullis-auth/portcullis/models"
 )
@@ -19,30 +18,9 @@ import (
 func (db *DB) DeleteUser(ctx context.Context, id string, d models.Deletion, check func(before models.User, otherAdmins int) error) (models.User, error) {
 	var u models.User
 	err := db.with(ctx).Transaction(func(tx *gorm.DB) error {
-		locked := tx.Model(&models.User{}).Where("(role = ? AND disabled_at IS NULL) OR id = ?", models.RoleAdmin, id).Order("id")
-		if db.dialect == "postgres" {
-			locked = locked.Clauses(clause.Locking{Strength: "UPDATE"})
-		}
-		var rows []models.User
-		if err := locked.Find(&rows).Error; err != nil {
+		var err error
+		if u, err = lockedForAdminCheck(tx, db.dialect, id, check); err != nil {
 			return err
-		}
-		found, otherAdmins := false, 0
-		for _, r := range rows {
-			switch {
-			case r.ID == id:
-				u, found = r, true
-			case r.Role == models.RoleAdmin && r.DisabledAt == nil:
-				otherAdmins++
-			}
-		}
-		if !found {
-			return gorm.ErrRecordNotFound
-		}
-		if check != nil {
-			if err := check(u, otherAdmins); err != nil {
-				return err
-			}
 		}
 		for _, q := range []struct {
 			sql  string
