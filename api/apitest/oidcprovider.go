@@ -80,15 +80,18 @@ func NewOIDCProvider(t testing.TB) *OIDCProvider {
 	mux.HandleFunc("GET /authorize", p.authorizePage)
 	mux.HandleFunc("POST /authorize", p.authorize)
 	mux.HandleFunc("POST /token", p.token)
-	p.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	// The issuer is known before the server serves: a request that arrives
+	// at once (a client retrying discovery) must not race its assignment.
+	p.srv = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if p.Down.Load() {
 			http.Error(w, "down", http.StatusServiceUnavailable)
 			return
 		}
 		mux.ServeHTTP(w, r)
 	}))
+	p.Issuer = "http://" + p.srv.Listener.Addr().String()
+	p.srv.Start()
 	t.Cleanup(p.srv.Close)
-	p.Issuer = p.srv.URL
 	return p
 }
 
