@@ -310,11 +310,8 @@ func (s *Service) firstProof(ctx context.Context, cl Client, u models.User, keep
 	// this address is the provider's twin of a pre-registration password:
 	// it goes too (the proving identity, if any, verified it and stays).
 	// Before the sessions end, so a sign-in racing this is ended with them.
-	if n, err := s.store.DropUnprovenIdentities(ctx, u.ID, u.Email); err != nil {
+	if err := s.dropUnprovenIdentities(ctx, cl, u); err != nil {
 		return models.User{}, err
-	} else if n > 0 {
-		s.record(ctx, cl, event{typ: models.EventIdentityUnlinked, userID: u.ID, email: u.Email,
-			detail: "linked before the address was proven, by a provider that did not verify it; removed by the first proof"})
 	}
 	r := Revocation{UserID: u.ID, Scope: ScopeGlobal, Reason: ReasonAddressProven, Email: u.Email}
 	if keep != "" {
@@ -329,6 +326,17 @@ func (s *Service) firstProof(ctx context.Context, cl Client, u models.User, keep
 		s.notify(ctx, cl, models.MailPasswordRemoved, nu)
 	}
 	return nu, nil
+}
+
+// dropUnprovenIdentities unlinks, at the first proof of u's address, every
+// identity whose provider did not verify that address, and audits it.
+func (s *Service) dropUnprovenIdentities(ctx context.Context, cl Client, u models.User) error {
+	n, err := s.store.DropUnprovenIdentities(ctx, u.ID, u.Email)
+	if err == nil && n > 0 {
+		s.record(ctx, cl, event{typ: models.EventIdentityUnlinked, userID: u.ID, email: u.Email,
+			detail: "linked before the address was proven, by a provider that did not verify it; removed by the first proof"})
+	}
+	return err
 }
 
 // VerifyEmail marks the address a verification token was sent to as
@@ -430,11 +438,8 @@ func (s *Service) ResetPassword(ctx context.Context, cl Client, raw, password st
 		// The reset (or invitation) was the first proof of the address: it
 		// is verified now, and identities no provider verified it for go, as
 		// with every first proof.
-		if n, err := s.store.DropUnprovenIdentities(ctx, u.ID, u.Email); err != nil {
+		if err := s.dropUnprovenIdentities(ctx, cl, u); err != nil {
 			return err
-		} else if n > 0 {
-			s.record(ctx, cl, event{typ: models.EventIdentityUnlinked, userID: u.ID, email: u.Email,
-				detail: "linked before the address was proven, by a provider that did not verify it; removed by the first proof"})
 		}
 		s.record(ctx, cl, event{typ: models.EventEmailVerified, userID: u.ID, email: u.Email, detail: "by " + string(purpose)})
 	}
