@@ -31,7 +31,17 @@ type Cached struct {
 	epoch uint64
 
 	touchMu sync.Mutex
+	// touches are the queued last-seen times; writing is the batch the
+	// flush in flight took, until it has been written. RevokeExcessSessions
+	// reads both (queuedSeen) to choose the least recently used sessions:
+	// choosing from the table alone, while a batch is not yet written, would
+	// revoke a session just used.
 	touches map[string]time.Time
+	writing map[string]time.Time
+	flushed uint64 // flushes finished (see addNotYetWritten)
+	// flushing is held by the flush in flight (a one-slot semaphore), so
+	// that writing is one batch; a waiter gives up when its context ends.
+	flushing chan struct{}
 
 	// afterRead, when set (tests only), runs between a database read and
 	// the fill that caches it; afterPeek between the read of a cached entry
@@ -40,6 +50,12 @@ type Cached struct {
 	afterRead   func()
 	afterPeek   func()
 	onContended func()
+	// afterTakeTouches, when set (tests only), runs once a flush has taken
+	// its batch and before it writes it; afterReadLastSeen once the session
+	// cap has read the user's sessions, before it adds the times not yet
+	// written.
+	afterTakeTouches  func()
+	afterReadLastSeen func()
 }
 
 type cachedSession struct {
@@ -58,7 +74,7 @@ const MaxStaleness = time.Minute
 // NewCached wraps db with caches of size entries each and starts listening on
 // bus until ctx ends. Batched last-seen writes are flushed every flushEvery.
 func NewCached(ctx context.Context, db *DB, bus Bus, size int, flushEvery time.Duration, log *slog.Logger) *Cached {
-	c := &Cached{db: db, bus: bus, log: log, touches: map[string]time.Time{}}
+	c := &Cached{db: db, bus: bus, log: log, touches: map[string]time.Time{}, flushing: make(chan struct{}, 1)}
 	c.sessions, _ = lru.New[string, cachedSession](size)
 	c.users, _ = lru.New[string, cachedUser](size)
 	go bus.Run(ctx, c.onKey, c.Purge)
@@ -206,17 +222,60 @@ func (c *Cached) flushLoop(ctx context.Context, every time.Duration) {
 	}
 }
 
-// FlushTouches writes the queued last-seen times.
-func (c *Cached) FlushTouches(ctx context.Context) {
+// FlushTouches writes the queued last-seen times, after waiting for a flush
+// in flight. It fails only when ctx ends before that flush does.
+func (c *Cached) FlushTouches(ctx context.Context) error {
+	select {
+	case c.flushing <- struct{}{}:
+	case <-ctx.Done():
+		return translate(ctx.Err(), "last-seen times not written")
+	}
+	defer func() { <-c.flushing }()
 	c.touchMu.Lock()
 	batch := c.touches
 	c.touches = map[string]time.Time{}
+	c.writing = batch
 	c.touchMu.Unlock()
+	defer func() {
+		c.touchMu.Lock()
+		c.writing = nil
+		c.flushed++
+		c.touchMu.Unlock()
+	}()
+	if c.afterTakeTouches != nil {
+		c.afterTakeTouches()
+	}
 	for id, at := range batch {
 		if err := c.db.TouchSession(ctx, id, at); err != nil {
 			c.log.Warn("last-seen write failed", "error", err.Error())
 		}
 	}
+	return nil
+}
+
+// flushesDone counts the flushes that have finished writing.
+func (c *Cached) flushesDone() uint64 {
+	c.touchMu.Lock()
+	defer c.touchMu.Unlock()
+	return c.flushed
+}
+
+// addNotYetWritten raises each session of live, read from the table after
+// flushesDone returned done, to its last-seen time not yet written (queued,
+// or taken by the flush in flight). It reports false when a flush has
+// finished since: its writes may have landed after the read and are no
+// longer queued, so the caller should read again.
+func (c *Cached) addNotYetWritten(live []lastSeen, done uint64) bool {
+	c.touchMu.Lock()
+	defer c.touchMu.Unlock()
+	for i, s := range live {
+		for _, at := range []time.Time{c.touches[s.ID], c.writing[s.ID]} {
+			if at.After(live[i].LastSeenAt) {
+				live[i].LastSeenAt = at
+			}
+		}
+	}
+	return c.flushed == done
 }
 
 // RotateRefresh slides the session and updates the local entry. Slides are
@@ -301,9 +360,28 @@ func (c *Cached) ExportUser(ctx context.Context, id string) (models.Export, erro
 // RevokeExcessSessions revokes the sessions over a user's bound and
 // evicts them everywhere.
 func (c *Cached) RevokeExcessSessions(ctx context.Context, userID string, keep int, now time.Time) ([]string, error) {
-	// Batched last-seen times first: they decide which is least recent.
-	c.FlushTouches(ctx)
-	ids, err := c.db.RevokeExcessSessions(ctx, userID, keep, now)
+	// The last-seen times decide which is least recent: those not yet
+	// written count too, read from the queue and the flush in flight rather
+	// than waited for (a flush held up by a stalled row must not hold up a
+	// sign-in, nor let it pass the cap). A flush that finishes during the
+	// read means reading again (rare: one every few seconds).
+	var live []lastSeen
+	for try := 1; ; try++ {
+		done := c.flushesDone()
+		var err error
+		if live, err = c.db.liveLastSeen(ctx, userID, now); err != nil {
+			return nil, err
+		}
+		if c.afterReadLastSeen != nil {
+			c.afterReadLastSeen()
+		}
+		// Past three reads (flushes finishing faster than a read), the
+		// last is taken as it is.
+		if c.addNotYetWritten(live, done) || try == 3 {
+			break
+		}
+	}
+	ids, err := c.db.revokeBeyond(ctx, live, keep, now)
 	keys := make([]string, len(ids))
 	for i, id := range ids {
 		keys[i] = "s:" + id

@@ -152,3 +152,87 @@ func TestInPlaceUpdateHoldsOffAnInvalidation(t *testing.T) {
 		})
 	}
 }
+
+// holdFlush starts a flush and returns once it has taken its batch of
+// last-seen times, holding it there until release is closed; flushed is
+// closed when the flush returns.
+func holdFlush(ctx context.Context, c *Cached) (release, flushed chan struct{}) {
+	taken := make(chan struct{})
+	release, flushed = make(chan struct{}), make(chan struct{})
+	c.afterTakeTouches = func() {
+		c.afterTakeTouches = nil
+		close(taken)
+		<-release
+	}
+	go func() { _ = c.FlushTouches(ctx); close(flushed) }()
+	<-taken
+	return release, flushed
+}
+
+// capSessions gives a user two live sessions: used, last seen by the table
+// five hours ago, and other, an hour ago; then used is used now (a touch,
+// queued). A sign-in keeping one session must revoke other.
+func capSessions(t *testing.T, c *Cached, email string) (used, other models.Session, now time.Time) {
+	t.Helper()
+	ctx := context.Background()
+	used = liveSession(t, c, email)
+	now = time.Now().UTC().Truncate(time.Millisecond)
+	if err := c.db.TouchSession(ctx, used.ID, now.Add(-5*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	other = models.Session{UserID: used.UserID, CreatedAt: now, LastSeenAt: now.Add(-time.Hour), ExpiresAt: now.Add(time.Hour), RotatedAt: now}
+	if err := c.CreateSession(ctx, &other, 0); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.TouchSession(ctx, used.ID, now); err != nil {
+		t.Fatal(err)
+	}
+	return used, other, now
+}
+
+// TestExcessSessionsCountLastSeenNotYetWritten: the sign-in past the session
+// cap chooses the least recently used session by the last-seen times not yet
+// written too — queued, or taken by a flush in flight that a stalled
+// database holds (here a hook that never lets it write), or written by a
+// flush that finished between the sign-in's read and its look at the queue. It neither waits
+// for that flush nor revokes the session just used. (Before: it waited for
+// the flush, and the hostile review's logins behind a row held FOR UPDATE
+// took the full 5 s and then passed the cap.)
+func TestExcessSessionsCountLastSeenNotYetWritten(t *testing.T) {
+	for _, where := range []string{"queued", "held by a stalled flush", "written by a flush during the read"} {
+		t.Run(where, func(t *testing.T) {
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			c := NewCached(ctx, openMemory(t), LocalBus{}, 100, time.Hour, slog.New(slog.DiscardHandler))
+			used, other, now := capSessions(t, c, "cap@example.com")
+			switch where {
+			case "held by a stalled flush":
+				release, flushed := holdFlush(ctx, c)
+				defer func() { close(release); <-flushed }()
+			case "written by a flush during the read":
+				// The read saw the table before the flush wrote the use,
+				// and the flush is over before the queue is looked at: the
+				// use is in neither unless the sign-in reads again (found
+				// by the hostile review).
+				c.afterReadLastSeen = func() {
+					c.afterReadLastSeen = nil
+					if err := c.FlushTouches(ctx); err != nil {
+						t.Error(err)
+					}
+				}
+			}
+			signIn, cancelSignIn := context.WithTimeout(ctx, 10*time.Second)
+			defer cancelSignIn()
+			ids, err := c.RevokeExcessSessions(signIn, used.UserID, 1, now)
+			if err != nil {
+				t.Fatalf("the sign-in's revocation: %v", err)
+			}
+			if len(ids) != 1 || ids[0] != other.ID {
+				t.Fatalf("revoked %v, want only the session last used an hour ago (%s), not the one just used (%s)", ids, other.ID, used.ID)
+			}
+			if live, err := c.db.LiveSessions(ctx, used.UserID, now); err != nil || len(live) != 1 || live[0].ID != used.ID {
+				t.Errorf("live sessions in the table: %v, %v; want only %s", live, err, used.ID)
+			}
+		})
+	}
+}

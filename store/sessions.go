@@ -2,6 +2,8 @@ package store
 
 import (
 	"context"
+	"slices"
+	"strings"
 	"time"
 
 	"gorm.io/gorm"
@@ -80,13 +82,30 @@ func (db *DB) SessionWithUser(ctx context.Context, id string, fresh bool) (model
 // reports whether this call won; it loses too when the session is revoked or
 // expired.
 func (db *DB) RotateRefresh(ctx context.Context, id string, gen int64, now, expiresAt time.Time) (bool, error) {
-	res := db.with(ctx).Exec(`UPDATE sessions SET refresh_gen = refresh_gen + 1, rotated_at = ?, expires_at = ?, last_seen_at = ?
-WHERE id = ? AND refresh_gen = ? AND revoked_at IS NULL AND expires_at > ?`, now, expiresAt, now, id, gen, now)
-	if res.Error != nil {
-		return false, translate(res.Error, "could not rotate the session")
+	// Every refresh runs this one statement: it goes to database/sql
+	// directly, in the dialect's own placeholders, rather than through
+	// GORM's statement builder and callbacks.
+	q := rotateRefreshSQL
+	if db.dialect == "postgres" {
+		q = rotateRefreshPG
 	}
-	return res.RowsAffected == 1, nil
+	res, err := db.sql.ExecContext(ctx, q, now, expiresAt, now, id, gen, now)
+	if err != nil {
+		return false, translate(err, "could not rotate the session")
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, translate(err, "could not rotate the session")
+	}
+	return n == 1, nil
 }
+
+const (
+	rotateRefreshSQL = `UPDATE sessions SET refresh_gen = refresh_gen + 1, rotated_at = ?, expires_at = ?, last_seen_at = ?
+WHERE id = ? AND refresh_gen = ? AND revoked_at IS NULL AND expires_at > ?`
+	rotateRefreshPG = `UPDATE sessions SET refresh_gen = refresh_gen + 1, rotated_at = $1, expires_at = $2, last_seen_at = $3
+WHERE id = $4 AND refresh_gen = $5 AND revoked_at IS NULL AND expires_at > $6`
+)
 
 // TouchSession records that a session was used at now.
 func (db *DB) TouchSession(ctx context.Context, id string, now time.Time) error {
@@ -126,12 +145,44 @@ func (db *DB) LiveSessions(ctx context.Context, userID string, now time.Time) ([
 // RevokeExcessSessions revokes the live sessions of userID beyond the keep
 // most recently used (by last_seen_at, then id) and returns their ids.
 func (db *DB) RevokeExcessSessions(ctx context.Context, userID string, keep int, now time.Time) ([]string, error) {
-	var ids []string
-	err := db.with(ctx).Model(&models.Session{}).Where("user_id = ? AND revoked_at IS NULL AND expires_at > ?", userID, now).
-		Order("last_seen_at DESC").Order("id DESC").Offset(keep).Pluck("id", &ids).Error
-	if err != nil || len(ids) == 0 {
-		return nil, translate(err, "could not list sessions")
+	live, err := db.liveLastSeen(ctx, userID, now)
+	if err != nil {
+		return nil, err
 	}
-	err = db.with(ctx).Model(&models.Session{}).Where("id IN ? AND revoked_at IS NULL", ids).Update("revoked_at", now).Error
+	return db.revokeBeyond(ctx, live, keep, now)
+}
+
+// lastSeen is a live session's id and last-seen time.
+type lastSeen struct {
+	ID         string
+	LastSeenAt time.Time
+}
+
+// liveLastSeen lists the live sessions of userID at now, unordered.
+func (db *DB) liveLastSeen(ctx context.Context, userID string, now time.Time) ([]lastSeen, error) {
+	var live []lastSeen
+	err := db.with(ctx).Model(&models.Session{}).Select("id", "last_seen_at").
+		Where("user_id = ? AND revoked_at IS NULL AND expires_at > ?", userID, now).Find(&live).Error
+	return live, translate(err, "could not list sessions")
+}
+
+// revokeBeyond revokes the sessions of live beyond the keep most recently
+// used (last seen, then the larger id, as ORDER BY last_seen_at DESC, id
+// DESC) and returns their ids.
+func (db *DB) revokeBeyond(ctx context.Context, live []lastSeen, keep int, now time.Time) ([]string, error) {
+	if len(live) <= keep {
+		return nil, nil
+	}
+	slices.SortFunc(live, func(a, b lastSeen) int {
+		if c := b.LastSeenAt.Compare(a.LastSeenAt); c != 0 {
+			return c
+		}
+		return strings.Compare(b.ID, a.ID)
+	})
+	ids := make([]string, 0, len(live)-keep)
+	for _, s := range live[keep:] {
+		ids = append(ids, s.ID)
+	}
+	err := db.with(ctx).Model(&models.Session{}).Where("id IN ? AND revoked_at IS NULL", ids).Update("revoked_at", now).Error
 	return ids, translate(err, "could not revoke sessions")
 }
