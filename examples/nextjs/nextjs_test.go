@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -19,6 +20,7 @@ import (
 	"github.com/chromedp/cdproto/webauthn"
 	"github.com/chromedp/chromedp"
 
+	"github.com/portcullis-auth/portcullis/api"
 	"github.com/portcullis-auth/portcullis/api/apitest"
 )
 
@@ -92,7 +94,23 @@ func TestNextJSExample(t *testing.T) {
 	for k, v := range provider.Env("mock", "Mock") {
 		routerEnv[k] = v
 	}
-	router := apitest.Router(t, routerEnv)
+	// Portcullis' log: on failure, its warnings and every answer of 500 or
+	// more are printed (a step once failed on a 503 under CI's load).
+	serverLog := &apitest.LogBuffer{}
+	t.Cleanup(func() {
+		if !t.Failed() {
+			return
+		}
+		for _, line := range strings.Split(serverLog.String(), "\n") {
+			if strings.Contains(line, `"level":"WARN"`) || strings.Contains(line, `"level":"ERROR"`) || strings.Contains(line, `"status":5`) {
+				t.Logf("portcullis: %s", line)
+			}
+		}
+	})
+	// The flow is under test, not what hashing costs (see CheapHashing).
+	router := apitest.Router(t, routerEnv, apitest.CheapHashing, func(d *api.Deps) {
+		d.Logger = slog.New(slog.NewJSONHandler(serverLog, nil))
+	})
 	go func() { _ = http.Serve(apiLn, router) }()
 	t.Cleanup(func() { apiLn.Close() })
 	apiURL := fmt.Sprintf("http://127.0.0.1:%d", apiPort)
@@ -153,10 +171,17 @@ func TestNextJSExample(t *testing.T) {
 	}
 	step := func(what string, actions ...chromedp.Action) {
 		t.Helper()
-		ctx, cancel := context.WithTimeout(tab, 30*time.Second)
+		// Generous: under .ci/run this Chromium shares two cores with two
+		// others and the race detector (a sign-out once took over 30 s).
+		ctx, cancel := context.WithTimeout(tab, 90*time.Second)
 		defer cancel()
 		if err := chromedp.Run(ctx, actions...); err != nil {
-			t.Fatalf("%s: %v", what, err)
+			// What the user would see: the page's address and text.
+			var at, text string
+			look, cancel := context.WithTimeout(tab, 5*time.Second)
+			defer cancel()
+			_ = chromedp.Run(look, chromedp.Location(&at), chromedp.Evaluate(`document.body ? document.body.innerText : ""`, &text))
+			t.Fatalf("%s: %v\nthe page at %s shows:\n%s", what, err, at, text)
 		}
 	}
 	cookieHeader := func() string {
@@ -204,6 +229,10 @@ func TestNextJSExample(t *testing.T) {
 		chromedp.SendKeys("#name", "Ada Lovelace", chromedp.ByID),
 		chromedp.SendKeys("#email", "ada@example.com", chromedp.ByID),
 		chromedp.SendKeys("#password", "correct horse battery staple", chromedp.ByID),
+		// A slow network for the dashboard's first load: its HTML shows
+		// long before its scripts arrive and React hydrates it (undone
+		// after the passkey click).
+		network.Enable(), network.EmulateNetworkConditions(false, 1500, -1, -1),
 		chromedp.Click("#register-submit", chromedp.ByID),
 		chromedp.WaitVisible("#greeting", chromedp.ByID),
 		chromedp.Text("#greeting", &greeting, chromedp.ByID),
@@ -219,6 +248,8 @@ func TestNextJSExample(t *testing.T) {
 	// The name is in the HTML the server sends, not fetched by the browser.
 	if status, _, body := get("/dashboard", cookie); status != http.StatusOK || !strings.Contains(body, "Ada Lovelace") || !strings.Contains(body, "ada@example.com") {
 		t.Fatalf("server-rendered dashboard: %d, name in HTML %t", status, strings.Contains(body, "Ada Lovelace"))
+	} else if !strings.Contains(body, `id="passkey-add" disabled=""`) {
+		t.Errorf("the server's HTML draws the passkey button enabled: a click before hydration would be lost")
 	}
 	if path := os.Getenv("UPDATE_NEXTJS_SCREENSHOT"); path != "" {
 		var png []byte
@@ -228,7 +259,11 @@ func TestNextJSExample(t *testing.T) {
 		}
 	}
 
-	step("add a passkey from the dashboard", chromedp.Click("#passkey-add", chromedp.ByID),
+	// The button is drawn disabled until React has hydrated it: a click on
+	// the server's HTML before then does nothing (CI once waited 90 s here;
+	// the slow network makes that moment long enough to hit every time).
+	step("add a passkey from the dashboard", chromedp.WaitEnabled("#passkey-add", chromedp.ByID), chromedp.Click("#passkey-add", chromedp.ByID),
+		network.EmulateNetworkConditions(false, 0, -1, -1),
 		chromedp.WaitVisible("#passkeys li", chromedp.ByQuery), chromedp.WaitVisible("#recovery-codes li", chromedp.ByQuery))
 	var creds []*webauthn.Credential
 	step("read the authenticator", chromedp.ActionFunc(func(ctx context.Context) error {
@@ -346,13 +381,13 @@ func TestNextJSExample(t *testing.T) {
 	if greeting != "Hello, Grace Hopper" {
 		t.Fatalf("after registering Grace: %q", greeting)
 	}
-	step("delete with a wrong password", chromedp.SendKeys("#delete-password", "not grace's password at all", chromedp.ByID),
+	step("delete with a wrong password", chromedp.WaitEnabled("#delete-password", chromedp.ByID), chromedp.SendKeys("#delete-password", "not grace's password at all", chromedp.ByID),
 		chromedp.Click("#delete-account", chromedp.ByID), chromedp.WaitVisible("#delete-error", chromedp.ByID))
 	cookie = cookieHeader()
 	if status, _, body := get("/dashboard", cookie); status != http.StatusOK || !strings.Contains(body, "Grace Hopper") {
 		t.Fatalf("after a refused deletion the dashboard answers %d, name in HTML %t", status, strings.Contains(body, "Grace Hopper"))
 	}
-	step("delete my account", chromedp.Reload(), chromedp.WaitVisible("#delete-password", chromedp.ByID),
+	step("delete my account", chromedp.Reload(), chromedp.WaitEnabled("#delete-password", chromedp.ByID),
 		chromedp.SendKeys("#delete-password", gracePassword, chromedp.ByID),
 		chromedp.Click("#delete-account", chromedp.ByID), chromedp.WaitVisible("#login-submit", chromedp.ByID), chromedp.Location(&where))
 	if !strings.Contains(where, "/login") {

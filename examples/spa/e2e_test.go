@@ -82,7 +82,8 @@ func newStack(t *testing.T, env map[string]string, opts ...func(*api.Deps)) *sta
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
-	router := apitest.Router(t, vars, append([]func(*api.Deps){func(d *api.Deps) { d.OpenAPI = spec }}, opts...)...)
+	// The flows are under test, not what hashing costs (see CheapHashing).
+	router := apitest.Router(t, vars, append([]func(*api.Deps){apitest.CheapHashing, func(d *api.Deps) { d.OpenAPI = spec }}, opts...)...)
 	go func() { _ = http.Serve(apiLn, router) }()
 	go func() { _ = http.Serve(spaLn, newHandler(apiURL)) }()
 	go func() { _ = http.Serve(evilLn, foreignPage(apiURL)) }()

@@ -24,7 +24,10 @@ func TestSignInWithTheSecondStep(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(apitest.Router(t, map[string]string{"AUTH_COOKIE_SECURE": "false"}, func(d *api.Deps) { d.DataKeys = keys }))
+	// This test is about the grant: it hashes cheaply (see CheapHashing).
+	srv := httptest.NewServer(apitest.Router(t, map[string]string{"AUTH_COOKIE_SECURE": "false"}, apitest.CheapHashing, func(d *api.Deps) {
+		d.DataKeys = keys
+	}))
 	defer srv.Close()
 	ctx := context.Background()
 	call := func(method, path, bearer string, body any) map[string]any {

@@ -74,6 +74,20 @@ export function isMFAChallenge(r: SignInResult): r is MFAChallenge {
 interface Stamp {
   id: string;
   accessExpiresAt?: string;
+  /** Its order: when it was written (ms since the epoch), or just above the newest stamp known then (see #writeStamp, Lock.mark). */
+  at?: number;
+}
+
+// How long a tab holding the refresh lock waits for a newer stamp another tab
+// wrote (see #stampAfterLock) before refreshing itself.
+const stampWaitMs = 500;
+
+function sharedStorage(): boolean {
+  try {
+    return globalThis.localStorage != null;
+  } catch {
+    return false; // a sandboxed frame throws on reading it
+  }
 }
 
 type Broadcast = { kind: "auth"; event: AuthEvent; user: User | null; session: Session | null };
@@ -98,6 +112,8 @@ export class PortcullisClient {
   #mfa: MFAChallenge | undefined;
   // The last refresh stamp of this realm (for runtimes without localStorage).
   #localStamp: Stamp = { id: "initial" };
+  // The highest stamp order the lock has shown this tab (Lock.newestMark).
+  #newestMark = 0;
   #initial: Promise<void> | undefined;
   #timer: ReturnType<typeof setTimeout> | undefined;
   #onVisibility: (() => void) | undefined;
@@ -195,12 +211,14 @@ export class PortcullisClient {
     this.#emit(m.event, false);
   }
 
-  #signedIn(r: SignedIn, event: AuthEvent): void {
+  // Resolves once the new stamp is recorded (a refresh waits for it).
+  #signedIn(r: SignedIn, event: AuthEvent): Promise<void> {
     this.#state = { user: r.user, session: r.session };
     this.#mfa = undefined;
-    this.#writeStamp(r.session);
+    const recorded = this.#writeStamp(r.session);
     this.#schedule();
     this.#emit(event, true);
+    return recorded;
   }
 
   /** Forgets the session here and in every tab, emitting SIGNED_OUT unless it was already known to be gone. */
@@ -224,14 +242,55 @@ export class PortcullisClient {
     return this.#localStamp;
   }
 
-  #writeStamp(session: Session | undefined): void {
-    const s: Stamp = { id: Math.random().toString(36).slice(2) + Date.now().toString(36), accessExpiresAt: session?.accessExpiresAt };
+  /**
+   * The stamp once this tab holds the lock. A tab that still reads the stamp
+   * it saw before may be reading too early rather than after a refresh that
+   * did not happen: Chromium grants the lock and carries another tab's
+   * localStorage write over separate channels, and such a write was seen to
+   * arrive ~20 ms after the lock its writer had let go of. When the lock says
+   * a newer stamp exists (Lock.newestMark; with the election, a contended
+   * lock), this tab waits for that write
+   * (the storage event), for at most stampWaitMs. Otherwise, or with a new
+   * stamp already here, no wait.
+   */
+  async #stampAfterLock(contended: boolean, seen: Stamp): Promise<Stamp> {
+    const now = this.#readStamp();
+    const w = globalThis as { addEventListener?: typeof addEventListener; removeEventListener?: typeof removeEventListener };
+    // Without a localStorage the tabs share, no write is on its way.
+    if (now.id !== seen.id || !sharedStorage() || typeof w.addEventListener !== "function" || typeof w.removeEventListener !== "function") return now;
+    const newest = await this.#lock.newestMark();
+    if (newest !== undefined) this.#newestMark = Math.max(this.#newestMark, newest);
+    if (!(newest === undefined ? contended : newest > (seen.at ?? 0))) return now;
+    const seenId = seen.id;
+    return new Promise<Stamp>((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        w.removeEventListener!("storage", onStorage);
+        resolve(this.#readStamp());
+      };
+      const onStorage = (e: Event) => {
+        if ((e as StorageEvent).key === this.#storageKey && this.#readStamp().id !== seenId) done();
+      };
+      const timer = setTimeout(done, stampWaitMs);
+      w.addEventListener!("storage", onStorage);
+    });
+  }
+
+  // Resolves once the lock has recorded the stamp (see Lock.mark). `at`
+  // orders stamps: the time, or just above the newest stamp known here when
+  // the clock is behind it (a clock set back must not leave an idle tab's
+  // mark above every stamp written after it, which would make each refresh
+  // wait for a write that never comes).
+  #writeStamp(session: Session | undefined): Promise<void> {
+    const at = Math.max(Date.now(), (this.#readStamp().at ?? 0) + 1, this.#newestMark + 1);
+    const s: Stamp = { id: Math.random().toString(36).slice(2) + at.toString(36), accessExpiresAt: session?.accessExpiresAt, at };
     this.#localStamp = s;
     try {
       globalThis.localStorage?.setItem(this.#storageKey, JSON.stringify(s));
     } catch {
       // See #readStamp.
     }
+    return this.#lock.mark(at);
   }
 
   /**
@@ -240,8 +299,8 @@ export class PortcullisClient {
    * never presented twice. Returns false when the session is gone.
    */
   async #refreshAfter(seen: Stamp): Promise<boolean> {
-    return this.#lock.run(async () => {
-      if (this.#readStamp().id !== seen.id) return true;
+    return this.#lock.run(async (contended) => {
+      if ((await this.#stampAfterLock(contended, seen)).id !== seen.id) return true;
       try {
         await this.#doRefresh();
         return true;
@@ -260,7 +319,8 @@ export class PortcullisClient {
     const res = await this.#raw("POST", "/auth/refresh");
     if (!res.ok) throw await PortcullisError.from(res);
     const r = (await res.json()) as SignedIn;
-    this.#signedIn(r, "TOKEN_REFRESHED");
+    // The stamp is recorded before the lock is let go.
+    await this.#signedIn(r, "TOKEN_REFRESHED");
     return r;
   }
 
@@ -304,9 +364,9 @@ export class PortcullisClient {
   }
 
   async #proactive(seen: Stamp, margin: number): Promise<void> {
-    await this.#lock.run(async () => {
+    await this.#lock.run(async (contended) => {
       // Another tab may have refreshed while this one waited for the lock.
-      const s = this.#readStamp();
+      const s = await this.#stampAfterLock(contended, seen);
       if (s.id !== seen.id || (s.accessExpiresAt && Date.parse(s.accessExpiresAt) - Date.now() > margin)) {
         if (this.#state?.session && s.accessExpiresAt) this.#state.session = { ...this.#state.session, accessExpiresAt: s.accessExpiresAt };
         this.#schedule();
@@ -381,8 +441,9 @@ export class PortcullisClient {
   // Refreshes unless, once the lock is held, the latest stamp names a token
   // that is still live (another tab got one meanwhile).
   async #refreshUnlessLive(): Promise<boolean> {
-    return this.#lock.run(async () => {
-      const at = this.#readStamp().accessExpiresAt;
+    const seen = this.#readStamp();
+    return this.#lock.run(async (contended) => {
+      const at = (await this.#stampAfterLock(contended, seen)).accessExpiresAt;
       if (at !== undefined && Date.parse(at) > Date.now()) return true;
       try {
         await this.#doRefresh();
@@ -426,7 +487,7 @@ export class PortcullisClient {
       this.#mfa = r;
       this.#emit("MFA_REQUIRED", false);
     } else {
-      this.#signedIn(r, "SIGNED_IN");
+      void this.#signedIn(r, "SIGNED_IN");
     }
     return r;
   }
@@ -439,7 +500,7 @@ export class PortcullisClient {
     if (!res.ok) throw await PortcullisError.from(res);
     if (res.status === 202) return { status: "accepted", verificationRequired: true };
     const r = (await res.json()) as SignedIn;
-    this.#signedIn(r, "SIGNED_IN");
+    void this.#signedIn(r, "SIGNED_IN");
     return r;
   }
 
@@ -463,7 +524,7 @@ export class PortcullisClient {
       body = { ...body, webauthn: await this.#assert("/auth/mfa/webauthn/options", { mfaToken }, false) };
     }
     const r = await this.#call<SignedIn>("POST", "/auth/mfa/verify", body);
-    this.#signedIn(r, "SIGNED_IN");
+    void this.#signedIn(r, "SIGNED_IN");
     return r;
   }
 

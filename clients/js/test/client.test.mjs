@@ -386,7 +386,14 @@ describe("client.fetch with a one-second access token", () => {
     f.calls.length = 0;
     const all = await Promise.all(Array.from({ length: 6 }, () => client.fetch("/auth/sessions")));
     assert.deepEqual(all.map((r) => r.status), [200, 200, 200, 200, 200, 200]);
-    assert.equal(f.count("POST /auth/refresh"), 1, f.calls.join(", "));
+    // The six failures share one refresh. Under a loaded CI machine the new
+    // one-second token can expire before the six retries arrive (exp is in
+    // whole seconds), and then, by design, the burst takes one more shared
+    // refresh: never two at once, never more than two.
+    const refreshes = f.count("POST /auth/refresh");
+    assert.ok(refreshes >= 1 && refreshes <= 2, f.calls.join(", "));
+    const waves = f.calls.join(",").split("POST /auth/refresh");
+    assert.ok(waves.slice(1).every((w) => w.includes("GET /auth/sessions")), "two refreshes at once: " + f.calls.join(", "));
     assert.equal((await client.getUser()).user.name, "Kim", "the session survived");
   });
 
@@ -412,6 +419,14 @@ describe("client.fetch with a one-second access token", () => {
     const c = createClient({ baseUrl: pc.url, fetch: slow });
     const got = [];
     c.onAuthStateChange((e) => got.push(e));
+    // c's first load runs before the wait, not during it: with a sign-up
+    // just before a second boundary (exp is in whole seconds) its token was
+    // dead for that load, which then refreshed (and held its retry) during
+    // the wait, and the call under test found a live token (CI, once: only
+    // "GET /auth/me"). The network's hold starts over after it.
+    while (!got.includes("INITIAL_SESSION")) await sleep(10);
+    expiresAt = 0;
+    held = false;
     await sleep(1100);
     f.calls.length = 0;
     got.length = 0;

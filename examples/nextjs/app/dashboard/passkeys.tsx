@@ -2,6 +2,7 @@
 import { useEffect, useState } from "react";
 import type { Passkey } from "@portcullis/client";
 import { client, message } from "../../lib/portcullis";
+import { useHydrated } from "../../lib/hydrated";
 
 // The user's passkeys, and a button that adds one (navigator.credentials,
 // through @portcullis/client). A first factor comes with recovery codes, shown once.
@@ -9,6 +10,7 @@ export function Passkeys() {
   const [passkeys, setPasskeys] = useState<Passkey[]>([]);
   const [codes, setCodes] = useState<string[]>([]);
   const [error, setError] = useState("");
+  const hydrated = useHydrated();
   const load = () => client.listPasskeys().then(setPasskeys, (err) => setError(message(err)));
   useEffect(() => void load(), []);
 
@@ -33,7 +35,7 @@ export function Passkeys() {
           </li>
         ))}
       </ul>
-      <button type="button" id="passkey-add" onClick={add}>
+      <button type="button" id="passkey-add" onClick={add} disabled={!hydrated}>
         Add a passkey
       </button>
       {codes.length > 0 && (

@@ -9,6 +9,17 @@ export { PortcullisError } from "./errors.js";
 export function isMFAChallenge(r) {
     return "mfaRequired" in r && r.mfaRequired === true;
 }
+// How long a tab holding the refresh lock waits for a newer stamp another tab
+// wrote (see #stampAfterLock) before refreshing itself.
+const stampWaitMs = 500;
+function sharedStorage() {
+    try {
+        return globalThis.localStorage != null;
+    }
+    catch {
+        return false; // a sandboxed frame throws on reading it
+    }
+}
 export function createClient(options = {}) {
     return new PortcullisClient(options);
 }
@@ -26,6 +37,8 @@ export class PortcullisClient {
     #mfa;
     // The last refresh stamp of this realm (for runtimes without localStorage).
     #localStamp = { id: "initial" };
+    // The highest stamp order the lock has shown this tab (Lock.newestMark).
+    #newestMark = 0;
     #initial;
     #timer;
     #onVisibility;
@@ -118,12 +131,14 @@ export class PortcullisClient {
         this.#schedule();
         this.#emit(m.event, false);
     }
+    // Resolves once the new stamp is recorded (a refresh waits for it).
     #signedIn(r, event) {
         this.#state = { user: r.user, session: r.session };
         this.#mfa = undefined;
-        this.#writeStamp(r.session);
+        const recorded = this.#writeStamp(r.session);
         this.#schedule();
         this.#emit(event, true);
+        return recorded;
     }
     /** Forgets the session here and in every tab, emitting SIGNED_OUT unless it was already known to be gone. */
     #signedOut() {
@@ -146,8 +161,51 @@ export class PortcullisClient {
         }
         return this.#localStamp;
     }
+    /**
+     * The stamp once this tab holds the lock. A tab that still reads the stamp
+     * it saw before may be reading too early rather than after a refresh that
+     * did not happen: Chromium grants the lock and carries another tab's
+     * localStorage write over separate channels, and such a write was seen to
+     * arrive ~20 ms after the lock its writer had let go of. When the lock says
+     * a newer stamp exists (Lock.newestMark; with the election, a contended
+     * lock), this tab waits for that write
+     * (the storage event), for at most stampWaitMs. Otherwise, or with a new
+     * stamp already here, no wait.
+     */
+    async #stampAfterLock(contended, seen) {
+        const now = this.#readStamp();
+        const w = globalThis;
+        // Without a localStorage the tabs share, no write is on its way.
+        if (now.id !== seen.id || !sharedStorage() || typeof w.addEventListener !== "function" || typeof w.removeEventListener !== "function")
+            return now;
+        const newest = await this.#lock.newestMark();
+        if (newest !== undefined)
+            this.#newestMark = Math.max(this.#newestMark, newest);
+        if (!(newest === undefined ? contended : newest > (seen.at ?? 0)))
+            return now;
+        const seenId = seen.id;
+        return new Promise((resolve) => {
+            const done = () => {
+                clearTimeout(timer);
+                w.removeEventListener("storage", onStorage);
+                resolve(this.#readStamp());
+            };
+            const onStorage = (e) => {
+                if (e.key === this.#storageKey && this.#readStamp().id !== seenId)
+                    done();
+            };
+            const timer = setTimeout(done, stampWaitMs);
+            w.addEventListener("storage", onStorage);
+        });
+    }
+    // Resolves once the lock has recorded the stamp (see Lock.mark). `at`
+    // orders stamps: the time, or just above the newest stamp known here when
+    // the clock is behind it (a clock set back must not leave an idle tab's
+    // mark above every stamp written after it, which would make each refresh
+    // wait for a write that never comes).
     #writeStamp(session) {
-        const s = { id: Math.random().toString(36).slice(2) + Date.now().toString(36), accessExpiresAt: session?.accessExpiresAt };
+        const at = Math.max(Date.now(), (this.#readStamp().at ?? 0) + 1, this.#newestMark + 1);
+        const s = { id: Math.random().toString(36).slice(2) + at.toString(36), accessExpiresAt: session?.accessExpiresAt, at };
         this.#localStamp = s;
         try {
             globalThis.localStorage?.setItem(this.#storageKey, JSON.stringify(s));
@@ -155,6 +213,7 @@ export class PortcullisClient {
         catch {
             // See #readStamp.
         }
+        return this.#lock.mark(at);
     }
     /**
      * Refreshes the session unless some tab already did since `seen` was read;
@@ -162,8 +221,8 @@ export class PortcullisClient {
      * never presented twice. Returns false when the session is gone.
      */
     async #refreshAfter(seen) {
-        return this.#lock.run(async () => {
-            if (this.#readStamp().id !== seen.id)
+        return this.#lock.run(async (contended) => {
+            if ((await this.#stampAfterLock(contended, seen)).id !== seen.id)
                 return true;
             try {
                 await this.#doRefresh();
@@ -184,7 +243,8 @@ export class PortcullisClient {
         if (!res.ok)
             throw await PortcullisError.from(res);
         const r = (await res.json());
-        this.#signedIn(r, "TOKEN_REFRESHED");
+        // The stamp is recorded before the lock is let go.
+        await this.#signedIn(r, "TOKEN_REFRESHED");
         return r;
     }
     /**
@@ -230,9 +290,9 @@ export class PortcullisClient {
         this.#timer = setTimeout(() => void this.#proactive(seen, margin).catch(() => undefined), due);
     }
     async #proactive(seen, margin) {
-        await this.#lock.run(async () => {
+        await this.#lock.run(async (contended) => {
             // Another tab may have refreshed while this one waited for the lock.
-            const s = this.#readStamp();
+            const s = await this.#stampAfterLock(contended, seen);
             if (s.id !== seen.id || (s.accessExpiresAt && Date.parse(s.accessExpiresAt) - Date.now() > margin)) {
                 if (this.#state?.session && s.accessExpiresAt)
                     this.#state.session = { ...this.#state.session, accessExpiresAt: s.accessExpiresAt };
@@ -310,8 +370,9 @@ export class PortcullisClient {
     // Refreshes unless, once the lock is held, the latest stamp names a token
     // that is still live (another tab got one meanwhile).
     async #refreshUnlessLive() {
-        return this.#lock.run(async () => {
-            const at = this.#readStamp().accessExpiresAt;
+        const seen = this.#readStamp();
+        return this.#lock.run(async (contended) => {
+            const at = (await this.#stampAfterLock(contended, seen)).accessExpiresAt;
             if (at !== undefined && Date.parse(at) > Date.now())
                 return true;
             try {
@@ -356,7 +417,7 @@ export class PortcullisClient {
             this.#emit("MFA_REQUIRED", false);
         }
         else {
-            this.#signedIn(r, "SIGNED_IN");
+            void this.#signedIn(r, "SIGNED_IN");
         }
         return r;
     }
@@ -369,7 +430,7 @@ export class PortcullisClient {
         if (res.status === 202)
             return { status: "accepted", verificationRequired: true };
         const r = (await res.json());
-        this.#signedIn(r, "SIGNED_IN");
+        void this.#signedIn(r, "SIGNED_IN");
         return r;
     }
     /** Signs in with a password: `{user, session}`, or the second step (`'mfaRequired' in r`). */
@@ -390,7 +451,7 @@ export class PortcullisClient {
             body = { ...body, webauthn: await this.#assert("/auth/mfa/webauthn/options", { mfaToken }, false) };
         }
         const r = await this.#call("POST", "/auth/mfa/verify", body);
-        this.#signedIn(r, "SIGNED_IN");
+        void this.#signedIn(r, "SIGNED_IN");
         return r;
     }
     /** The second step with one of the user's passkeys: verifyMfa({webauthn: true}). */

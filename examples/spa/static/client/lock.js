@@ -5,22 +5,82 @@
 // a worker without either) a lock inside this JavaScript realm only.
 export function crossTabLock(name) {
     const locks = globalThis.navigator?.locks;
-    if (locks && typeof locks.request === "function") {
-        return { run: (fn) => locks.request(name, fn), close() { } };
-    }
+    if (locks && typeof locks.request === "function" && typeof locks.query === "function")
+        return webLock(locks, name);
     if (typeof BroadcastChannel === "function")
         return electionLock(name);
     return localLock();
 }
-/** A mutex inside this realm: callers run one after another. */
+/**
+ * navigator.locks. The lock manager is one authority for every tab of the
+ * origin, unlike localStorage, whose writes reach other tabs a moment later
+ * and over another channel: a tab can be granted the lock before the stamp
+ * its last holder wrote has arrived. So a tab also holds a second lock named
+ * after its latest stamp's time (`<name>:stamp:<at>`, one per tab, replaced
+ * by its next stamp), taken before it lets the refresh lock go: a tab that
+ * then holds the refresh lock and still reads an old stamp asks the lock
+ * manager (query) whether a newer one exists, and waits for it rather than
+ * refresh again. A tab that closes drops its mark; the tabs left then see
+ * its stamp in localStorage long since, or refresh once more (harmless: the
+ * lock still keeps one refresh token from being presented twice).
+ */
+function webLock(locks, name) {
+    const prefix = `${name}:stamp:`;
+    let current = 0;
+    let release = null;
+    return {
+        // Free now: take it. Held: wait for it, and say so.
+        run: (fn) => locks.request(name, { ifAvailable: true }, (lock) => (lock ? fn(false) : locks.request(name, () => fn(true)))),
+        mark(at) {
+            const mine = ++current;
+            release?.();
+            release = null;
+            return new Promise((recorded) => {
+                locks
+                    .request(`${prefix}${at}`, { ifAvailable: true }, (lock) => {
+                    recorded();
+                    if (!lock || mine !== current)
+                        return Promise.resolve();
+                    return new Promise((r) => {
+                        release = r;
+                    });
+                })
+                    // A request refused outright must not hold up the refresh lock.
+                    .then(recorded, recorded);
+            });
+        },
+        async newestMark() {
+            const { held = [] } = await locks.query();
+            let newest = 0;
+            for (const l of held) {
+                const at = l.name?.startsWith(prefix) ? Number(l.name.slice(prefix.length)) : NaN;
+                if (at > newest)
+                    newest = at;
+            }
+            return newest;
+        },
+        close() {
+            current++;
+            release?.();
+            release = null;
+        },
+    };
+}
+/**
+ * A mutex inside this realm: callers run one after another. It never reports
+ * contention: what a holder wrote is already visible to the next one here.
+ */
 export function localLock() {
     let tail = Promise.resolve();
     return {
         run(fn) {
-            const next = tail.then(fn, fn);
+            const next = tail.then(() => fn(false), () => fn(false));
             tail = next.catch(() => undefined);
             return next;
         },
+        // One realm: a stamp written here is read here at once.
+        mark: () => Promise.resolve(),
+        newestMark: () => Promise.resolve(undefined),
         close() { },
     };
 }
@@ -87,14 +147,19 @@ function electionLock(name) {
         }
         wake = done;
     });
+    // Resolves once this tab holds the lock: true when another tab held or
+    // claimed it meanwhile.
     async function acquire() {
+        let waited = false;
         for (;;) {
             if (othersHold && Date.now() - othersHold.since < staleMs) {
+                waited = true;
                 await sleep(staleMs);
                 continue;
             }
             othersHold = null;
             if (othersClaim && Date.now() - othersClaim.seen < 3 * claimWindowMs) {
+                waited = true;
                 await sleep(claimWindowMs * (1 + Math.random()));
                 continue;
             }
@@ -108,17 +173,18 @@ function electionLock(name) {
             if (won) {
                 holding = true;
                 ch.postMessage({ t: "held", id: me, to: "*" });
-                return;
+                return waited;
             }
+            waited = true;
             await sleep(othersHold ? staleMs : claimWindowMs * (1 + Math.random()));
         }
     }
     return {
         run(fn) {
             return local.run(async () => {
-                await acquire();
+                const contended = await acquire();
                 try {
-                    return await fn();
+                    return await fn(contended);
                 }
                 finally {
                     holding = false;
@@ -126,6 +192,10 @@ function electionLock(name) {
                 }
             });
         },
+        // No authority every tab shares: only `contended` tells that another
+        // tab held the lock (and may have refreshed).
+        mark: () => Promise.resolve(),
+        newestMark: () => Promise.resolve(undefined),
         close() {
             ch.close();
         },
