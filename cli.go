@@ -91,7 +91,7 @@ func dispatch(ctx context.Context, args []string, getenv func(string) string, st
 		for _, w := range config.Unknown(environNames(), "AUTH_TEST_DATABASE_URL", "AUTH_TEST_REDIS_URL") {
 			log.Warn(w)
 		}
-		return serve(ctx, cfg, getenv, log, stdout)
+		return serve(ctx, cfg, getenv, log, logs, stdout)
 	case "migrate":
 		fs := newFlags("migrate", "migrate", stderr)
 		if help, err := parseFlags(fs, rest); help || err != nil {

@@ -193,7 +193,7 @@ func devKeys(path string) (*token.KeyRing, error) {
 	return token.ParseKeyRing(strings.TrimSpace(string(data)))
 }
 
-func serve(ctx context.Context, cfg config.Config, getenv func(string) string, log *slog.Logger, stdout io.Writer) error {
+func serve(ctx context.Context, cfg config.Config, getenv func(string) string, log *slog.Logger, logs io.Writer, stdout io.Writer) error {
 	keys, err := keyRing(cfg, log)
 	if err != nil {
 		return err
@@ -282,6 +282,7 @@ func serve(ctx context.Context, cfg config.Config, getenv func(string) string, l
 		IPLimiter: limiter,
 		Lockout:   lockout,
 		Logger:    log,
+		AccessLog: logs,
 		Draining:  draining.Load,
 		OpenAPI:   openAPISpec,
 		Version:   version(),
@@ -447,7 +448,7 @@ func limiters(ctx context.Context, cfg config.Config, db *store.DB) (api.Limiter
 // limit sized for the workers keeps the heap from growing past what they need.
 const (
 	burstGCPercent = 200
-	burstHeadroom  = 192 << 20 // the rest of the process, above the hashes
+	burstHeadroom  = 96 << 20 // the rest of the process, above the hashes
 )
 
 // burstTuning is one server's OnBusy hook. While hashes run the GC runs at

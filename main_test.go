@@ -502,3 +502,65 @@ func TestServeLeavesTheGCSettingsAsItFoundThem(t *testing.T) {
 		t.Errorf("memory limit after serve returned: %d, want none as before", got)
 	}
 }
+
+// TestServeWritesOneAccessLinePerRequest reads the access lines of a real
+// server: one JSON line per request with the request id, route, status and
+// duration, and the user id once signed in; a request id the fast writer
+// cannot copy as it is is not taken (it fails the id pattern), and a route
+// it cannot copy still logs through slog.
+func TestServeWritesOneAccessLinePerRequest(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	base, stderr, done := startRun(t, ctx, map[string]string{"AUTH_SHUTDOWN_DRAIN": "0s", "AUTH_COOKIE_SECURE": "false",
+		"AUTH_DATABASE_URL": "sqlite:" + filepath.Join(t.TempDir(), "auth.db")})
+	do := func(method, path, id, body, cookie string) *http.Response {
+		req, _ := http.NewRequest(method, base+path, strings.NewReader(body))
+		req.Header.Set("X-Request-ID", id)
+		req.Header.Set("Content-Type", "application/json")
+		if cookie != "" {
+			req.Header.Set("Cookie", cookie)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		return resp
+	}
+	resp := do("POST", "/auth/register", "reg-1", `{"email":"ada@example.com","password":"correct horse battery staple","name":"Ada"}`, "")
+	var cookie string
+	for _, c := range resp.Cookies() {
+		if c.Name == "session" {
+			cookie = "session=" + c.Value
+		}
+	}
+	do("GET", "/auth/me", "me-1", "", cookie)
+	do("GET", "/nowhere/\u00e9", "odd-1", "", "")
+	cancel()
+	<-done
+	lines := map[string]map[string]any{}
+	for _, line := range strings.Split(stderr.String(), "\n") {
+		var m map[string]any
+		if json.Unmarshal([]byte(line), &m) == nil && m["msg"] == "request" {
+			id, _ := m["requestId"].(string)
+			if lines[id] != nil {
+				t.Errorf("two access lines for %s", id)
+			}
+			lines[id] = m
+		}
+	}
+	me := lines["me-1"]
+	if me == nil || me["route"] != "/auth/me" || me["status"] != 200.0 || me["method"] != "GET" || me["level"] != "INFO" ||
+		me["userId"] == nil || me["clientIp"] != "127.0.0.1" {
+		t.Errorf("the /auth/me line: %v", me)
+	}
+	if d, ok := me["durationMs"].(float64); !ok || d < 0 {
+		t.Errorf("durationMs: %v", me["durationMs"])
+	}
+	if reg := lines["reg-1"]; reg == nil || reg["status"] != 201.0 {
+		t.Errorf("the register line: %v", reg)
+	}
+	if odd := lines["odd-1"]; odd == nil || odd["route"] != "unmatched" || odd["status"] != 404.0 {
+		t.Errorf("the unmatched line: %v", odd)
+	}
+}

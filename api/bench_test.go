@@ -21,6 +21,7 @@ func benchRouter(b *testing.B) (http.Handler, string) {
 	}, func(d *api.Deps) {
 		d.Hasher = auth.NewHasher(1, 8, testParams)
 		d.Logger = slog.New(slog.NewJSONHandler(discardWriter{}, nil))
+		d.AccessLog = discardWriter{} // as serve sets it: the logger's writer
 	})
 	rec := post(h, "/auth/register", `{"email":"ada@example.com","password":"correct horse battery staple","name":"Ada"}`)
 	for _, c := range rec.Result().Cookies() {

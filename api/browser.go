@@ -28,8 +28,14 @@ func corsFor(origins []string) gin.HandlerFunc {
 		AllowCredentials: true,
 		MaxAge:           10 * time.Minute,
 	})
+	vary := []string{"Origin"}
 	return func(c *gin.Context) {
-		c.Writer.Header().Add("Vary", "Origin")
+		// A shared read-only value (an Add copies it), as in securityHeaders.
+		if h := c.Writer.Header(); h["Vary"] == nil {
+			h["Vary"] = vary[:1:1]
+		} else {
+			h.Add("Vary", "Origin")
+		}
 		if origin := c.GetHeader("Origin"); origin != "" && slices.Contains(origins, origin) {
 			allow(c)
 			if c.IsAborted() {
@@ -81,6 +87,12 @@ func crossOriginCheck(origins []string) gin.HandlerFunc {
 	// addresses. Service clients send neither Origin nor Sec-Fetch-Site, so
 	// the check passes them. Those two answer in the OAuth shape.
 	return func(c *gin.Context) {
+		switch c.Request.Method {
+		case http.MethodGet, http.MethodHead, http.MethodOptions:
+			// Safe methods pass the check whatever they carry.
+			c.Next()
+			return
+		}
 		bearer := token.IsBearer(c.GetHeader("Authorization")) && !setsCookies[c.Request.Method+" "+c.FullPath()]
 		if !bearer {
 			if err := cop.Check(c.Request); err != nil {

@@ -15,6 +15,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/portcullis-auth/portcullis/api"
+	"github.com/portcullis-auth/portcullis/api/apitest"
 	"github.com/portcullis-auth/portcullis/auth"
 	"github.com/portcullis-auth/portcullis/config"
 	"github.com/portcullis-auth/portcullis/handlers"
@@ -30,7 +31,7 @@ type mailHarness struct {
 	*harness
 	smtp   *mailtest.Server
 	worker *mail.Worker
-	logs   *lockedBuffer
+	logs   *apitest.LogBuffer
 }
 
 func newMailHarness(t *testing.T, dbURL string, env map[string]string, opts ...option) *mailHarness {
@@ -44,7 +45,7 @@ func newMailHarness(t *testing.T, dbURL string, env map[string]string, opts ...o
 	if err != nil {
 		t.Fatal(err)
 	}
-	logs := &lockedBuffer{}
+	logs := &apitest.LogBuffer{}
 	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	w := &mail.Worker{Sender: sender, Log: log, Poll: 20 * time.Millisecond,
 		Schedule: []time.Duration{time.Second, 5 * time.Second, 30 * time.Second}}
@@ -620,12 +621,6 @@ func TestNoSecretInTheLogs(t *testing.T) {
 	if !strings.Contains(logs, "mail delivery will be retried") {
 		t.Error("the failed delivery was not logged")
 	}
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 // TestMailWithoutSMTP: with no way to send mail (production without

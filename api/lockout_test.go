@@ -383,6 +383,23 @@ func TestRecoveryCodesAreSaltedArgon2(t *testing.T) {
 			}
 		}
 
+		// A set keyed at other parameters (sets made before recovery codes
+		// had a cost of their own were keyed at the password's) still works:
+		// each row carries its parameters.
+		older := argon2id.Params{Memory: 128, Iterations: 2, Parallelism: 1, SaltLength: 16, KeyLength: 32}
+		for _, code := range adaCodes[4:] {
+			old, err := argon2id.CreateHash(strings.ReplaceAll(code, "-", ""), &older)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := h.db.SQL().Exec("UPDATE recovery_codes SET code_hash = $1 WHERE user_id = $2 AND code_hash = $3",
+				old, adaID, storedFor(t, h, adaID, code)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		_, tok := loginFirstStep(t, h, ada)
+		wantStatus(t, h.client().do("POST", "/auth/mfa/verify", map[string]any{"mfaToken": tok, "recoveryCode": adaCodes[6]}), http.StatusOK, "a code keyed at other parameters")
+
 		// Bob's rows as an older version stored them still work, once.
 		for _, code := range bobCodes {
 			if _, err := h.db.SQL().Exec("UPDATE recovery_codes SET code_hash = $1 WHERE user_id = $2 AND code_hash = $3",
@@ -390,7 +407,7 @@ func TestRecoveryCodesAreSaltedArgon2(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		_, tok := loginFirstStep(t, h, bob)
+		_, tok = loginFirstStep(t, h, bob)
 		wantStatus(t, h.client().do("POST", "/auth/mfa/verify", map[string]any{"mfaToken": tok, "recoveryCode": strings.ToUpper(bobCodes[2])}), http.StatusOK, "an unsalted code from before")
 		_, tok = loginFirstStep(t, h, bob)
 		wantStatus(t, h.client().do("POST", "/auth/mfa/verify", map[string]any{"mfaToken": tok, "recoveryCode": bobCodes[2]}), http.StatusUnauthorized, "the same code again")

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -31,6 +32,22 @@ type Metrics struct {
 	emails    *prometheus.CounterVec
 	captcha   *prometheus.CounterVec
 	breached  *prometheus.CounterVec
+
+	// series caches the request metrics' children by label values (a
+	// bounded set: route templates, standard methods, statuses), so a
+	// request does not hash its labels twice in the vectors.
+	seriesMu sync.RWMutex
+	series   map[requestLabels]requestSeries
+}
+
+type requestLabels struct {
+	method, route string
+	status        int
+}
+
+type requestSeries struct {
+	count    prometheus.Counter
+	duration prometheus.Observer
 }
 
 // NewMetrics registers Portcullis's metrics with reg. queueDepth reports how
@@ -103,8 +120,21 @@ func (m *Metrics) Observe(method, route string, status int, d time.Duration) {
 	if !standardMethods[method] {
 		method = "OTHER"
 	}
-	m.requests.WithLabelValues(method, route, strconv.Itoa(status)).Inc()
-	m.durations.WithLabelValues(method, route).Observe(d.Seconds())
+	k := requestLabels{method, route, status}
+	m.seriesMu.RLock()
+	s, ok := m.series[k]
+	m.seriesMu.RUnlock()
+	if !ok {
+		s = requestSeries{m.requests.WithLabelValues(method, route, strconv.Itoa(status)), m.durations.WithLabelValues(method, route)}
+		m.seriesMu.Lock()
+		if m.series == nil {
+			m.series = map[requestLabels]requestSeries{}
+		}
+		m.series[k] = s
+		m.seriesMu.Unlock()
+	}
+	s.count.Inc()
+	s.duration.Observe(d.Seconds())
 }
 
 var standardMethods = map[string]bool{
@@ -159,7 +189,7 @@ func MetricsOnMainPort(cfg config.Config) bool {
 // behind the token when one is set, and the JSON 404 elsewhere.
 func NewMetricsServer(reg prometheus.Gatherer, token string, log *slog.Logger) http.Handler {
 	e := gin.New()
-	e.Use(recovery, requestContext(log, nil))
+	e.Use(recovery, requestContext(log, nil, nil))
 	e.NoRoute(notFound)
 	e.GET("/metrics", requireMetricsToken(token), handlers.MetricsHandler(reg))
 	return e

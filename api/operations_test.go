@@ -2,15 +2,14 @@ package api_test
 
 import (
 	"bufio"
-	"bytes"
 	"encoding/json"
 	"log/slog"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/portcullis-auth/portcullis/api"
+	"github.com/portcullis-auth/portcullis/api/apitest"
 	"github.com/portcullis-auth/portcullis/config"
 	"github.com/portcullis-auth/portcullis/handlers"
 )
@@ -49,20 +48,8 @@ func TestMetricsAfterALoginFlow(t *testing.T) {
 	}
 }
 
-// lockedBuffer collects log output from concurrent requests.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
 func TestLogsAreJSONAndHoldNoSecrets(t *testing.T) {
-	var logs lockedBuffer
+	var logs apitest.LogBuffer
 	h := newHarness(t, "sqlite::memory:", func(_ *config.Config, d *api.Deps) {
 		d.Logger = slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	})
@@ -75,9 +62,7 @@ func TestLogsAreJSONAndHoldNoSecrets(t *testing.T) {
 	secrets = append(secrets, "wrong-but-secret-pw")
 	c.do("POST", "/auth/logout", nil)
 
-	logs.mu.Lock()
-	out := logs.buf.String()
-	logs.mu.Unlock()
+	out := logs.String()
 	lines := 0
 	sc := bufio.NewScanner(strings.NewReader(out))
 	for sc.Scan() {

@@ -4,7 +4,6 @@ import (
 	"net/http"
 
 	"github.com/gin-gonic/gin"
-	swaggerFiles "github.com/swaggo/files"
 	ginSwagger "github.com/swaggo/gin-swagger"
 
 	"github.com/portcullis-auth/portcullis/auth"
@@ -25,8 +24,8 @@ func routes(e *gin.Engine, d Deps, svc *auth.Service) {
 	loginLimited := limitByIP(d.IPLimiter, handlers.WriteError, countLimited)
 	tokenLimited := limitByIP(d.IPLimiter, handlers.WriteOAuthError, countLimited)
 
-	e.Use(recovery, requestContext(d.Logger, d.Metrics), securityHeaders(cfg.Production), corsFor(cfg.AllowedOrigins),
-		crossOriginCheck(cfg.AllowedOrigins), withTimeout)
+	e.Use(recovery, requestContext(d.Logger, d.AccessLog, d.Metrics), securityHeaders(cfg.Production), corsFor(cfg.AllowedOrigins),
+		crossOriginCheck(cfg.AllowedOrigins))
 	e.NoRoute(notFound)
 	e.NoMethod(methodNotAllowed)
 
@@ -38,14 +37,25 @@ func routes(e *gin.Engine, d Deps, svc *auth.Service) {
 		URL: "/openapi.yaml", Title: "Portcullis API", DocExpansion: "list", DeepLinking: true, DefaultModelsExpandDepth: 1,
 		// A bearer token typed into the UI must not outlive the tab in localStorage.
 		PersistAuthorization: false,
-	}, swaggerFiles.Handler)
+	}, swaggerUIFiles())
 	toUI := func(c *gin.Context) { c.Redirect(http.StatusFound, "/swagger/index.html") }
 	e.GET("/swagger", toUI)
 	e.GET("/swagger/*any", func(c *gin.Context) {
-		if c.Param("any") == "/" {
+		name := c.Param("any")
+		if name == "/" {
 			toUI(c)
 			return
 		}
+		// gin-swagger fixes where its files live from the first request it
+		// sees, reading everything before a file name in the raw URI, query
+		// included: one request for /swagger/x/swagger-ui.css would have
+		// broken the UI for everyone until a restart. It sees only plain
+		// file names, without a query.
+		if !swaggerFileName.MatchString(name) {
+			notFound(c)
+			return
+		}
+		c.Request.RequestURI = "/swagger" + name
 		ui(c)
 	})
 

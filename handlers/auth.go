@@ -90,7 +90,7 @@ func Login(svc *auth.Service, ck Cookies) gin.HandlerFunc {
 func Me() gin.HandlerFunc {
 	return func(c *gin.Context) {
 		p := CurrentPrincipal(c)
-		c.JSON(http.StatusOK, AuthResponse{User: userView(p.User), Session: sessionView(p.Session, p.Claims.ExpiresAt())})
+		writeAuthResponse(c, http.StatusOK, AuthResponse{User: userView(p.User), Session: sessionView(p.Session, p.Claims.ExpiresAt())})
 	}
 }
 
@@ -140,7 +140,7 @@ func Refresh(svc *auth.Service, ck Cookies) gin.HandlerFunc {
 			return
 		}
 		ck.Set(c, res)
-		c.JSON(http.StatusOK, authResponse(res))
+		writeAuthResponse(c, http.StatusOK, authResponse(res))
 	}
 }
 

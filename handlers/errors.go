@@ -146,9 +146,17 @@ func clientError(c *gin.Context, status int, err error) error {
 	return e
 }
 
-// requestKey is where a request's state lives in the gin context: one entry,
-// set once, since every request passes here.
+// requestKey is where a request's state lives in the gin context when the
+// request's context does not carry it (see RequestContextKey).
 const requestKey = "portcullis.request"
+
+// RequestContextKey is the context key under which the request's context
+// may carry its *Request: the middleware that starts a request keeps the
+// state, the deadline and the id header in one allocation that way, instead
+// of a gin context map built for every request.
+var RequestContextKey any = requestContextKey{}
+
+type requestContextKey struct{}
 
 // Request is the per-request state the middleware and handlers share.
 type Request struct {
@@ -157,7 +165,11 @@ type Request struct {
 	log       *slog.Logger
 }
 
-// StartRequest records the request's id and base logger.
+// NewRequest returns a request's state, for the middleware to keep where
+// RequestContextKey finds it.
+func NewRequest(id string, log *slog.Logger) Request { return Request{ID: id, log: log} }
+
+// StartRequest records the request's id and base logger in the gin context.
 func StartRequest(c *gin.Context, id string, log *slog.Logger) *Request {
 	r := &Request{ID: id, log: log}
 	c.Set(requestKey, r)
@@ -165,6 +177,9 @@ func StartRequest(c *gin.Context, id string, log *slog.Logger) *Request {
 }
 
 func requestOf(c *gin.Context) *Request {
+	if r, ok := c.Request.Context().Value(RequestContextKey).(*Request); ok {
+		return r
+	}
 	v, _ := c.Get(requestKey)
 	r, _ := v.(*Request)
 	return r

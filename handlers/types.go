@@ -17,7 +17,7 @@ const wireTime = "2006-01-02T15:04:05.000Z07:00"
 
 // MarshalJSON writes the time in the wire layout.
 func (t Time) MarshalJSON() ([]byte, error) {
-	return []byte(`"` + t.UTC().Format(wireTime) + `"`), nil
+	return t.appendJSON(make([]byte, 0, len(wireTime)+2)), nil
 }
 
 func wire(t time.Time) Time { return Time{t.UTC()} }

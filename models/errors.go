@@ -82,6 +82,9 @@ func KindOf(err error) Kind {
 
 // IsKind reports whether err is an *Error of the given kind.
 func IsKind(err error, kind Kind) bool {
+	if err == nil {
+		return false
+	}
 	var e *Error
 	return errors.As(err, &e) && e.Kind == kind
 }

@@ -54,11 +54,15 @@ type UserChange struct {
 
 // MetadataJSON returns a stored metadata object, {} when empty.
 func MetadataJSON(s string) []byte {
-	if s == "" {
-		return []byte("{}")
+	if s == "" || s == "{}" {
+		// Shared and never written to: length and capacity 2, so an
+		// append copies it.
+		return emptyObject[:2:2]
 	}
 	return []byte(s)
 }
+
+var emptyObject = []byte("{}")
 
 // LoginMethods are the ways into an account that a removal would leave:
 // the password, passkeys and linked identities (the mailed code is always

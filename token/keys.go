@@ -10,6 +10,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	jose "github.com/go-jose/go-jose/v4"
 	"regexp"
 	"strings"
 
@@ -34,6 +35,10 @@ type KeyRing struct {
 	// opened caches tokens this ring has opened (token → claims), so a
 	// browser's repeated cookie is decrypted once. Nil means no cache.
 	opened *lru.Cache[string, Claims]
+	// jwt and raw seal with the current key, with and without typ JWT.
+	// go-jose's encrypters hold no per-message state (each Encrypt draws a
+	// fresh nonce), so one of each serves every request.
+	jwt, raw jose.Encrypter
 }
 
 var kidPattern = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
@@ -56,6 +61,14 @@ func NewKeyRing(keys ...Key) (*KeyRing, error) {
 		}
 		r.byID[k.ID] = k.Secret
 		r.keys = append(r.keys, k)
+	}
+	cur := jose.Recipient{Algorithm: jose.DIRECT, Key: r.keys[0].Secret, KeyID: r.keys[0].ID}
+	var err error
+	if r.jwt, err = jose.NewEncrypter(jose.A256GCM, cur, (&jose.EncrypterOptions{}).WithType("JWT")); err != nil {
+		return nil, err
+	}
+	if r.raw, err = jose.NewEncrypter(jose.A256GCM, cur, nil); err != nil {
+		return nil, err
 	}
 	return r, nil
 }

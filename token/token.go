@@ -54,7 +54,7 @@ func (r *KeyRing) Seal(c Claims) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	return r.seal(payload, (&jose.EncrypterOptions{}).WithType("JWT"))
+	return r.seal(r.jwt, payload)
 }
 
 // Open decrypts and checks a token of the wanted type at now. Only dir +
@@ -141,15 +141,11 @@ func (r *KeyRing) open(token, wantType string) (Claims, error) {
 
 // SealBytes encrypts any payload with the ring's current key as a compact
 // JWE (dir + A256GCM, kid), for secrets at rest such as queued mail.
-func (r *KeyRing) SealBytes(payload []byte) (string, error) { return r.seal(payload, nil) }
+func (r *KeyRing) SealBytes(payload []byte) (string, error) { return r.seal(r.raw, payload) }
 
-// seal encrypts payload with the current key (dir + A256GCM, kid).
-func (r *KeyRing) seal(payload []byte, opts *jose.EncrypterOptions) (string, error) {
-	k := r.keys[0]
-	enc, err := jose.NewEncrypter(jose.A256GCM, jose.Recipient{Algorithm: jose.DIRECT, Key: k.Secret, KeyID: k.ID}, opts)
-	if err != nil {
-		return "", err
-	}
+// seal encrypts payload with the current key (dir + A256GCM, kid) through
+// one of the ring's encrypters.
+func (r *KeyRing) seal(enc jose.Encrypter, payload []byte) (string, error) {
 	obj, err := enc.Encrypt(payload)
 	if err != nil {
 		return "", err

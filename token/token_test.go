@@ -3,6 +3,7 @@ package token
 import (
 	"errors"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -167,5 +168,40 @@ func TestCachedOpenStillChecksExpiryAndType(t *testing.T) {
 	// A ring without the key does not share the cache.
 	if _, err := ring(t, GenerateKey("k2")).Open(tok, TypeAccess, now); !errors.Is(err, ErrInvalid) {
 		t.Errorf("other ring: %v", err)
+	}
+}
+
+// The ring's one encrypter serves every seal: each token gets its own
+// nonce (the JWE's IV), also when sealed at once from many goroutines, and
+// every one opens.
+func TestSealsDrawAFreshNonceEachTime(t *testing.T) {
+	r, err := NewKeyRing(GenerateKey("k1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 200
+	toks := make([]string, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			toks[i], _ = r.SealBytes([]byte("the same payload"))
+		}()
+	}
+	wg.Wait()
+	ivs := map[string]bool{}
+	for _, tok := range toks {
+		parts := strings.Split(tok, ".")
+		if len(parts) != 5 || parts[2] == "" {
+			t.Fatalf("not a compact JWE with an IV: %q", tok)
+		}
+		if ivs[parts[2]] {
+			t.Fatalf("an IV was used twice: %s", parts[2])
+		}
+		ivs[parts[2]] = true
+		if got, err := r.OpenBytes(tok); err != nil || string(got) != "the same payload" {
+			t.Fatalf("OpenBytes = %q, %v", got, err)
+		}
 	}
 }

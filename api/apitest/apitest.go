@@ -4,12 +4,15 @@
 package apitest
 
 import (
+	"bytes"
 	"context"
 	"log/slog"
 	"net/http"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/alexedwards/argon2id"
 	"github.com/gin-gonic/gin"
 	"github.com/portcullis-auth/portcullis/api"
 	"github.com/portcullis-auth/portcullis/auth"
@@ -48,6 +51,37 @@ func Router(t testing.TB, env map[string]string, opts ...func(*api.Deps)) http.H
 		o(&d)
 	}
 	return api.New(d)
+}
+
+// CheapHashing gives the router an argon2id of trivial cost. Enrolling a
+// first factor keys ten recovery codes with argon2id one after another: with
+// the production cost under the race detector on a loaded machine that passed
+// the request's 5 s limit in .ci/run (the token grant example's TOTP
+// enrolment, then the Next.js example's first passkey: 503 after 6.0 s; ten
+// such hashes take 0.4 s without the race detector and 2.5 s with it on an
+// idle core). Tests of a flow, not of what hashing costs, use it.
+func CheapHashing(d *api.Deps) {
+	cheap := argon2id.Params{Memory: 64, Iterations: 1, Parallelism: 1, SaltLength: 16, KeyLength: 32}
+	d.Hasher = auth.NewHasher(2, 64, &cheap)
+}
+
+// LogBuffer collects what a server's goroutines log at once (a router's
+// Logger, a process's standard error); String reads it so far.
+type LogBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *LogBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *LogBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
 
 // WithMail delivers the router's mail to an SMTP server (a mailtest one):
