@@ -8,20 +8,48 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
 	"time"
 )
 
+// floodRun starts a fresh server (both cores, as deployed) on its own
+// database and floods it with logins.
+func floodRun(o options, dir, bin string, out io.Writer) error {
+	env := map[string]string{
+		"AUTH_DATABASE_URL": "sqlite:" + filepath.Join(dir, "flood.db"),
+		// The flood is about hashing, not the per-IP limit: every client
+		// here shares one IP, so that limit is raised out of the way.
+		"AUTH_RATE_LIMIT_IP": "1000000/m", "AUTH_LOCKOUT_THRESHOLD": "1000000",
+		"AUTH_LOG_LEVEL": o.logLevel,
+	}
+	if _, drop, err := freshDatabase(o, env); err != nil {
+		return err
+	} else {
+		defer drop()
+	}
+	srv, err := startProcess(bin, nil, env, false)
+	if err != nil {
+		return err
+	}
+	defer srv.stop()
+	return flood(srv, o.logins, o.clients, out)
+}
+
 // flood fires logins from many clients while one browser polls /auth/me.
 func flood(s *server, logins, clients int, out io.Writer) error {
 	browser := newClient(4)
 	// The server runs plain HTTP, so it issues Secure cookies a jar would not
 	// send back; the load tool sends the token as a bearer header instead.
-	st, err := postJSON(browser, s.base+"/auth/register", map[string]any{"email": "flood@example.com", "password": password, "name": "Flood"})
-	if err != nil || st != http.StatusCreated {
-		return fmt.Errorf("register: %d %v", st, err)
+	// The browser is its own user: 200 sign-ins to one account pass the
+	// per-user session cap, which ends that account's oldest sessions.
+	for _, email := range []string{"flood@example.com", "browser@example.com"} {
+		st, err := postJSON(browser, s.base+"/auth/register", map[string]any{"email": email, "password": password, "name": "Flood"})
+		if err != nil || st != http.StatusCreated {
+			return fmt.Errorf("register: %d %v", st, err)
+		}
 	}
 	token, err := bearerToken(s.base)
 	if err != nil {
@@ -108,20 +136,20 @@ func flood(s *server, logins, clients int, out io.Writer) error {
 	if p50 := pct(meLat, 50); p50 > 50*time.Millisecond {
 		problems = append(problems, fmt.Sprintf("/auth/me median %s over 50ms", p50))
 	}
-	if rss > 300<<20 {
-		problems = append(problems, "peak RSS over 300 MiB")
+	if rss >= 200<<20 {
+		problems = append(problems, "peak RSS not under 200 MiB")
 	}
 	if len(problems) > 0 {
 		return errors.New(strings.Join(problems, "; "))
 	}
-	fmt.Fprintln(out, "  targets met: statuses only 200/429/503, /auth/me median < 50ms, peak RSS < 300 MiB")
+	fmt.Fprintln(out, "  targets met: statuses only 200/429/503, /auth/me median < 50ms, peak RSS < 200 MiB")
 	return nil
 }
 
 // bearerToken obtains an access token by logging in and reading the cookie.
 func bearerToken(base string) (string, error) {
 	resp, err := http.Post(base+"/auth/login", "application/json",
-		strings.NewReader(`{"email":"flood@example.com","password":"`+password+`"}`))
+		strings.NewReader(`{"email":"browser@example.com","password":"`+password+`"}`))
 	if err != nil {
 		return "", err
 	}
@@ -137,4 +165,13 @@ func bearerToken(base string) (string, error) {
 func postJSON(c *http.Client, url string, body any) (int, error) {
 	data, _ := json.Marshal(body)
 	return discard(c.Post(url, "application/json", bytes.NewReader(data)))
+}
+
+func discard(resp *http.Response, err error) (int, error) {
+	if err != nil {
+		return 0, err
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return resp.StatusCode, nil
 }
